@@ -1,0 +1,1 @@
+"""Flower apps for the consortium's shared delinquency model."""

@@ -1,0 +1,1 @@
+"""Generated gRPC code (credgate.v1); regenerate with `make proto`."""
