@@ -50,6 +50,8 @@ class Settings:
         SQLAlchemy URL of the local store (SQLite by default).
     bureau_address
         ``host:port`` of the bureau; ``None`` on the bureau itself.
+    bureau_member_id
+        The member id in the bureau's certificate, checked as the TLS target name.
     heartbeat_seconds
         Interval between a member's heartbeats.
     policies_dir
@@ -62,6 +64,7 @@ class Settings:
     store_url: str
     tls: TLSSettings
     bureau_address: str | None
+    bureau_member_id: str
     heartbeat_seconds: float
     policies_dir: Path
 
@@ -102,6 +105,7 @@ class Settings:
                 crl=reader.optional_path("tls", "crl"),
             ),
             bureau_address=reader.optional_text("bureau", "address"),
+            bureau_member_id=reader.text("bureau", "member_id", default="bureau"),
             heartbeat_seconds=reader.number("node", "heartbeat_seconds", default=5.0),
             policies_dir=reader.path("node", "policies_dir", default=str(default_policies_dir())),
         )

@@ -1,0 +1,1 @@
+"""Unstable helpers for development tasks; not part of the public surface."""

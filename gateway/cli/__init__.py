@@ -1,0 +1,1 @@
+"""The ``credgate`` command line: one module per command group."""

@@ -1,0 +1,51 @@
+"""Process exit codes, in numbered ranges per component; a code is never reused.
+
+``docs/exit-codes.md`` describes each; ``tests/unit/cli/test_exit_codes.py``
+checks that every code here is documented there.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from gateway import errors
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of the ``credgate`` command."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    CONFIG_INVALID = 10
+    IDENTITY_INVALID = 11
+    INVALID_INPUT = 12
+    NOT_FOUND = 13
+    IMPORT_FILE_INVALID = 20
+    STORE_FAILED = 21
+    UNAVAILABLE = 30
+    POLICY_DENIED = 40
+    RATE_LIMITED = 41
+    DOCTOR_FOUND_PROBLEMS = 50
+    DEMO_FAILED = 60
+
+
+_BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
+    (errors.ConfigError, ExitCode.CONFIG_INVALID),
+    (errors.IdentityError, ExitCode.IDENTITY_INVALID),
+    (errors.InvalidInputError, ExitCode.INVALID_INPUT),
+    (errors.NotFoundError, ExitCode.NOT_FOUND),
+    (errors.ImportFileError, ExitCode.IMPORT_FILE_INVALID),
+    (errors.StoreError, ExitCode.STORE_FAILED),
+    (errors.UnavailableError, ExitCode.UNAVAILABLE),
+    (errors.PolicyDenied, ExitCode.POLICY_DENIED),
+    (errors.RateLimited, ExitCode.RATE_LIMITED),
+)
+
+
+def exit_code_for(error: errors.GatewayError) -> ExitCode:
+    """Return the exit code for a gateway error (INTERNAL when unmapped)."""
+    for error_class, code in _BY_ERROR:
+        if isinstance(error, error_class):
+            return code
+    return ExitCode.INTERNAL

@@ -1,0 +1,100 @@
+"""Synchronous calls to the bureau for operators' tools (status, doctor)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
+from gateway.bureau import MemberView
+from gateway.config import Settings
+from gateway.errors import ConfigError
+from gateway.identity.tls import TLSIdentity
+from gateway.node.runtime import RUNTIME_FILE
+from gateway.rpc.channel import open_channel
+from gateway.rpc.roles import role_from_proto
+from gateway.rpc.status import error_from_rpc
+
+CALL_TIMEOUT_SECONDS = 5.0
+T = TypeVar("T")
+
+
+class BureauClient:
+    """One mTLS channel to the bureau, as a node's certificate."""
+
+    def __init__(self, identity: TLSIdentity, address: str, *, bureau_member_id: str) -> None:
+        self.address = address
+        self._channel = open_channel(identity, address, peer_member_id=bureau_member_id)
+        self._stub = bureau_pb2_grpc.BureauServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def directory(self) -> tuple[list[MemberView], dt.datetime]:
+        """The consortium directory as this node may see it, and the bureau's time."""
+        response = self._call(lambda: self._stub.GetDirectory(bureau_pb2.GetDirectoryRequest(),
+                                                               timeout=CALL_TIMEOUT_SECONDS))
+        return [_view(entry) for entry in response.members], response.bureau_time.ToDatetime(dt.UTC)
+
+    def bureau_time(self) -> dt.datetime:
+        """The bureau's clock (via a heartbeat, so the caller must be registered)."""
+        response = self._call(lambda: self._stub.Heartbeat(bureau_pb2.HeartbeatRequest(software_version="doctor"),
+                                                            timeout=CALL_TIMEOUT_SECONDS))
+        return response.bureau_time.ToDatetime(dt.UTC)
+
+    def health(self) -> str:
+        """The bureau's overall health status name (``SERVING`` when well)."""
+        response = self._call(lambda: self._health.Check(health_pb2.HealthCheckRequest(service=""),
+                                                         timeout=CALL_TIMEOUT_SECONDS))
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def _call(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer=f"bureau at {self.address}") from exc
+
+
+@contextmanager
+def bureau_client(settings: Settings, identity: TLSIdentity) -> Iterator[BureauClient]:
+    """A client for the bureau this node's settings name (the bureau's own address on the bureau)."""
+    client = BureauClient(identity, bureau_address(settings), bureau_member_id=settings.bureau_member_id)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def bureau_address(settings: Settings) -> str:
+    """The bureau's address: from ``[bureau] address``, or on the bureau from its runtime file.
+
+    Raises
+    ------
+    ConfigError
+        When neither is available.
+    """
+    if settings.bureau_address is not None:
+        return settings.bureau_address
+    runtime = settings.data_dir / RUNTIME_FILE
+    try:
+        return str(json.loads(runtime.read_text(encoding="utf-8"))["address"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"no [bureau] address configured and {runtime} is unreadable; is the bureau running?") \
+            from exc
+
+
+def _view(entry: bureau_pb2.DirectoryEntry) -> MemberView:
+    return MemberView(
+        member_id=entry.member_id, role=role_from_proto(entry.role), address=entry.address,
+        software_version=entry.software_version, protocol_version=entry.protocol_version,
+        registered_at=entry.registered_at.ToDatetime(dt.UTC),
+        last_seen_at=entry.last_seen_at.ToDatetime(dt.UTC) if entry.HasField("last_seen_at") else None,
+    )

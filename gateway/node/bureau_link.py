@@ -1,0 +1,89 @@
+"""A member's link to the bureau: register, then send heartbeats until stopped.
+
+The link survives a bureau that is not up yet or restarts: it retries with
+capped backoff and registers again when the bureau no longer knows the member.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import grpc
+
+from gateway import __version__
+from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
+from gateway.identity.tls import TLSIdentity
+from gateway.rpc.channel import open_channel
+
+PROTOCOL_VERSION = "credgate.v1"
+CALL_TIMEOUT_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 10.0
+_LOG = logging.getLogger(__name__)
+
+
+class BureauLink:
+    """Background registration and heartbeats for one member node.
+
+    Parameters
+    ----------
+    identity
+        The member's TLS material.
+    bureau_address, bureau_member_id
+        Where the bureau serves and the member id its certificate must name.
+    advertised_address
+        Where the bureau can reach this member.
+    heartbeat_seconds
+        Interval between heartbeats once registered.
+    """
+
+    def __init__(self, identity: TLSIdentity, *, bureau_address: str, bureau_member_id: str, advertised_address: str,
+                 heartbeat_seconds: float) -> None:
+        self._channel = open_channel(identity, bureau_address, peer_member_id=bureau_member_id)
+        self._stub = bureau_pb2_grpc.BureauServiceStub(self._channel)
+        self._advertised_address = advertised_address
+        self._interval = heartbeat_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bureau-link", daemon=True)
+        self.registered = threading.Event()
+
+    def start(self) -> None:
+        """Start registering and heartbeating in the background."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread and close the channel."""
+        self._stop.set()
+        self._thread.join(timeout=CALL_TIMEOUT_SECONDS + 1)
+        self._channel.close()
+
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                if self.registered.is_set():
+                    self._heartbeat()
+                else:
+                    self._register()
+                backoff = 0.2
+                wait = self._interval
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.NOT_FOUND:
+                    self.registered.clear()
+                _LOG.warning("bureau call failed: %s %s", exc.code().name, exc.details())
+                wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
+            self._stop.wait(wait)
+
+    def _register(self) -> None:
+        response = self._stub.Register(
+            bureau_pb2.RegisterRequest(advertised_address=self._advertised_address,
+                                       software_version=__version__, protocol_version=PROTOCOL_VERSION),
+            timeout=CALL_TIMEOUT_SECONDS,
+        )
+        self._interval = float(response.heartbeat_interval_seconds or self._interval)
+        self.registered.set()
+        _LOG.info("registered with the bureau as %s", response.member_id)
+
+    def _heartbeat(self) -> None:
+        self._stub.Heartbeat(bureau_pb2.HeartbeatRequest(software_version=__version__),
+                             timeout=CALL_TIMEOUT_SECONDS)

@@ -1,0 +1,1 @@
+"""gRPC transport: server factory, mTLS channels, interceptors, servicers and status mapping."""

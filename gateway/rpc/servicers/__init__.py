@@ -1,0 +1,1 @@
+"""gRPC servicers: convert messages, call one handler, convert back, map errors."""

@@ -1,0 +1,106 @@
+"""The one place where gateway errors become gRPC status codes.
+
+Peers and the CLI branch on the ``credgate-reason`` trailing metadata (a stable
+code), never on the message text. Unknown exceptions become INTERNAL with a
+correlation id only; their text never reaches a peer.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
+
+import grpc
+
+from gateway import errors
+
+REASON_KEY = "credgate-reason"
+CORRELATION_KEY = "credgate-correlation-id"
+_LOG = logging.getLogger(__name__)
+
+_CODES: tuple[tuple[type[errors.GatewayError], grpc.StatusCode], ...] = (
+    (errors.InvalidInputError, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.PolicyDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.IdentityError, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (errors.UnavailableError, grpc.StatusCode.UNAVAILABLE),
+)
+
+
+def status_code_for(error: errors.GatewayError) -> grpc.StatusCode:
+    """Return the gRPC status code for a gateway error (INTERNAL when unmapped)."""
+    for error_class, code in _CODES:
+        if isinstance(error, error_class):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def abort_with(context: grpc.ServicerContext, error: errors.GatewayError) -> NoReturn:
+    """Abort the call with the error's status, message and reason code."""
+    context.set_trailing_metadata(((REASON_KEY, error.reason),))
+    context.abort(status_code_for(error), error.message)
+    raise AssertionError("grpc context.abort returned")  # abort always raises
+
+
+def abort_internal(context: grpc.ServicerContext, exc: BaseException) -> NoReturn:
+    """Abort with INTERNAL and a correlation id; the exception is logged locally only."""
+    correlation_id = uuid.uuid4().hex
+    _LOG.error("internal error %s", correlation_id, exc_info=exc)
+    context.set_trailing_metadata(((REASON_KEY, "internal"), (CORRELATION_KEY, correlation_id)))
+    context.abort(grpc.StatusCode.INTERNAL, f"internal error (correlation id {correlation_id})")
+    raise AssertionError("grpc context.abort returned")
+
+
+def reason_of(error: grpc.RpcError) -> str | None:
+    """Read the stable reason code from a failed call, if the peer sent one."""
+    metadata = error.trailing_metadata() if isinstance(error, grpc.Call) else None
+    for key, value in metadata or ():
+        if key == REASON_KEY:
+            return str(value)
+    return None
+
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+Servicer = TypeVar("Servicer")
+Method = Callable[[Servicer, Request, grpc.ServicerContext], Response]
+
+
+def maps_errors(method: Method[Servicer, Request, Response]) -> Method[Servicer, Request, Response]:
+    """Decorate a servicer method so gateway errors become statuses and others INTERNAL.
+
+    The decorated body must not call ``context.abort`` itself.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Servicer, request: Request, context: grpc.ServicerContext) -> Response:
+        try:
+            return method(self, request, context)
+        except errors.GatewayError as exc:
+            abort_with(context, exc)
+        except Exception as exc:
+            abort_internal(context, exc)
+
+    return wrapper
+
+
+_ERROR_FOR_CODE: dict[grpc.StatusCode, type[errors.GatewayError]] = {
+    grpc.StatusCode.PERMISSION_DENIED: errors.PolicyDenied,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.RateLimited,
+    grpc.StatusCode.UNAUTHENTICATED: errors.IdentityError,
+    grpc.StatusCode.NOT_FOUND: errors.NotFoundError,
+    grpc.StatusCode.UNAVAILABLE: errors.UnavailableError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.UnavailableError,
+}
+
+
+def error_from_rpc(exc: grpc.RpcError, *, peer: str) -> errors.GatewayError:
+    """Turn a failed call into the matching gateway error, naming the peer."""
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+    error_class = _ERROR_FOR_CODE.get(code, errors.GatewayError)
+    return error_class(f"{peer} answered {code.name}: {details}", reason=reason_of(exc))

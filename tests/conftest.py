@@ -1,0 +1,56 @@
+"""Shared fixtures: a consortium CA and node provisioning in temporary folders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Settings
+from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
+from gateway.identity.ca import CertificateAuthority
+from gateway.identity.peer import Role
+from gateway.node import RunningNode, start_bureau, start_member
+
+NOW = dt.datetime.now(dt.UTC)
+ProvisionNode = Callable[..., Settings]
+
+
+@pytest.fixture
+def authority(tmp_path: Path) -> CertificateAuthority:
+    return provision_ca(tmp_path / "ca", now=NOW)
+
+
+@pytest.fixture
+def provision(authority: CertificateAuthority, tmp_path: Path) -> ProvisionNode:
+    def make(member_id: str, role: Role, *, bureau_address: str | None = None,
+             heartbeat_seconds: float = 0.2) -> Settings:
+        plan = NodePlan(member_id, role, tmp_path / "nodes" / member_id)
+        plan.directory.mkdir(parents=True)
+        return provision_node(authority, plan, bureau_address=bureau_address,
+                              heartbeat_seconds=heartbeat_seconds, now=NOW)
+
+    return make
+
+
+@pytest.fixture
+def bureau(provision: ProvisionNode) -> Iterator[RunningNode]:
+    node = start_bureau(provision(BUREAU_ID, Role.BUREAU))
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def start_members(provision: ProvisionNode, bureau: RunningNode) -> Iterator[Callable[..., RunningNode]]:
+    started: list[RunningNode] = []
+
+    def start(member_id: str, role: Role = Role.BANK) -> RunningNode:
+        node = start_member(provision(member_id, role, bureau_address=bureau.address))
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()
