@@ -56,6 +56,7 @@ class Settings:
         Interval between a member's heartbeats.
     policies_dir
         Folder holding the Cedar policies, schema and egress rules.
+
     """
 
     member_id: str
@@ -78,6 +79,7 @@ class Settings:
         ------
         ConfigError
             When the file cannot be read or a required key is missing or mistyped.
+
         """
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ class GatewayError(Exception):
         never a secret or a raw PII value.
     reason
         A stable machine-readable code (``snake_case``) peers and the CLI branch on.
+
     """
 
     reason = "gateway_error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,3 +55,18 @@ def start_members(provision: ProvisionNode, bureau: RunningNode) -> Iterator[Cal
     yield start
     for node in started:
         node.stop()
+
+
+_skipped_postgres: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "postgres" in report.keywords:
+        _skipped_postgres.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # CI sets CREDGATE_REQUIRE_PG: there a skipped PostgreSQL test is a failure, not a pass.
+    if os.environ.get("CREDGATE_REQUIRE_PG") and _skipped_postgres:
+        print(f"\n{len(_skipped_postgres)} PostgreSQL tests were skipped but CREDGATE_REQUIRE_PG is set")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

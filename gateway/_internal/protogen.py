@@ -28,6 +28,7 @@ def generate(out_dir: Path) -> None:
     ------
     RuntimeError
         When protoc reports an error.
+
     """
     shutil.rmtree(out_dir / PACKAGE_DIR, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)

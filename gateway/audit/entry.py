@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from gateway.identity.peer import Peer
 from gateway.store.enums import AuditDecision as Outcome
 
+__all__ = ["ANONYMOUS", "AuditEvent", "Outcome"]
+
 ANONYMOUS = "-"
 
 
@@ -33,6 +35,7 @@ class AuditEvent:
         Links this entry to the log lines and the peer's error message.
     details
         Extra non-PII facts (counts, references).
+
     """
 
     actor_member_id: str

@@ -23,6 +23,7 @@ class AuditRecorder:
         The deciding node, recorded as every entry's resource.
     clock
         Returns the current UTC time.
+
     """
 
     def __init__(self, log: AuditLog, *, node_id: str, clock: Callable[[], dt.datetime]) -> None:

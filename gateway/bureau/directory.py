@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from gateway.errors import InvalidInputError
 from gateway.identity.peer import Peer, Role
 from gateway.policy import PolicyDecisionPoint
-from gateway.store.enums import MemberRole
 from gateway.store.repositories.members import MemberDirectory, MemberRecord
 
 LIVENESS_ACTION = "directory.read_liveness"
@@ -43,6 +42,7 @@ class ConsortiumDirectory:
         The bureau's member table.
     policy
         Decides who may see liveness.
+
     """
 
     def __init__(self, members: MemberDirectory, policy: PolicyDecisionPoint) -> None:
@@ -57,12 +57,13 @@ class ConsortiumDirectory:
         ------
         InvalidInputError
             When the advertised address is not ``host:port`` or a version is malformed.
+
         """
         _check_address(address)
         _check_version(software_version, field="software_version")
         _check_version(protocol_version, field="protocol_version")
         record = self._members.upsert_registration(
-            member_id=peer.member_id, role=MemberRole(peer.role.value), address=address,
+            member_id=peer.member_id, role=peer.role, address=address,
             cert_fingerprint=peer.fingerprint, cert_serial=str(peer.serial),
             software_version=software_version, protocol_version=protocol_version, at=now,
         )
@@ -75,6 +76,7 @@ class ConsortiumDirectory:
         ------
         NotFoundError
             When ``peer`` has not registered (it should register first).
+
         """
         _check_version(software_version, field="software_version")
         self._members.touch_heartbeat(peer.member_id, now, software_version=software_version)
@@ -89,7 +91,7 @@ class ConsortiumDirectory:
 
 def _view(record: MemberRecord) -> MemberView:
     return MemberView(
-        member_id=record.member_id, role=Role(record.role), address=record.address,
+        member_id=record.member_id, role=record.role, address=record.address,
         software_version=record.software_version, protocol_version=record.protocol_version,
         registered_at=record.registered_at, last_seen_at=record.last_seen_at,
     )

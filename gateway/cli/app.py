@@ -16,8 +16,12 @@ from gateway.cli.exit_codes import exit_code_for
 from gateway.cli.logs import configure_logging
 from gateway.errors import GatewayError
 
-app = typer.Typer(name="credgate", help="Consortium gateway for consumer-credit sharing without moving records.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="credgate",
+    help="Consortium gateway for consumer-credit sharing without moving records.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(ca.app, name="ca")
 app.add_typer(nodes.bureau_app, name="bureau")
 app.add_typer(nodes.node_app, name="node")
@@ -31,8 +35,12 @@ _VERBOSE_ENV = "CREDGATE_VERBOSE"
 
 @app.callback()
 def _root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", envvar=_VERBOSE_ENV,
-                                          help="Show tracebacks instead of one-line errors.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", envvar=_VERBOSE_ENV, help="Show tracebacks instead of one-line errors."
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(envvar="CREDGATE_LOG_LEVEL")] = "INFO",
     log_json: Annotated[bool, typer.Option(envvar="CREDGATE_LOG_JSON", help="Log JSON lines.")] = False,
 ) -> None:

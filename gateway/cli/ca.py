@@ -23,12 +23,16 @@ def _now() -> dt.datetime:
 
 
 @app.command("init")
-def init(ca_dir: CADir = Path("ca"),
-         name: Annotated[str, typer.Option(help="Consortium name in the CA certificate.")] = "credgate") -> None:
+def init(
+    ca_dir: CADir = Path("ca"),
+    name: Annotated[str, typer.Option(help="Consortium name in the CA certificate.")] = "credgate",
+) -> None:
     """Create a new consortium CA (key, certificate, empty revocation list)."""
     authority = CertificateAuthority.init(ca_dir, name=name, now=_now())
-    _console.print(f"CA created in {ca_dir} (certificate {ca_dir / 'ca.cert.pem'}, "
-                   f"serial {authority.certificate.serial_number:x})")
+    _console.print(
+        f"CA created in {ca_dir} (certificate {ca_dir / 'ca.cert.pem'}, "
+        f"serial {authority.certificate.serial_number:x})"
+    )
 
 
 @app.command("issue")
@@ -43,22 +47,28 @@ def issue(
     """Issue a node key and certificate for one member and role."""
     authority = CertificateAuthority.load(ca_dir)
     hosts = ("127.0.0.1", "localhost", *(host or []))
-    issued = authority.issue(member_id=member_id, role=role, out_dir=out, now=_now(), valid_days=valid_days,
-                             hosts=hosts)
-    _console.print(f"issued {role.value} certificate for {member_id}: {issued.cert_path} "
-                   f"(key {issued.key_path}, serial {issued.serial:x})")
+    issued = authority.issue(
+        member_id=member_id, role=role, out_dir=out, now=_now(), valid_days=valid_days, hosts=hosts
+    )
+    _console.print(
+        f"issued {role.value} certificate for {member_id}: {issued.cert_path} "
+        f"(key {issued.key_path}, serial {issued.serial:x})"
+    )
 
 
 @app.command("revoke")
 def revoke(
     ca_dir: CADir = Path("ca"),
-    member_id: Annotated[str | None, typer.Option("--member-id", help="Revoke every live certificate.")] = None,
+    member_id: Annotated[
+        str | None, typer.Option("--member-id", help="Revoke every live certificate.")
+    ] = None,
     serial: Annotated[str | None, typer.Option(help="Revoke one certificate (hex serial).")] = None,
 ) -> None:
     """Revoke certificates and re-sign the revocation list nodes load."""
     authority = CertificateAuthority.load(ca_dir)
-    serials = authority.revoke(now=_now(), member_id=member_id,
-                               serial=None if serial is None else int(serial, 16))
+    serials = authority.revoke(
+        now=_now(), member_id=member_id, serial=None if serial is None else int(serial, 16)
+    )
     _console.print(f"revoked {', '.join(f'{s:x}' for s in serials)}; CRL updated at {ca_dir / 'crl.pem'}")
 
 
@@ -67,5 +77,7 @@ def list_issued(ca_dir: CADir = Path("ca")) -> None:
     """List every certificate the CA issued."""
     table = Table("member", "role", "serial", "not after", "revoked")
     for entry in CertificateAuthority.load(ca_dir).issued():
-        table.add_row(entry.member_id, entry.role, f"{entry.serial:x}", entry.not_after, entry.revoked_at or "")
+        table.add_row(
+            entry.member_id, entry.role, f"{entry.serial:x}", entry.not_after, entry.revoked_at or ""
+        )
     _console.print(table)

@@ -41,6 +41,7 @@ class RunningConsortium:
         ------
         UnavailableError
             When some member does not register in time.
+
         """
         expected = {process.member_id for process in self.members}
         deadline = time.monotonic() + timeout

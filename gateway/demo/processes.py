@@ -31,8 +31,9 @@ class NodeProcess:
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @classmethod
-    def for_config(cls, member_id: str, config: Path, data_dir: Path, log_path: Path, *,
-                   bureau: bool) -> NodeProcess:
+    def for_config(
+        cls, member_id: str, config: Path, data_dir: Path, log_path: Path, *, bureau: bool
+    ) -> NodeProcess:
         """A process running the bureau or a member node from ``config``."""
         group = "bureau" if bureau else "node"
         command = [sys.executable, "-m", "gateway", "--log-json", group, "start", "--config", str(config)]
@@ -53,13 +54,16 @@ class NodeProcess:
         ------
         UnavailableError
             When the process exits or does not come up in time (the log tail is quoted).
+
         """
         deadline = time.monotonic() + timeout
         runtime = self.data_dir / RUNTIME_FILE
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise UnavailableError(f"{self.member_id} exited with {self.process.returncode}: {self.log_tail()}")
+                raise UnavailableError(
+                    f"{self.member_id} exited with {self.process.returncode}: {self.log_tail()}"
+                )
             if runtime.exists():
                 return str(json.loads(runtime.read_text(encoding="utf-8"))["address"])
             time.sleep(0.05)

@@ -70,6 +70,7 @@ def run_demo(workdir: Path, *, people: int, seed: int, console: Console) -> Demo
     ------
     GatewayError
         When a step fails; every started process is stopped first.
+
     """
     started = time.monotonic()
     _prepare(workdir)
@@ -79,11 +80,17 @@ def run_demo(workdir: Path, *, people: int, seed: int, console: Console) -> Demo
     with _step(console, f"synthetic consortium: {people} people, seed {seed}"):
         synthetic = generate_consortium(SynthOptions(people=people, seed=seed, composition=DEMO_COMPOSITION))
         write_consortium(synthetic, workdir / "consortium")
-    bureau_settings = provision_node(authority, NodePlan(BUREAU_ID, Role.BUREAU, _node_dir(workdir, BUREAU_ID)),
-                                     bureau_address=None, heartbeat_seconds=HEARTBEAT_SECONDS, now=now)
+    bureau_settings = provision_node(
+        authority,
+        NodePlan(BUREAU_ID, Role.BUREAU, _node_dir(workdir, BUREAU_ID)),
+        bureau_address=None,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+        now=now,
+    )
     logs = workdir / "logs"
-    consortium = RunningConsortium(bureau_settings,
-                                   node_process(bureau_settings, _config(workdir, BUREAU_ID), logs, bureau=True))
+    consortium = RunningConsortium(
+        bureau_settings, node_process(bureau_settings, _config(workdir, BUREAU_ID), logs, bureau=True)
+    )
     try:
         with _step(console, "bureau process started"):
             consortium.bureau.start()
@@ -118,8 +125,9 @@ def run_demo(workdir: Path, *, people: int, seed: int, console: Console) -> Demo
 def _prepare(workdir: Path) -> None:
     if workdir.exists():
         if not (workdir / MARKER).exists():
-            raise InvalidInputError(f"{workdir} exists and is not a demo folder; choose another --workdir",
-                                    field="workdir")
+            raise InvalidInputError(
+                f"{workdir} exists and is not a demo folder; choose another --workdir", field="workdir"
+            )
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     (workdir / MARKER).write_text("created by credgate demo; removed by the next run\n", encoding="utf-8")
@@ -135,20 +143,33 @@ def _config(workdir: Path, member_id: str) -> Path:
     return NodePlan(member_id, Role.BANK, _node_dir(workdir, member_id)).config_path
 
 
-def _provision_members(authority: CertificateAuthority, synthetic: ConsortiumResult, workdir: Path,
-                       bureau_address: str, now: dt.datetime) -> dict[str, Settings]:
+def _provision_members(
+    authority: CertificateAuthority,
+    synthetic: ConsortiumResult,
+    workdir: Path,
+    bureau_address: str,
+    now: dt.datetime,
+) -> dict[str, Settings]:
     members: dict[str, Settings] = {}
     for data in synthetic.members:
         member = data.member
-        plan = NodePlan(member.member_id, Role(member.role.value), _node_dir(workdir, member.member_id))
-        members[member.member_id] = provision_node(authority, plan, bureau_address=bureau_address,
-                                                   heartbeat_seconds=HEARTBEAT_SECONDS, now=now)
+        plan = NodePlan(member.member_id, member.role, _node_dir(workdir, member.member_id))
+        members[member.member_id] = provision_node(
+            authority, plan, bureau_address=bureau_address, heartbeat_seconds=HEARTBEAT_SECONDS, now=now
+        )
     return members
 
 
 def _import_books(context: DemoContext, synthetic: ConsortiumResult) -> None:
-    table = Table("member", "kind", "read", "imported", "quarantined", "duplicates",
-                  title="loan books imported into each member's own store")
+    table = Table(
+        "member",
+        "kind",
+        "read",
+        "imported",
+        "quarantined",
+        "duplicates",
+        title="loan books imported into each member's own store",
+    )
     summaries: list[ImportSummary] = []
     with _step(context.console, "member books imported"):
         for member_id, settings in context.member_settings.items():
@@ -156,11 +177,18 @@ def _import_books(context: DemoContext, synthetic: ConsortiumResult) -> None:
             try:
                 folder = context.workdir / "consortium" / member_id
                 for kind in ImportKind:
-                    summary = run_import(store, kind, folder / f"{kind.value}.csv",
-                                         folder / f"{kind.value}.mapping.toml")
+                    summary = run_import(
+                        store, kind, folder / f"{kind.value}.csv", folder / f"{kind.value}.mapping.toml"
+                    )
                     summaries.append(summary)
-                    table.add_row(member_id, kind.value, str(summary.rows_read), str(summary.rows_imported),
-                                  str(summary.rows_quarantined), str(summary.rows_duplicate))
+                    table.add_row(
+                        member_id,
+                        kind.value,
+                        str(summary.rows_read),
+                        str(summary.rows_imported),
+                        str(summary.rows_quarantined),
+                        str(summary.rows_duplicate),
+                    )
             finally:
                 store.close()
     context.console.print(table)
@@ -170,8 +198,14 @@ def _import_books(context: DemoContext, synthetic: ConsortiumResult) -> None:
 
 
 def _show_status(console: Console, views: list[MemberView]) -> None:
-    table = Table("member", "role", "address", "software", "last seen (UTC)",
-                  title="consortium directory (bureau operator's view)")
+    table = Table(
+        "member",
+        "role",
+        "address",
+        "software",
+        "last seen (UTC)",
+        title="consortium directory (bureau operator's view)",
+    )
     for view in views:
         seen = f"{view.last_seen_at:%H:%M:%S}" if view.last_seen_at else "-"
         table.add_row(view.member_id, view.role.value, view.address, view.software_version, seen)
@@ -182,15 +216,21 @@ def _run_doctor(context: DemoContext, member_id: str) -> None:
     config = _config(context.workdir, member_id)
     findings = list(diagnose(config, now=lambda: dt.datetime.now(dt.UTC)))
     for finding in findings:
-        context.console.print(f"  doctor {member_id} {finding.severity.value:>4} {finding.check}: {finding.message}")
+        context.console.print(
+            f"  doctor {member_id} {finding.severity.value:>4} {finding.check}: {finding.message}"
+        )
     if any(finding.severity is Severity.FAIL for finding in findings):
         raise GatewayError(f"credgate doctor found problems on {member_id}")
 
 
 def _write_summary(context: DemoContext, exit_codes: dict[str, int], seconds: float) -> Path:
     path = context.workdir / "demo-summary.json"
-    payload = {"seconds": round(seconds, 1), "exit_codes": exit_codes, "results": context.results,
-               "members": sorted(context.member_settings)}
+    payload = {
+        "seconds": round(seconds, 1),
+        "exit_codes": exit_codes,
+        "results": context.results,
+        "members": sorted(context.member_settings),
+    }
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     return path
 

@@ -21,6 +21,7 @@ def normalise_mobile(value: str, *, field: str = "mobile") -> str:
     ------
     InvalidInputError
         When the number is not an 11-digit mainland mobile number.
+
     """
     folded = fold_digits(value).replace("(", "").replace(")", "")
     for prefix in _COUNTRY_PREFIXES:

@@ -38,6 +38,7 @@ def normalise_resident_id(value: str, *, field: str = "resident_id") -> str:
     ------
     InvalidInputError
         When the format, the birth date or the check character is wrong.
+
     """
     folded = fold_digits(value).upper()
     if _FIFTEEN.fullmatch(folded):

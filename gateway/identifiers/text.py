@@ -19,5 +19,6 @@ def fold_digits(value: str) -> str:
     -------
     str
         ``"13800138000"`` for the example above.
+
     """
     return unicodedata.normalize("NFKC", value).translate(_SEPARATORS)

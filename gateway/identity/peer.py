@@ -7,7 +7,6 @@ already verified against the consortium CA.
 
 from __future__ import annotations
 
-import enum
 import functools
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,20 +15,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from gateway.errors import IdentityError
+from gateway.roles import Role
+
+__all__ = ["MEMBER_URI_PREFIX", "ROLE_URI_PREFIX", "Peer", "Role", "peer_from_certificate", "peer_from_pem"]
 
 MEMBER_URI_PREFIX = "urn:credgate:member:"
 ROLE_URI_PREFIX = "urn:credgate:role:"
-
-
-class Role(enum.StrEnum):
-    """Role of a node in the consortium (ARCHITECTURE §2)."""
-
-    BANK = "bank"
-    CONSUMER_FINANCE = "consumer_finance"
-    MICRO_LENDER = "micro_lender"
-    AGENCY = "agency"
-    BUREAU = "bureau"
-    REGULATOR = "regulator"
 
 
 @dataclass(frozen=True)
@@ -48,6 +39,7 @@ class Peer:
         SHA-256 of the DER certificate, hex.
     not_after
         End of the certificate's validity (UTC).
+
     """
 
     member_id: str
@@ -64,6 +56,7 @@ def peer_from_certificate(certificate: x509.Certificate) -> Peer:
     ------
     IdentityError
         When the certificate lacks exactly one member URI and one known role URI.
+
     """
     try:
         san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -99,6 +92,7 @@ def peer_from_pem(pem: bytes) -> Peer:
     ------
     IdentityError
         When the PEM does not parse or lacks the credgate identity URIs.
+
     """
     try:
         certificate = x509.load_pem_x509_certificate(pem)

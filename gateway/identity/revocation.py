@@ -26,6 +26,7 @@ class RevocationList:
         is configured, and nothing is revoked.
     issuer
         The consortium CA certificate; a CRL not signed by it is refused.
+
     """
 
     def __init__(self, path: Path | None, issuer: x509.Certificate) -> None:
@@ -45,6 +46,7 @@ class RevocationList:
         IdentityError
             When the certificate is revoked, or the CRL became unreadable
             (fail closed: an unreadable CRL refuses everyone).
+
         """
         if self._path is None:
             return

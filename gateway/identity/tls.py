@@ -41,6 +41,7 @@ class TLSIdentity:
         IdentityError
             When a file is missing or unreadable, or the certificate was not
             issued by the configured CA.
+
         """
         key_pem, cert_pem, ca_pem = (_read(tls.key, "key"), _read(tls.cert, "cert"),
                                      _read(tls.ca_cert, "ca_cert"))

@@ -36,20 +36,28 @@ class BureauClient:
 
     def directory(self) -> tuple[list[MemberView], dt.datetime]:
         """The consortium directory as this node may see it, and the bureau's time."""
-        response = self._call(lambda: self._stub.GetDirectory(bureau_pb2.GetDirectoryRequest(),
-                                                               timeout=CALL_TIMEOUT_SECONDS))
+        response = self._call(
+            lambda: self._stub.GetDirectory(bureau_pb2.GetDirectoryRequest(), timeout=CALL_TIMEOUT_SECONDS)
+        )
         return [_view(entry) for entry in response.members], response.bureau_time.ToDatetime(dt.UTC)
 
     def bureau_time(self) -> dt.datetime:
         """The bureau's clock (via a heartbeat, so the caller must be registered)."""
-        response = self._call(lambda: self._stub.Heartbeat(bureau_pb2.HeartbeatRequest(software_version="doctor"),
-                                                            timeout=CALL_TIMEOUT_SECONDS))
-        return response.bureau_time.ToDatetime(dt.UTC)
+        response = self._call(
+            lambda: self._stub.Heartbeat(
+                bureau_pb2.HeartbeatRequest(software_version="doctor"), timeout=CALL_TIMEOUT_SECONDS
+            )
+        )
+        bureau_time: dt.datetime = response.bureau_time.ToDatetime(dt.UTC)
+        return bureau_time
 
     def health(self) -> str:
         """The bureau's overall health status name (``SERVING`` when well)."""
-        response = self._call(lambda: self._health.Check(health_pb2.HealthCheckRequest(service=""),
-                                                         timeout=CALL_TIMEOUT_SECONDS))
+        response = self._call(
+            lambda: self._health.Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=CALL_TIMEOUT_SECONDS
+            )
+        )
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
     def close(self) -> None:
@@ -80,6 +88,7 @@ def bureau_address(settings: Settings) -> str:
     ------
     ConfigError
         When neither is available.
+
     """
     if settings.bureau_address is not None:
         return settings.bureau_address
@@ -87,14 +96,18 @@ def bureau_address(settings: Settings) -> str:
     try:
         return str(json.loads(runtime.read_text(encoding="utf-8"))["address"])
     except (OSError, ValueError, KeyError) as exc:
-        raise ConfigError(f"no [bureau] address configured and {runtime} is unreadable; is the bureau running?") \
-            from exc
+        raise ConfigError(
+            f"no [bureau] address configured and {runtime} is unreadable; is the bureau running?"
+        ) from exc
 
 
 def _view(entry: bureau_pb2.DirectoryEntry) -> MemberView:
     return MemberView(
-        member_id=entry.member_id, role=role_from_proto(entry.role), address=entry.address,
-        software_version=entry.software_version, protocol_version=entry.protocol_version,
+        member_id=entry.member_id,
+        role=role_from_proto(entry.role),
+        address=entry.address,
+        software_version=entry.software_version,
+        protocol_version=entry.protocol_version,
         registered_at=entry.registered_at.ToDatetime(dt.UTC),
         last_seen_at=entry.last_seen_at.ToDatetime(dt.UTC) if entry.HasField("last_seen_at") else None,
     )

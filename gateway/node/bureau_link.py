@@ -35,10 +35,18 @@ class BureauLink:
         Where the bureau can reach this member.
     heartbeat_seconds
         Interval between heartbeats once registered.
+
     """
 
-    def __init__(self, identity: TLSIdentity, *, bureau_address: str, bureau_member_id: str, advertised_address: str,
-                 heartbeat_seconds: float) -> None:
+    def __init__(
+        self,
+        identity: TLSIdentity,
+        *,
+        bureau_address: str,
+        bureau_member_id: str,
+        advertised_address: str,
+        heartbeat_seconds: float,
+    ) -> None:
         self._channel = open_channel(identity, bureau_address, peer_member_id=bureau_member_id)
         self._stub = bureau_pb2_grpc.BureauServiceStub(self._channel)
         self._advertised_address = advertised_address
@@ -76,8 +84,11 @@ class BureauLink:
 
     def _register(self) -> None:
         response = self._stub.Register(
-            bureau_pb2.RegisterRequest(advertised_address=self._advertised_address,
-                                       software_version=__version__, protocol_version=PROTOCOL_VERSION),
+            bureau_pb2.RegisterRequest(
+                advertised_address=self._advertised_address,
+                software_version=__version__,
+                protocol_version=PROTOCOL_VERSION,
+            ),
             timeout=CALL_TIMEOUT_SECONDS,
         )
         self._interval = float(response.heartbeat_interval_seconds or self._interval)
@@ -85,5 +96,6 @@ class BureauLink:
         _LOG.info("registered with the bureau as %s", response.member_id)
 
     def _heartbeat(self) -> None:
-        self._stub.Heartbeat(bureau_pb2.HeartbeatRequest(software_version=__version__),
-                             timeout=CALL_TIMEOUT_SECONDS)
+        self._stub.Heartbeat(
+            bureau_pb2.HeartbeatRequest(software_version=__version__), timeout=CALL_TIMEOUT_SECONDS
+        )

@@ -66,30 +66,52 @@ def diagnose(config: Path, *, now: Callable[[], dt.datetime]) -> Iterator[Findin
 def _check_certificate(settings: Settings, identity: TLSIdentity, now: dt.datetime) -> Iterator[Finding]:
     own = identity.own
     if own.member_id != settings.member_id:
-        yield Finding("certificates", Severity.FAIL, f"the certificate is for {own.member_id!r} but the "
-                      f"configuration says node.member_id = {settings.member_id!r}")
+        yield Finding(
+            "certificates",
+            Severity.FAIL,
+            f"the certificate is for {own.member_id!r} but the "
+            f"configuration says node.member_id = {settings.member_id!r}",
+        )
     elif own.not_after <= now:
-        yield Finding("certificates", Severity.FAIL, f"the certificate expired on {own.not_after:%Y-%m-%d}; "
-                      "ask the bureau for a new one (credgate ca issue)")
+        yield Finding(
+            "certificates",
+            Severity.FAIL,
+            f"the certificate expired on {own.not_after:%Y-%m-%d}; "
+            "ask the bureau for a new one (credgate ca issue)",
+        )
     elif identity.expires_within(CERT_RENEWAL_WINDOW, now=now):
-        yield Finding("certificates", Severity.WARN, f"the certificate expires on {own.not_after:%Y-%m-%d}; renew it")
+        yield Finding(
+            "certificates", Severity.WARN, f"the certificate expires on {own.not_after:%Y-%m-%d}; renew it"
+        )
     else:
-        yield Finding("certificates", Severity.OK, f"{own.role.value} certificate for {own.member_id}, issued by "
-                      f"the configured CA, valid until {own.not_after:%Y-%m-%d}")
+        yield Finding(
+            "certificates",
+            Severity.OK,
+            f"{own.role.value} certificate for {own.member_id}, issued by "
+            f"the configured CA, valid until {own.not_after:%Y-%m-%d}",
+        )
 
 
 def _check_revocation(settings: Settings, identity: TLSIdentity, now: dt.datetime) -> Finding:
     if settings.tls.crl is None:
-        return Finding("revocation", Severity.WARN, "no [tls] crl configured: revoked certificates will be accepted")
+        return Finding(
+            "revocation", Severity.WARN, "no [tls] crl configured: revoked certificates will be accepted"
+        )
     try:
         identity.revocations.check(identity.own.serial)
     except GatewayError as exc:
         return Finding("revocation", Severity.FAIL, f"{exc.message} (CRL {settings.tls.crl})")
     crl = x509.load_pem_x509_crl(settings.tls.crl.read_bytes())
     if crl.next_update_utc is not None and crl.next_update_utc < now:
-        return Finding("revocation", Severity.WARN, f"the revocation list is stale since "
-                       f"{crl.next_update_utc:%Y-%m-%d %H:%M}Z; fetch the CA's current crl.pem")
-    return Finding("revocation", Severity.OK, f"this certificate is not revoked ({len(crl)} revoked in the CRL)")
+        return Finding(
+            "revocation",
+            Severity.WARN,
+            f"the revocation list is stale since "
+            f"{crl.next_update_utc:%Y-%m-%d %H:%M}Z; fetch the CA's current crl.pem",
+        )
+    return Finding(
+        "revocation", Severity.OK, f"this certificate is not revoked ({len(crl)} revoked in the CRL)"
+    )
 
 
 def _check_store(settings: Settings) -> Finding:
@@ -104,30 +126,44 @@ def _check_store(settings: Settings) -> Finding:
 
 def _check_policies(settings: Settings, identity: TLSIdentity) -> Finding:
     try:
-        PolicyDecisionPoint.from_directory(settings.policies_dir, node_id=identity.own.member_id,
-                                           node_role=identity.own.role)
+        PolicyDecisionPoint.from_directory(
+            settings.policies_dir, node_id=identity.own.member_id, node_role=identity.own.role
+        )
     except GatewayError as exc:
         return Finding("policies", Severity.FAIL, exc.message)
     return Finding("policies", Severity.OK, f"Cedar policies in {settings.policies_dir} validate")
 
 
-def _check_bureau(settings: Settings, identity: TLSIdentity, now: Callable[[], dt.datetime]) -> Iterator[Finding]:
+def _check_bureau(
+    settings: Settings, identity: TLSIdentity, now: Callable[[], dt.datetime]
+) -> Iterator[Finding]:
     try:
         with bureau_client(settings, identity) as client:
             status = client.health()
             before = now()
-            bureau_time = client.bureau_time() if settings.bureau_address is not None else client.directory()[1]
+            bureau_time = (
+                client.bureau_time() if settings.bureau_address is not None else client.directory()[1]
+            )
             after = now()
     except GatewayError as exc:
         yield Finding("bureau", Severity.FAIL, f"cannot reach the bureau over mTLS: {exc.message}")
         return
-    yield Finding("bureau", Severity.OK if status == "SERVING" else Severity.FAIL,
-                  f"bureau at {client.address} answers health checks: {status}")
+    yield Finding(
+        "bureau",
+        Severity.OK if status == "SERVING" else Severity.FAIL,
+        f"bureau at {client.address} answers health checks: {status}",
+    )
     skew = abs(bureau_time - (before + (after - before) / 2))
     if skew >= CLOCK_SKEW_FAIL:
-        yield Finding("clock", Severity.FAIL, f"this clock differs from the bureau's by {skew.total_seconds():.1f} s;"
-                      " fix NTP: query times and contact hours depend on it")
+        yield Finding(
+            "clock",
+            Severity.FAIL,
+            f"this clock differs from the bureau's by {skew.total_seconds():.1f} s;"
+            " fix NTP: query times and contact hours depend on it",
+        )
     elif skew >= CLOCK_SKEW_WARN:
-        yield Finding("clock", Severity.WARN, f"this clock differs from the bureau's by {skew.total_seconds():.1f} s")
+        yield Finding(
+            "clock", Severity.WARN, f"this clock differs from the bureau's by {skew.total_seconds():.1f} s"
+        )
     else:
         yield Finding("clock", Severity.OK, f"clock within {skew.total_seconds():.2f} s of the bureau's")

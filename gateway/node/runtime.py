@@ -81,12 +81,20 @@ def start_bureau(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
     ------
     ConfigError
         When the certificate is not a bureau certificate for ``settings.member_id``.
+
     """
     identity, store, policy, audit = _assemble(settings, allowed_roles=frozenset({Role.BUREAU}), clock=clock)
     directory = ConsortiumDirectory(MemberDirectory(store), policy)
-    servicer = BureauServicer(directory, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)
+    # RPCs of later features (subject check, tokens, reports…) answer UNIMPLEMENTED through
+    # the generated base class until their handlers exist.
+    servicer = BureauServicer(  # type: ignore[abstract]
+        directory, heartbeat_seconds=settings.heartbeat_seconds, clock=clock
+    )
     services: list[tuple[str, Registration]] = [
-        ("credgate.v1.BureauService", lambda s: bureau_pb2_grpc.add_BureauServiceServicer_to_server(servicer, s)),
+        (
+            "credgate.v1.BureauService",
+            lambda s: bureau_pb2_grpc.add_BureauServiceServicer_to_server(servicer, s),
+        ),
     ]
     server = _serve(settings, identity, policy, audit, services)
     return _announce(RunningNode(settings, identity, store, server))
@@ -100,21 +108,29 @@ def start_member(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
     ConfigError
         When the certificate is not a member certificate for ``settings.member_id``
         or no bureau address is configured.
+
     """
     if settings.bureau_address is None:
-        raise ConfigError("a member node needs [bureau] address = \"host:port\"")
+        raise ConfigError('a member node needs [bureau] address = "host:port"')
     identity, store, policy, audit = _assemble(settings, allowed_roles=MEMBER_ROLES, clock=clock)
     # The member service's fan-out RPCs answer UNIMPLEMENTED until the queries
     # that use them exist; registering it keeps the contract discoverable.
-    servicer = member_pb2_grpc.MemberServiceServicer()
+    servicer = member_pb2_grpc.MemberServiceServicer()  # type: ignore[abstract]
     services: list[tuple[str, Registration]] = [
-        ("credgate.v1.MemberService", lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s)),
+        (
+            "credgate.v1.MemberService",
+            lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s),
+        ),
     ]
     server = _serve(settings, identity, policy, audit, services)
     node = RunningNode(settings, identity, store, server)
-    node.link = BureauLink(identity, bureau_address=settings.bureau_address,
-                           bureau_member_id=settings.bureau_member_id, advertised_address=node.address,
-                           heartbeat_seconds=settings.heartbeat_seconds)
+    node.link = BureauLink(
+        identity,
+        bureau_address=settings.bureau_address,
+        bureau_member_id=settings.bureau_member_id,
+        advertised_address=node.address,
+        heartbeat_seconds=settings.heartbeat_seconds,
+    )
     node.link.start()
     return _announce(node)
 
@@ -133,34 +149,50 @@ def run_until_signalled(node: RunningNode) -> None:
     node.stop()
 
 
-def _assemble(settings: Settings, *, allowed_roles: frozenset[Role],
-              clock: Clock) -> tuple[TLSIdentity, Store, PolicyDecisionPoint, AuditRecorder]:
+def _assemble(
+    settings: Settings, *, allowed_roles: frozenset[Role], clock: Clock
+) -> tuple[TLSIdentity, Store, PolicyDecisionPoint, AuditRecorder]:
     identity = TLSIdentity.from_settings(settings.tls)
     own = identity.own
     if own.member_id != settings.member_id:
-        raise ConfigError(f"certificate {settings.tls.cert} is for {own.member_id!r}, "
-                          f"but node.member_id is {settings.member_id!r}")
+        raise ConfigError(
+            f"certificate {settings.tls.cert} is for {own.member_id!r}, "
+            f"but node.member_id is {settings.member_id!r}"
+        )
     if own.role not in allowed_roles:
         expected = ", ".join(sorted(role.value for role in allowed_roles))
         raise ConfigError(f"certificate role is {own.role.value!r}; this process needs one of: {expected}")
     identity.revocations.check(own.serial)
     store = open_store(settings.store_url)
-    policy = PolicyDecisionPoint.from_directory(settings.policies_dir, node_id=own.member_id, node_role=own.role)
+    policy = PolicyDecisionPoint.from_directory(
+        settings.policies_dir, node_id=own.member_id, node_role=own.role
+    )
     audit = AuditRecorder(AuditLog(store), node_id=own.member_id, clock=clock)
     return identity, store, policy, audit
 
 
-def _serve(settings: Settings, identity: TLSIdentity, policy: PolicyDecisionPoint, audit: AuditRecorder,
-           services: list[tuple[str, Registration]]) -> RunningServer:
+def _serve(
+    settings: Settings,
+    identity: TLSIdentity,
+    policy: PolicyDecisionPoint,
+    audit: AuditRecorder,
+    services: list[tuple[str, Registration]],
+) -> RunningServer:
     interceptor = AuthorizationInterceptor(policy=policy, revocations=identity.revocations, audit=audit)
-    return start_server(identity=identity, listen=settings.listen, services=services, interceptors=[interceptor])
+    return start_server(
+        identity=identity, listen=settings.listen, services=services, interceptors=[interceptor]
+    )
 
 
 def _announce(node: RunningNode) -> RunningNode:
     """Write ``runtime.json`` (address, pid) so operators and the demo can find the node."""
     node.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    info = {"member_id": node.identity.own.member_id, "role": node.identity.own.role.value,
-            "address": node.address, "pid": os.getpid()}
+    info = {
+        "member_id": node.identity.own.member_id,
+        "role": node.identity.own.role.value,
+        "address": node.address,
+        "pid": os.getpid(),
+    }
     path = node.settings.data_dir / RUNTIME_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")

@@ -30,6 +30,7 @@ class Decision:
         Whether a permit matched and no forbid did.
     policy_ids
         The ``@id`` of each policy that determined the outcome (empty for the default deny).
+
     """
 
     allowed: bool
@@ -52,6 +53,7 @@ class PolicyDecisionPoint:
         The node deciding: every request's resource.
     policy_text, schema_text
         Cedar policies and schema; use :meth:`from_directory` to load the shipped ones.
+
     """
 
     def __init__(self, *, node_id: str, node_role: Role, policy_text: str, schema_text: str) -> None:
@@ -61,7 +63,11 @@ class PolicyDecisionPoint:
             raise ConfigError(f"Cedar policies do not validate against the schema: {problems}")
         self._policies = cedarpy.PolicySet.from_str(policy_text)
         self._schema = cedarpy.Schema.from_str(schema_text)
-        self._node = {"uid": {"type": "Node", "id": node_id}, "attrs": {"role": node_role.value}, "parents": []}
+        self._node = {
+            "uid": {"type": "Node", "id": node_id},
+            "attrs": {"role": node_role.value},
+            "parents": [],
+        }
 
     @classmethod
     def from_directory(cls, directory: Path, *, node_id: str, node_role: Role) -> PolicyDecisionPoint:
@@ -71,6 +77,7 @@ class PolicyDecisionPoint:
         ------
         ConfigError
             When the folder, the schema or the policies are missing or invalid.
+
         """
         cedar_dir = directory / "cedar"
         policy_files = sorted(cedar_dir.glob("*.cedar"))
@@ -98,13 +105,16 @@ class PolicyDecisionPoint:
         ids = tuple(annotations.get(reason, reason) for reason in result.diagnostics.reasons)
         return Decision(allowed=result.allowed, policy_ids=ids)
 
-    def authorize(self, peer: Peer, action: str, context: Mapping[str, ContextValue] | None = None) -> Decision:
+    def authorize(
+        self, peer: Peer, action: str, context: Mapping[str, ContextValue] | None = None
+    ) -> Decision:
         """Like :meth:`decide`, but raise on denial.
 
         Raises
         ------
         PolicyDenied
             When no policy permits the action, naming the action and the caller's role.
+
         """
         decision = self.decide(peer, action, context)
         if not decision.allowed:

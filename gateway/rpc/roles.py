@@ -28,5 +28,6 @@ def role_from_proto(value: common_pb2.Role.ValueType) -> Role:
     ------
     KeyError
         For ``ROLE_UNSPECIFIED`` or an unknown value.
+
     """
     return _FROM_PROTO[value]

@@ -56,11 +56,14 @@ def start_server(
         ``("credgate.v1.BureauService", lambda s: add_BureauServiceServicer_to_server(x, s))``.
     interceptors
         Applied to every call, the health and reflection services included.
+    max_workers
+        Threads serving calls concurrently.
 
     Raises
     ------
     ConfigError
         When the address cannot be bound.
+
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),

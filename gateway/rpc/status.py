@@ -11,7 +11,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 
@@ -57,11 +57,16 @@ def abort_internal(context: grpc.ServicerContext, exc: BaseException) -> NoRetur
 
 def reason_of(error: grpc.RpcError) -> str | None:
     """Read the stable reason code from a failed call, if the peer sent one."""
-    metadata = error.trailing_metadata() if isinstance(error, grpc.Call) else None
-    for key, value in metadata or ():
+    for key, value in _call_attribute(error, "trailing_metadata", ()) or ():
         if key == REASON_KEY:
             return str(value)
     return None
+
+
+def _call_attribute(error: grpc.RpcError, name: str, default: object) -> Any:
+    # A failed call's RpcError is also a grpc.Call at run time, which the type stubs cannot express.
+    method = getattr(error, name, None)
+    return method() if callable(method) else default
 
 
 Request = TypeVar("Request")
@@ -100,7 +105,9 @@ _ERROR_FOR_CODE: dict[grpc.StatusCode, type[errors.GatewayError]] = {
 
 def error_from_rpc(exc: grpc.RpcError, *, peer: str) -> errors.GatewayError:
     """Turn a failed call into the matching gateway error, naming the peer."""
-    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
-    details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+    code = _call_attribute(exc, "code", grpc.StatusCode.UNKNOWN)
+    details = _call_attribute(exc, "details", str(exc))
+    if not isinstance(code, grpc.StatusCode):
+        code = grpc.StatusCode.UNKNOWN
     error_class = _ERROR_FOR_CODE.get(code, errors.GatewayError)
     return error_class(f"{peer} answered {code.name}: {details}", reason=reason_of(exc))

@@ -8,7 +8,7 @@ is a real row of the UCI "default of credit card clients" data set.
 """
 
 from gateway.synth.consortium import ConsortiumResult, SynthOptions, generate_consortium
-from gateway.synth.members import Composition, Member, MemberRole
+from gateway.synth.members import Composition, Member
 from gateway.synth.people import SeedPerson, load_seed_pii
 from gateway.synth.writer import write_consortium
 
@@ -16,7 +16,6 @@ __all__ = [
     "Composition",
     "ConsortiumResult",
     "Member",
-    "MemberRole",
     "SeedPerson",
     "SynthOptions",
     "generate_consortium",

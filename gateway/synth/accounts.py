@@ -12,7 +12,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from gateway.synth.members import Member, MemberRole
+from gateway.roles import Role
+from gateway.synth.members import Member
 from gateway.synth.people import Person
 from gateway.synth.uci import UCIRow
 
@@ -22,7 +23,7 @@ MULTI_LENDER_SHARE = {0: 0.09, 1: 0.32}
 EXTRA_LENDER_WEIGHTS = (65, 25, 10)
 #: Probability that an additional account's row has the same default label as the first one.
 SAME_LABEL_SHARE = 0.75
-_ROLE_WEIGHT = {MemberRole.BANK: 1.0, MemberRole.CONSUMER_FINANCE: 0.8, MemberRole.MICRO_LENDER: 0.6}
+_ROLE_WEIGHT = {Role.BANK: 1.0, Role.CONSUMER_FINANCE: 0.8, Role.MICRO_LENDER: 0.6}
 _RISKY_NONBANK_BOOST = 1.8
 
 
@@ -175,7 +176,7 @@ def _pick_lenders(rng: random.Random, lenders: tuple[Member, ...], count: int,
                   *, risky: bool) -> list[Member]:
     remaining = list(lenders)
     boost = _RISKY_NONBANK_BOOST if risky else 1.0
-    weights = [_ROLE_WEIGHT[m.role] * (1.0 if m.role is MemberRole.BANK else boost) for m in remaining]
+    weights = [_ROLE_WEIGHT[m.role] * (1.0 if m.role is Role.BANK else boost) for m in remaining]
     chosen = []
     for _ in range(count):
         position = rng.choices(range(len(remaining)), weights=weights)[0]
@@ -199,12 +200,12 @@ def _account(rng: random.Random, person: Person, lender: Member, row: UCIRow, *,
                    product=product, opened_on=opened, status=status, closed_on=closed)
 
 
-def _segment_product(rng: random.Random, role: MemberRole, limit: int) -> tuple[str, str]:
-    if role is MemberRole.BANK:
+def _segment_product(rng: random.Random, role: Role, limit: int) -> tuple[str, str]:
+    if role is Role.BANK:
         if rng.random() < 0.7:
             tier = "platinum" if limit >= 300_000 else "gold" if limit >= 100_000 else "classic"
             return "credit_card", f"card_{tier}"
         return "bank", "personal_consumer_loan"
-    if role is MemberRole.CONSUMER_FINANCE:
+    if role is Role.CONSUMER_FINANCE:
         return "consumer_finance", rng.choice(("cash_loan", "installment_loan", "pos_instalment"))
     return "micro_loan", "micro_cash_loan"

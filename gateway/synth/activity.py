@@ -11,8 +11,9 @@ import datetime as dt
 import random
 from collections import defaultdict
 
+from gateway.roles import Role
 from gateway.synth.accounts import Account
-from gateway.synth.members import Member, MemberRole
+from gateway.synth.members import Member
 from gateway.synth.people import Person
 from gateway.synth.records import SHANGHAI, ApplicationRecord, BlacklistRecord, ConsentRecord
 from gateway.synth.refs import RefBook
@@ -187,7 +188,7 @@ def _moment(rng: random.Random, day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=SHANGHAI) + dt.timedelta(seconds=seconds)
 
 
-def _segment(rng: random.Random, role: MemberRole) -> str:
-    if role is MemberRole.BANK:
+def _segment(rng: random.Random, role: Role) -> str:
+    if role is Role.BANK:
         return "credit_card" if rng.random() < 0.6 else "bank"
-    return "consumer_finance" if role is MemberRole.CONSUMER_FINANCE else "micro_loan"
+    return "consumer_finance" if role is Role.CONSUMER_FINANCE else "micro_loan"

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from gateway.errors import InvalidInputError
+from gateway.roles import Role
 
 MIN_MEMBERS = 3
 
 
-class MemberRole(enum.StrEnum):
-    """What kind of institution a member is."""
-
-    BANK = "bank"
-    CONSUMER_FINANCE = "consumer_finance"
-    MICRO_LENDER = "micro_lender"
-    AGENCY = "agency"
-
-    @property
-    def id_prefix(self) -> str:
-        """Return the prefix of this role's member ids (``bank``, ``cfc``, ``mlc``, ``agency``)."""
-        return _PREFIXES[self]
-
-    @property
-    def is_lender(self) -> bool:
-        """Return whether members of this role hold loan books (every role but ``agency``)."""
-        return self is not MemberRole.AGENCY
-
-
+# Member institutions of the synthetic consortium and the prefixes of their ids.
 _PREFIXES = {
-    MemberRole.BANK: "bank",
-    MemberRole.CONSUMER_FINANCE: "cfc",
-    MemberRole.MICRO_LENDER: "mlc",
-    MemberRole.AGENCY: "agency",
+    Role.BANK: "bank",
+    Role.CONSUMER_FINANCE: "cfc",
+    Role.MICRO_LENDER: "mlc",
+    Role.AGENCY: "agency",
 }
 
 
@@ -46,14 +28,14 @@ class Member:
     member_id
         Stable id such as ``bank-2``; also the name of its output folder.
     role
-        Its :class:`MemberRole`.
+        Its :class:`Role`.
     ordinal
         1-based position among the members of the same role.
 
     """
 
     member_id: str
-    role: MemberRole
+    role: Role
     ordinal: int
 
 
@@ -118,22 +100,21 @@ class Composition:
             On an unknown role, a bad count, fewer than three members or no lender.
 
         """
-        counts = dict.fromkeys(MemberRole, 0)
+        counts = dict.fromkeys(_PREFIXES, 0)
         for part in filter(None, (piece.strip() for piece in text.split(","))):
             role_text, sep, count_text = part.partition("=")
-            try:
-                role = MemberRole(role_text.strip())
-            except ValueError:
-                raise InvalidInputError(f"expected roles {[r.value for r in MemberRole]}, received "
-                                        f"{role_text.strip()!r}", field="composition") from None
+            role = next((r for r in _PREFIXES if r.value == role_text.strip()), None)
+            if role is None:
+                raise InvalidInputError(f"expected roles {[r.value for r in _PREFIXES]}, received "
+                                        f"{role_text.strip()!r}", field="composition")
             if not sep or not count_text.strip().isdigit():
                 raise InvalidInputError(f"expected role=count, received {part!r}", field="composition")
             counts[role] = int(count_text)
         composition = cls(
-            bank=counts[MemberRole.BANK],
-            consumer_finance=counts[MemberRole.CONSUMER_FINANCE],
-            micro_lender=counts[MemberRole.MICRO_LENDER],
-            agency=counts[MemberRole.AGENCY],
+            bank=counts[Role.BANK],
+            consumer_finance=counts[Role.CONSUMER_FINANCE],
+            micro_lender=counts[Role.MICRO_LENDER],
+            agency=counts[Role.AGENCY],
         )
         composition.validate()
         return composition
@@ -169,13 +150,13 @@ class Composition:
 
         """
         plan = (
-            (MemberRole.BANK, self.bank),
-            (MemberRole.CONSUMER_FINANCE, self.consumer_finance),
-            (MemberRole.MICRO_LENDER, self.micro_lender),
-            (MemberRole.AGENCY, self.agency),
+            (Role.BANK, self.bank),
+            (Role.CONSUMER_FINANCE, self.consumer_finance),
+            (Role.MICRO_LENDER, self.micro_lender),
+            (Role.AGENCY, self.agency),
         )
         return tuple(
-            Member(f"{role.id_prefix}-{ordinal}", role, ordinal)
+            Member(f"{_PREFIXES[role]}-{ordinal}", role, ordinal)
             for role, count in plan
             for ordinal in range(1, count + 1)
         )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.synth.members import Member, MemberRole
+from gateway.roles import Role
+from gateway.synth.members import Member
 
 KINDS = ("borrowers", "accounts", "applications", "contacts", "blacklist", "consents")
 MONTHLY = ("repayment_status", "statement_balance", "amount_paid")
@@ -252,10 +253,10 @@ def dialect_for(member: Member) -> Dialect:
         Its vocabulary.
 
     """
-    if member.role is MemberRole.AGENCY:
+    if member.role is Role.AGENCY:
         return AGENCY if member.ordinal % 2 == 1 else AGENCY_B
-    if member.role is MemberRole.BANK:
+    if member.role is Role.BANK:
         return (CORE_BANKING, PINYIN, CORE_BANKING_B)[(member.ordinal - 1) % 3]
-    if member.role is MemberRole.MICRO_LENDER:
+    if member.role is Role.MICRO_LENDER:
         return CONSUMER_B if member.ordinal % 2 == 1 else CONSUMER
     return CONSUMER if member.ordinal % 2 == 1 else CONSUMER_B

@@ -23,8 +23,16 @@ from gateway._proto.credgate.v1 import (
     tokens_pb2,
 )
 
-MODULES = (bureau_pb2, common_pb2, contact_clearance_pb2, inquiry_history_pb2, member_pb2, regulator_report_pb2,
-           subject_check_pb2, tokens_pb2)
+MODULES = (
+    bureau_pb2,
+    common_pb2,
+    contact_clearance_pb2,
+    inquiry_history_pb2,
+    member_pb2,
+    regulator_report_pb2,
+    subject_check_pb2,
+    tokens_pb2,
+)
 
 # Every string field in the contract, and why it cannot hold a national ID, phone or name.
 # Adding a string field means adding it here, with a reason, and to the egress rules.
@@ -89,16 +97,23 @@ def test_protos_pass_buf_lint() -> None:
 
 
 def test_every_string_field_is_declared_free_of_pii() -> None:
-    strings = {field.full_name for message in all_messages() for field in message.fields
-               if field.type == FieldDescriptor.TYPE_STRING}
+    strings = {
+        field.full_name
+        for message in all_messages()
+        for field in message.fields
+        if field.type == FieldDescriptor.TYPE_STRING
+    }
 
     assert strings == set(ALLOWED_STRING_FIELDS)
 
 
 def test_no_field_is_named_after_personal_data() -> None:
-    suspicious = [field.full_name for message in all_messages() for field in message.fields
-                  if any(word in field.name for word in PII_WORDS)
-                  and field.full_name not in ALLOWED_STRING_FIELDS]
+    suspicious = [
+        field.full_name
+        for message in all_messages()
+        for field in message.fields
+        if any(word in field.name for word in PII_WORDS) and field.full_name not in ALLOWED_STRING_FIELDS
+    ]
 
     assert suspicious == []
 

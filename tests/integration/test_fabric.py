@@ -70,15 +70,20 @@ def test_members_do_not_see_who_is_online(bureau: RunningNode, start_members: St
     assert seen_by_bureau[0].last_seen_at is not None
 
 
-def test_identity_comes_from_certificate_not_from_claims(bureau: RunningNode, start_members: StartMember) -> None:
+def test_identity_comes_from_certificate_not_from_claims(
+    bureau: RunningNode, start_members: StartMember
+) -> None:
     bank = start_members("bank-1")
     assert bank.link is not None and bank.link.registered.wait(10)
     channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau")
     stub = bureau_pb2_grpc.BureauServiceStub(channel)
 
     response = stub.Register(
-        bureau_pb2.RegisterRequest(advertised_address="127.0.0.1:9", software_version="x", protocol_version="y"),
-        metadata=(("x-credgate-member-id", "bank-2"), ("x-credgate-role", "bureau")), timeout=5,
+        bureau_pb2.RegisterRequest(
+            advertised_address="127.0.0.1:9", software_version="x", protocol_version="y"
+        ),
+        metadata=(("x-credgate-member-id", "bank-2"), ("x-credgate-role", "bureau")),
+        timeout=5,
     )
 
     assert response.member_id == "bank-1"
@@ -100,18 +105,25 @@ def test_member_service_refuses_callers_other_than_the_bureau(
     assert reason_of(refused.value) == "policy_denied"
     denials = [e for e in AuditLog(bank2.store).entries() if e.decision.value == "deny"]
     assert [(e.actor_member_id, e.action) for e in denials] == [
-        ("bank-1", "credgate.v1.MemberService/ComputeSubjectVectors")]
+        ("bank-1", "credgate.v1.MemberService/ComputeSubjectVectors")
+    ]
     channel.close()
 
 
-def test_every_decision_is_audited_with_who_what_and_why(bureau: RunningNode, start_members: StartMember) -> None:
+def test_every_decision_is_audited_with_who_what_and_why(
+    bureau: RunningNode, start_members: StartMember
+) -> None:
     bank = start_members("bank-1")
     assert bank.link is not None and bank.link.registered.wait(10)
 
     entries = AuditLog(bureau.store).entries()
     register = next(e for e in entries if e.action == "credgate.v1.BureauService/Register")
 
-    assert (register.actor_member_id, register.actor_role, register.decision.value) == ("bank-1", "bank", "allow")
+    assert (register.actor_member_id, register.actor_role, register.decision.value) == (
+        "bank-1",
+        "bank",
+        "allow",
+    )
     assert register.reason == "fabric.membership"
     AuditLog(bureau.store).verify_chain()
 
@@ -121,9 +133,13 @@ def test_health_and_reflection_are_served(bureau: RunningNode, start_members: St
     channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau")
 
     health = health_pb2_grpc.HealthStub(channel).Check(
-        health_pb2.HealthCheckRequest(service="credgate.v1.BureauService"), timeout=5)
-    listing = next(reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
-        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5))
+        health_pb2.HealthCheckRequest(service="credgate.v1.BureauService"), timeout=5
+    )
+    listing = next(
+        reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+        )
+    )
 
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     services = {s.name for s in listing.list_services_response.service}
@@ -135,7 +151,9 @@ def test_messages_over_one_mebibyte_are_refused(bureau: RunningNode, start_membe
     bank = start_members("bank-1")
     channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau")
     stub = bureau_pb2_grpc.BureauServiceStub(channel)
-    oversized = bureau_pb2.RegisterRequest(advertised_address="127.0.0.1:1", software_version="v" * MAX_MESSAGE_BYTES)
+    oversized = bureau_pb2.RegisterRequest(
+        advertised_address="127.0.0.1:1", software_version="v" * MAX_MESSAGE_BYTES
+    )
 
     with pytest.raises(grpc.RpcError) as refused:
         stub.Register(oversized, timeout=5)
@@ -152,8 +170,11 @@ def test_bad_registration_is_invalid_argument_naming_the_field(
 
     with pytest.raises(grpc.RpcError) as refused:
         bureau_pb2_grpc.BureauServiceStub(channel).Register(
-            bureau_pb2.RegisterRequest(advertised_address="nowhere", software_version="1", protocol_version="1"),
-            timeout=5)
+            bureau_pb2.RegisterRequest(
+                advertised_address="nowhere", software_version="1", protocol_version="1"
+            ),
+            timeout=5,
+        )
 
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "advertised_address" in (refused.value.details() or "")

@@ -23,26 +23,33 @@ from gateway.store.repositories.audit import AuditLog
 NOW = dt.datetime.now(dt.UTC)
 
 
-def identity_from(authority: CertificateAuthority, out: Path, member_id: str, role: Role = Role.BANK,
-                  **issue_options: Any) -> TLSIdentity:
+def identity_from(
+    authority: CertificateAuthority, out: Path, member_id: str, role: Role = Role.BANK, **issue_options: Any
+) -> TLSIdentity:
     issued = authority.issue(member_id=member_id, role=role, out_dir=out, now=NOW, **issue_options)
-    return TLSIdentity.from_settings(TLSSettings(ca_cert=issued.ca_cert_path, cert=issued.cert_path,
-                                                 key=issued.key_path, crl=None))
+    return TLSIdentity.from_settings(
+        TLSSettings(ca_cert=issued.ca_cert_path, cert=issued.cert_path, key=issued.key_path, crl=None)
+    )
 
 
 def heartbeat(channel: grpc.Channel) -> bureau_pb2.HeartbeatResponse:
-    return bureau_pb2_grpc.BureauServiceStub(channel).Heartbeat(bureau_pb2.HeartbeatRequest(software_version="t"),
-                                                                 timeout=5)
+    return bureau_pb2_grpc.BureauServiceStub(channel).Heartbeat(
+        bureau_pb2.HeartbeatRequest(software_version="t"), timeout=5
+    )
 
 
 def register(channel: grpc.Channel) -> bureau_pb2.RegisterResponse:
     return bureau_pb2_grpc.BureauServiceStub(channel).Register(
-        bureau_pb2.RegisterRequest(advertised_address="127.0.0.1:1", software_version="t", protocol_version="t"),
-        timeout=5)
+        bureau_pb2.RegisterRequest(
+            advertised_address="127.0.0.1:1", software_version="t", protocol_version="t"
+        ),
+        timeout=5,
+    )
 
 
-def test_a_valid_certificate_is_accepted(bureau: RunningNode, authority: CertificateAuthority,
-                                         tmp_path: Path) -> None:
+def test_a_valid_certificate_is_accepted(
+    bureau: RunningNode, authority: CertificateAuthority, tmp_path: Path
+) -> None:
     identity = identity_from(authority, tmp_path / "ok", "bank-1")
     channel = open_channel(identity, bureau.address, peer_member_id="bureau")
 
@@ -54,8 +61,14 @@ def test_a_certificate_from_another_ca_is_refused(bureau: RunningNode, tmp_path:
     rogue_ca = provision_ca(tmp_path / "rogue-ca", now=NOW)
     rogue = identity_from(rogue_ca, tmp_path / "rogue", "bank-1")
     # The rogue client trusts the real CA for the server, so only its own certificate is wrong.
-    trusting = TLSIdentity(rogue.key_pem, rogue.cert_pem, bureau.identity.ca_pem, rogue.own,
-                           bureau.identity.ca_certificate, rogue.revocations)
+    trusting = TLSIdentity(
+        rogue.key_pem,
+        rogue.cert_pem,
+        bureau.identity.ca_pem,
+        rogue.own,
+        bureau.identity.ca_certificate,
+        rogue.revocations,
+    )
     channel = open_channel(trusting, bureau.address, peer_member_id="bureau")
 
     with pytest.raises(grpc.RpcError) as refused:
@@ -65,10 +78,12 @@ def test_a_certificate_from_another_ca_is_refused(bureau: RunningNode, tmp_path:
     channel.close()
 
 
-def test_an_expired_certificate_is_refused(bureau: RunningNode, authority: CertificateAuthority,
-                                           tmp_path: Path) -> None:
-    expired = identity_from(authority, tmp_path / "expired", "bank-1",
-                            not_before=NOW - dt.timedelta(days=10), valid_days=1)
+def test_an_expired_certificate_is_refused(
+    bureau: RunningNode, authority: CertificateAuthority, tmp_path: Path
+) -> None:
+    expired = identity_from(
+        authority, tmp_path / "expired", "bank-1", not_before=NOW - dt.timedelta(days=10), valid_days=1
+    )
     channel = open_channel(expired, bureau.address, peer_member_id="bureau")
 
     with pytest.raises(grpc.RpcError) as refused:
@@ -80,8 +95,9 @@ def test_an_expired_certificate_is_refused(bureau: RunningNode, authority: Certi
 
 def test_no_client_certificate_is_refused(bureau: RunningNode) -> None:
     credentials = grpc.ssl_channel_credentials(root_certificates=bureau.identity.ca_pem)
-    channel = grpc.secure_channel(bureau.address, credentials,
-                                  options=[("grpc.ssl_target_name_override", "bureau")])
+    channel = grpc.secure_channel(
+        bureau.address, credentials, options=[("grpc.ssl_target_name_override", "bureau")]
+    )
 
     with pytest.raises(grpc.RpcError) as refused:
         register(channel)

@@ -64,20 +64,27 @@ class CertificateAuthority:
         self.certificate = certificate
 
     @classmethod
-    def init(cls, directory: Path, *, name: str, now: dt.datetime, valid_days: int = 3650) -> CertificateAuthority:
+    def init(
+        cls, directory: Path, *, name: str, now: dt.datetime, valid_days: int = 3650
+    ) -> CertificateAuthority:
         """Create a new CA in an empty (or missing) folder.
 
         Raises
         ------
         IdentityError
             When the folder already holds a CA.
+
         """
         if (directory / CA_KEY).exists():
             raise IdentityError(f"{directory} already holds a CA key; refusing to overwrite it")
         directory.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-                             x509.NameAttribute(NameOID.COMMON_NAME, f"{name} consortium CA")])
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} consortium CA"),
+            ]
+        )
         certificate = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -106,12 +113,15 @@ class CertificateAuthority:
         ------
         IdentityError
             When the key or certificate is missing or unreadable.
+
         """
         try:
             key = serialization.load_pem_private_key((directory / CA_KEY).read_bytes(), password=None)
             certificate = x509.load_pem_x509_certificate((directory / CA_CERT).read_bytes())
         except FileNotFoundError as exc:
-            raise IdentityError(f"no CA in {directory}: {exc.filename} is missing (run `credgate ca init`)") from exc
+            raise IdentityError(
+                f"no CA in {directory}: {exc.filename} is missing (run `credgate ca init`)"
+            ) from exc
         except ValueError as exc:
             raise IdentityError(f"CA files in {directory} are not valid PEM") from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey):
@@ -138,6 +148,7 @@ class CertificateAuthority:
         ------
         InvalidInputError
             When the member id is not a lower-case DNS label.
+
         """
         if not MEMBER_ID_PATTERN.fullmatch(member_id):
             raise InvalidInputError(
@@ -147,11 +158,15 @@ class CertificateAuthority:
         start = not_before or now - dt.timedelta(minutes=5)
         certificate = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, _organisation(self.certificate)),
-                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role.value),
-                x509.NameAttribute(NameOID.COMMON_NAME, member_id),
-            ]))
+            .subject_name(
+                x509.Name(
+                    [
+                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _organisation(self.certificate)),
+                        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role.value),
+                        x509.NameAttribute(NameOID.COMMON_NAME, member_id),
+                    ]
+                )
+            )
             .issuer_name(self.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -159,11 +174,14 @@ class CertificateAuthority:
             .not_valid_after(start + dt.timedelta(days=valid_days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_node_key_usage(), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                                  ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )
             .add_extension(_node_san(member_id, role, hosts), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
-                           critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
+            )
             .sign(self._key, hashes.SHA256())
         )
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -172,14 +190,20 @@ class CertificateAuthority:
         cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         ca_cert_path = out_dir / CA_CERT
         ca_cert_path.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
-        self._record(IssuedCertificate(
-            serial=certificate.serial_number, member_id=member_id, role=role.value,
-            not_after=certificate.not_valid_after_utc.isoformat(),
-            fingerprint=certificate.fingerprint(hashes.SHA256()).hex(),
-        ))
+        self._record(
+            IssuedCertificate(
+                serial=certificate.serial_number,
+                member_id=member_id,
+                role=role.value,
+                not_after=certificate.not_valid_after_utc.isoformat(),
+                fingerprint=certificate.fingerprint(hashes.SHA256()).hex(),
+            )
+        )
         return IssuedIdentity(key_path, cert_path, ca_cert_path, certificate.serial_number)
 
-    def revoke(self, *, now: dt.datetime, member_id: str | None = None, serial: int | None = None) -> list[int]:
+    def revoke(
+        self, *, now: dt.datetime, member_id: str | None = None, serial: int | None = None
+    ) -> list[int]:
         """Revoke by serial, or every live certificate of a member, and re-sign the CRL.
 
         Returns
@@ -191,20 +215,26 @@ class CertificateAuthority:
         ------
         NotFoundError
             When nothing issued matches.
+
         """
         if (member_id is None) == (serial is None):
             raise InvalidInputError("give exactly one of member_id or serial", field="member_id")
         register = self.issued()
-        matches = [c for c in register if c.revoked_at is None
-                   and (c.serial == serial or c.member_id == member_id)]
+        matches = [
+            c for c in register if c.revoked_at is None and (c.serial == serial or c.member_id == member_id)
+        ]
         if not matches:
             target = f"serial {serial}" if serial is not None else f"member {member_id!r}"
             raise NotFoundError(f"no unrevoked certificate issued for {target}")
         revoked = {c.serial for c in matches}
-        self._save([
-            IssuedCertificate(**{**asdict(c), "revoked_at": now.isoformat()}) if c.serial in revoked else c
-            for c in register
-        ])
+        self._save(
+            [
+                IssuedCertificate(**{**asdict(c), "revoked_at": now.isoformat()})
+                if c.serial in revoked
+                else c
+                for c in register
+            ]
+        )
         self.publish_crl(now=now)
         return sorted(revoked)
 
@@ -263,20 +293,37 @@ def _node_san(member_id: str, role: Role, hosts: tuple[str, ...]) -> x509.Subjec
 
 
 def _ca_key_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                         data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                         encipher_only=False, decipher_only=False)
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _node_key_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                         data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                         encipher_only=False, decipher_only=False)
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)

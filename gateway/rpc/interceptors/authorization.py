@@ -32,6 +32,7 @@ def current_peer(context: grpc.ServicerContext) -> Peer:
     ------
     IdentityError
         When the channel is not mutual TLS or the certificate lacks credgate URIs.
+
     """
     certificates = context.auth_context().get("x509_pem_cert")
     if not certificates:
@@ -39,7 +40,7 @@ def current_peer(context: grpc.ServicerContext) -> Peer:
     return peer_from_pem(certificates[0])
 
 
-class AuthorizationInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class AuthorizationInterceptor(grpc.ServerInterceptor):
     """Authenticate, authorize and audit every call before its handler runs.
 
     Parameters
@@ -50,6 +51,7 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         The CA's revocation list, consulted on every call.
     audit
         Where every decision is recorded.
+
     """
 
     def __init__(self, *, policy: PolicyDecisionPoint, revocations: RevocationList, audit: AuditRecorder):
@@ -58,9 +60,9 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         self._audit = audit
 
     def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Wrap the method's handler so that :meth:`_admit` runs before it."""
         handler = continuation(handler_call_details)
         if handler is None:
@@ -78,6 +80,7 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             return grpc.stream_unary_rpc_method_handler(
                 self._guard(action, handler.stream_unary), handler.request_deserializer,
                 handler.response_serializer)
+        assert handler.stream_stream is not None
         return grpc.stream_stream_rpc_method_handler(
             self._guard(action, handler.stream_stream), handler.request_deserializer,
             handler.response_serializer)

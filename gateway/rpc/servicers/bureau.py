@@ -33,6 +33,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         Interval members are told to send heartbeats at.
     clock
         Returns the bureau's current UTC time.
+
     """
 
     def __init__(self, directory: ConsortiumDirectory, *, heartbeat_seconds: float, clock: Clock) -> None:
@@ -46,12 +47,16 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
     ) -> bureau_pb2.RegisterResponse:
         """Register the caller under its certificate's identity."""
         view = self._directory.register(
-            current_peer(context), address=request.advertised_address,
-            software_version=request.software_version, protocol_version=request.protocol_version,
+            current_peer(context),
+            address=request.advertised_address,
+            software_version=request.software_version,
+            protocol_version=request.protocol_version,
             now=self._clock(),
         )
         return bureau_pb2.RegisterResponse(
-            member_id=view.member_id, role=role_to_proto(view.role), registered_at=_timestamp(view.registered_at),
+            member_id=view.member_id,
+            role=role_to_proto(view.role),
+            registered_at=_timestamp(view.registered_at),
             heartbeat_interval_seconds=max(1, round(self._heartbeat_seconds)),
         )
 
@@ -77,8 +82,11 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
 
 def _entry(view: MemberView) -> bureau_pb2.DirectoryEntry:
     entry = bureau_pb2.DirectoryEntry(
-        member_id=view.member_id, role=role_to_proto(view.role), address=view.address,
-        software_version=view.software_version, protocol_version=view.protocol_version,
+        member_id=view.member_id,
+        role=role_to_proto(view.role),
+        address=view.address,
+        software_version=view.software_version,
+        protocol_version=view.protocol_version,
         registered_at=_timestamp(view.registered_at),
     )
     if view.last_seen_at is not None:

@@ -16,11 +16,16 @@ def test_every_exit_code_is_documented_with_its_name() -> None:
 
 
 def test_every_gateway_error_class_has_its_own_exit_code() -> None:
-    classes = [cls for cls in vars(errors).values()
-               if isinstance(cls, type) and issubclass(cls, errors.GatewayError) and cls is not errors.GatewayError]
+    classes = [
+        cls
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.GatewayError) and cls is not errors.GatewayError
+    ]
 
-    codes = {cls: exit_code_for(cls("x", field="f") if cls is errors.InvalidInputError else cls("x"))
-             for cls in classes}
+    codes = {
+        cls: exit_code_for(cls("x", field="f") if cls is errors.InvalidInputError else cls("x"))
+        for cls in classes
+    }
 
     assert ExitCode.INTERNAL not in codes.values()
     assert len(set(codes.values())) == len(classes)

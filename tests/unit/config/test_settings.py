@@ -35,8 +35,9 @@ def test_relative_paths_resolve_against_the_file_and_defaults_apply(tmp_path: Pa
 
 
 def test_environment_overrides_single_values(tmp_path: Path) -> None:
-    settings = Settings.from_file(write(tmp_path, MINIMAL),
-                                  environ={"CREDGATE_STORE_URL": "postgresql+psycopg://db/x"})
+    settings = Settings.from_file(
+        write(tmp_path, MINIMAL), environ={"CREDGATE_STORE_URL": "postgresql+psycopg://db/x"}
+    )
 
     assert settings.store_url == "postgresql+psycopg://db/x"
 
@@ -45,7 +46,10 @@ def test_environment_overrides_single_values(tmp_path: Path) -> None:
     ("text", "message"),
     [
         (MINIMAL.replace('member_id = "bank-1"', ""), "missing required key node.member_id"),
-        (MINIMAL.replace('[node]', '[node]\nheartbeat_seconds = "soon"'), "node.heartbeat_seconds must be a positive"),
+        (
+            MINIMAL.replace("[node]", '[node]\nheartbeat_seconds = "soon"'),
+            "node.heartbeat_seconds must be a positive",
+        ),
         (MINIMAL + "\n[store]\nurl = 5\n", "store.url must be a non-empty string"),
         ("[node", "not valid TOML"),
     ],

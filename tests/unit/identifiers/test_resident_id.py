@@ -43,7 +43,11 @@ def test_invalid_numbers_are_rejected_naming_the_field(raw: str, message: str) -
     assert error.value.field == "id_no"
 
 
-@given(st.from_regex(r"[1-9][0-9]{5}(19[0-9]{2}|20[01][0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True))
+@given(
+    st.from_regex(
+        r"[1-9][0-9]{5}(19[0-9]{2}|20[01][0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True
+    )
+)
 def test_any_number_with_its_check_character_round_trips(first17: str) -> None:
     number = first17 + resident_id_check_char(first17)
 
@@ -51,11 +55,14 @@ def test_any_number_with_its_check_character_round_trips(first17: str) -> None:
     assert normalise_resident_id(" ".join(number)) == number
 
 
-@given(st.from_regex(r"[1-9][0-9]{5}19[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True),
-       st.integers(0, 16), st.integers(1, 9))
+@given(
+    st.from_regex(r"[1-9][0-9]{5}19[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True),
+    st.integers(0, 16),
+    st.integers(1, 9),
+)
 def test_a_single_changed_digit_fails_the_checksum(first17: str, position: int, delta: int) -> None:
     number = first17 + resident_id_check_char(first17)
-    changed = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1:]
+    changed = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1 :]
 
     with pytest.raises(InvalidInputError):
         normalise_resident_id(changed)

@@ -27,7 +27,9 @@ def test_every_certified_role_may_join_the_consortium(role: Role) -> None:
     assert decision.policy_ids == ("fabric.membership",)
 
 
-@pytest.mark.parametrize(("role", "allowed"), [(Role.BUREAU, True), (Role.BANK, False), (Role.REGULATOR, False)])
+@pytest.mark.parametrize(
+    ("role", "allowed"), [(Role.BUREAU, True), (Role.BANK, False), (Role.REGULATOR, False)]
+)
 def test_only_the_bureau_sees_liveness(role: Role, allowed: bool) -> None:
     assert pdp(Role.BUREAU).decide(peer(role), "directory.read_liveness").allowed is allowed
 
@@ -58,8 +60,12 @@ def test_authorize_raises_naming_action_and_role() -> None:
 def test_a_policy_that_does_not_validate_stops_the_node(tmp_path: Path) -> None:
     cedar = tmp_path / "cedar"
     cedar.mkdir()
-    (cedar / "schema.cedarschema").write_text((default_policies_dir() / "cedar" / "schema.cedarschema").read_text())
-    (cedar / "typo.cedar").write_text('permit (principal, action, resource) when { principal.rol == "bank" };')
+    (cedar / "schema.cedarschema").write_text(
+        (default_policies_dir() / "cedar" / "schema.cedarschema").read_text()
+    )
+    (cedar / "typo.cedar").write_text(
+        'permit (principal, action, resource) when { principal.rol == "bank" };'
+    )
 
     with pytest.raises(ConfigError, match="do not validate"):
         PolicyDecisionPoint.from_directory(tmp_path, node_id="n", node_role=Role.BANK)

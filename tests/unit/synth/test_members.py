@@ -3,13 +3,14 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import InvalidInputError
-from gateway.synth import Composition, MemberRole
+from gateway.roles import Role
+from gateway.synth import Composition
 
 
 def test_default_composition_has_one_agency_last_one_cfc_and_banks() -> None:
     members = Composition.default_for(5).members()
     assert [m.member_id for m in members] == ["bank-1", "bank-2", "bank-3", "cfc-1", "agency-1"]
-    assert members[-1].role is MemberRole.AGENCY
+    assert members[-1].role is Role.AGENCY
 
 
 def test_composition_parses_role_counts() -> None:

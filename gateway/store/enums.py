@@ -1,0 +1,131 @@
+"""Closed vocabularies stored in the local store and shared by the whole node.
+
+Every enum is a :class:`enum.StrEnum` whose values are the exact strings kept
+in the database, written in import files and named in policies, so other
+subsystems import them from here instead of repeating the strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Segment(StrEnum):
+    """Lending segment of an account or application."""
+
+    BANK = "bank"
+    CONSUMER_FINANCE = "consumer_finance"
+    MICRO_LOAN = "micro_loan"
+    CREDIT_CARD = "credit_card"
+    OTHER = "other"
+
+
+class AccountStatus(StrEnum):
+    """Life-cycle state of an account."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"
+    CHARGED_OFF = "charged_off"
+    WRITTEN_OFF = "written_off"
+
+
+class Gender(StrEnum):
+    """Gender as recorded by the member (optional)."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Education(StrEnum):
+    """Highest education level as recorded by the member (optional)."""
+
+    GRADUATE = "graduate"
+    UNIVERSITY = "university"
+    HIGH_SCHOOL = "high_school"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class MaritalStatus(StrEnum):
+    """Marital status as recorded by the member (optional)."""
+
+    MARRIED = "married"
+    SINGLE = "single"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Decision(StrEnum):
+    """Outcome of a credit application."""
+
+    APPROVED = "approved"
+    DECLINED = "declined"
+    PENDING = "pending"
+
+
+class ContactChannel(StrEnum):
+    """Channel of a collection contact attempt; AI voice calls count as calls."""
+
+    PHONE = "phone"
+    SMS = "sms"
+    AI_VOICE = "ai_voice"
+    VISIT = "visit"
+    LETTER = "letter"
+    APP_MESSAGE = "app_message"
+
+
+class BlacklistReason(StrEnum):
+    """Why a subject was listed; the closed set the consortium accepts."""
+
+    FRAUD = "fraud"
+    IDENTITY_THEFT = "identity_theft"
+    MALICIOUS_EVASION = "malicious_evasion"
+    COURT_DISHONEST_DEBTOR = "court_dishonest_debtor"
+
+
+class AppealState(StrEnum):
+    """State of the subject's appeal against a blacklist entry."""
+
+    NONE = "none"
+    PENDING = "pending"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+class ReasonCode(StrEnum):
+    """Purpose of a query or consent (征信查询原因), a closed set.
+
+    A consent names one purpose and a query must state one; policies match on
+    these exact strings.
+    """
+
+    POST_LOAN_MANAGEMENT = "post_loan_management"
+    LOAN_APPROVAL = "loan_approval"
+    CREDIT_CARD_APPROVAL = "credit_card_approval"
+    GUARANTEE_QUALIFICATION_REVIEW = "guarantee_qualification_review"
+    PRE_GUARANTEE_REVIEW = "pre_guarantee_review"
+    POST_GUARANTEE_MANAGEMENT = "post_guarantee_management"
+    CUSTOMER_ADMISSION_REVIEW = "customer_admission_review"
+    FINANCING_APPROVAL = "financing_approval"
+    CREDIT_REVIEW = "credit_review"
+    CREDIT_LINE_APPROVAL = "credit_line_approval"
+    COLLECTION_CASE_CHECK = "collection_case_check"
+
+
+class AuditDecision(StrEnum):
+    """Outcome recorded for an audited action."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    ERROR = "error"
+
+
+class ImportKind(StrEnum):
+    """Kinds of file the importer accepts; each maps to one table."""
+
+    BORROWERS = "borrowers"
+    ACCOUNTS = "accounts"
+    APPLICATIONS = "applications"
+    CONTACTS = "contacts"
+    BLACKLIST = "blacklist"
+    CONSENTS = "consents"

@@ -1,0 +1,79 @@
+"""Run the store's Alembic migrations from code; no ``alembic.ini`` is needed.
+
+The migration scripts ship inside the package (``gateway/store/migrations``).
+Developers create a new revision with :func:`new_revision`, e.g.::
+
+    python -c "from gateway.store.migrate import new_revision; new_revision('add x')"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Return an Alembic configuration pointing at the packaged migrations.
+
+    Parameters
+    ----------
+    connection
+        Connection the migrations run on; ``env.py`` picks it up from
+        ``config.attributes["connection"]``.
+
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_to_head(connection: Connection) -> None:
+    """Upgrade the schema on ``connection`` to the newest revision.
+
+    The caller owns the transaction; on PostgreSQL and SQLite all DDL is
+    transactional, so a failed upgrade leaves the schema as it was.
+    """
+    command.upgrade(alembic_config(connection), "head")
+
+
+def downgrade_to(connection: Connection, revision: str) -> None:
+    """Downgrade the schema on ``connection`` to ``revision`` (``"base"`` drops everything)."""
+    command.downgrade(alembic_config(connection), revision)
+
+
+def current_revision(connection: Connection) -> str | None:
+    """Return the revision the schema is at, or ``None`` for an empty database."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """Return the newest revision shipped with the package."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def new_revision(message: str, *, url: str) -> None:
+    """Autogenerate a new revision comparing ``url``'s schema with the ORM models.
+
+    Parameters
+    ----------
+    message
+        Short description, used in the file name and header docstring.
+    url
+        A store URL upgraded to head, against which the models are compared.
+
+    """
+    from gateway.store.engine import create_store_engine
+
+    engine = create_store_engine(url)
+    with engine.begin() as connection:
+        command.revision(alembic_config(connection), message=message, autogenerate=True)
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic revisions of the local store, oldest first; never edit a released one."""

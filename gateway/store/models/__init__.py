@@ -1,0 +1,30 @@
+"""ORM models of the local store; ``Base.metadata`` is the schema the migrations build."""
+
+from gateway.store.models.base import Base
+from gateway.store.models.credit import (
+    Account,
+    Application,
+    BlacklistEntry,
+    Borrower,
+    Consent,
+    ContactAttempt,
+    Inquiry,
+    RepaymentMonth,
+)
+from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
+
+__all__ = [
+    "Account",
+    "Application",
+    "AuditRecord",
+    "Base",
+    "BlacklistEntry",
+    "Borrower",
+    "Consent",
+    "ContactAttempt",
+    "ImportBatch",
+    "Inquiry",
+    "Member",
+    "QuarantinedRow",
+    "RepaymentMonth",
+]

@@ -1,0 +1,220 @@
+"""The append-only, hash-chained audit log.
+
+Each entry stores ``prev_hash`` (the previous entry's hash, 64 zeros for the
+first) and ``entry_hash = SHA-256(prev_hash ‖ LF ‖ canonical JSON)``, where
+the canonical JSON holds every other field except ``seq`` with sorted keys and
+no whitespace. Changing, removing or reordering any entry breaks every later
+link, which :meth:`AuditLog.verify_chain` detects. The database rejects UPDATE
+and DELETE on the table (migration 0001), and ``prev_hash`` is unique so the
+chain cannot fork.
+
+``details`` must hold tokens, references and counts, never raw PII: a value
+that looks like a resident ID or a mobile number is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from gateway.errors import InvalidInputError
+from gateway.store.database import Store
+from gateway.store.enums import AuditDecision
+from gateway.store.errors import AuditChainError
+from gateway.store.models import AuditRecord
+
+JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
+
+GENESIS_HASH = "0" * 64
+_PII_LIKE = re.compile(
+    r"(?<![0-9A-Za-z])(?:[1-9]\d{16}[\dXx]|[1-9]\d{14}|1[3-9]\d{9})(?![0-9A-Za-z])"
+)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One verified-shape audit entry as stored (hashes as lowercase hex)."""
+
+    seq: int
+    recorded_at: dt.datetime
+    actor_member_id: str
+    actor_role: str
+    action: str
+    resource: str
+    decision: AuditDecision
+    reason: str
+    correlation_id: str
+    details: dict[str, JSONValue]
+    prev_hash: str
+    entry_hash: str
+
+
+def canonical_json(value: object) -> str:
+    """Return the canonical JSON text used for hashing: sorted keys, compact, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def compute_entry_hash(prev_hash: str, fields: Mapping[str, object]) -> str:
+    """Return ``SHA-256(prev_hash ‖ LF ‖ canonical_json(fields))`` as hex.
+
+    Parameters
+    ----------
+    prev_hash
+        Hex hash of the previous entry (:data:`GENESIS_HASH` for the first).
+    fields
+        Every entry field except ``seq``, ``prev_hash`` and ``entry_hash``;
+        ``recorded_at`` as an ISO 8601 UTC string with microseconds.
+
+    """
+    payload = prev_hash.encode("ascii") + b"\n" + canonical_json(fields).encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()
+
+
+class AuditLog:
+    """Repository over the ``audit_log`` table.
+
+    Parameters
+    ----------
+    store
+        The node's store; every method runs in :meth:`Store.transaction`, so a
+        caller's surrounding transaction makes the entry atomic with its action.
+
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def append(
+        self,
+        *,
+        actor_member_id: str,
+        actor_role: str,
+        action: str,
+        resource: str,
+        decision: AuditDecision,
+        reason: str,
+        correlation_id: str,
+        details: Mapping[str, JSONValue],
+        at: dt.datetime,
+    ) -> AuditEntry:
+        """Append one entry at the end of the chain and return it.
+
+        Raises
+        ------
+        InvalidInputError
+            When ``at`` is naive, or ``details`` is not JSON or holds a value
+            shaped like a resident ID or mobile number.
+        StoreError
+            When the database refuses the write.
+
+        """
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise InvalidInputError("expected a time-zone aware timestamp", field="at")
+        details_json = _checked_details(details)
+        with self._store.transaction() as session:
+            _lock_chain(session)
+            last = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)).first()
+            prev_hash = GENESIS_HASH if last is None else last.entry_hash
+            record = AuditRecord(
+                recorded_at=at.astimezone(dt.UTC), actor_member_id=actor_member_id, actor_role=actor_role,
+                action=action, resource=resource, decision=decision, reason=reason,
+                correlation_id=correlation_id, details=details_json, prev_hash=prev_hash, entry_hash="",
+            )
+            record.entry_hash = compute_entry_hash(prev_hash, _hashed_fields(record))
+            session.add(record)
+            session.flush()
+            return _to_entry(record)
+
+    def entries(self, *, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        """Return entries with ``seq > after_seq`` in chain order, at most ``limit`` of them."""
+        query = sa.select(AuditRecord).where(AuditRecord.seq > after_seq).order_by(AuditRecord.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._store.transaction() as session:
+            return [_to_entry(record) for record in session.scalars(query)]
+
+    def verify_chain(self) -> None:
+        """Check every link of the chain from the first entry to the last.
+
+        Raises
+        ------
+        AuditChainError
+            Naming the first entry whose ``prev_hash`` does not match its
+            predecessor or whose ``entry_hash`` does not match its content.
+
+        """
+        expected_prev = GENESIS_HASH
+        for record in self._iter_records():
+            if record.prev_hash != expected_prev:
+                raise AuditChainError(
+                    f"audit entry {record.seq}: prev_hash does not match the previous entry "
+                    "(an entry was removed, inserted or reordered)", seq=record.seq)
+            if compute_entry_hash(record.prev_hash, _hashed_fields(record)) != record.entry_hash:
+                raise AuditChainError(
+                    f"audit entry {record.seq}: entry_hash does not match its content (entry altered)",
+                    seq=record.seq)
+            expected_prev = record.entry_hash
+
+    def _iter_records(self) -> Iterator[AuditRecord]:
+        with self._store.transaction() as session:
+            yield from session.scalars(
+                sa.select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=1000))
+
+
+def _lock_chain(session: Session) -> None:
+    """Serialise appenders so that each reads the true last entry (locking operation).
+
+    PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself, so concurrent
+    appenders queue while plain readers continue. SQLite: a no-op write takes
+    the database's single write lock (waiting up to the busy timeout) before
+    the last entry is read. The unique ``prev_hash`` is the backstop either way.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        session.execute(sa.text("UPDATE audit_log SET seq = seq WHERE 0 = 1"))
+
+
+def _checked_details(details: Mapping[str, JSONValue]) -> str:
+    try:
+        text = canonical_json(dict(details))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"details must be JSON-serialisable: {exc}", field="details") from exc
+    if _PII_LIKE.search(text):
+        raise InvalidInputError("details hold a value shaped like a resident ID or mobile number; "
+                                "audit entries may carry tokens and references only", field="details")
+    return text
+
+
+def _hashed_fields(record: AuditRecord) -> dict[str, object]:
+    return {
+        "recorded_at": record.recorded_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_member_id": record.actor_member_id,
+        "actor_role": record.actor_role,
+        "action": record.action,
+        "resource": record.resource,
+        "decision": str(record.decision),
+        "reason": record.reason,
+        "correlation_id": record.correlation_id,
+        "details": json.loads(record.details),
+    }
+
+
+def _to_entry(record: AuditRecord) -> AuditEntry:
+    details: Any = json.loads(record.details)
+    if not isinstance(details, dict):
+        raise AuditChainError(f"audit entry {record.seq}: details are not a JSON object", seq=record.seq)
+    return AuditEntry(
+        seq=record.seq, recorded_at=record.recorded_at, actor_member_id=record.actor_member_id,
+        actor_role=record.actor_role, action=record.action, resource=record.resource,
+        decision=AuditDecision(record.decision), reason=record.reason, correlation_id=record.correlation_id,
+        details=details, prev_hash=record.prev_hash, entry_hash=record.entry_hash,
+    )

@@ -1,0 +1,152 @@
+"""The bureau's member directory: registrations and heartbeats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from gateway.errors import InvalidInputError, NotFoundError
+from gateway.roles import Role
+from gateway.store.database import Store
+from gateway.store.models import Member
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """A registered member as the directory knows it."""
+
+    member_id: str
+    role: Role
+    address: str
+    cert_fingerprint: str
+    cert_serial: str
+    registered_at: dt.datetime
+    last_seen_at: dt.datetime | None
+    software_version: str
+    protocol_version: str
+
+
+class MemberDirectory:
+    """Repository over the ``members`` table.
+
+    Parameters
+    ----------
+    store
+        The bureau's store.
+
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def upsert_registration(
+        self,
+        *,
+        member_id: str,
+        role: Role,
+        address: str,
+        cert_fingerprint: str,
+        cert_serial: str,
+        software_version: str,
+        protocol_version: str,
+        at: dt.datetime,
+    ) -> MemberRecord:
+        """Register a member, or replace its registration (new address or certificate).
+
+        Registering is a sign of life: ``registered_at`` and ``last_seen_at`` become ``at``.
+
+        Raises
+        ------
+        InvalidInputError
+            When the fingerprint is not 64 hex characters or ``at`` is naive.
+
+        """
+        _require_aware(at)
+        fingerprint = cert_fingerprint.lower()
+        if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+            raise InvalidInputError("expected a SHA-256 fingerprint of 64 hex characters",
+                                    field="cert_fingerprint")
+        with self._store.transaction() as session:
+            # Row lock on PostgreSQL so concurrent re-registrations apply one after the other.
+            member = session.get(Member, member_id, with_for_update=True)
+            if member is None:
+                member = Member(member_id=member_id, last_seen_at=None)
+                session.add(member)
+            member.role = role
+            member.address = address
+            member.cert_fingerprint = fingerprint
+            member.cert_serial = cert_serial
+            member.software_version = software_version
+            member.protocol_version = protocol_version
+            member.registered_at = at
+            member.last_seen_at = at
+            session.flush()
+            return _to_record(member)
+
+    def touch_heartbeat(
+        self,
+        member_id: str,
+        at: dt.datetime,
+        *,
+        software_version: str | None = None,
+        protocol_version: str | None = None,
+    ) -> MemberRecord:
+        """Record that ``member_id`` was seen at ``at``, optionally with new versions.
+
+        Raises
+        ------
+        NotFoundError
+            When the member is not registered.
+
+        """
+        _require_aware(at)
+        with self._store.transaction() as session:
+            member = session.get(Member, member_id, with_for_update=True)
+            if member is None:
+                raise NotFoundError(f"member {member_id!r} is not registered")
+            member.last_seen_at = at
+            if software_version is not None:
+                member.software_version = software_version
+            if protocol_version is not None:
+                member.protocol_version = protocol_version
+            session.flush()
+            return _to_record(member)
+
+    def get(self, member_id: str) -> MemberRecord:
+        """Return one member.
+
+        Raises
+        ------
+        NotFoundError
+            When the member is not registered.
+
+        """
+        with self._store.transaction() as session:
+            member = session.get(Member, member_id)
+            if member is None:
+                raise NotFoundError(f"member {member_id!r} is not registered")
+            return _to_record(member)
+
+    def list_members(self, *, role: Role | None = None) -> list[MemberRecord]:
+        """Return all members (or those of one role), ordered by member id."""
+        query = sa.select(Member).order_by(Member.member_id)
+        if role is not None:
+            query = query.where(Member.role == role)
+        with self._store.transaction() as session:
+            return [_to_record(member) for member in session.scalars(query)]
+
+
+def _require_aware(at: dt.datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidInputError("expected a time-zone aware timestamp", field="at")
+
+
+def _to_record(member: Member) -> MemberRecord:
+    return MemberRecord(
+        member_id=member.member_id, role=Role(member.role), address=member.address,
+        cert_fingerprint=member.cert_fingerprint, cert_serial=member.cert_serial,
+        registered_at=member.registered_at, last_seen_at=member.last_seen_at,
+        software_version=member.software_version, protocol_version=member.protocol_version,
+    )

@@ -1,0 +1,41 @@
+"""The steps of `make demo`, on a small population."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from gateway.demo.run import run_demo
+from gateway.errors import InvalidInputError
+
+pytestmark = [pytest.mark.processes, pytest.mark.slow]
+
+
+def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
+    console = Console(record=True, width=160)
+
+    outcome = run_demo(tmp_path / "demo", people=300, seed=3, console=console)
+
+    summary = json.loads(outcome.summary_path.read_text())
+    output = console.export_text()
+    assert set(outcome.exit_codes.values()) == {0} and len(outcome.exit_codes) == 6
+    assert summary["members"] == ["agency-1", "bank-1", "bank-2", "bank-3", "cfc-1"]
+    assert summary["results"]["imported_rows"] > 300
+    assert summary["results"]["quarantined_rows"] == 0
+    assert "consortium directory" in output and "agency-1" in output
+    for member in summary["members"]:
+        assert (outcome.workdir / "nodes" / member / "data" / "store.db").exists()
+
+
+def test_demo_refuses_to_delete_a_folder_it_did_not_create(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "keep.txt").write_text("keep")
+
+    with pytest.raises(InvalidInputError, match="not a demo folder"):
+        run_demo(precious, people=100, seed=1, console=Console())
+
+    assert (precious / "keep.txt").exists()

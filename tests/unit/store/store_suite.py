@@ -1,0 +1,437 @@
+"""The backend-independent store suite; subclassed once per backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Engine
+
+from gateway.errors import InvalidInputError, NotFoundError, StoreError
+from gateway.ingest import run_import
+from gateway.roles import Role
+from gateway.store import Store
+from gateway.store.enums import AuditDecision, Segment
+from gateway.store.errors import AuditChainError
+from gateway.store.migrate import current_revision, downgrade_to, head_revision, upgrade_to_head
+from gateway.store.models import Account, Base, Borrower
+from gateway.store.repositories import AuditLog, MemberDirectory
+from gateway.store.repositories.audit import GENESIS_HASH
+
+from .conftest import StoreFactory
+
+T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
+FINGERPRINT = "ab" * 32
+
+
+def new_borrower(ref: str = "B1", *, created_at: dt.datetime = T0) -> Borrower:
+    return Borrower(
+        borrower_ref=ref,
+        resident_id="11010119900101001X",
+        name="张三",
+        mobile="13800000001",
+        address="北京市东城区1号",
+        province="北京",
+        created_at=created_at,
+    )
+
+
+def new_account(borrower_id: int, *, outstanding: str = "10.50") -> Account:
+    return Account(
+        account_ref="A1",
+        borrower_id=borrower_id,
+        segment=Segment.BANK,
+        product="loan",
+        credit_limit=Decimal("1000"),
+        principal=Decimal("900"),
+        outstanding=Decimal(outstanding),
+        days_past_due=0,
+        status="active",
+        opened_on=dt.date(2024, 1, 1),
+    )
+
+
+def append(log: AuditLog, n: int, *, at: dt.datetime = T0) -> None:
+    for i in range(n):
+        log.append(
+            actor_member_id="bank-a",
+            actor_role="member",
+            action="subject_check",
+            resource=f"query/{i}",
+            decision=AuditDecision.ALLOW,
+            reason="policy allow",
+            correlation_id=f"corr-{i}",
+            details={"token_prefix": "9f3a", "n": i},
+            at=at + dt.timedelta(seconds=i),
+        )
+
+
+class StoreSuite:
+    """Contract every store backend must meet."""
+
+    __test__ = False
+
+    drop_update_trigger: str
+    drop_delete_trigger: str
+
+    @pytest.fixture
+    def migrated_engine(self) -> Engine:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def store(self, migrated_engine: Engine) -> Iterator[Store]:
+        """A store on one connection whose outer transaction is rolled back after the test."""
+        with migrated_engine.connect() as connection:
+            outer = connection.begin()
+            yield Store(connection)
+            outer.rollback()
+
+    # Schema and migrations
+
+    def test_migrations_produce_exactly_the_orm_metadata(self, migrated_engine: Engine) -> None:
+        # Execute
+        with migrated_engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, Base.metadata)
+
+        # Assert
+        assert diff == []
+
+    def test_schema_is_at_the_head_revision(self, migrated_engine: Engine) -> None:
+        # Execute
+        with migrated_engine.connect() as connection:
+            revision = current_revision(connection)
+
+        # Assert
+        assert revision == head_revision() == "0001"
+
+    def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(
+        self,
+        store_factory: StoreFactory,
+    ) -> None:
+        # Prepare
+        store = store_factory()
+        with store.transaction() as session:
+            connection = session.connection()
+
+            # Execute
+            downgrade_to(connection, "base")
+            emptied = set(sa.inspect(connection).get_table_names())
+            upgrade_to_head(connection)
+            restored = set(sa.inspect(connection).get_table_names())
+
+        # Assert
+        assert emptied == {"alembic_version"}
+        assert restored == set(Base.metadata.tables) | {"alembic_version"}
+
+    # Types and constraints
+
+    def test_timestamps_round_trip_as_aware_utc(self, store: Store) -> None:
+        # Prepare
+        local = dt.datetime(2024, 5, 1, 9, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
+        with store.transaction() as session:
+            session.add(new_borrower(created_at=local))
+
+        # Execute
+        with store.transaction() as session:
+            session.expunge_all()
+            stored = session.scalars(sa.select(Borrower.created_at)).one()
+
+        # Assert
+        assert stored.tzinfo is not None and stored.utcoffset() == dt.timedelta(0)
+        assert stored == dt.datetime(2024, 5, 1, 1, 30, 15, 123456, tzinfo=dt.UTC)
+
+    def test_naive_timestamp_is_refused(self, store: Store) -> None:
+        # Execute / Assert
+        with pytest.raises(StoreError, match="naive"), store.transaction() as session:
+            session.add(new_borrower(created_at=dt.datetime(2024, 5, 1, 9, 30)))
+            session.flush()
+
+    def test_money_round_trips_as_two_place_decimal(self, store: Store) -> None:
+        # Prepare
+        with store.transaction() as session:
+            borrower = new_borrower()
+            session.add(borrower)
+            session.flush()
+            session.add(new_account(borrower.id, outstanding="9999999999999.99"))
+
+        # Execute
+        with store.transaction() as session:
+            session.expunge_all()
+            outstanding = session.scalars(sa.select(Account.outstanding)).one()
+
+        # Assert
+        assert outstanding == Decimal("9999999999999.99")
+        assert isinstance(outstanding, Decimal)
+
+    def test_database_rejects_negative_outstanding(self, store: Store) -> None:
+        # Prepare
+        with store.transaction() as session:
+            borrower = new_borrower()
+            session.add(borrower)
+            session.flush()
+            borrower_id = borrower.id
+
+        # Execute / Assert
+        with (
+            pytest.raises(StoreError, match=r"outstanding_non_negative|check constraint"),
+            store.transaction() as session,
+        ):
+            session.add(new_account(borrower_id, outstanding="-1"))
+
+    def test_database_enforces_foreign_keys(self, store: Store) -> None:
+        # Execute / Assert
+        with pytest.raises(StoreError, match=r"(?i)foreign key"), store.transaction() as session:
+            session.add(new_account(borrower_id=424242))
+
+    def test_store_error_does_not_echo_bound_values(self, store: Store) -> None:
+        # Prepare
+        with store.transaction() as session:
+            session.add(new_borrower("B1"))
+
+        # Execute
+        with pytest.raises(StoreError) as caught, store.transaction() as session:
+            session.add(new_borrower("B1"))
+
+        # Assert
+        assert "11010119900101001X" not in caught.value.message
+        assert "13800000001" not in caught.value.message
+
+    # Transactions
+
+    def test_nested_transaction_reuses_the_outer_session(self, store: Store) -> None:
+        # Execute
+        with store.transaction() as outer, store.transaction() as inner:
+            same = inner is outer
+
+        # Assert
+        assert same
+
+    def test_error_in_nested_block_rolls_back_the_outer_transaction(self, store: Store) -> None:
+        # Execute
+        with pytest.raises(RuntimeError), store.transaction() as session:
+            session.add(new_borrower("B1"))
+            with store.transaction():
+                raise RuntimeError("boom")
+
+        # Assert
+        with store.transaction() as session:
+            assert session.scalar(sa.select(sa.func.count()).select_from(Borrower)) == 0
+
+    # Audit log
+
+    def test_appended_entries_form_a_verifiable_chain(self, store: Store) -> None:
+        # Prepare
+        log = AuditLog(store)
+
+        # Execute
+        append(log, 3)
+        entries = log.entries()
+
+        # Assert
+        log.verify_chain()
+        assert [e.seq for e in entries] == sorted(e.seq for e in entries)
+        assert entries[0].prev_hash == GENESIS_HASH
+        assert [e.prev_hash for e in entries[1:]] == [e.entry_hash for e in entries[:-1]]
+        assert entries[2].details == {"n": 2, "token_prefix": "9f3a"}
+        assert entries[0].recorded_at == T0
+
+    def test_database_rejects_update_of_an_audit_entry(self, store: Store) -> None:
+        # Prepare
+        append(AuditLog(store), 1)
+
+        # Execute / Assert
+        with pytest.raises(StoreError, match="append-only"), store.transaction() as session:
+            session.execute(sa.text("UPDATE audit_log SET reason = 'rewritten'"))
+
+    def test_database_rejects_delete_of_an_audit_entry(self, store: Store) -> None:
+        # Prepare
+        append(AuditLog(store), 1)
+
+        # Execute / Assert
+        with pytest.raises(StoreError, match="append-only"), store.transaction() as session:
+            session.execute(sa.text("DELETE FROM audit_log"))
+
+    def test_altered_entry_is_detected_once_the_trigger_is_gone(self, store: Store) -> None:
+        # Prepare
+        log = AuditLog(store)
+        append(log, 3)
+        second = log.entries()[1].seq
+        with store.transaction() as session:
+            session.execute(sa.text(self.drop_update_trigger))
+            session.execute(
+                sa.text("UPDATE audit_log SET reason = 'rewritten' WHERE seq = :seq"), {"seq": second}
+            )
+
+        # Execute / Assert
+        with pytest.raises(AuditChainError, match="entry_hash does not match") as caught:
+            log.verify_chain()
+        assert caught.value.seq == second
+
+    def test_removed_entry_is_detected_once_the_trigger_is_gone(self, store: Store) -> None:
+        # Prepare
+        log = AuditLog(store)
+        append(log, 3)
+        second, third = (e.seq for e in log.entries()[1:])
+        with store.transaction() as session:
+            session.execute(sa.text(self.drop_delete_trigger))
+            session.execute(sa.text("DELETE FROM audit_log WHERE seq = :seq"), {"seq": second})
+
+        # Execute / Assert
+        with pytest.raises(AuditChainError, match="prev_hash does not match") as caught:
+            log.verify_chain()
+        assert caught.value.seq == third
+
+    @pytest.mark.parametrize("value", ["11010119900101001X", "13800138000", "call 13800138000 now"])
+    def test_audit_details_shaped_like_pii_are_refused(self, store: Store, value: str) -> None:
+        # Execute / Assert
+        with pytest.raises(InvalidInputError, match="details"):
+            AuditLog(store).append(
+                actor_member_id="bank-a",
+                actor_role="member",
+                action="a",
+                resource="r",
+                decision=AuditDecision.DENY,
+                reason="x",
+                correlation_id="c",
+                details={"note": value},
+                at=T0,
+            )
+        assert AuditLog(store).entries() == []
+
+    def test_concurrent_appends_keep_a_single_chain(self, store_factory: StoreFactory) -> None:
+        # Prepare
+        store = store_factory()
+        log = AuditLog(store)
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                append(log, 10)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+
+        # Execute
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        # Assert
+        assert errors == []
+        assert len(log.entries()) == 40
+        log.verify_chain()
+
+    # Member directory
+
+    def test_registration_then_heartbeat(self, store: Store) -> None:
+        # Prepare
+        directory = MemberDirectory(store)
+        directory.upsert_registration(
+            member_id="bank-a",
+            role=Role.BANK,
+            address="10.0.0.1:7443",
+            cert_fingerprint=FINGERPRINT.upper(),
+            cert_serial="01",
+            software_version="0.1.0",
+            protocol_version="v1",
+            at=T0,
+        )
+
+        # Execute
+        seen = directory.touch_heartbeat("bank-a", T0 + dt.timedelta(minutes=1), software_version="0.1.1")
+
+        # Assert
+        assert seen.last_seen_at == T0 + dt.timedelta(minutes=1)
+        assert seen.software_version == "0.1.1"
+        assert seen.cert_fingerprint == FINGERPRINT
+        assert directory.get("bank-a") == seen
+
+    def test_reregistration_replaces_address_and_certificate(self, store: Store) -> None:
+        # Prepare
+        directory = MemberDirectory(store)
+        for serial, address in (("01", "10.0.0.1:7443"), ("02", "10.0.0.2:7443")):
+            directory.upsert_registration(
+                member_id="agency-x",
+                role=Role.AGENCY,
+                address=address,
+                cert_fingerprint=FINGERPRINT,
+                cert_serial=serial,
+                software_version="0.1.0",
+                protocol_version="v1",
+                at=T0,
+            )
+
+        # Execute
+        members = directory.list_members()
+
+        # Assert
+        assert [(m.member_id, m.address, m.cert_serial) for m in members] == [
+            ("agency-x", "10.0.0.2:7443", "02")
+        ]
+
+    def test_heartbeat_of_unknown_member_is_not_found(self, store: Store) -> None:
+        # Execute / Assert
+        with pytest.raises(NotFoundError, match="ghost"):
+            MemberDirectory(store).touch_heartbeat("ghost", T0)
+
+    def test_list_members_filters_by_role(self, store: Store) -> None:
+        # Prepare
+        directory = MemberDirectory(store)
+        for member_id, role in (("b", Role.BANK), ("a", Role.AGENCY), ("c", Role.BANK)):
+            directory.upsert_registration(
+                member_id=member_id,
+                role=role,
+                address="h:1",
+                cert_fingerprint=FINGERPRINT,
+                cert_serial="1",
+                software_version="0.1.0",
+                protocol_version="v1",
+                at=T0,
+            )
+
+        # Execute
+        lenders = directory.list_members(role=Role.BANK)
+
+        # Assert
+        assert [m.member_id for m in lenders] == ["b", "c"]
+
+    # Importer on this backend
+
+    def test_import_runs_on_this_backend(self, store: Store, tmp_path: Path) -> None:
+        # Prepare
+        data = tmp_path / "b.csv"
+        data.write_text(
+            "ref,rid,name,mobile,addr,prov\n"
+            "B1,110101199001010015,张三,13800000001,北京市,北京\n"
+            "B2,110101199001010010,李四,13800000002,北京市,北京\n",
+            encoding="utf-8",
+        )
+        mapping = tmp_path / "b.toml"
+        mapping.write_text(
+            'kind = "borrowers"\n[columns]\nborrower_ref = "ref"\nresident_id = "rid"\n'
+            'name = "name"\nmobile = "mobile"\naddress = "addr"\nprovince = "prov"\n',
+            encoding="utf-8",
+        )
+
+        # Execute
+        first = run_import(store, "borrowers", data, mapping)
+        second = run_import(store, "borrowers", data, mapping)
+
+        # Assert
+        assert (first.rows_imported, first.rows_quarantined) == (1, 1)
+        assert (second.rows_imported, second.rows_duplicate, second.quarantine_added) == (0, 1, 0)
