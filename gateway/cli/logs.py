@@ -30,3 +30,5 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic announces every migration context at INFO; keep it for debugging only.
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))

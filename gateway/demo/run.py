@@ -28,7 +28,8 @@ from gateway.identity.peer import Role
 from gateway.ingest.runner import ImportSummary, run_import
 from gateway.node.doctor import Severity, diagnose
 from gateway.store.database import open_store
-from gateway.store.enums import ImportKind
+from gateway.store.enums import AuditDecision, ImportKind
+from gateway.store.repositories.audit import AuditLog
 from gateway.synth.consortium import ConsortiumResult, SynthOptions, generate_consortium
 from gateway.synth.members import Composition
 from gateway.synth.writer import write_consortium
@@ -108,6 +109,7 @@ def run_demo(workdir: Path, *, people: int, seed: int, console: Console) -> Demo
             views = consortium.wait_registered()
         _show_status(console, views)
         _run_doctor(context, next(iter(members)))
+        _show_audit(context)
         for title, query in QUERY_STEPS:
             with _step(console, title):
                 query(context)
@@ -221,6 +223,22 @@ def _run_doctor(context: DemoContext, member_id: str) -> None:
         )
     if any(finding.severity is Severity.FAIL for finding in findings):
         raise GatewayError(f"credgate doctor found problems on {member_id}")
+
+
+def _show_audit(context: DemoContext) -> None:
+    settings = context.consortium.bureau_settings
+    store = open_store(settings.store_url)
+    try:
+        log = AuditLog(store)
+        log.verify_chain()
+        entries = log.entries()
+    finally:
+        store.close()
+    allowed = sum(1 for entry in entries if entry.decision is AuditDecision.ALLOW)
+    context.results["bureau_audit_entries"] = len(entries)
+    context.console.print(
+        f"  bureau audit log: {len(entries)} decisions ({allowed} allowed), hash chain verified"
+    )
 
 
 def _write_summary(context: DemoContext, exit_codes: dict[str, int], seconds: float) -> Path:

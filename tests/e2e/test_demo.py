@@ -25,6 +25,7 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert summary["members"] == ["agency-1", "bank-1", "bank-2", "bank-3", "cfc-1"]
     assert summary["results"]["imported_rows"] > 300
     assert summary["results"]["quarantined_rows"] == 0
+    assert summary["results"]["bureau_audit_entries"] > 5
     assert "consortium directory" in output and "agency-1" in output
     for member in summary["members"]:
         assert (outcome.workdir / "nodes" / member / "data" / "store.db").exists()
