@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/buf lint protos
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest bench -p no:cacheprovider
+	$(BIN)/python -m bench.fabric
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

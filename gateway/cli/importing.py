@@ -23,12 +23,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gateway.cli.exit_codes import ExitCode
 from gateway.config import Settings, default_policies_dir
 from gateway.errors import ImportFileError
 from gateway.ingest import ImportKind, ImportProgress, ImportSummary, run_import
 from gateway.store import open_store
 
-EXIT_IMPORT_FILE_INVALID = 20
+EXIT_IMPORT_FILE_INVALID = ExitCode.IMPORT_FILE_INVALID
 """The import file or its column mapping cannot be used; nothing was imported."""
 
 PROGRESS_MIN_ROWS = 5000
