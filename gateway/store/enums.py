@@ -129,3 +129,10 @@ class ImportKind(StrEnum):
     CONTACTS = "contacts"
     BLACKLIST = "blacklist"
     CONSENTS = "consents"
+
+
+class TokenKind(StrEnum):
+    """What a subject token was computed from (``credgate.v1.TokenType``)."""
+
+    RESIDENT_ID = "resident_id"
+    MOBILE = "mobile"

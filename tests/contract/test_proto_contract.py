@@ -37,7 +37,7 @@ MODULES = (
 # Every string field in the contract, and why it cannot hold a national ID, phone or name.
 # Adding a string field means adding it here, with a reason, and to the egress rules.
 ALLOWED_STRING_FIELDS = {
-    "credgate.v1.SealedToken.recipient_member_id": "consortium member id",
+    "credgate.v1.SealedTokens.recipient_member_id": "consortium member id",
     "credgate.v1.BucketCount.bucket": "bucket label from the vector layout",
     "credgate.v1.SegmentWindowCount.bucket": "bucket label from the vector layout",
     "credgate.v1.RegisterRequest.advertised_address": "host:port of a node",
@@ -127,9 +127,9 @@ def test_every_query_request_carries_the_header() -> None:
 
 
 def test_subjects_travel_only_as_tokens_or_ciphertexts() -> None:
-    token_fields = subject_check_pb2.SubjectCheckItem.DESCRIPTOR.fields_by_name
+    check_fields = subject_check_pb2.SubjectCheckRequest.DESCRIPTOR.fields_by_name
     header = common_pb2.RequestHeader.DESCRIPTOR.fields_by_name
 
-    assert token_fields["sealed_tokens"].message_type.name == "SealedToken"
+    assert check_fields["sealed"].message_type.name == "SealedTokens"
     assert {"idempotency_key", "query_time", "vector_layout_version", "algorithms", "attempt"} <= set(header)
     assert {"type", "key_epoch", "value"} == set(common_pb2.SubjectToken.DESCRIPTOR.fields_by_name)

@@ -12,6 +12,7 @@ from gateway.store.models.credit import (
     RepaymentMonth,
 )
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
+from gateway.store.models.tokens import SubjectTokenRecord
 
 __all__ = [
     "Account",
@@ -27,4 +28,5 @@ __all__ = [
     "Member",
     "QuarantinedRow",
     "RepaymentMonth",
+    "SubjectTokenRecord",
 ]

@@ -69,10 +69,17 @@ class Member(Base):
     cert_fingerprint: Mapped[str] = mapped_column(sa.String(64))
     cert_serial: Mapped[str] = mapped_column(sa.String(64))
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    # Null until the first heartbeat after registration.
+    # Set at registration and refreshed by every heartbeat.
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     software_version: Mapped[str] = mapped_column(sa.String(64))
     protocol_version: Mapped[str] = mapped_column(sa.String(32))
+    # Revision 0002: the member's certificate and its signed key bundle, relayed to peers
+    # so that they verify the keys themselves. Null for a registration made before 0002.
+    certificate_der: Mapped[bytes | None] = mapped_column(sa.LargeBinary())
+    hpke_public_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32))
+    mask_public_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32))
+    keys_created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    keys_signature: Mapped[bytes | None] = mapped_column(sa.LargeBinary())
 
 
 class AuditRecord(Base):

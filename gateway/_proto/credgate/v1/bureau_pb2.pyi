@@ -22,25 +22,35 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class NodeKeys(_message.Message):
-    """A node's public keys, certified by being sent over its mTLS channel."""
+    """A node's public keys, signed with the key of its consortium certificate so
+    that the bureau, which relays them, cannot substitute its own.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     HPKE_PUBLIC_KEY_FIELD_NUMBER: _builtins.int
     MASK_PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
     hpke_public_key: _builtins.bytes
     """X25519 public key for HPKE (RFC 9180), 32 bytes."""
     mask_public_key: _builtins.bytes
     """X25519 public key for pairwise mask agreement, 32 bytes."""
+    signature: _builtins.bytes
+    """ECDSA signature by the node's certificate key over the canonical key bundle."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
         hpke_public_key: _builtins.bytes = ...,
         mask_public_key: _builtins.bytes = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        signature: _builtins.bytes = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hpke_public_key", b"hpke_public_key", "mask_public_key", b"mask_public_key"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "hpke_public_key", b"hpke_public_key", "mask_public_key", b"mask_public_key", "signature", b"signature"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -117,15 +127,19 @@ class HeartbeatRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SOFTWARE_VERSION_FIELD_NUMBER: _builtins.int
+    BLACKLIST_LISTINGS_FIELD_NUMBER: _builtins.int
     software_version: _builtins.str
+    blacklist_listings: _builtins.int
+    """Live blacklist listings this member contributes (a count, for reciprocity)."""
     def __init__(
         self,
         *,
         software_version: _builtins.str = ...,
+        blacklist_listings: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["software_version", b"software_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklist_listings", b"blacklist_listings", "software_version", b"software_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -184,11 +198,14 @@ class DirectoryEntry(_message.Message):
     REGISTERED_AT_FIELD_NUMBER: _builtins.int
     LAST_SEEN_AT_FIELD_NUMBER: _builtins.int
     ADDRESS_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_DER_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
     role: _common_pb2.Role.ValueType
     software_version: _builtins.str
     protocol_version: _builtins.str
     address: _builtins.str
+    certificate_der: _builtins.bytes
+    """The member's certificate (DER), to verify its key bundle."""
     @_builtins.property
     def keys(self) -> Global___NodeKeys: ...
     @_builtins.property
@@ -208,10 +225,11 @@ class DirectoryEntry(_message.Message):
         registered_at: _timestamp_pb2.Timestamp | None = ...,
         last_seen_at: _timestamp_pb2.Timestamp | None = ...,
         address: _builtins.str = ...,
+        certificate_der: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys", "last_seen_at", b"last_seen_at", "registered_at", b"registered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "keys", b"keys", "last_seen_at", b"last_seen_at", "member_id", b"member_id", "protocol_version", b"protocol_version", "registered_at", b"registered_at", "role", b"role", "software_version", b"software_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "certificate_der", b"certificate_der", "keys", b"keys", "last_seen_at", b"last_seen_at", "member_id", b"member_id", "protocol_version", b"protocol_version", "registered_at", b"registered_at", "role", b"role", "software_version", b"software_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -272,8 +272,11 @@ class SubjectToken(_message.Message):
 Global___SubjectToken: _TypeAlias = SubjectToken  # noqa: Y015
 
 @_typing.final
-class SealedToken(_message.Message):
-    """A token sealed to one recipient with HPKE; only that recipient can open it."""
+class SealedTokens(_message.Message):
+    """Subject tokens sealed to one recipient with HPKE (RFC 9180); only that recipient
+    can open them. The plaintext (versioned) holds the tokens of one chunk and the
+    querier's mask seed; the HPKE info binds the query, the attempt and the recipient.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -284,7 +287,6 @@ class SealedToken(_message.Message):
     enc: _builtins.bytes
     """HPKE encapsulated key."""
     ciphertext: _builtins.bytes
-    """AEAD ciphertext of a SubjectToken plus the querier's mask seed."""
     def __init__(
         self,
         *,
@@ -298,32 +300,40 @@ class SealedToken(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___SealedToken: _TypeAlias = SealedToken  # noqa: Y015
+Global___SealedTokens: _TypeAlias = SealedTokens  # noqa: Y015
 
 @_typing.final
-class MaskedVector(_message.Message):
-    """Integers masked modulo 2^64; only the sum over all members, unmasked, means anything."""
+class MaskedMatrix(_message.Message):
+    """Rows of integers masked modulo the prime 2^61-1, flattened row-major; only the
+    sum over every answering member, unmasked by the querier, means anything.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     LAYOUT_VERSION_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
     VALUES_FIELD_NUMBER: _builtins.int
     layout_version: _builtins.int
+    rows: _builtins.int
+    columns: _builtins.int
     @_builtins.property
     def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     def __init__(
         self,
         *,
         layout_version: _builtins.int = ...,
+        rows: _builtins.int = ...,
+        columns: _builtins.int = ...,
         values: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["layout_version", b"layout_version", "values", b"values"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "layout_version", b"layout_version", "rows", b"rows", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___MaskedVector: _TypeAlias = MaskedVector  # noqa: Y015
+Global___MaskedMatrix: _TypeAlias = MaskedMatrix  # noqa: Y015
 
 @_typing.final
 class Coverage(_message.Message):
@@ -334,19 +344,26 @@ class Coverage(_message.Message):
     MEMBERS_ASKED_FIELD_NUMBER: _builtins.int
     MEMBERS_ANSWERED_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
     members_asked: _builtins.int
+    """Members other than the querier that were asked and that answered."""
     members_answered: _builtins.int
     attempts: _builtins.int
+    participants: _builtins.int
+    """Participants whose masks are in the sum: the answering members plus the querier,
+    which takes part with a zero vector so that responders cannot single it out.
+    """
     def __init__(
         self,
         *,
         members_asked: _builtins.int = ...,
         members_answered: _builtins.int = ...,
         attempts: _builtins.int = ...,
+        participants: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "members_answered", b"members_answered", "members_asked", b"members_asked"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "members_answered", b"members_answered", "members_asked", b"members_asked", "participants", b"participants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -209,17 +209,17 @@ Global___ComputeReportShareRequest: _TypeAlias = ComputeReportShareRequest  # no
 
 @_typing.final
 class ComputeReportShareResponse(_message.Message):
-    """Member -> bureau: the masked, noised histogram vector."""
+    """Member -> bureau: the masked, noised histogram vector (one row)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     SHARE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def share(self) -> _common_pb2.MaskedVector: ...
+    def share(self) -> _common_pb2.MaskedMatrix: ...
     def __init__(
         self,
         *,
-        share: _common_pb2.MaskedVector | None = ...,
+        share: _common_pb2.MaskedMatrix | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["share", b"share"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

@@ -46,6 +46,26 @@ CHECK_STATUS_INSUFFICIENT_COVERAGE: CheckStatus.ValueType  # 4
 CHECK_STATUS_ERROR: CheckStatus.ValueType  # 5
 Global___CheckStatus: _TypeAlias = CheckStatus  # noqa: Y015
 
+class _RoundStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RoundStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RoundStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ROUND_STATUS_UNSPECIFIED: _RoundStatus.ValueType  # 0
+    ROUND_STATUS_COMPLETE: _RoundStatus.ValueType  # 1
+    ROUND_STATUS_INSUFFICIENT_COVERAGE: _RoundStatus.ValueType  # 2
+    ROUND_STATUS_ERROR: _RoundStatus.ValueType  # 3
+
+class RoundStatus(_RoundStatus, metaclass=_RoundStatusEnumTypeWrapper):
+    """Outcome of one chunk's masked round."""
+
+ROUND_STATUS_UNSPECIFIED: RoundStatus.ValueType  # 0
+ROUND_STATUS_COMPLETE: RoundStatus.ValueType  # 1
+ROUND_STATUS_INSUFFICIENT_COVERAGE: RoundStatus.ValueType  # 2
+ROUND_STATUS_ERROR: RoundStatus.ValueType  # 3
+Global___RoundStatus: _TypeAlias = RoundStatus  # noqa: Y015
+
 class _BlacklistReason:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -70,7 +90,9 @@ Global___BlacklistReason: _TypeAlias = BlacklistReason  # noqa: Y015
 
 @_typing.final
 class SubjectCheckRequest(_message.Message):
-    """Querier -> bureau. A batch is several chunks on one stream, each at most 1 MiB."""
+    """Querier -> bureau. A batch is several chunks on one stream, each at most 1 MiB;
+    each chunk is its own masked round.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -79,7 +101,9 @@ class SubjectCheckRequest(_message.Message):
     CONSENT_DIGEST_FIELD_NUMBER: _builtins.int
     CHUNK_INDEX_FIELD_NUMBER: _builtins.int
     LAST_CHUNK_FIELD_NUMBER: _builtins.int
-    ITEMS_FIELD_NUMBER: _builtins.int
+    SUBJECT_COUNT_FIELD_NUMBER: _builtins.int
+    SEALED_FIELD_NUMBER: _builtins.int
+    DEDUP_TAGS_FIELD_NUMBER: _builtins.int
     reason: _common_pb2.ReasonCode.ValueType
     consent_digest: _builtins.bytes
     """SHA-256 of the querier's consent reference: lets an auditor match the
@@ -88,11 +112,20 @@ class SubjectCheckRequest(_message.Message):
     chunk_index: _builtins.int
     """Position of this chunk in the batch, starting at 0."""
     last_chunk: _builtins.bool
+    subject_count: _builtins.int
+    """Subjects in this chunk."""
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
-    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubjectCheckItem]:
-        """One entry per subject in this chunk, in order."""
+    def sealed(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SealedTokens]:
+        """The chunk's tokens sealed to every member of the directory, the querier included."""
+
+    @_builtins.property
+    def dedup_tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """Per subject: SHA-256 over the token and the query's local date. Responders check
+        it against the token they open; the bureau answers a repeated tag of the same
+        querier and day from its cache, so differencing across membership yields nothing.
+        """
 
     def __init__(
         self,
@@ -102,102 +135,107 @@ class SubjectCheckRequest(_message.Message):
         consent_digest: _builtins.bytes = ...,
         chunk_index: _builtins.int = ...,
         last_chunk: _builtins.bool = ...,
-        items: _abc.Iterable[Global___SubjectCheckItem] | None = ...,
+        subject_count: _builtins.int = ...,
+        sealed: _abc.Iterable[_common_pb2.SealedTokens] | None = ...,
+        dedup_tags: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "consent_digest", b"consent_digest", "header", b"header", "items", b"items", "last_chunk", b"last_chunk", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "consent_digest", b"consent_digest", "dedup_tags", b"dedup_tags", "header", b"header", "last_chunk", b"last_chunk", "reason", b"reason", "sealed", b"sealed", "subject_count", b"subject_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubjectCheckRequest: _TypeAlias = SubjectCheckRequest  # noqa: Y015
 
 @_typing.final
-class SubjectCheckItem(_message.Message):
-    """One subject of a check: its token sealed to every member that is asked."""
+class RoundReference(_message.Message):
+    """Identifies the masked round a row was computed in, so the querier can remove the
+    right masks from a row answered from the bureau's cache.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SEALED_TOKENS_FIELD_NUMBER: _builtins.int
-    @_builtins.property
-    def sealed_tokens(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SealedToken]: ...
+    REQUEST_HASH_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    request_hash: _builtins.bytes
+    attempt: _builtins.int
+    participants: _builtins.int
     def __init__(
         self,
         *,
-        sealed_tokens: _abc.Iterable[_common_pb2.SealedToken] | None = ...,
+        request_hash: _builtins.bytes = ...,
+        attempt: _builtins.int = ...,
+        participants: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["sealed_tokens", b"sealed_tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "participants", b"participants", "request_hash", b"request_hash"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___SubjectCheckItem: _TypeAlias = SubjectCheckItem  # noqa: Y015
+Global___RoundReference: _TypeAlias = RoundReference  # noqa: Y015
 
 @_typing.final
 class SubjectCheckResponse(_message.Message):
-    """Bureau -> querier: the summed, still querier-masked vectors, chunked like the request."""
+    """Bureau -> querier: the chunk's summed, still querier-masked rows."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     CHUNK_INDEX_FIELD_NUMBER: _builtins.int
     LAST_CHUNK_FIELD_NUMBER: _builtins.int
-    RESULTS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     COVERAGE_FIELD_NUMBER: _builtins.int
-    FROM_CACHE_FIELD_NUMBER: _builtins.int
+    MASKED_SUMS_FIELD_NUMBER: _builtins.int
+    ROUNDS_FIELD_NUMBER: _builtins.int
+    ROW_ROUND_FIELD_NUMBER: _builtins.int
+    SEGMENT_MAP_FIELD_NUMBER: _builtins.int
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
-    from_cache: _builtins.bool
-    """Set when a repeated check (same querier, token, reason, day) was answered from cache."""
-    @_builtins.property
-    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubjectCheckResult]: ...
+    status: Global___RoundStatus.ValueType
     @_builtins.property
     def coverage(self) -> _common_pb2.Coverage: ...
+    @_builtins.property
+    def masked_sums(self) -> _common_pb2.MaskedMatrix:
+        """One row per subject, in request order."""
+
+    @_builtins.property
+    def rounds(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoundReference]:
+        """The round each row comes from: index 0 is this request's round; a cached row
+        points at an earlier round (see row_round).
+        """
+
+    @_builtins.property
+    def row_round(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def segment_map(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Segment.ValueType]:
+        """segment_map[s] is the segment a member of segment s reported under; segments
+        with fewer than three answering members are merged.
+        """
+
     def __init__(
         self,
         *,
         chunk_index: _builtins.int = ...,
         last_chunk: _builtins.bool = ...,
-        results: _abc.Iterable[Global___SubjectCheckResult] | None = ...,
+        status: Global___RoundStatus.ValueType = ...,
         coverage: _common_pb2.Coverage | None = ...,
-        from_cache: _builtins.bool = ...,
+        masked_sums: _common_pb2.MaskedMatrix | None = ...,
+        rounds: _abc.Iterable[Global___RoundReference] | None = ...,
+        row_round: _abc.Iterable[_builtins.int] | None = ...,
+        segment_map: _abc.Iterable[_common_pb2.Segment.ValueType] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage", "masked_sums", b"masked_sums"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "coverage", b"coverage", "from_cache", b"from_cache", "last_chunk", b"last_chunk", "results", b"results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "coverage", b"coverage", "last_chunk", b"last_chunk", "masked_sums", b"masked_sums", "rounds", b"rounds", "row_round", b"row_round", "segment_map", b"segment_map", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubjectCheckResponse: _TypeAlias = SubjectCheckResponse  # noqa: Y015
 
 @_typing.final
-class SubjectCheckResult(_message.Message):
-    """The masked sum for one subject; the querier removes its own mask to read it."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    STATUS_FIELD_NUMBER: _builtins.int
-    MASKED_SUM_FIELD_NUMBER: _builtins.int
-    status: Global___CheckStatus.ValueType
-    @_builtins.property
-    def masked_sum(self) -> _common_pb2.MaskedVector: ...
-    def __init__(
-        self,
-        *,
-        status: Global___CheckStatus.ValueType = ...,
-        masked_sum: _common_pb2.MaskedVector | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["masked_sum", b"masked_sum"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["masked_sum", b"masked_sum", "status", b"status"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___SubjectCheckResult: _TypeAlias = SubjectCheckResult  # noqa: Y015
-
-@_typing.final
 class ComputeSubjectVectorsRequest(_message.Message):
-    """Bureau -> each answering member: compute your masked vectors for these tokens.
+    """Bureau -> each participating member: compute your masked rows for this chunk.
     It names neither the querier nor the reason (ARCHITECTURE §6.1).
     """
 
@@ -209,21 +247,29 @@ class ComputeSubjectVectorsRequest(_message.Message):
     ANSWERING_MEMBER_IDS_FIELD_NUMBER: _builtins.int
     CHUNK_INDEX_FIELD_NUMBER: _builtins.int
     LAST_CHUNK_FIELD_NUMBER: _builtins.int
-    SEALED_TOKENS_FIELD_NUMBER: _builtins.int
+    SUBJECT_COUNT_FIELD_NUMBER: _builtins.int
+    SEALED_FIELD_NUMBER: _builtins.int
+    DEDUP_TAGS_FIELD_NUMBER: _builtins.int
+    SEGMENT_MAP_FIELD_NUMBER: _builtins.int
     request_hash: _builtins.bytes
-    """SHA-256 of the querier's request, binding masks to this query."""
+    """SHA-256 of the querier's chunk request, binding masks to this query."""
     answering_set_hash: _builtins.bytes
-    """SHA-256 over the sorted member ids answering this attempt (pairwise-mask input)."""
+    """SHA-256 over the sorted participant ids (pairwise-mask input)."""
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
+    subject_count: _builtins.int
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
     def answering_member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
-    def sealed_tokens(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SealedToken]:
-        """This member's sealed token for each subject of the chunk, in order."""
+    def sealed(self) -> _common_pb2.SealedTokens:
+        """This member's sealed tokens for the chunk."""
 
+    @_builtins.property
+    def dedup_tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    @_builtins.property
+    def segment_map(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Segment.ValueType]: ...
     def __init__(
         self,
         *,
@@ -233,11 +279,14 @@ class ComputeSubjectVectorsRequest(_message.Message):
         answering_member_ids: _abc.Iterable[_builtins.str] | None = ...,
         chunk_index: _builtins.int = ...,
         last_chunk: _builtins.bool = ...,
-        sealed_tokens: _abc.Iterable[_common_pb2.SealedToken] | None = ...,
+        subject_count: _builtins.int = ...,
+        sealed: _common_pb2.SealedTokens | None = ...,
+        dedup_tags: _abc.Iterable[_builtins.bytes] | None = ...,
+        segment_map: _abc.Iterable[_common_pb2.Segment.ValueType] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "sealed", b"sealed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "answering_set_hash", b"answering_set_hash", "chunk_index", b"chunk_index", "header", b"header", "last_chunk", b"last_chunk", "request_hash", b"request_hash", "sealed_tokens", b"sealed_tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "answering_set_hash", b"answering_set_hash", "chunk_index", b"chunk_index", "dedup_tags", b"dedup_tags", "header", b"header", "last_chunk", b"last_chunk", "request_hash", b"request_hash", "sealed", b"sealed", "segment_map", b"segment_map", "subject_count", b"subject_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -245,27 +294,27 @@ Global___ComputeSubjectVectorsRequest: _TypeAlias = ComputeSubjectVectorsRequest
 
 @_typing.final
 class ComputeSubjectVectorsResponse(_message.Message):
-    """Member -> bureau: one masked vector per token of the chunk, in order."""
+    """Member -> bureau: one masked row per subject of the chunk, in order."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     CHUNK_INDEX_FIELD_NUMBER: _builtins.int
     LAST_CHUNK_FIELD_NUMBER: _builtins.int
-    VECTORS_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
     @_builtins.property
-    def vectors(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.MaskedVector]: ...
+    def rows(self) -> _common_pb2.MaskedMatrix: ...
     def __init__(
         self,
         *,
         chunk_index: _builtins.int = ...,
         last_chunk: _builtins.bool = ...,
-        vectors: _abc.Iterable[_common_pb2.MaskedVector] | None = ...,
+        rows: _common_pb2.MaskedMatrix | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "last_chunk", b"last_chunk", "vectors", b"vectors"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "last_chunk", b"last_chunk", "rows", b"rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

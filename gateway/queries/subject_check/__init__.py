@@ -1,0 +1,1 @@
+"""The masked subject check: multi-lender exposure, blacklist and inquiry history of a token."""

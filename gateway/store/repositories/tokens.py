@@ -1,0 +1,86 @@
+"""A member's subject tokens: which of its borrowers a token names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+
+from gateway.store.database import Store
+from gateway.store.enums import TokenKind
+from gateway.store.models import Borrower, SubjectTokenRecord
+
+# SQLite allows 32,766 bound parameters; stay well below for IN lists.
+_IN_BATCH = 900
+
+
+class SubjectTokens:
+    """Repository over ``subject_tokens``.
+
+    Parameters
+    ----------
+    store
+        The member's store.
+
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def untokenised(self, kind: TokenKind, epoch: int, *, limit: int) -> list[tuple[int, str]]:
+        """Borrowers without a token of ``kind`` under ``epoch``: ``(borrower_id, resident_id)``.
+
+        The resident ID is returned for blinding on this node only; it is never sent anywhere.
+        """
+        have = sa.select(SubjectTokenRecord.borrower_id).where(
+            SubjectTokenRecord.token_kind == kind, SubjectTokenRecord.key_epoch == epoch
+        )
+        query = (
+            sa.select(Borrower.id, Borrower.resident_id)
+            .where(Borrower.id.not_in(have))
+            .order_by(Borrower.id)
+            .limit(limit)
+        )
+        with self._store.transaction() as session:
+            return [(row.id, row.resident_id) for row in session.execute(query)]
+
+    def save(
+        self, kind: TokenKind, epoch: int, tokens: Iterable[tuple[int, bytes]], *, at: dt.datetime
+    ) -> int:
+        """Store ``(borrower_id, token)`` pairs; return how many were written."""
+        rows = [
+            {
+                "borrower_id": borrower_id,
+                "token_kind": kind,
+                "key_epoch": epoch,
+                "token": token,
+                "created_at": at,
+            }
+            for borrower_id, token in tokens
+        ]
+        if rows:
+            with self._store.transaction() as session:
+                session.execute(sa.insert(SubjectTokenRecord), rows)
+        return len(rows)
+
+    def borrowers_by_token(self, kind: TokenKind, epoch: int, tokens: Sequence[bytes]) -> dict[bytes, int]:
+        """Map each of ``tokens`` this member holds to its local borrower id."""
+        found: dict[bytes, int] = {}
+        with self._store.transaction() as session:
+            for start in range(0, len(tokens), _IN_BATCH):
+                query = sa.select(SubjectTokenRecord.token, SubjectTokenRecord.borrower_id).where(
+                    SubjectTokenRecord.token_kind == kind,
+                    SubjectTokenRecord.key_epoch == epoch,
+                    SubjectTokenRecord.token.in_(tokens[start : start + _IN_BATCH]),
+                )
+                found.update({row.token: row.borrower_id for row in session.execute(query)})
+        return found
+
+    def count(self, kind: TokenKind, epoch: int) -> int:
+        """Number of borrowers tokenised under ``epoch``."""
+        query = sa.select(sa.func.count()).where(
+            SubjectTokenRecord.token_kind == kind, SubjectTokenRecord.key_epoch == epoch
+        )
+        with self._store.transaction() as session:
+            return int(session.scalar(query) or 0)
