@@ -25,7 +25,7 @@ from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
 from gateway.ingest import run_import
-from gateway.node import start_bureau
+from gateway.node.runtime import start_bureau
 from gateway.rpc.channel import open_channel
 from gateway.rpc.server import start_server
 from gateway.store import open_store

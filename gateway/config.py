@@ -17,6 +17,9 @@ from typing import Any
 
 from gateway.errors import ConfigError
 
+# Written by a running node into its data_dir: its member id, role, address and pid.
+RUNTIME_FILE = "runtime.json"
+
 ENV_OVERRIDES = {
     "CREDGATE_STORE_URL": ("store", "url"),
     "CREDGATE_LISTEN": ("node", "listen"),

@@ -13,7 +13,7 @@ from gateway.config import Settings
 from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
-from gateway.node import RunningNode, start_bureau, start_member
+from gateway.node.runtime import RunningNode, start_bureau, start_member
 
 NOW = dt.datetime.now(dt.UTC)
 ProvisionNode = Callable[..., Settings]
@@ -26,12 +26,14 @@ def authority(tmp_path: Path) -> CertificateAuthority:
 
 @pytest.fixture
 def provision(authority: CertificateAuthority, tmp_path: Path) -> ProvisionNode:
-    def make(member_id: str, role: Role, *, bureau_address: str | None = None,
-             heartbeat_seconds: float = 0.2) -> Settings:
+    def make(
+        member_id: str, role: Role, *, bureau_address: str | None = None, heartbeat_seconds: float = 0.2
+    ) -> Settings:
         plan = NodePlan(member_id, role, tmp_path / "nodes" / member_id)
         plan.directory.mkdir(parents=True)
-        return provision_node(authority, plan, bureau_address=bureau_address,
-                              heartbeat_seconds=heartbeat_seconds, now=NOW)
+        return provision_node(
+            authority, plan, bureau_address=bureau_address, heartbeat_seconds=heartbeat_seconds, now=NOW
+        )
 
     return make
 

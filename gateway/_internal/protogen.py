@@ -36,17 +36,23 @@ def generate(out_dir: Path) -> None:
     protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR / "v1").glob("*.proto"))
     well_known = Path(protoc.__file__).parent / "_proto"
     arguments = [
-        "protoc", f"-I{PROTO_ROOT}", f"-I{well_known}",
+        "protoc",
+        f"-I{PROTO_ROOT}",
+        f"-I{well_known}",
         f"--plugin=protoc-gen-mypy={scripts / 'protoc-gen-mypy'}",
         f"--plugin=protoc-gen-mypy_grpc={scripts / 'protoc-gen-mypy_grpc'}",
-        f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
-        f"--mypy_out={out_dir}", f"--mypy_grpc_out={out_dir}", *protos,
+        f"--python_out={out_dir}",
+        f"--grpc_python_out={out_dir}",
+        f"--mypy_out={out_dir}",
+        f"--mypy_grpc_out={out_dir}",
+        *protos,
     ]
     if protoc.main(arguments) != 0:
         raise RuntimeError("protoc failed; see its messages above")
     for path in (out_dir / PACKAGE_DIR).rglob("*.py*"):
-        path.write_text(_IMPORT.sub(r"\1 gateway._proto.credgate.v1", path.read_text(encoding="utf-8")),
-                        encoding="utf-8")
+        path.write_text(
+            _IMPORT.sub(r"\1 gateway._proto.credgate.v1", path.read_text(encoding="utf-8")), encoding="utf-8"
+        )
     for package in (out_dir / PACKAGE_DIR, out_dir / PACKAGE_DIR / "v1"):
         (package / "__init__.py").write_text(INIT_DOCSTRING, encoding="utf-8")
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from gateway.aggregation.context import MaskContext
-from gateway.aggregation.field import Residues, SignedValues, add, check_residues, encode
+from gateway.aggregation.field import Residues, SignedValues, add_into, check_residues, encode
 from gateway.aggregation.pairwise import pairwise_mask
 from gateway.aggregation.querier import query_mask
 from gateway.errors import InvalidInputError
@@ -69,10 +71,13 @@ def mask_contribution(
     encoded = encode(values)
     shape = encoded.shape
     querier = query_mask(query_seed, request_hash=context.request_hash, attempt=context.attempt, shape=shape)
-    pairwise = pairwise_mask(
+    masked = pairwise_mask(
         own_id=own_id, own_mask_private=own_mask_private, peers=peers, context=context, shape=shape
     )
-    return add(add(encoded, querier), pairwise)
+    scratch = np.empty_like(masked)
+    add_into(masked, encoded, scratch=scratch)
+    add_into(masked, querier, scratch=scratch)
+    return masked
 
 
 def sum_contributions(contributions: Sequence[Residues]) -> Residues:
@@ -87,13 +92,14 @@ def sum_contributions(contributions: Sequence[Residues]) -> Residues:
     if not contributions:
         raise InvalidInputError("expected at least one contribution", field="contributions")
     shape = contributions[0].shape
-    total = contributions[0].copy()
     for index, contribution in enumerate(contributions):
         check_residues(contribution, field=f"contributions[{index}]")
         if contribution.shape != shape:
             raise InvalidInputError(
                 f"expected shape {shape}, received {contribution.shape}", field=f"contributions[{index}]"
             )
-        if index:
-            total = add(total, contribution)
+    total = np.array(contributions[0], dtype=np.uint64, order="C", copy=True)
+    scratch = np.empty_like(total)
+    for contribution in contributions[1:]:
+        add_into(total, contribution, scratch=scratch)
     return total

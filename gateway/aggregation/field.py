@@ -24,13 +24,15 @@ __all__ = [
     "Residues",
     "SignedValues",
     "add",
+    "add_into",
     "check_residues",
     "decode",
     "encode",
     "neg",
-    "reduce_words",
+    "reduce_words_into",
     "scalar_mul",
     "sub",
+    "sub_into",
 ]
 
 P = 2**61 - 1
@@ -78,8 +80,10 @@ def encode(values: SignedValues) -> Residues:
     signed = values.astype(np.int64, copy=False)
     if signed.size and (int(signed.min()) < -HALF or int(signed.max()) > HALF):
         raise InvalidInputError(f"expected entries in [-{HALF}, {HALF}]", field="values")
-    # numpy's % follows Python semantics: the result has the sign of the divisor.
-    return np.mod(signed, np.int64(P)).astype(np.uint64)
+    # Two's complement: a negative v becomes 2**64 + v, and adding P wraps it to v + P.
+    residues = signed.astype(np.uint64)
+    residues[signed < 0] += _P
+    return residues
 
 
 def decode(residues: Residues) -> SignedValues:
@@ -97,36 +101,63 @@ def decode(residues: Residues) -> SignedValues:
     return signed
 
 
-def reduce_words(words: npt.NDArray[np.uint64]) -> Residues:
-    """Reduce arbitrary 64-bit words modulo P using ``2**61 ≡ 1 (mod P)``.
+def reduce_words_into(words: npt.NDArray[np.uint64], *, scratch: npt.NDArray[np.uint64]) -> None:
+    """Reduce arbitrary 64-bit words modulo P in place, using ``2**61 ≡ 1 (mod P)``.
 
     ``(x & P) + (x >> 61)`` is below ``P + 8``, so one conditional subtraction
-    finishes the job.
+    finishes the job. ``scratch`` (same shape) is overwritten.
     """
-    reduced = (words & _P) + (words >> np.uint64(61))
-    np.subtract(reduced, _P, out=reduced, where=reduced >= _P)
-    return reduced
+    np.right_shift(words, np.uint64(61), out=scratch)
+    words &= _P
+    words += scratch
+    _reduce_once_into(words, scratch=scratch)
+
+
+def _reduce_once_into(values: npt.NDArray[np.uint64], *, scratch: npt.NDArray[np.uint64]) -> None:
+    """Reduce entries below ``2·P`` in place as ``min(x, x − P)`` with wrap-around.
+
+    When ``x < P`` the subtraction wraps to a number above ``2**63`` and the
+    minimum keeps ``x``; otherwise it keeps ``x − P``. Branch-free, and several
+    times faster than a masked subtraction.
+    """
+    np.subtract(values, _P, out=scratch)
+    np.minimum(values, scratch, out=values)
+
+
+def add_into(total: Residues, other: Residues, *, scratch: npt.NDArray[np.uint64]) -> None:
+    """Set ``total = (total + other) mod P`` in place; the sum is below 2**62 and cannot overflow.
+
+    The in-place forms let a member accumulate many masks with two buffers
+    instead of allocating megabytes per peer.
+    """
+    total += other
+    _reduce_once_into(total, scratch=scratch)
+
+
+def sub_into(total: Residues, other: Residues, *, scratch: npt.NDArray[np.uint64]) -> None:
+    """Set ``total = (total − other) mod P`` in place, as ``total + (P − other)`` reduced."""
+    np.subtract(_P, other, out=scratch)
+    total += scratch
+    _reduce_once_into(total, scratch=scratch)
 
 
 def add(a: Residues, b: Residues) -> Residues:
-    """Return ``(a + b) mod P`` element-wise; the sum is below 2**62 and cannot overflow."""
+    """Return ``(a + b) mod P`` element-wise."""
     total = a + b
-    np.subtract(total, _P, out=total, where=total >= _P)
+    _reduce_once_into(total, scratch=np.empty_like(total))
+    return total
+
+
+def sub(a: Residues, b: Residues) -> Residues:
+    """Return ``(a − b) mod P`` element-wise."""
+    total = a.copy()
+    sub_into(total, b, scratch=np.empty_like(total))
     return total
 
 
 def neg(a: Residues) -> Residues:
-    """Return ``(-a) mod P`` element-wise."""
-    negated = _P - a
-    negated[negated == _P] = np.uint64(0)
-    return negated
-
-
-def sub(a: Residues, b: Residues) -> Residues:
-    """Return ``(a - b) mod P`` element-wise, as ``a + (P - b)`` reduced."""
-    total = a + (_P - b)
-    np.subtract(total, _P, out=total, where=total >= _P)
-    return total
+    """Return ``(−a) mod P`` element-wise."""
+    return sub(np.zeros_like(a), a)
 
 
 def scalar_mul(a: Residues, k: int) -> Residues:
@@ -146,8 +177,11 @@ def scalar_mul(a: Residues, k: int) -> Residues:
     if not 0 <= k < _MAX_SCALAR:
         raise InvalidInputError(f"expected 0 <= k < 2**32, received {k}", field="k")
     scalar = np.uint64(k)
-    low = reduce_words((a & _LOW32) * scalar)
+    scratch = np.empty_like(a)
+    low = (a & _LOW32) * scalar
+    reduce_words_into(low, scratch=scratch)
     high_product = (a >> np.uint64(32)) * scalar
     high = (high_product >> np.uint64(29)) + ((high_product & _LOW29) << np.uint64(32))
-    np.subtract(high, _P, out=high, where=high >= _P)
-    return add(low, high)
+    _reduce_once_into(high, scratch=scratch)
+    add_into(low, high, scratch=scratch)
+    return low

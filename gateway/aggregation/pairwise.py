@@ -23,8 +23,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from gateway.aggregation.context import MaskContext, answering_set_hash
-from gateway.aggregation.field import Residues, add, sub
-from gateway.aggregation.prg import expand
+from gateway.aggregation.field import Residues, add_into, sub_into
+from gateway.aggregation.prg import expand_into
 from gateway.crypto.encoding import i2osp, length_prefixed, length_prefixed_all
 from gateway.crypto.primitives import hkdf_sha256, x25519_agree, x25519_public_key
 from gateway.errors import InvalidInputError
@@ -109,6 +109,7 @@ def pairwise_mask(
     if answering_set_hash([own_id, *peers]) != context.answering_set_hash:
         raise InvalidInputError("peers do not match the context's answering set", field="peers")
     total: Residues = np.zeros(shape, dtype=np.uint64)
+    mask, scratch = np.empty_like(total), np.empty_like(total)
     own_key = own_id.encode("utf-8")
     for peer_id, peer_public in peers.items():
         seed = pairwise_seed(
@@ -118,6 +119,10 @@ def pairwise_mask(
             peer_mask_public=peer_public,
             context=context,
         )
-        mask = expand(seed, label=PAIRWISE_MASK_LABEL, shape=shape)
-        total = add(total, mask) if own_key < peer_id.encode("utf-8") else sub(total, mask)
+        expand_into(seed, label=PAIRWISE_MASK_LABEL, out=mask, scratch=scratch)
+        # Bonawitz et al. §4: the lower id adds, the higher id subtracts, so each pair cancels.
+        if own_key < peer_id.encode("utf-8"):
+            add_into(total, mask, scratch=scratch)
+        else:
+            sub_into(total, mask, scratch=scratch)
     return total

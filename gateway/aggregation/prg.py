@@ -17,17 +17,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
-from gateway.aggregation.field import Residues, reduce_words
+from gateway.aggregation.field import Residues, reduce_words_into
 from gateway.crypto.encoding import length_prefixed
-from gateway.crypto.primitives import aes128_ctr_keystream, hkdf_sha256
+from gateway.crypto.primitives import aes128_ctr_keystream_into, hkdf_sha256
 from gateway.errors import InvalidInputError
 
-__all__ = ["PRG_DOMAIN", "SEED_BYTES", "expand"]
+__all__ = ["PRG_DOMAIN", "SEED_BYTES", "expand", "expand_into"]
 
 PRG_DOMAIN = b"credgate/v1/mask-prg/"
 SEED_BYTES = 32
-_WORD = np.dtype("<u8")
 _MAX_ENTRIES = 2**27  # 1 GiB of keystream; far above any histogram or model layer we mask.
 
 
@@ -58,15 +58,54 @@ def expand(seed: bytes, *, label: bytes, shape: tuple[int, ...]) -> Residues:
         negative dimension or too many entries.
 
     """
-    if len(seed) != SEED_BYTES:
-        raise InvalidInputError(f"expected {SEED_BYTES} bytes, received {len(seed)}", field="seed")
-    if not label:
-        raise InvalidInputError("expected a non-empty label", field="label")
     if any(dimension < 0 for dimension in shape):
         raise InvalidInputError(f"expected non-negative dimensions, received {shape}", field="shape")
     entries = math.prod(shape)
     if entries > _MAX_ENTRIES:
         raise InvalidInputError(f"expected at most {_MAX_ENTRIES} entries, received {entries}", field="shape")
+    out: Residues = np.empty(entries, dtype=np.uint64)
+    expand_into(seed, label=label, out=out, scratch=np.empty_like(out))
+    return out.reshape(shape)
+
+
+def expand_into(
+    seed: bytes, *, label: bytes, out: npt.NDArray[np.uint64], scratch: npt.NDArray[np.uint64]
+) -> None:
+    """Write ``expand(seed, label=label, shape=out.shape)`` into ``out``.
+
+    The keystream is written straight into ``out``'s memory and reduced in
+    place, so a member masking against many peers reuses two buffers.
+
+    Parameters
+    ----------
+    seed
+        32 secret bytes.
+    label
+        Domain-separation label.
+    out
+        C-contiguous ``uint64`` array, overwritten with the mask.
+    scratch
+        ``uint64`` array of the same shape, overwritten.
+
+    Raises
+    ------
+    InvalidInputError
+        When the seed is not 32 bytes, the label is empty, or the buffers are
+        not C-contiguous ``uint64`` arrays of one shape.
+
+    """
+    if len(seed) != SEED_BYTES:
+        raise InvalidInputError(f"expected {SEED_BYTES} bytes, received {len(seed)}", field="seed")
+    if not label:
+        raise InvalidInputError("expected a non-empty label", field="label")
+    for name, array in (("out", out), ("scratch", scratch)):
+        if array.dtype != np.uint64 or not array.flags.c_contiguous or array.shape != out.shape:
+            raise InvalidInputError("expected C-contiguous uint64 buffers of one shape", field=name)
+    if out.size == 0:
+        return
     key = hkdf_sha256(seed, salt=None, info=PRG_DOMAIN + length_prefixed(label), length=16)
-    words = np.frombuffer(aes128_ctr_keystream(key, 8 * entries), dtype=_WORD)
-    return reduce_words(words.astype(np.uint64)).reshape(shape)
+    # Little-endian words (the module docstring's definition); a no-op on x86 and ARM.
+    aes128_ctr_keystream_into(key, out.data.cast("B"))
+    if not np.little_endian:
+        out.byteswap(inplace=True)
+    reduce_words_into(out, scratch=scratch)

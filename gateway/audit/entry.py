@@ -47,8 +47,16 @@ class AuditEvent:
     details: Mapping[str, str | int] = field(default_factory=dict)
 
     @classmethod
-    def for_peer(cls, peer: Peer, *, action: str, outcome: Outcome, reason: str,
-                 correlation_id: str, details: Mapping[str, str | int] | None = None) -> AuditEvent:
+    def for_peer(
+        cls,
+        peer: Peer,
+        *,
+        action: str,
+        outcome: Outcome,
+        reason: str,
+        correlation_id: str,
+        details: Mapping[str, str | int] | None = None,
+    ) -> AuditEvent:
         """An entry for an authenticated caller."""
         return cls(peer.member_id, peer.role.value, action, outcome, reason, correlation_id, details or {})
 

@@ -34,9 +34,21 @@ class AuditRecorder:
     def record(self, event: AuditEvent) -> None:
         """Append ``event``; a failure to audit propagates (no decision goes unrecorded)."""
         self._log.append(
-            actor_member_id=event.actor_member_id, actor_role=event.actor_role, action=event.action,
-            resource=self._node_id, decision=event.outcome, reason=event.reason,
-            correlation_id=event.correlation_id, details=dict(event.details), at=self._clock(),
+            actor_member_id=event.actor_member_id,
+            actor_role=event.actor_role,
+            action=event.action,
+            resource=self._node_id,
+            decision=event.outcome,
+            reason=event.reason,
+            correlation_id=event.correlation_id,
+            details=dict(event.details),
+            at=self._clock(),
         )
-        _LOG.info("audit %s %s by %s (%s): %s", event.outcome.value, event.action, event.actor_member_id,
-                  event.actor_role, event.reason)
+        _LOG.info(
+            "audit %s %s by %s (%s): %s",
+            event.outcome.value,
+            event.action,
+            event.actor_member_id,
+            event.actor_role,
+            event.reason,
+        )

@@ -9,14 +9,18 @@ which members are online must not be visible to members (ARCHITECTURE §6.1).
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 from dataclasses import dataclass, replace
 
+from gateway.crypto.bundle import KeyBundle, SerialCheck, verify_bundle
 from gateway.errors import InvalidInputError
 from gateway.identity.peer import Peer, Role
 from gateway.policy import PolicyDecisionPoint
-from gateway.store.repositories.members import MemberDirectory, MemberRecord
+from gateway.store.repositories.members import MemberDirectory, MemberRecord, PublishedKeys
 
 LIVENESS_ACTION = "directory.read_liveness"
+# A member missing this many heartbeats counts as offline for routing.
+LIVENESS_HEARTBEATS = 3
 MAX_VERSION_LENGTH = 64
 
 
@@ -31,6 +35,7 @@ class MemberView:
     protocol_version: str
     registered_at: dt.datetime
     last_seen_at: dt.datetime | None
+    keys: PublishedKeys | None = None
 
 
 class ConsortiumDirectory:
@@ -42,15 +47,47 @@ class ConsortiumDirectory:
         The bureau's member table.
     policy
         Decides who may see liveness.
+    ca_certificate_pem, revocations
+        Trust anchor and revocation list to check registered key bundles against.
 
     """
 
-    def __init__(self, members: MemberDirectory, policy: PolicyDecisionPoint) -> None:
+    def __init__(
+        self,
+        members: MemberDirectory,
+        policy: PolicyDecisionPoint,
+        *,
+        ca_certificate_pem: bytes,
+        revocations: SerialCheck,
+    ) -> None:
         self._members = members
         self._policy = policy
+        self._ca_pem = ca_certificate_pem
+        self._revocations = revocations
 
-    def register(self, peer: Peer, *, address: str, software_version: str, protocol_version: str,
-                 now: dt.datetime) -> MemberView:
+    def _verify_keys(self, member_id: str, keys: PublishedKeys, now: dt.datetime) -> None:
+        """Refuse a key bundle its own certificate does not sign (members verify again)."""
+        bundle = KeyBundle(member_id, keys.hpke_public_key, keys.mask_public_key, keys.created_at)
+        certificate_pem = ssl.DER_cert_to_PEM_cert(keys.certificate_der).encode("ascii")
+        verify_bundle(
+            bundle,
+            keys.signature,
+            certificate_pem,
+            ca_certificate_pem=self._ca_pem,
+            revocation=self._revocations,
+            now=now,
+        )
+
+    def register(
+        self,
+        peer: Peer,
+        *,
+        address: str,
+        software_version: str,
+        protocol_version: str,
+        keys: PublishedKeys | None,
+        now: dt.datetime,
+    ) -> MemberView:
         """Record (or refresh) ``peer``'s registration under its certificate identity.
 
         Raises
@@ -62,15 +99,25 @@ class ConsortiumDirectory:
         _check_address(address)
         _check_version(software_version, field="software_version")
         _check_version(protocol_version, field="protocol_version")
+        if keys is not None:
+            self._verify_keys(peer.member_id, keys, now)
         record = self._members.upsert_registration(
-            member_id=peer.member_id, role=peer.role, address=address,
-            cert_fingerprint=peer.fingerprint, cert_serial=str(peer.serial),
-            software_version=software_version, protocol_version=protocol_version, at=now,
+            member_id=peer.member_id,
+            role=peer.role,
+            address=address,
+            cert_fingerprint=peer.fingerprint,
+            cert_serial=str(peer.serial),
+            software_version=software_version,
+            protocol_version=protocol_version,
+            at=now,
+            keys=keys,
         )
         return _view(record)
 
-    def heartbeat(self, peer: Peer, *, software_version: str, now: dt.datetime) -> None:
-        """Note that ``peer`` is alive.
+    def heartbeat(
+        self, peer: Peer, *, software_version: str, blacklist_listings: int, now: dt.datetime
+    ) -> None:
+        """Note that ``peer`` is alive and how many blacklist listings it contributes.
 
         Raises
         ------
@@ -79,7 +126,19 @@ class ConsortiumDirectory:
 
         """
         _check_version(software_version, field="software_version")
-        self._members.touch_heartbeat(peer.member_id, now, software_version=software_version)
+        self._members.touch_heartbeat(
+            peer.member_id, now, software_version=software_version, blacklist_listings=blacklist_listings
+        )
+
+    def members(self) -> list[MemberView]:
+        """Every registered member with liveness, for the bureau's own routing."""
+        return [_view(record) for record in self._members.list_members()]
+
+    def blacklist_listings(self, member_id: str) -> int:
+        """Live listings ``member_id`` last reported contributing (0 when unknown)."""
+        return next(
+            (r.blacklist_listings for r in self._members.list_members() if r.member_id == member_id), 0
+        )
 
     def listing(self, viewer: Peer) -> list[MemberView]:
         """Every registered member, with liveness only when ``viewer`` may see it."""
@@ -91,9 +150,14 @@ class ConsortiumDirectory:
 
 def _view(record: MemberRecord) -> MemberView:
     return MemberView(
-        member_id=record.member_id, role=record.role, address=record.address,
-        software_version=record.software_version, protocol_version=record.protocol_version,
-        registered_at=record.registered_at, last_seen_at=record.last_seen_at,
+        member_id=record.member_id,
+        role=record.role,
+        address=record.address,
+        software_version=record.software_version,
+        protocol_version=record.protocol_version,
+        registered_at=record.registered_at,
+        last_seen_at=record.last_seen_at,
+        keys=record.keys,
     )
 
 
@@ -106,3 +170,13 @@ def _check_address(address: str) -> None:
 def _check_version(value: str, *, field: str) -> None:
     if not value or len(value) > MAX_VERSION_LENGTH or not value.isprintable():
         raise InvalidInputError(f"expected 1–{MAX_VERSION_LENGTH} printable characters", field=field)
+
+
+def heartbeat_interval(configured_seconds: float) -> int:
+    """Whole seconds between heartbeats that the bureau asks members for (at least 1)."""
+    return max(1, round(configured_seconds))
+
+
+def liveness_window(configured_seconds: float) -> dt.timedelta:
+    """How long after its last heartbeat a member still counts as online."""
+    return dt.timedelta(seconds=LIVENESS_HEARTBEATS * heartbeat_interval(configured_seconds))

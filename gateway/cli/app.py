@@ -27,7 +27,14 @@ app.add_typer(nodes.bureau_app, name="bureau")
 app.add_typer(nodes.node_app, name="node")
 app.command("status")(status.status)
 app.command("doctor")(status.doctor)
-for _module in ("gateway.cli.importing", "gateway.cli.synth", "gateway.cli.demo"):
+for _module in (
+    "gateway.cli.importing",
+    "gateway.cli.synth",
+    "gateway.cli.queries",
+    "gateway.cli.subject",
+    "gateway.cli.blacklist",
+    "gateway.cli.demo",
+):
     import_module(_module).register(app)
 
 _VERBOSE_ENV = "CREDGATE_VERBOSE"

@@ -20,11 +20,13 @@ def demo(
     console = Console(width=140)
     outcome = run_demo(workdir, people=people, seed=seed, console=console)
     console.print(f"\n[bold]demo finished in {outcome.seconds:.1f} s.[/] Outputs in {outcome.workdir}:")
-    for name, what in (("ca/", "consortium CA, issued-certificate register, CRL"),
-                       ("consortium/", "synthetic member import files, mappings, manifest, ground truth"),
-                       ("nodes/<member>/", "node.toml, TLS material, SQLite store, runtime.json"),
-                       ("logs/", "one JSON-lines log per process"),
-                       (outcome.summary_path.name, "what the demo measured")):
+    for name, what in (
+        ("ca/", "consortium CA, issued-certificate register, CRL"),
+        ("consortium/", "synthetic member import files, mappings, manifest, ground truth"),
+        ("nodes/<member>/", "node.toml, TLS material, SQLite store, runtime.json"),
+        ("logs/", "one JSON-lines log per process"),
+        (outcome.summary_path.name, "what the demo measured"),
+    ):
         console.print(f"  {outcome.workdir / name}  — {what}")
 
 

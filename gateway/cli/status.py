@@ -30,15 +30,30 @@ def status(config: ConfigOption) -> None:
     settings = Settings.from_file(config)
     with bureau_client(settings, TLSIdentity.from_settings(settings.tls)) as client:
         members, bureau_time = client.directory()
-    table = Table("member", "role", "address", "software", "protocol", "registered (UTC)", "last seen",
-                  title=f"consortium at {client.address}, bureau time {bureau_time:%Y-%m-%d %H:%M:%S}Z")
+    table = Table(
+        "member",
+        "role",
+        "address",
+        "software",
+        "protocol",
+        "registered (UTC)",
+        "last seen",
+        title=f"consortium at {client.address}, bureau time {bureau_time:%Y-%m-%d %H:%M:%S}Z",
+    )
     for member in members:
         if member.last_seen_at is None:
             seen = "(bureau only)"
         else:
             seen = f"{(bureau_time - member.last_seen_at).total_seconds():.0f} s ago"
-        table.add_row(member.member_id, member.role.value, member.address, member.software_version,
-                      member.protocol_version, f"{member.registered_at:%Y-%m-%d %H:%M:%S}", seen)
+        table.add_row(
+            member.member_id,
+            member.role.value,
+            member.address,
+            member.software_version,
+            member.protocol_version,
+            f"{member.registered_at:%Y-%m-%d %H:%M:%S}",
+            seen,
+        )
     _console.print(table)
 
 
@@ -46,8 +61,9 @@ def doctor(config: ConfigOption) -> None:
     """Check configuration, certificates, store, policies, clock and reachability."""
     worst = Severity.OK
     for finding in diagnose(config, now=_now):
-        _console.print(f"[{_STYLE[finding.severity]}]{finding.severity.value:>4}[/] {finding.check}: "
-                       f"{finding.message}")
+        _console.print(
+            f"[{_STYLE[finding.severity]}]{finding.severity.value:>4}[/] {finding.check}: {finding.message}"
+        )
         if finding.severity is Severity.FAIL or (finding.severity is Severity.WARN and worst is Severity.OK):
             worst = finding.severity
     if worst is Severity.FAIL:

@@ -39,20 +39,39 @@ def register(app: typer.Typer) -> None:
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Output directory (created; files overwritten).")],
     people: Annotated[int, typer.Option("--people", min=1, help="Number of synthetic people.")] = 2000,
-    members: Annotated[int | None, typer.Option(
-        "--members", help="Number of members (≥ 3): one agency, one consumer-finance company, the rest "
-                          "banks. Default 5.")] = None,
+    members: Annotated[
+        int | None,
+        typer.Option(
+            "--members",
+            help="Number of members (≥ 3): one agency, one consumer-finance company, the rest "
+            "banks. Default 5.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 0,
-    composition: Annotated[str | None, typer.Option(
-        "--composition", help="Members per role, e.g. bank=3,consumer_finance=1,micro_lender=0,agency=1.",
-    )] = None,
-    as_of: Annotated[str, typer.Option(
-        "--as-of", help="Reference date (yyyy-mm-dd).")] = DEFAULT_AS_OF.isoformat(),
-    dataset: Annotated[Path | None, typer.Option(
-        "--dataset", envvar="CREDGATE_SYNTH_DATASET",
-        help="UCI default-of-credit-card-clients CSV; default: the repository's data/ copy.")] = None,
-    seed_pii: Annotated[Path | None, typer.Option(
-        "--seed-pii", help="JSON list of {resident_id, name, mobile} planted as the first people.")] = None,
+    composition: Annotated[
+        str | None,
+        typer.Option(
+            "--composition",
+            help="Members per role, e.g. bank=3,consumer_finance=1,micro_lender=0,agency=1.",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Reference date (yyyy-mm-dd).")
+    ] = DEFAULT_AS_OF.isoformat(),
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset",
+            envvar="CREDGATE_SYNTH_DATASET",
+            help="UCI default-of-credit-card-clients CSV; default: the repository's data/ copy.",
+        ),
+    ] = None,
+    seed_pii: Annotated[
+        Path | None,
+        typer.Option(
+            "--seed-pii", help="JSON list of {resident_id, name, mobile} planted as the first people."
+        ),
+    ] = None,
 ) -> None:
     """Write per-member borrower, account, application, contact, blacklist and consent files.
 
@@ -107,8 +126,9 @@ def resolve_composition(*, members: int | None, composition: str | None) -> Comp
         return Composition.default_for(DEFAULT_MEMBERS if members is None else members)
     parsed = Composition.parse(composition)
     if members is not None and members != parsed.total:
-        raise InvalidInputError(f"--members {members} disagrees with --composition totalling {parsed.total}",
-                                field="members")
+        raise InvalidInputError(
+            f"--members {members} disagrees with --composition totalling {parsed.total}", field="members"
+        )
     return parsed
 
 
@@ -136,14 +156,21 @@ def summary_table(result: ConsortiumResult, *, manifest: Path) -> Table:
         table.add_column(header, justify="right")
     for data in result.members:
         row = counts[data.member.member_id]
-        table.add_row(data.member.member_id, data.member.role.value,
-                      *(f"{row[kind]:,}" for kind in ("borrowers", "accounts", "applications", "contacts",
-                                                      "blacklist", "consents")))
+        table.add_row(
+            data.member.member_id,
+            data.member.role.value,
+            *(
+                f"{row[kind]:,}"
+                for kind in ("borrowers", "accounts", "applications", "contacts", "blacklist", "consents")
+            ),
+        )
     lenders = result.lenders_per_person()
     risky = [n for n, person in zip(lenders, result.people, strict=True) if person.risky]
     safe = [n for n, person in zip(lenders, result.people, strict=True) if not person.risky]
-    table.caption = (f"multi-lender share {result.multi_lender_share:.1%} "
-                     f"(defaulted {_share(risky):.1%}, others {_share(safe):.1%}); manifest {manifest}")
+    table.caption = (
+        f"multi-lender share {result.multi_lender_share:.1%} "
+        f"(defaulted {_share(risky):.1%}, others {_share(safe):.1%}); manifest {manifest}"
+    )
     return table
 
 

@@ -76,12 +76,17 @@ class KeyBundle:
 
     def __post_init__(self) -> None:
         """Validate sizes and types at construction (STYLE §3)."""
-        if not MEMBER_ID_PATTERN.fullmatch(self.member_id):
+        if not isinstance(self.member_id, str) or not MEMBER_ID_PATTERN.fullmatch(self.member_id):
             raise InvalidInputError(f"expected a DNS label, received {self.member_id!r}", field="member_id")
         for name in ("hpke_public_key", "mask_public_key"):
-            if len(getattr(self, name)) != X25519_KEY_BYTES:
-                raise InvalidInputError(f"expected 32 bytes, received {len(getattr(self, name))}", field=name)
-        if self.created_at.utcoffset() is None or self.created_at < _EPOCH:
+            value = getattr(self, name)
+            if not isinstance(value, bytes) or len(value) != X25519_KEY_BYTES:
+                raise InvalidInputError("expected 32 bytes", field=name)
+        if (
+            not isinstance(self.created_at, dt.datetime)
+            or self.created_at.utcoffset() is None
+            or self.created_at < _EPOCH
+        ):
             raise InvalidInputError("expected a timezone-aware time after 1970", field="created_at")
 
     @classmethod

@@ -131,8 +131,10 @@ class NodeKeys:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise KeyFileError(f"cannot create key folder {folder}") from exc
-        pairs = {purpose: _load_or_create(folder / purpose.file_name, purpose, random_bytes)
-                 for purpose in KeyPurpose}
+        pairs = {
+            purpose: _load_or_create(folder / purpose.file_name, purpose, random_bytes)
+            for purpose in KeyPurpose
+        }
         return cls(hpke=pairs[KeyPurpose.HPKE], mask=pairs[KeyPurpose.MASK])
 
 

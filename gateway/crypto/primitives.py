@@ -21,7 +21,7 @@ from gateway.errors import InvalidInputError
 __all__ = [
     "X25519_KEY_BYTES",
     "RandomBytes",
-    "aes128_ctr_keystream",
+    "aes128_ctr_keystream_into",
     "hkdf_sha256",
     "x25519_agree",
     "x25519_generate_private",
@@ -31,6 +31,8 @@ __all__ = [
 X25519_KEY_BYTES = 32
 _AES128_KEY_BYTES = 16
 _ZERO_COUNTER_BLOCK = bytes(16)
+_MAX_CACHED_ZEROS = 16 * 2**20
+_ZERO_BUFFER = b""
 
 RandomBytes = Callable[[int], bytes]
 """A source of uniformly random bytes; ``os.urandom`` outside tests (STYLE §3)."""
@@ -68,25 +70,49 @@ def hkdf_sha256(ikm: bytes, *, salt: bytes | None, info: bytes, length: int) -> 
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
 
 
-def aes128_ctr_keystream(key: bytes, length: int) -> bytes:
-    """Return ``length`` bytes of AES-128-CTR keystream from an all-zero counter block.
+def aes128_ctr_keystream_into(key: bytes, out: memoryview) -> None:
+    """Fill ``out`` with AES-128-CTR keystream from an all-zero counter block.
 
-    A zero initial counter is safe only because every caller derives ``key``
-    freshly with HKDF for one (seed, label) pair and uses it once; the same key
-    therefore never encrypts two different messages (NIST SP 800-38A §B.2).
+    Writing straight into the caller's buffer (a numpy array's memory) avoids
+    allocating and copying megabytes per mask. A zero initial counter is safe
+    only because every caller derives ``key`` freshly with HKDF for one
+    (seed, label) pair and uses it for one stream, so the same key never
+    encrypts two different messages (NIST SP 800-38A §B.2).
+
+    Parameters
+    ----------
+    key
+        16-byte AES key, used for this one stream only.
+    out
+        Writable byte buffer; its whole length is filled.
 
     Raises
     ------
     InvalidInputError
-        When ``key`` is not 16 bytes or ``length`` is negative.
+        When ``key`` is not 16 bytes or ``out`` is read-only.
 
     """
     if len(key) != _AES128_KEY_BYTES:
         raise InvalidInputError(f"expected a 16-byte key, received {len(key)} bytes", field="key")
-    if length < 0:
-        raise InvalidInputError(f"expected a non-negative length, received {length}", field="length")
+    if out.readonly:
+        raise InvalidInputError("expected a writable buffer", field="out")
     encryptor = Cipher(algorithms.AES(key), modes.CTR(_ZERO_COUNTER_BLOCK)).encryptor()
-    return encryptor.update(bytes(length)) + encryptor.finalize()
+    encryptor.update_into(_zeros(out.nbytes), out)
+    encryptor.finalize()  # CTR buffers nothing; finalize only closes the context.
+
+
+def _zeros(length: int) -> memoryview:
+    """Return ``length`` zero bytes sliced from a shared read-only buffer.
+
+    Allocating a fresh zero buffer per call costs more than the encryption
+    itself (page faults on every new megabyte), so up to 16 MiB is kept.
+    """
+    global _ZERO_BUFFER
+    if length > _MAX_CACHED_ZEROS:
+        return memoryview(bytes(length))
+    if len(_ZERO_BUFFER) < length:
+        _ZERO_BUFFER = bytes(min(_MAX_CACHED_ZEROS, max(length, 2 * len(_ZERO_BUFFER))))
+    return memoryview(_ZERO_BUFFER)[:length]
 
 
 def x25519_generate_private(random_bytes: RandomBytes = os.urandom) -> bytes:

@@ -51,8 +51,9 @@ class RunningConsortium:
             if expected <= alive:
                 return views
             if time.monotonic() > deadline:
-                raise UnavailableError(f"members not registered after {timeout:.0f} s: "
-                                       f"{', '.join(sorted(expected - alive))}")
+                raise UnavailableError(
+                    f"members not registered after {timeout:.0f} s: {', '.join(sorted(expected - alive))}"
+                )
             time.sleep(0.2)
 
     def stop(self) -> dict[str, int]:
@@ -64,5 +65,6 @@ class RunningConsortium:
 
 def node_process(settings: Settings, config: Path, logs: Path, *, bureau: bool) -> NodeProcess:
     """The process for one provisioned node, logging to ``logs/<member>.log``."""
-    return NodeProcess.for_config(settings.member_id, config, settings.data_dir,
-                                  logs / f"{settings.member_id}.log", bureau=bureau)
+    return NodeProcess.for_config(
+        settings.member_id, config, settings.data_dir, logs / f"{settings.member_id}.log", bureau=bureau
+    )

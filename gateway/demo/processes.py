@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from gateway.config import RUNTIME_FILE
 from gateway.errors import UnavailableError
-from gateway.node.runtime import RUNTIME_FILE
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0

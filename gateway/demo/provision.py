@@ -34,8 +34,14 @@ def provision_ca(directory: Path, *, now: dt.datetime) -> CertificateAuthority:
     return CertificateAuthority.init(directory, name="credgate demo", now=now)
 
 
-def provision_node(authority: CertificateAuthority, plan: NodePlan, *, bureau_address: str | None,
-                   heartbeat_seconds: float, now: dt.datetime) -> Settings:
+def provision_node(
+    authority: CertificateAuthority,
+    plan: NodePlan,
+    *,
+    bureau_address: str | None,
+    heartbeat_seconds: float,
+    now: dt.datetime,
+) -> Settings:
     """Issue ``plan``'s certificate and write its configuration; return the loaded settings."""
     tls_dir = plan.directory / "tls"
     issued = authority.issue(member_id=plan.member_id, role=plan.role, out_dir=tls_dir, now=now)

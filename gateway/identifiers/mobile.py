@@ -26,9 +26,8 @@ def normalise_mobile(value: str, *, field: str = "mobile") -> str:
     folded = fold_digits(value).replace("(", "").replace(")", "")
     for prefix in _COUNTRY_PREFIXES:
         if folded.startswith(prefix) and len(folded) == len(prefix) + 11:
-            folded = folded[len(prefix):]
+            folded = folded[len(prefix) :]
             break
     if not _MOBILE.fullmatch(folded):
-        raise InvalidInputError("expected an 11-digit mainland mobile number starting 13–19",
-                                field=field)
+        raise InvalidInputError("expected an 11-digit mainland mobile number starting 13–19", field=field)
     return folded

@@ -45,8 +45,9 @@ def normalise_resident_id(value: str, *, field: str = "resident_id") -> str:
         first17 = folded[:6] + "19" + folded[6:]
         folded = first17 + resident_id_check_char(first17)
     elif not _EIGHTEEN.fullmatch(folded):
-        raise InvalidInputError("expected 18 characters (17 digits and a digit or X) or 15 digits",
-                                field=field)
+        raise InvalidInputError(
+            "expected 18 characters (17 digits and a digit or X) or 15 digits", field=field
+        )
     _check_birth_date(folded[6:14], field=field)
     if resident_id_check_char(folded[:17]) != folded[17]:
         raise InvalidInputError("check character does not match (GB 11643 MOD 11-2)", field=field)

@@ -43,8 +43,11 @@ class TLSIdentity:
             issued by the configured CA.
 
         """
-        key_pem, cert_pem, ca_pem = (_read(tls.key, "key"), _read(tls.cert, "cert"),
-                                     _read(tls.ca_cert, "ca_cert"))
+        key_pem, cert_pem, ca_pem = (
+            _read(tls.key, "key"),
+            _read(tls.cert, "cert"),
+            _read(tls.ca_cert, "ca_cert"),
+        )
         try:
             certificate = x509.load_pem_x509_certificate(cert_pem)
             ca_certificate = x509.load_pem_x509_certificate(ca_pem)
@@ -54,8 +57,14 @@ class TLSIdentity:
             certificate.verify_directly_issued_by(ca_certificate)
         except (ValueError, TypeError, InvalidSignature) as exc:
             raise IdentityError(f"{tls.cert} was not issued by the CA in {tls.ca_cert}") from exc
-        return cls(key_pem, cert_pem, ca_pem, peer_from_certificate(certificate), ca_certificate,
-                   RevocationList(tls.crl, ca_certificate))
+        return cls(
+            key_pem,
+            cert_pem,
+            ca_pem,
+            peer_from_certificate(certificate),
+            ca_certificate,
+            RevocationList(tls.crl, ca_certificate),
+        )
 
     def server_credentials(self) -> grpc.ServerCredentials:
         """Server credentials that demand and verify a client certificate."""

@@ -103,8 +103,11 @@ def _history_fields() -> tuple[FieldSpec, ...]:
         "statement_balance": p.money(allow_negative=True),
         "amount_paid": p.money(),
     }
-    return tuple(FieldSpec(f"{part}_m{month}", parsers[part], required=False)
-                 for month in range(1, HISTORY_MONTHS + 1) for part in HISTORY_PARTS)
+    return tuple(
+        FieldSpec(f"{part}_m{month}", parsers[part], required=False)
+        for month in range(1, HISTORY_MONTHS + 1)
+        for part in HISTORY_PARTS
+    )
 
 
 def kind_spec(kind: ImportKind, *, zone: ZoneInfo) -> KindSpec:
@@ -115,8 +118,10 @@ def kind_spec(kind: ImportKind, *, zone: ZoneInfo) -> KindSpec:
     ref = _text(Borrower, "borrower_ref")
     if kind is ImportKind.BORROWERS:
         fields: tuple[FieldSpec, ...] = (
-            FieldSpec("borrower_ref", ref), FieldSpec("resident_id", p.resident_id),
-            FieldSpec("name", _text(Borrower, "name")), FieldSpec("mobile", p.mobile),
+            FieldSpec("borrower_ref", ref),
+            FieldSpec("resident_id", p.resident_id),
+            FieldSpec("name", _text(Borrower, "name")),
+            FieldSpec("mobile", p.mobile),
             FieldSpec("address", _text(Borrower, "address")),
             FieldSpec("province", _text(Borrower, "province")),
             FieldSpec("gender", p.choice(Gender), required=False),
@@ -126,12 +131,18 @@ def kind_spec(kind: ImportKind, *, zone: ZoneInfo) -> KindSpec:
         return KindSpec(kind, fields, "borrower_ref", None)
     if kind is ImportKind.ACCOUNTS:
         fields = (
-            FieldSpec("account_ref", _text(Account, "account_ref")), FieldSpec("borrower_ref", ref),
-            FieldSpec("segment", p.choice(Segment)), FieldSpec("product", _text(Account, "product")),
-            FieldSpec("credit_limit", amount), FieldSpec("principal", amount),
-            FieldSpec("outstanding", amount), FieldSpec("days_past_due", days),
-            FieldSpec("status", p.choice(AccountStatus)), FieldSpec("opened_on", p.date),
-            FieldSpec("closed_on", p.date, required=False), FieldSpec("defaulted", p.boolean, required=False),
+            FieldSpec("account_ref", _text(Account, "account_ref")),
+            FieldSpec("borrower_ref", ref),
+            FieldSpec("segment", p.choice(Segment)),
+            FieldSpec("product", _text(Account, "product")),
+            FieldSpec("credit_limit", amount),
+            FieldSpec("principal", amount),
+            FieldSpec("outstanding", amount),
+            FieldSpec("days_past_due", days),
+            FieldSpec("status", p.choice(AccountStatus)),
+            FieldSpec("opened_on", p.date),
+            FieldSpec("closed_on", p.date, required=False),
+            FieldSpec("defaulted", p.boolean, required=False),
             FieldSpec("entrusted_by", _text(Account, "entrusted_by"), required=False),
             FieldSpec("entrustment_expires_on", p.date, required=False),
             *_history_fields(),
@@ -141,34 +152,42 @@ def kind_spec(kind: ImportKind, *, zone: ZoneInfo) -> KindSpec:
         fields = (
             FieldSpec("application_ref", _text(Application, "application_ref")),
             FieldSpec("borrower_ref", ref),
-            FieldSpec("applied_at", stamp), FieldSpec("segment", p.choice(Segment)),
-            FieldSpec("amount_requested", amount), FieldSpec("decision", p.choice(Decision)),
+            FieldSpec("applied_at", stamp),
+            FieldSpec("segment", p.choice(Segment)),
+            FieldSpec("amount_requested", amount),
+            FieldSpec("decision", p.choice(Decision)),
         )
         return KindSpec(kind, fields, "application_ref", _BORROWER_PARENT)
     if kind is ImportKind.CONTACTS:
         fields = (
             FieldSpec("contact_ref", _text(ContactAttempt, "contact_ref")),
             FieldSpec("account_ref", _text(Account, "account_ref")),
-            FieldSpec("attempted_at", stamp), FieldSpec("channel", p.choice(ContactChannel)),
-            FieldSpec("contact_number", p.mobile, required=False), FieldSpec("connected", p.boolean),
+            FieldSpec("attempted_at", stamp),
+            FieldSpec("channel", p.choice(ContactChannel)),
+            FieldSpec("contact_number", p.mobile, required=False),
+            FieldSpec("connected", p.boolean),
             FieldSpec("agency_member_id", _text(ContactAttempt, "agency_member_id"), required=False),
             FieldSpec("outcome", _text(ContactAttempt, "outcome"), required=False),
         )
         return KindSpec(kind, fields, "contact_ref", ("account_ref", ImportKind.ACCOUNTS, "account_id"))
     if kind is ImportKind.BLACKLIST:
         fields = (
-            FieldSpec("entry_ref", _text(BlacklistEntry, "entry_ref")), FieldSpec("borrower_ref", ref),
+            FieldSpec("entry_ref", _text(BlacklistEntry, "entry_ref")),
+            FieldSpec("borrower_ref", ref),
             FieldSpec("reason", p.choice(BlacklistReason)),
             FieldSpec("evidence_ref", _text(BlacklistEntry, "evidence_ref")),
-            FieldSpec("listed_on", p.date), FieldSpec("expires_on", p.date, required=False),
+            FieldSpec("listed_on", p.date),
+            FieldSpec("expires_on", p.date, required=False),
             FieldSpec("appeal_state", p.choice(AppealState), required=False),
         )
         return KindSpec(kind, fields, "entry_ref", _BORROWER_PARENT)
     fields = (
-        FieldSpec("consent_ref", _text(Consent, "consent_ref")), FieldSpec("borrower_ref", ref),
+        FieldSpec("consent_ref", _text(Consent, "consent_ref")),
+        FieldSpec("borrower_ref", ref),
         FieldSpec("purpose", p.choice(ReasonCode)),
         FieldSpec("counterparty_scope", _text(Consent, "counterparty_scope")),
-        FieldSpec("granted_on", p.date), FieldSpec("expires_on", p.date),
+        FieldSpec("granted_on", p.date),
+        FieldSpec("expires_on", p.date),
         FieldSpec("revoked_on", p.date, required=False),
     )
     return KindSpec(kind, fields, "consent_ref", _BORROWER_PARENT)

@@ -71,7 +71,8 @@ class ColumnMapping:
             if column not in present:
                 raise ImportFileError(
                     f"{self.source}: field {field!r} is mapped to column {column!r}, "
-                    f"which {data_file} does not have (its columns: {', '.join(header)})")
+                    f"which {data_file} does not have (its columns: {', '.join(header)})"
+                )
 
 
 def load_mapping(path: Path, *, kind: ImportKind) -> ColumnMapping:
@@ -105,7 +106,8 @@ def load_mapping(path: Path, *, kind: ImportKind) -> ColumnMapping:
         raise ImportFileError(f"mapping file {path} is not valid UTF-8 TOML: {exc}") from exc
     if raw.get("kind") != kind.value:
         raise ImportFileError(
-            f"{path}: kind = {raw.get('kind')!r} but a {kind.value!r} file is being imported")
+            f"{path}: kind = {raw.get('kind')!r} but a {kind.value!r} file is being imported"
+        )
     zone = _zone(path, raw.get("timezone", DEFAULT_TIMEZONE))
     spec = kind_spec(kind, zone=zone)
     columns = _string_table(path, raw, "columns", allow_scalars=False)
@@ -117,12 +119,15 @@ def load_mapping(path: Path, *, kind: ImportKind) -> ColumnMapping:
     for table, entries in (("columns", columns), ("defaults", defaults)):
         for name in entries:
             if name not in known:
-                raise ImportFileError(f"{path}: [{table}] names unknown field {name!r} for kind "
-                                      f"{kind.value!r}; expected one of {', '.join(sorted(known))}")
+                raise ImportFileError(
+                    f"{path}: [{table}] names unknown field {name!r} for kind "
+                    f"{kind.value!r}; expected one of {', '.join(sorted(known))}"
+                )
     for field in spec.fields:
         if field.required and field.name not in columns and field.name not in defaults:
-            raise ImportFileError(f"{path}: required field {field.name!r} has no column in [columns] "
-                                  "and no value in [defaults]")
+            raise ImportFileError(
+                f"{path}: required field {field.name!r} has no column in [columns] and no value in [defaults]"
+            )
     if kind is ImportKind.ACCOUNTS:
         _check_history_complete(path, columns)
     return ColumnMapping(source=path, spec=spec, columns=columns, defaults=defaults, zone=zone)
@@ -159,5 +164,7 @@ def _check_history_complete(path: Path, columns: Mapping[str, str]) -> None:
         mapped = [part for part in HISTORY_PARTS if f"{part}_m{month}" in columns]
         if mapped and len(mapped) != len(HISTORY_PARTS):
             missing = [f"{part}_m{month}" for part in HISTORY_PARTS if part not in mapped]
-            raise ImportFileError(f"{path}: month {month} of the repayment history is partly mapped; "
-                                  f"also map {', '.join(missing)}")
+            raise ImportFileError(
+                f"{path}: month {month} of the repayment history is partly mapped; "
+                f"also map {', '.join(missing)}"
+            )

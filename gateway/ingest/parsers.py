@@ -35,8 +35,9 @@ def text(max_length: int) -> Parser:
 
     def parse(value: str, field: str) -> str:
         if len(value) > max_length:
-            raise InvalidInputError(f"expected at most {max_length} characters, got {len(value)}",
-                                    field=field)
+            raise InvalidInputError(
+                f"expected at most {max_length} characters, got {len(value)}", field=field
+            )
         return value
 
     return parse
@@ -67,8 +68,9 @@ def timestamp(zone: ZoneInfo) -> Parser:
 
     def parse(value: str, field: str) -> dt.datetime:
         if not _ISO_TIMESTAMP.fullmatch(value):
-            raise InvalidInputError("expected an ISO 8601 timestamp such as 2024-05-01T09:30:00+08:00",
-                                    field=field)
+            raise InvalidInputError(
+                "expected an ISO 8601 timestamp such as 2024-05-01T09:30:00+08:00", field=field
+            )
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
@@ -91,8 +93,10 @@ def money(*, allow_negative: bool = False) -> Parser:
         # A comma is accepted only as a thousands separator: "1234,50" (decimal comma) is refused
         # rather than read as 123450.
         if "," in value and not _THOUSANDS.fullmatch(value):
-            raise InvalidInputError("expected a decimal amount such as 1234.50; commas only between "
-                                    "groups of three digits", field=field)
+            raise InvalidInputError(
+                "expected a decimal amount such as 1234.50; commas only between groups of three digits",
+                field=field,
+            )
         cleaned = value.replace(",", "")
         if not _DECIMAL.fullmatch(cleaned):
             raise InvalidInputError("expected a decimal amount such as 1234.50", field=field)
@@ -120,8 +124,9 @@ def integer(minimum: int, maximum: int) -> Parser:
             raise InvalidInputError("expected a whole number", field=field)
         number = int(cleaned)
         if not minimum <= number <= maximum:
-            raise InvalidInputError(f"expected a whole number from {minimum} to {maximum}, got {number}",
-                                    field=field)
+            raise InvalidInputError(
+                f"expected a whole number from {minimum} to {maximum}, got {number}", field=field
+            )
         return number
 
     return parse

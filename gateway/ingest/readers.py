@@ -113,8 +113,9 @@ def _decoded_lines(path: Path, handle: BinaryIO, hasher: Any | None) -> Iterator
         try:
             yield decoder.decode(raw)
         except UnicodeDecodeError as exc:
-            raise ImportFileError(f"{path}: line {line_number} is not valid UTF-8 ({exc.reason}); "
-                                  "save the file as UTF-8") from exc
+            raise ImportFileError(
+                f"{path}: line {line_number} is not valid UTF-8 ({exc.reason}); save the file as UTF-8"
+            ) from exc
     try:
         tail = decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:

@@ -113,8 +113,9 @@ def _check_history(values: Mapping[str, Any]) -> None:
         present = [values.get(f"{part}_m{month}") is not None for part in HISTORY_PARTS]
         if any(present) and not all(present):
             missing = next(part for part, here in zip(HISTORY_PARTS, present, strict=True) if not here)
-            raise InvalidInputError(f"month {month} of the repayment history is incomplete",
-                                    field=f"{missing}_m{month}")
+            raise InvalidInputError(
+                f"month {month} of the repayment history is incomplete", field=f"{missing}_m{month}"
+            )
 
 
 def history_rows(values: Mapping[str, Any], account_id: int) -> list[dict[str, Any]]:
@@ -126,13 +127,21 @@ def history_rows(values: Mapping[str, Any], account_id: int) -> list[dict[str, A
             continue
         balance: Decimal = values[f"statement_balance_m{month}"]
         paid: Decimal = values[f"amount_paid_m{month}"]
-        rows.append({"account_id": account_id, "months_ago": month, "repayment_status": status,
-                     "statement_balance": balance, "amount_paid": paid})
+        rows.append(
+            {
+                "account_id": account_id,
+                "months_ago": month,
+                "repayment_status": status,
+                "statement_balance": balance,
+                "amount_paid": paid,
+            }
+        )
     return rows
 
 
-def table_row(kind: ImportKind, values: Mapping[str, Any], *, parent: tuple[str, str, int] | None,
-              now: dt.datetime) -> dict[str, Any]:
+def table_row(
+    kind: ImportKind, values: Mapping[str, Any], *, parent: tuple[str, str, int] | None, now: dt.datetime
+) -> dict[str, Any]:
     """Return the column values to insert for a parsed row.
 
     Parameters
@@ -148,8 +157,11 @@ def table_row(kind: ImportKind, values: Mapping[str, Any], *, parent: tuple[str,
         Creation time recorded on borrowers.
 
     """
-    row = {name: value for name, value in values.items()
-           if not any(name.startswith(f"{part}_m") for part in HISTORY_PARTS)}
+    row = {
+        name: value
+        for name, value in values.items()
+        if not any(name.startswith(f"{part}_m") for part in HISTORY_PARTS)
+    }
     if parent is not None:
         ref_field, column, parent_id = parent
         del row[ref_field]

@@ -152,23 +152,50 @@ def run_import(
     mapping.check_header(source.header, file_path)
 
     ledger = ImportLedger(store)
-    batch_id = ledger.start_batch(kind=import_kind, source_file=str(file_path), file_sha256=source.sha256,
-                                  at=clock())
+    batch_id = ledger.start_batch(
+        kind=import_kind, source_file=str(file_path), file_sha256=source.sha256, at=clock()
+    )
     counts = _Counts()
     for chunk in read_chunks(source, chunk_rows=chunk_rows):
-        _import_chunk(store, chunk, mapping=mapping, retention=retention, source=source,
-                      batch_id=batch_id, counts=counts, now=clock())
+        _import_chunk(
+            store,
+            chunk,
+            mapping=mapping,
+            retention=retention,
+            source=source,
+            batch_id=batch_id,
+            counts=counts,
+            now=clock(),
+        )
         if on_progress is not None:
-            on_progress(ImportProgress(rows_done=counts.read, rows_total=source.total_rows,
-                                       imported=counts.imported, quarantined=counts.quarantined,
-                                       duplicates=counts.duplicates))
+            on_progress(
+                ImportProgress(
+                    rows_done=counts.read,
+                    rows_total=source.total_rows,
+                    imported=counts.imported,
+                    quarantined=counts.quarantined,
+                    duplicates=counts.duplicates,
+                )
+            )
     ledger.finish_batch(batch_id, at=clock())
-    logger.info("import of %s finished: %d read, %d imported, %d quarantined, %d duplicates",
-                import_kind.value, counts.read, counts.imported, counts.quarantined, counts.duplicates)
+    logger.info(
+        "import of %s finished: %d read, %d imported, %d quarantined, %d duplicates",
+        import_kind.value,
+        counts.read,
+        counts.imported,
+        counts.quarantined,
+        counts.duplicates,
+    )
     return ImportSummary(
-        batch_id=batch_id, kind=import_kind, source_file=str(file_path), file_sha256=source.sha256,
-        rows_read=counts.read, rows_imported=counts.imported, rows_quarantined=counts.quarantined,
-        rows_duplicate=counts.duplicates, quarantine_added=counts.quarantine_added,
+        batch_id=batch_id,
+        kind=import_kind,
+        source_file=str(file_path),
+        file_sha256=source.sha256,
+        rows_read=counts.read,
+        rows_imported=counts.imported,
+        rows_quarantined=counts.quarantined,
+        rows_duplicate=counts.duplicates,
+        quarantine_added=counts.quarantine_added,
     )
 
 
@@ -230,11 +257,20 @@ def _import_chunk(
         new_ids = records.insert(spec.kind, [table for _row, table in accepted])
         if spec.kind is ImportKind.ACCOUNTS:
             records.insert_repayment_history(
-                [month for row, _table in accepted
-                 for month in history_rows(row.values, new_ids[row.values[spec.ref_field]])])
-        added = ledger.quarantine(batch_id, sorted(refused, key=lambda item: item.row_number),
-                                  kind=spec.kind, source_file=str(source.path), file_sha256=source.sha256,
-                                  at=now)
+                [
+                    month
+                    for row, _table in accepted
+                    for month in history_rows(row.values, new_ids[row.values[spec.ref_field]])
+                ]
+            )
+        added = ledger.quarantine(
+            batch_id,
+            sorted(refused, key=lambda item: item.row_number),
+            kind=spec.kind,
+            source_file=str(source.path),
+            file_sha256=source.sha256,
+            at=now,
+        )
         ledger.add_counts(batch_id, imported=len(accepted), quarantined=len(refused), duplicate=duplicates)
     counts.imported += len(accepted)
     counts.quarantined += len(refused)

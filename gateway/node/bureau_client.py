@@ -13,13 +13,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
 from gateway.bureau import MemberView
-from gateway.config import Settings
+from gateway.config import RUNTIME_FILE, Settings
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
-from gateway.node.runtime import RUNTIME_FILE
 from gateway.rpc.channel import open_channel
 from gateway.rpc.roles import role_from_proto
 from gateway.rpc.status import error_from_rpc
+from gateway.store.repositories.members import PublishedKeys
 
 CALL_TIMEOUT_SECONDS = 5.0
 T = TypeVar("T")
@@ -102,6 +102,15 @@ def bureau_address(settings: Settings) -> str:
 
 
 def _view(entry: bureau_pb2.DirectoryEntry) -> MemberView:
+    keys = None
+    if entry.HasField("keys") and entry.certificate_der:
+        keys = PublishedKeys(
+            certificate_der=entry.certificate_der,
+            hpke_public_key=entry.keys.hpke_public_key,
+            mask_public_key=entry.keys.mask_public_key,
+            created_at=entry.keys.created_at.ToDatetime(dt.UTC),
+            signature=entry.keys.signature,
+        )
     return MemberView(
         member_id=entry.member_id,
         role=role_from_proto(entry.role),
@@ -110,4 +119,5 @@ def _view(entry: bureau_pb2.DirectoryEntry) -> MemberView:
         protocol_version=entry.protocol_version,
         registered_at=entry.registered_at.ToDatetime(dt.UTC),
         last_seen_at=entry.last_seen_at.ToDatetime(dt.UTC) if entry.HasField("last_seen_at") else None,
+        keys=keys,
     )

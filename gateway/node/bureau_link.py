@@ -6,13 +6,19 @@ capped backoff and registers again when the bureau no longer knows the member.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway import __version__
 from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
+from gateway.crypto.bundle import KeyBundle, sign_bundle
+from gateway.crypto.keys import NodeKeys
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
 
@@ -20,6 +26,31 @@ PROTOCOL_VERSION = "credgate.v1"
 CALL_TIMEOUT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 10.0
 _LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignedKeys:
+    """A member's key bundle with the signature of its certificate key."""
+
+    bundle: KeyBundle
+    signature: bytes
+
+    @classmethod
+    def create(cls, identity: TLSIdentity, keys: NodeKeys, *, now: dt.datetime) -> SignedKeys:
+        """Describe and sign ``keys`` as ``identity``'s bundle."""
+        bundle = KeyBundle.for_node(identity.own.member_id, keys, created_at=now)
+        return cls(bundle, sign_bundle(bundle, identity.key_pem))
+
+    def to_proto(self) -> bureau_pb2.NodeKeys:
+        """The ``NodeKeys`` message sent at registration."""
+        created_at = Timestamp()
+        created_at.FromDatetime(self.bundle.created_at)
+        return bureau_pb2.NodeKeys(
+            hpke_public_key=self.bundle.hpke_public_key,
+            mask_public_key=self.bundle.mask_public_key,
+            created_at=created_at,
+            signature=self.signature,
+        )
 
 
 class BureauLink:
@@ -35,6 +66,10 @@ class BureauLink:
         Where the bureau can reach this member.
     heartbeat_seconds
         Interval between heartbeats once registered.
+    keys
+        The member's key bundle and its signature, published at registration.
+    blacklist_listings
+        Counts the member's live blacklist listings, reported with each heartbeat.
 
     """
 
@@ -46,10 +81,14 @@ class BureauLink:
         bureau_member_id: str,
         advertised_address: str,
         heartbeat_seconds: float,
+        keys: SignedKeys,
+        blacklist_listings: Callable[[], int],
     ) -> None:
         self._channel = open_channel(identity, bureau_address, peer_member_id=bureau_member_id)
         self._stub = bureau_pb2_grpc.BureauServiceStub(self._channel)
         self._advertised_address = advertised_address
+        self._keys = keys
+        self._blacklist_listings = blacklist_listings
         self._interval = heartbeat_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bureau-link", daemon=True)
@@ -69,10 +108,10 @@ class BureauLink:
         backoff = 0.2
         while not self._stop.is_set():
             try:
-                if self.registered.is_set():
-                    self._heartbeat()
-                else:
+                if not self.registered.is_set():
                     self._register()
+                # Heartbeat right after registering too: it carries the blacklist count.
+                self._heartbeat()
                 backoff = 0.2
                 wait = self._interval
             except grpc.RpcError as exc:
@@ -88,6 +127,7 @@ class BureauLink:
                 advertised_address=self._advertised_address,
                 software_version=__version__,
                 protocol_version=PROTOCOL_VERSION,
+                keys=self._keys.to_proto(),
             ),
             timeout=CALL_TIMEOUT_SECONDS,
         )
@@ -96,6 +136,7 @@ class BureauLink:
         _LOG.info("registered with the bureau as %s", response.member_id)
 
     def _heartbeat(self) -> None:
-        self._stub.Heartbeat(
-            bureau_pb2.HeartbeatRequest(software_version=__version__), timeout=CALL_TIMEOUT_SECONDS
+        request = bureau_pb2.HeartbeatRequest(
+            software_version=__version__, blacklist_listings=self._blacklist_listings()
         )
+        self._stub.Heartbeat(request, timeout=CALL_TIMEOUT_SECONDS)

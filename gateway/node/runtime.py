@@ -2,8 +2,9 @@
 
 Start-up order: TLS identity (the certificate must name the configured member
 and a role fit for the process), store (migrated to head), policies (validated),
-audit log, then the mTLS server. A member then links to the bureau. Shutdown
-reverses it: stop the link, drain the server, close the store.
+audit log, the handlers, then the mTLS server. A member then links to the
+bureau. Shutdown reverses it: stop the link, drain the server, close channels
+and the store.
 """
 
 from __future__ import annotations
@@ -20,20 +21,37 @@ from dataclasses import dataclass, field
 from gateway._proto.credgate.v1 import bureau_pb2_grpc, member_pb2_grpc
 from gateway.audit import AuditRecorder
 from gateway.bureau import ConsortiumDirectory
-from gateway.config import Settings
+from gateway.bureau.directory import liveness_window
+from gateway.bureau.oprf import OPRFEvaluator
+from gateway.bureau.rate_limit import Limit, RateLimiter
+from gateway.config import RUNTIME_FILE, Settings
+from gateway.crypto.keys import NodeKeys
 from gateway.errors import ConfigError
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
-from gateway.node.bureau_link import BureauLink
+from gateway.node.bureau_client import BureauClient
+from gateway.node.bureau_link import BureauLink, SignedKeys
+from gateway.node.peer_keys import PeerKeyCache
 from gateway.policy import PolicyDecisionPoint
+from gateway.queries.inquiries.collector import InquiryCollector
+from gateway.queries.inquiries.relay import InquiryRelay
+from gateway.queries.subject_check.layout import VectorLayout
+from gateway.queries.subject_check.profile import SubjectProfiler
+from gateway.queries.subject_check.responder import SubjectCheckResponder
+from gateway.queries.subject_check.router import RouterSettings, SubjectCheckRouter
+from gateway.queries.subject_check.settings import SubjectCheckSettings
+from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, MemberChannels
 from gateway.rpc.interceptors import AuthorizationInterceptor
 from gateway.rpc.server import Registration, RunningServer, start_server
-from gateway.rpc.servicers.bureau import BureauServicer
+from gateway.rpc.servicers.bureau import BureauHandlers, BureauServicer
+from gateway.rpc.servicers.member import MemberServicer
 from gateway.store.database import Store, open_store
 from gateway.store.repositories.audit import AuditLog
+from gateway.store.repositories.blacklist import live_listings
+from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
+from gateway.tokens.oprf.keyring import OPRFKeyRing
 
-RUNTIME_FILE = "runtime.json"
 SHUTDOWN_GRACE_SECONDS = 5.0
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
 Clock = Callable[[], dt.datetime]
@@ -47,13 +65,14 @@ def utc_now() -> dt.datetime:
 
 @dataclass
 class RunningNode:
-    """A started node: its server, store and (for members) bureau link."""
+    """A started node: its server, store, (for members) bureau link, and what to close."""
 
     settings: Settings
     identity: TLSIdentity
     store: Store
     server: RunningServer
     link: BureauLink | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -63,19 +82,30 @@ class RunningNode:
         return f"{host}:{self.server.port}"
 
     def stop(self) -> None:
-        """Stop the link, drain in-flight calls, close the store."""
+        """Stop the link, drain in-flight calls, close channels and the store."""
         if self.stopped.is_set():
             return
         if self.link is not None:
             self.link.stop()
         self.server.stop(SHUTDOWN_GRACE_SECONDS)
+        for close in self.closers:
+            close()
         self.store.close()
         self.stopped.set()
         _LOG.info("node %s stopped", self.identity.own.member_id)
 
 
+@dataclass(frozen=True)
+class _Core:
+    identity: TLSIdentity
+    store: Store
+    policy: PolicyDecisionPoint
+    audit: AuditRecorder
+    check_settings: SubjectCheckSettings
+
+
 def start_bureau(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
-    """Start the bureau: directory service over mTLS.
+    """Start the bureau: directory, OPRF evaluation, subject-check routing, subject access.
 
     Raises
     ------
@@ -83,21 +113,68 @@ def start_bureau(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
         When the certificate is not a bureau certificate for ``settings.member_id``.
 
     """
-    identity, store, policy, audit = _assemble(settings, allowed_roles=frozenset({Role.BUREAU}), clock=clock)
-    directory = ConsortiumDirectory(MemberDirectory(store), policy)
-    # RPCs of later features (subject check, tokens, reports…) answer UNIMPLEMENTED through
-    # the generated base class until their handlers exist.
-    servicer = BureauServicer(  # type: ignore[abstract]
-        directory, heartbeat_seconds=settings.heartbeat_seconds, clock=clock
+    core = _assemble(settings, allowed_roles=frozenset({Role.BUREAU}), clock=clock)
+    limits = core.check_settings.rate_limits
+    directory = ConsortiumDirectory(
+        MemberDirectory(core.store),
+        core.policy,
+        ca_certificate_pem=core.identity.ca_pem,
+        revocations=core.identity.revocations,
     )
+    channels = MemberChannels(core.identity)
+    liveness = liveness_window(settings.heartbeat_seconds)
+    layout = VectorLayout.from_settings(core.check_settings)
+    router = SubjectCheckRouter(
+        directory=directory,
+        caller=GrpcMemberCaller(channels, width=layout.width),
+        cache=CheckCache(core.store),
+        limiter=RateLimiter(
+            (
+                Limit(limits.subjects_per_minute, dt.timedelta(minutes=1), "subjects per minute"),
+                Limit(limits.subjects_per_day, dt.timedelta(days=1), "subjects per day"),
+            )
+        ),
+        policy=core.policy,
+        audit=core.audit,
+        settings=core.check_settings,
+        router=RouterSettings(liveness_window=liveness),
+        clock=clock,
+    )
+    oprf = OPRFEvaluator(
+        keyring=OPRFKeyRing.load_or_create(settings.data_dir / "oprf"),
+        limiter=RateLimiter(
+            (
+                Limit(
+                    limits.oprf_evaluations_per_minute, dt.timedelta(minutes=1), "OPRF evaluations per minute"
+                ),
+            )
+        ),
+        policy=core.policy,
+        audit=core.audit,
+        clock=clock,
+    )
+    inquiries = InquiryRelay(
+        members=directory.members,
+        caller=GrpcInquiryCaller(channels, clock=clock),
+        policy=core.policy,
+        audit=core.audit,
+        clock=clock,
+        liveness_window=liveness,
+        timeout=core.check_settings.aggregation.member_deadline_seconds,
+    )
+    handlers = BureauHandlers(directory, oprf, router, inquiries, layout.version)
+    # Contact clearance and regulator reports answer UNIMPLEMENTED through the
+    # generated base class until their handlers exist.
+    servicer = BureauServicer(handlers, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)  # type: ignore[abstract]
     services: list[tuple[str, Registration]] = [
         (
             "credgate.v1.BureauService",
             lambda s: bureau_pb2_grpc.add_BureauServiceServicer_to_server(servicer, s),
         ),
     ]
-    server = _serve(settings, identity, policy, audit, services)
-    return _announce(RunningNode(settings, identity, store, server))
+    node = RunningNode(settings, core.identity, core.store, _serve(settings, core, services))
+    node.closers.append(channels.close)
+    return _announce(node)
 
 
 def start_member(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
@@ -112,24 +189,35 @@ def start_member(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
     """
     if settings.bureau_address is None:
         raise ConfigError('a member node needs [bureau] address = "host:port"')
-    identity, store, policy, audit = _assemble(settings, allowed_roles=MEMBER_ROLES, clock=clock)
-    # The member service's fan-out RPCs answer UNIMPLEMENTED until the queries
-    # that use them exist; registering it keeps the contract discoverable.
-    servicer = member_pb2_grpc.MemberServiceServicer()  # type: ignore[abstract]
+    core = _assemble(settings, allowed_roles=MEMBER_ROLES, clock=clock)
+    own = core.identity.own
+    keys = NodeKeys.load_or_create(settings.data_dir / "keys")
+    bureau = BureauClient(core.identity, settings.bureau_address, bureau_member_id=settings.bureau_member_id)
+    peers = PeerKeyCache(core.identity, lambda: bureau.directory()[0], clock=clock)
+    profiler = SubjectProfiler(core.store, role=own.role, settings=core.check_settings)
+    responder = SubjectCheckResponder(
+        member_id=own.member_id, keys=keys, profiler=profiler, peers=peers, settings=core.check_settings
+    )
+    collector = InquiryCollector(core.store, member_id=own.member_id, zone=core.check_settings.zone)
+    # ComputeReportShare answers UNIMPLEMENTED until the regulator reports exist.
+    servicer = MemberServicer(responder, collector, layout_version=profiler.layout.version)  # type: ignore[abstract]
     services: list[tuple[str, Registration]] = [
         (
             "credgate.v1.MemberService",
             lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s),
         ),
     ]
-    server = _serve(settings, identity, policy, audit, services)
-    node = RunningNode(settings, identity, store, server)
+    node = RunningNode(settings, core.identity, core.store, _serve(settings, core, services))
+    node.closers.append(bureau.close)
+    zone = core.check_settings.zone
     node.link = BureauLink(
-        identity,
+        core.identity,
         bureau_address=settings.bureau_address,
         bureau_member_id=settings.bureau_member_id,
         advertised_address=node.address,
         heartbeat_seconds=settings.heartbeat_seconds,
+        keys=SignedKeys.create(core.identity, keys, now=clock()),
+        blacklist_listings=lambda: live_listings(core.store, clock().astimezone(zone).date()),
     )
     node.link.start()
     return _announce(node)
@@ -149,9 +237,7 @@ def run_until_signalled(node: RunningNode) -> None:
     node.stop()
 
 
-def _assemble(
-    settings: Settings, *, allowed_roles: frozenset[Role], clock: Clock
-) -> tuple[TLSIdentity, Store, PolicyDecisionPoint, AuditRecorder]:
+def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Clock) -> _Core:
     identity = TLSIdentity.from_settings(settings.tls)
     own = identity.own
     if own.member_id != settings.member_id:
@@ -163,24 +249,21 @@ def _assemble(
         expected = ", ".join(sorted(role.value for role in allowed_roles))
         raise ConfigError(f"certificate role is {own.role.value!r}; this process needs one of: {expected}")
     identity.revocations.check(own.serial)
+    check_settings = SubjectCheckSettings.from_directory(settings.policies_dir)
     store = open_store(settings.store_url)
     policy = PolicyDecisionPoint.from_directory(
         settings.policies_dir, node_id=own.member_id, node_role=own.role
     )
     audit = AuditRecorder(AuditLog(store), node_id=own.member_id, clock=clock)
-    return identity, store, policy, audit
+    return _Core(identity, store, policy, audit, check_settings)
 
 
-def _serve(
-    settings: Settings,
-    identity: TLSIdentity,
-    policy: PolicyDecisionPoint,
-    audit: AuditRecorder,
-    services: list[tuple[str, Registration]],
-) -> RunningServer:
-    interceptor = AuthorizationInterceptor(policy=policy, revocations=identity.revocations, audit=audit)
+def _serve(settings: Settings, core: _Core, services: list[tuple[str, Registration]]) -> RunningServer:
+    interceptor = AuthorizationInterceptor(
+        policy=core.policy, revocations=core.identity.revocations, audit=core.audit
+    )
     return start_server(
-        identity=identity, listen=settings.listen, services=services, interceptors=[interceptor]
+        identity=core.identity, listen=settings.listen, services=services, interceptors=[interceptor]
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import grpc
@@ -111,3 +111,20 @@ def error_from_rpc(exc: grpc.RpcError, *, peer: str) -> errors.GatewayError:
         code = grpc.StatusCode.UNKNOWN
     error_class = _ERROR_FOR_CODE.get(code, errors.GatewayError)
     return error_class(f"{peer} answered {code.name}: {details}", reason=reason_of(exc))
+
+
+def maps_stream_errors(
+    method: Callable[[Servicer, Request, grpc.ServicerContext], Iterator[Response]],
+) -> Callable[[Servicer, Request, grpc.ServicerContext], Iterator[Response]]:
+    """Like :func:`maps_errors`, for servicer methods that yield their responses."""
+
+    @functools.wraps(method)
+    def wrapper(self: Servicer, request: Request, context: grpc.ServicerContext) -> Iterator[Response]:
+        try:
+            yield from method(self, request, context)
+        except errors.GatewayError as exc:
+            abort_with(context, exc)
+        except Exception as exc:
+            abort_internal(context, exc)
+
+    return wrapper

@@ -38,8 +38,9 @@ class Store:
     def __init__(self, bind: Engine | Connection) -> None:
         self._bind = bind
         # On a caller's connection each transaction() is a savepoint the caller can roll back.
-        self._sessions = sessionmaker(bind=bind, expire_on_commit=False,
-                                      join_transaction_mode="create_savepoint")
+        self._sessions = sessionmaker(
+            bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
         self._current: ContextVar[Session | None] = ContextVar(f"credgate_store_{id(self)}", default=None)
 
     @property

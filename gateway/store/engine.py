@@ -49,8 +49,9 @@ def create_store_engine(url: str, *, schema: str | None = None, echo: bool = Fal
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StoreError(f"store URL is not a valid SQLAlchemy URL (expected sqlite:/// or "
-                         f"postgresql+psycopg://): {exc}") from exc
+        raise StoreError(
+            f"store URL is not a valid SQLAlchemy URL (expected sqlite:/// or postgresql+psycopg://): {exc}"
+        ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if schema is not None:

@@ -131,7 +131,7 @@ class ImportKind(StrEnum):
     CONSENTS = "consents"
 
 
-class TokenKind(StrEnum):
+class TokenType(StrEnum):
     """What a subject token was computed from (``credgate.v1.TokenType``)."""
 
     RESIDENT_ID = "resident_id"

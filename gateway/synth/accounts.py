@@ -82,8 +82,14 @@ class Account:
         return max(max(self.row.bill), 0)
 
 
-def allocate_accounts(rng: random.Random, people: tuple[Person, ...], lenders: tuple[Member, ...],
-                      spare_rows: list[UCIRow], *, as_of: dt.date) -> list[Account]:
+def allocate_accounts(
+    rng: random.Random,
+    people: tuple[Person, ...],
+    lenders: tuple[Member, ...],
+    spare_rows: list[UCIRow],
+    *,
+    as_of: dt.date,
+) -> list[Account]:
     """Give each person an account for their first row, and some people more at other lenders.
 
     Parameters
@@ -128,8 +134,14 @@ def allocate_accounts(rng: random.Random, people: tuple[Person, ...], lenders: t
     return accounts
 
 
-def entrust(rng: random.Random, accounts: list[Account], lenders: tuple[Member, ...],
-            agencies: tuple[Member, ...], *, as_of: dt.date) -> list[Account]:
+def entrust(
+    rng: random.Random,
+    accounts: list[Account],
+    lenders: tuple[Member, ...],
+    agencies: tuple[Member, ...],
+    *,
+    as_of: dt.date,
+) -> list[Account]:
     """Return the agencies' copies of delinquent lender accounts entrusted to them.
 
     Accounts 60+ days past due are entrusted with probability 0.7 (0.9 when
@@ -163,17 +175,27 @@ def entrust(rng: random.Random, accounts: list[Account], lenders: tuple[Member, 
             continue
         agency = preferred[account.member_id] if rng.random() < 0.8 else rng.choice(agencies)
         start = as_of - dt.timedelta(days=rng.randint(5, 170))
-        copies.append(Account(
-            member_id=agency.member_id, person_index=account.person_index, row=account.row,
-            segment=account.segment, product=account.product, opened_on=account.opened_on,
-            status=account.status, closed_on=account.closed_on, entrusted_by=account.member_id,
-            entrusted_on=start, entrustment_expires_on=start + dt.timedelta(days=180),
-        ))
+        copies.append(
+            Account(
+                member_id=agency.member_id,
+                person_index=account.person_index,
+                row=account.row,
+                segment=account.segment,
+                product=account.product,
+                opened_on=account.opened_on,
+                status=account.status,
+                closed_on=account.closed_on,
+                entrusted_by=account.member_id,
+                entrusted_on=start,
+                entrustment_expires_on=start + dt.timedelta(days=180),
+            )
+        )
     return copies
 
 
-def _pick_lenders(rng: random.Random, lenders: tuple[Member, ...], count: int,
-                  *, risky: bool) -> list[Member]:
+def _pick_lenders(
+    rng: random.Random, lenders: tuple[Member, ...], count: int, *, risky: bool
+) -> list[Member]:
     remaining = list(lenders)
     boost = _RISKY_NONBANK_BOOST if risky else 1.0
     weights = [_ROLE_WEIGHT[m.role] * (1.0 if m.role is Role.BANK else boost) for m in remaining]
@@ -196,8 +218,16 @@ def _account(rng: random.Random, person: Person, lender: Member, row: UCIRow, *,
         status = "charged_off"
     elif row.defaulted == 0 and row.pay[0] == -2 and not any(row.bill) and not any(row.paid):
         status, closed = "closed", as_of - dt.timedelta(days=rng.randint(1, 150))
-    return Account(member_id=lender.member_id, person_index=person.index, row=row, segment=segment,
-                   product=product, opened_on=opened, status=status, closed_on=closed)
+    return Account(
+        member_id=lender.member_id,
+        person_index=person.index,
+        row=row,
+        segment=segment,
+        product=product,
+        opened_on=opened,
+        status=status,
+        closed_on=closed,
+    )
 
 
 def _segment_product(rng: random.Random, role: Role, limit: int) -> tuple[str, str]:

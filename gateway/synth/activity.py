@@ -26,9 +26,15 @@ _APPEAL_WEIGHTS = (90, 7, 3)
 LISTING_DAYS = 5 * 365 + 1
 
 
-def applications(rng: random.Random, people: tuple[Person, ...], accounts: list[Account],
-                 lenders: tuple[Member, ...], books: dict[str, RefBook],
-                 *, as_of: dt.date) -> dict[str, list[ApplicationRecord]]:
+def applications(
+    rng: random.Random,
+    people: tuple[Person, ...],
+    accounts: list[Account],
+    lenders: tuple[Member, ...],
+    books: dict[str, RefBook],
+    *,
+    as_of: dt.date,
+) -> dict[str, list[ApplicationRecord]]:
     """Return the applications each lender received over the 365 days before ``as_of``.
 
     Parameters
@@ -62,8 +68,9 @@ def applications(rng: random.Random, people: tuple[Person, ...], accounts: list[
         else:
             count = rng.choices((0, 1, 2, 3), weights=(45, 38, 12, 5))[0]
         for _ in range(count):
-            lender = (rng.choice(lenders) if rng.random() < 0.4 or not mine
-                      else by_id[rng.choice(sorted(mine))])
+            lender = (
+                rng.choice(lenders) if rng.random() < 0.4 or not mine else by_id[rng.choice(sorted(mine))]
+            )
             when = _moment(rng, as_of - dt.timedelta(days=rng.randrange(365)))
             existing = mine.get(lender.member_id)
             if (as_of - when.date()).days <= 3 and rng.random() < 0.5:
@@ -73,16 +80,22 @@ def applications(rng: random.Random, people: tuple[Person, ...], accounts: list[
             else:
                 decision = "declined" if rng.random() < (0.8 if person.risky else 0.5) else "approved"
             amount = max(1_000, round(person.first_row.limit_bal * rng.uniform(0.1, 0.8), -3))
-            result[lender.member_id].append(ApplicationRecord(
-                application_ref=books[lender.member_id].next_ref("application", when.date()),
-                person_index=person.index, applied_at=when,
-                segment=existing.segment if existing else _segment(rng, lender.role),
-                amount_requested=int(amount), decision=decision))
+            result[lender.member_id].append(
+                ApplicationRecord(
+                    application_ref=books[lender.member_id].next_ref("application", when.date()),
+                    person_index=person.index,
+                    applied_at=when,
+                    segment=existing.segment if existing else _segment(rng, lender.role),
+                    amount_requested=int(amount),
+                    decision=decision,
+                )
+            )
     return result
 
 
-def blacklist(rng: random.Random, accounts: list[Account], books: dict[str, RefBook],
-              *, as_of: dt.date) -> dict[str, list[BlacklistRecord]]:
+def blacklist(
+    rng: random.Random, accounts: list[Account], books: dict[str, RefBook], *, as_of: dt.date
+) -> dict[str, list[BlacklistRecord]]:
     """Return listings: 40 % of defaulted 90+ day accounts, 8 % at 60 days, and rare fraud cases.
 
     Parameters
@@ -112,20 +125,34 @@ def blacklist(rng: random.Random, accounts: list[Account], books: dict[str, RefB
         if key in listed or rng.random() >= chance:
             continue
         listed.add(key)
-        reason = (rng.choices(BLACKLIST_REASONS, weights=_REASON_WEIGHTS)[0] if serious
-                  else rng.choice(("fraud", "identity_theft")))
+        reason = (
+            rng.choices(BLACKLIST_REASONS, weights=_REASON_WEIGHTS)[0]
+            if serious
+            else rng.choice(("fraud", "identity_theft"))
+        )
         listed_on = as_of - dt.timedelta(days=rng.randint(1, 730))
-        result[account.member_id].append(BlacklistRecord(
-            entry_ref=books[account.member_id].next_ref("blacklist", listed_on),
-            person_index=account.person_index, reason=reason,
-            evidence_ref=f"EV-{listed_on:%Y%m}-{rng.randrange(16**6):06X}", listed_on=listed_on,
-            expires_on=listed_on + dt.timedelta(days=LISTING_DAYS),
-            appeal_state=rng.choices(_APPEAL_STATES, weights=_APPEAL_WEIGHTS)[0]))
+        result[account.member_id].append(
+            BlacklistRecord(
+                entry_ref=books[account.member_id].next_ref("blacklist", listed_on),
+                person_index=account.person_index,
+                reason=reason,
+                evidence_ref=f"EV-{listed_on:%Y%m}-{rng.randrange(16**6):06X}",
+                listed_on=listed_on,
+                expires_on=listed_on + dt.timedelta(days=LISTING_DAYS),
+                appeal_state=rng.choices(_APPEAL_STATES, weights=_APPEAL_WEIGHTS)[0],
+            )
+        )
     return result
 
 
-def consents(rng: random.Random, accounts: list[Account], apps: dict[str, list[ApplicationRecord]],
-             books: dict[str, RefBook], *, as_of: dt.date) -> dict[str, list[ConsentRecord]]:
+def consents(
+    rng: random.Random,
+    accounts: list[Account],
+    apps: dict[str, list[ApplicationRecord]],
+    books: dict[str, RefBook],
+    *,
+    as_of: dt.date,
+) -> dict[str, list[ConsentRecord]]:
     """Return consents: post-loan management per customer, approval per application, case checks per debtor.
 
     About 92 % of account holders consented to post-loan management (a few
@@ -160,26 +187,48 @@ def consents(rng: random.Random, accounts: list[Account], apps: dict[str, list[A
             continue
         book = books[member_id]
         if account.entrusted_by and account.entrusted_on and account.entrustment_expires_on:
-            result[member_id].append(ConsentRecord(
-                book.next_ref("consent", account.entrusted_on), person_index, "collection_case_check",
-                account.entrusted_on, account.entrustment_expires_on))
+            result[member_id].append(
+                ConsentRecord(
+                    book.next_ref("consent", account.entrusted_on),
+                    person_index,
+                    "collection_case_check",
+                    account.entrusted_on,
+                    account.entrustment_expires_on,
+                )
+            )
             continue
         granted = max(account.opened_on, as_of - dt.timedelta(days=rng.randint(30, 1000)))
         if rng.random() < 0.04:
             granted = as_of - dt.timedelta(days=rng.randint(1100, 1400))
-        revoked = granted + dt.timedelta(days=rng.randint(0, (as_of - granted).days)) \
-            if rng.random() < 0.03 else None
-        result[member_id].append(ConsentRecord(
-            book.next_ref("consent", granted), person_index, "post_loan_management",
-            granted, granted + dt.timedelta(days=3 * 365), revoked))
+        revoked = (
+            granted + dt.timedelta(days=rng.randint(0, (as_of - granted).days))
+            if rng.random() < 0.03
+            else None
+        )
+        result[member_id].append(
+            ConsentRecord(
+                book.next_ref("consent", granted),
+                person_index,
+                "post_loan_management",
+                granted,
+                granted + dt.timedelta(days=3 * 365),
+                revoked,
+            )
+        )
     for member_id, records in apps.items():
         for app in records:
             if rng.random() < 0.95:
                 day = app.applied_at.date()
                 purpose = "credit_card_approval" if app.segment == "credit_card" else "loan_approval"
-                result[member_id].append(ConsentRecord(
-                    books[member_id].next_ref("consent", day), app.person_index, purpose,
-                    day, day + dt.timedelta(days=365)))
+                result[member_id].append(
+                    ConsentRecord(
+                        books[member_id].next_ref("consent", day),
+                        app.person_index,
+                        purpose,
+                        day,
+                        day + dt.timedelta(days=365),
+                    )
+                )
     return result
 
 

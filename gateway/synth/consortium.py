@@ -106,8 +106,9 @@ class ConsortiumResult:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Return the number of rows per member and kind."""
-        return {data.member.member_id: {kind: len(data.records[kind]) for kind in KINDS}
-                for data in self.members}
+        return {
+            data.member.member_id: {kind: len(data.records[kind]) for kind in KINDS} for data in self.members
+        }
 
     def lenders_per_person(self) -> list[int]:
         """Return, for each person, how many distinct lenders hold an account of theirs."""
@@ -148,20 +149,24 @@ def generate_consortium(options: SynthOptions) -> ConsortiumResult:
     options.composition.validate()
     dataset = load_dataset(options.dataset)
     if not max(1, len(options.seed_pii)) <= options.people <= len(dataset.rows):
-        raise InvalidInputError(f"expected between {max(1, len(options.seed_pii))} and {len(dataset.rows)} "
-                                f"people, received {options.people}", field="people")
+        raise InvalidInputError(
+            f"expected between {max(1, len(options.seed_pii))} and {len(dataset.rows)} "
+            f"people, received {options.people}",
+            field="people",
+        )
 
     def rng(purpose: str) -> random.Random:
         return random.Random(f"credgate-synth/{options.seed}/{purpose}")
 
     rows = list(dataset.rows)
     rng("rows").shuffle(rows)
-    people = build_people(rng("people"), rows[:options.people], as_of=options.as_of, seeds=options.seed_pii)
+    people = build_people(rng("people"), rows[: options.people], as_of=options.as_of, seeds=options.seed_pii)
     members = options.composition.members()
     lenders = tuple(m for m in members if m.role.is_lender)
     agencies = tuple(m for m in members if not m.role.is_lender)
-    held = accounts_mod.allocate_accounts(rng("accounts"), people, lenders, rows[options.people:],
-                                          as_of=options.as_of)
+    held = accounts_mod.allocate_accounts(
+        rng("accounts"), people, lenders, rows[options.people :], as_of=options.as_of
+    )
     copies = accounts_mod.entrust(rng("entrust"), held, lenders, agencies, as_of=options.as_of)
     everything = held + copies
     dialects = {m.member_id: dialect_for(m) for m in members}
@@ -171,7 +176,8 @@ def generate_consortium(options: SynthOptions) -> ConsortiumResult:
     for member in members:
         mine = [a for a in everything if a.member_id == member.member_id]
         books[member.member_id].assign_borrowers(
-            [a.person_index for a in mine] + [r.person_index for r in apps.get(member.member_id, [])])
+            [a.person_index for a in mine] + [r.person_index for r in apps.get(member.member_id, [])]
+        )
         books[member.member_id].assign_accounts(mine)
     listings = activity.blacklist(rng("blacklist"), held, books, as_of=options.as_of)
     grants = activity.consents(rng("consents"), everything, apps, books, as_of=options.as_of)

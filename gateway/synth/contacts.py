@@ -30,8 +30,14 @@ _QUIET_HOURS = (22, 23, 6, 7)
 QUIET_HOUR_SHARE = 0.02
 
 
-def contacts(rng: random.Random, people: tuple[Person, ...], accounts: list[Account],
-             books: dict[str, RefBook], *, as_of: dt.date) -> dict[str, list[ContactRecord]]:
+def contacts(
+    rng: random.Random,
+    people: tuple[Person, ...],
+    accounts: list[Account],
+    books: dict[str, RefBook],
+    *,
+    as_of: dt.date,
+) -> dict[str, list[ContactRecord]]:
     """Return contact attempts on every delinquent, open account.
 
     Parameters
@@ -72,16 +78,26 @@ def contacts(rng: random.Random, people: tuple[Person, ...], accounts: list[Acco
         person = people[account.person_index]
         for _ in range(count):
             result[account.member_id].append(
-                _attempt(rng, books[account.member_id], account, person, start, end, agency=agency))
+                _attempt(rng, books[account.member_id], account, person, start, end, agency=agency)
+            )
     return result
 
 
-def _attempt(rng: random.Random, book: RefBook, account: Account, person: Person,
-             start: dt.date, end: dt.date, *, agency: str) -> ContactRecord:
+def _attempt(
+    rng: random.Random,
+    book: RefBook,
+    account: Account,
+    person: Person,
+    start: dt.date,
+    end: dt.date,
+    *,
+    agency: str,
+) -> ContactRecord:
     day = start + dt.timedelta(days=rng.randint(0, max((end - start).days, 0)))
     hour = rng.choice(_QUIET_HOURS) if rng.random() < QUIET_HOUR_SHARE else rng.randint(8, 21)
-    when = dt.datetime(day.year, day.month, day.day, hour, rng.randrange(60), rng.randrange(60),
-                       tzinfo=SHANGHAI)
+    when = dt.datetime(
+        day.year, day.month, day.day, hour, rng.randrange(60), rng.randrange(60), tzinfo=SHANGHAI
+    )
     channel = rng.choices(CHANNELS, weights=_CHANNEL_WEIGHTS)[0]
     connected = rng.random() < _CONNECT_RATE.get(channel, 0.0)
     if channel in ("letter", "visit"):
@@ -96,6 +112,13 @@ def _attempt(rng: random.Random, book: RefBook, account: Account, person: Person
         outcome = rng.choices(_MISSED_OUTCOMES, weights=_MISSED_WEIGHTS)[0]
     else:
         outcome = {"sms": "delivered", "app_message": "delivered", "letter": "sent"}.get(channel, "not_home")
-    return ContactRecord(contact_ref=book.next_ref("contact", day), account=account, attempted_at=when,
-                         channel=channel, contact_number=number, connected=connected,
-                         agency_member_id=agency, outcome=outcome)
+    return ContactRecord(
+        contact_ref=book.next_ref("contact", day),
+        account=account,
+        attempted_at=when,
+        channel=channel,
+        contact_number=number,
+        connected=connected,
+        agency_member_id=agency,
+        outcome=outcome,
+    )

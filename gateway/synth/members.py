@@ -76,8 +76,9 @@ class Composition:
 
         """
         if members < MIN_MEMBERS:
-            raise InvalidInputError(f"expected at least {MIN_MEMBERS} members, received {members}",
-                                    field="members")
+            raise InvalidInputError(
+                f"expected at least {MIN_MEMBERS} members, received {members}", field="members"
+            )
         return cls(bank=members - 2, consumer_finance=1, micro_lender=0, agency=1)
 
     @classmethod
@@ -105,8 +106,10 @@ class Composition:
             role_text, sep, count_text = part.partition("=")
             role = next((r for r in _PREFIXES if r.value == role_text.strip()), None)
             if role is None:
-                raise InvalidInputError(f"expected roles {[r.value for r in _PREFIXES]}, received "
-                                        f"{role_text.strip()!r}", field="composition")
+                raise InvalidInputError(
+                    f"expected roles {[r.value for r in _PREFIXES]}, received {role_text.strip()!r}",
+                    field="composition",
+                )
             if not sep or not count_text.strip().isdigit():
                 raise InvalidInputError(f"expected role=count, received {part!r}", field="composition")
             counts[role] = int(count_text)
@@ -134,11 +137,13 @@ class Composition:
 
         """
         if self.total < MIN_MEMBERS:
-            raise InvalidInputError(f"expected at least {MIN_MEMBERS} members, received {self.total}",
-                                    field="composition")
+            raise InvalidInputError(
+                f"expected at least {MIN_MEMBERS} members, received {self.total}", field="composition"
+            )
         if self.total - self.agency < 1:
-            raise InvalidInputError("expected at least one lender (bank, consumer_finance or micro_lender)",
-                                    field="composition")
+            raise InvalidInputError(
+                "expected at least one lender (bank, consumer_finance or micro_lender)", field="composition"
+            )
 
     def members(self) -> tuple[Member, ...]:
         """Return the members in order: banks, consumer-finance companies, micro-lenders, agencies.

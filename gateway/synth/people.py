@@ -21,9 +21,46 @@ from gateway.synth.uci import UCIRow
 
 # Mobile number prefixes of the three mainland carriers (China Mobile, Unicom, Telecom).
 MOBILE_PREFIXES = (
-    "134", "135", "136", "137", "138", "139", "147", "150", "151", "152", "157", "158", "159",
-    "178", "182", "183", "184", "187", "188", "198", "130", "131", "132", "155", "156", "166",
-    "175", "176", "185", "186", "133", "149", "153", "173", "177", "180", "181", "189", "191", "199",
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "147",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "178",
+    "182",
+    "183",
+    "184",
+    "187",
+    "188",
+    "198",
+    "130",
+    "131",
+    "132",
+    "155",
+    "156",
+    "166",
+    "175",
+    "176",
+    "185",
+    "186",
+    "133",
+    "149",
+    "153",
+    "173",
+    "177",
+    "180",
+    "181",
+    "189",
+    "191",
+    "199",
 )
 _EDUCATION = {1: "graduate", 2: "university", 3: "high_school", 4: "other"}
 _MARITAL = {1: "married", 2: "single", 3: "other"}
@@ -111,20 +148,27 @@ def load_seed_pii(path: Path) -> tuple[SeedPerson, ...]:
         raise InvalidInputError("expected a JSON list of people", field="seed_pii")
     people = []
     for position, item in enumerate(data):
-        if not isinstance(item, dict) or not all(isinstance(item.get(k), str)
-                                                 for k in ("resident_id", "name", "mobile")):
-            raise InvalidInputError(f"entry {position}: expected string resident_id, name and mobile",
-                                    field="seed_pii")
-        people.append(SeedPerson(
-            resident_id=normalise_resident_id(item["resident_id"], field=f"seed_pii[{position}].resident_id"),
-            name=item["name"].strip(),
-            mobile=normalise_mobile(item["mobile"], field=f"seed_pii[{position}].mobile"),
-        ))
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in ("resident_id", "name", "mobile")
+        ):
+            raise InvalidInputError(
+                f"entry {position}: expected string resident_id, name and mobile", field="seed_pii"
+            )
+        people.append(
+            SeedPerson(
+                resident_id=normalise_resident_id(
+                    item["resident_id"], field=f"seed_pii[{position}].resident_id"
+                ),
+                name=item["name"].strip(),
+                mobile=normalise_mobile(item["mobile"], field=f"seed_pii[{position}].mobile"),
+            )
+        )
     return tuple(people)
 
 
-def build_people(rng: random.Random, first_rows: list[UCIRow], *, as_of: dt.date,
-                 seeds: tuple[SeedPerson, ...] = ()) -> tuple[Person, ...]:
+def build_people(
+    rng: random.Random, first_rows: list[UCIRow], *, as_of: dt.date, seeds: tuple[SeedPerson, ...] = ()
+) -> tuple[Person, ...]:
     """Create one person per first row; the first ``len(seeds)`` people use the seeded identities.
 
     Parameters
@@ -151,8 +195,9 @@ def build_people(rng: random.Random, first_rows: list[UCIRow], *, as_of: dt.date
         seed = seeds[index] if index < len(seeds) else None
         if seed is not None:
             region = region_by_code(seed.resident_id[:6]) or pick_region(rng)
-            birth = dt.date(int(seed.resident_id[6:10]), int(seed.resident_id[10:12]),
-                            int(seed.resident_id[12:14]))
+            birth = dt.date(
+                int(seed.resident_id[6:10]), int(seed.resident_id[10:12]), int(seed.resident_id[12:14])
+            )
             male = int(seed.resident_id[16]) % 2 == 1
             resident_id, name, mobile = seed.resident_id, seed.name, seed.mobile
         else:
@@ -168,14 +213,21 @@ def build_people(rng: random.Random, first_rows: list[UCIRow], *, as_of: dt.date
             while mobile in used_mobiles:
                 mobile = random_mobile(rng)
             used_mobiles.add(mobile)
-        people.append(Person(
-            index=index, resident_id=resident_id, name=name, mobile=mobile,
-            address=_address(rng, region), region=region, birth_date=birth,
-            gender="male" if male else "female",
-            education=_EDUCATION.get(row.education, "unknown"),
-            marital_status=_MARITAL.get(row.marriage, "unknown"),
-            first_row=row,
-        ))
+        people.append(
+            Person(
+                index=index,
+                resident_id=resident_id,
+                name=name,
+                mobile=mobile,
+                address=_address(rng, region),
+                region=region,
+                birth_date=birth,
+                gender="male" if male else "female",
+                education=_EDUCATION.get(row.education, "unknown"),
+                marital_status=_MARITAL.get(row.marriage, "unknown"),
+                first_row=row,
+            )
+        )
     return tuple(people)
 
 

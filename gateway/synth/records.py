@@ -45,9 +45,17 @@ class BorrowerRecord:
     def fields(self, book: RefBook, *, naive: bool) -> dict[str, str]:
         """Return the borrower's canonical fields under the member's customer number."""
         p = self.person
-        return {"borrower_ref": book.borrower(p.index), "resident_id": p.resident_id, "name": p.name,
-                "mobile": p.mobile, "address": p.address, "province": p.region.province, "gender": p.gender,
-                "education": p.education, "marital_status": p.marital_status}
+        return {
+            "borrower_ref": book.borrower(p.index),
+            "resident_id": p.resident_id,
+            "name": p.name,
+            "mobile": p.mobile,
+            "address": p.address,
+            "province": p.region.province,
+            "gender": p.gender,
+            "education": p.education,
+            "marital_status": p.marital_status,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +67,22 @@ class AccountRecord:
     def fields(self, book: RefBook, *, naive: bool) -> dict[str, str]:
         """Return the account's canonical fields, monthly history included."""
         a = self.account
-        row = {"account_ref": book.account(a), "borrower_ref": book.borrower(a.person_index),
-               "segment": a.segment, "product": a.product, "credit_limit": str(a.row.limit_bal),
-               "principal": str(a.principal), "outstanding": str(a.outstanding),
-               "days_past_due": str(a.days_past_due), "status": a.status, "opened_on": _date(a.opened_on),
-               "closed_on": _date(a.closed_on), "defaulted": str(a.row.defaulted),
-               "entrusted_by": a.entrusted_by or "",
-               "entrustment_expires_on": _date(a.entrustment_expires_on)}
+        row = {
+            "account_ref": book.account(a),
+            "borrower_ref": book.borrower(a.person_index),
+            "segment": a.segment,
+            "product": a.product,
+            "credit_limit": str(a.row.limit_bal),
+            "principal": str(a.principal),
+            "outstanding": str(a.outstanding),
+            "days_past_due": str(a.days_past_due),
+            "status": a.status,
+            "opened_on": _date(a.opened_on),
+            "closed_on": _date(a.closed_on),
+            "defaulted": str(a.row.defaulted),
+            "entrusted_by": a.entrusted_by or "",
+            "entrustment_expires_on": _date(a.entrustment_expires_on),
+        }
         for month in range(6):
             row[f"repayment_status_m{month + 1}"] = str(a.row.pay[month])
             row[f"statement_balance_m{month + 1}"] = str(a.row.bill[month])
@@ -86,9 +103,14 @@ class ApplicationRecord:
 
     def fields(self, book: RefBook, *, naive: bool) -> dict[str, str]:
         """Return the application's canonical fields."""
-        return {"application_ref": self.application_ref, "borrower_ref": book.borrower(self.person_index),
-                "applied_at": _stamp(self.applied_at, naive=naive), "segment": self.segment,
-                "amount_requested": str(self.amount_requested), "decision": self.decision}
+        return {
+            "application_ref": self.application_ref,
+            "borrower_ref": book.borrower(self.person_index),
+            "applied_at": _stamp(self.applied_at, naive=naive),
+            "segment": self.segment,
+            "amount_requested": str(self.amount_requested),
+            "decision": self.decision,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +128,16 @@ class ContactRecord:
 
     def fields(self, book: RefBook, *, naive: bool) -> dict[str, str]:
         """Return the attempt's canonical fields."""
-        return {"contact_ref": self.contact_ref, "account_ref": book.account(self.account),
-                "attempted_at": _stamp(self.attempted_at, naive=naive), "channel": self.channel,
-                "contact_number": self.contact_number, "connected": "1" if self.connected else "0",
-                "agency_member_id": self.agency_member_id, "outcome": self.outcome}
+        return {
+            "contact_ref": self.contact_ref,
+            "account_ref": book.account(self.account),
+            "attempted_at": _stamp(self.attempted_at, naive=naive),
+            "channel": self.channel,
+            "contact_number": self.contact_number,
+            "connected": "1" if self.connected else "0",
+            "agency_member_id": self.agency_member_id,
+            "outcome": self.outcome,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +154,15 @@ class BlacklistRecord:
 
     def fields(self, book: RefBook, *, naive: bool) -> dict[str, str]:
         """Return the listing's canonical fields."""
-        return {"entry_ref": self.entry_ref, "borrower_ref": book.borrower(self.person_index),
-                "reason": self.reason, "evidence_ref": self.evidence_ref, "listed_on": _date(self.listed_on),
-                "expires_on": _date(self.expires_on), "appeal_state": self.appeal_state}
+        return {
+            "entry_ref": self.entry_ref,
+            "borrower_ref": book.borrower(self.person_index),
+            "reason": self.reason,
+            "evidence_ref": self.evidence_ref,
+            "listed_on": _date(self.listed_on),
+            "expires_on": _date(self.expires_on),
+            "appeal_state": self.appeal_state,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +179,12 @@ class ConsentRecord:
 
     def fields(self, book: RefBook, *, naive: bool) -> dict[str, str]:
         """Return the consent's canonical fields."""
-        return {"consent_ref": self.consent_ref, "borrower_ref": book.borrower(self.person_index),
-                "purpose": self.purpose, "counterparty_scope": self.counterparty_scope,
-                "granted_on": _date(self.granted_on), "expires_on": _date(self.expires_on),
-                "revoked_on": _date(self.revoked_on)}
+        return {
+            "consent_ref": self.consent_ref,
+            "borrower_ref": book.borrower(self.person_index),
+            "purpose": self.purpose,
+            "counterparty_scope": self.counterparty_scope,
+            "granted_on": _date(self.granted_on),
+            "expires_on": _date(self.expires_on),
+            "revoked_on": _date(self.revoked_on),
+        }

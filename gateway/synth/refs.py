@@ -77,6 +77,7 @@ class RefBook:
             The member's accounts.
 
         """
+
         def issued(account: Account) -> tuple[dt.date, int]:
             return (account.entrusted_on or account.opened_on, account.row.row_id)
 

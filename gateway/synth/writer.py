@@ -136,8 +136,15 @@ def manifest(result: ConsortiumResult) -> dict[str, Any]:
         "people": len(result.people),
         "as_of": options.as_of.isoformat(),
         "dataset": {"name": result.dataset_name, "sha256": result.dataset_sha256},
-        "members": [{"id": d.member.member_id, "role": d.member.role.value, "folder": d.member.member_id,
-                     "dialect": d.dialect.name} for d in result.members],
+        "members": [
+            {
+                "id": d.member.member_id,
+                "role": d.member.role.value,
+                "folder": d.member.member_id,
+                "dialect": d.dialect.name,
+            }
+            for d in result.members
+        ],
         "counts": result.counts(),
         "multi_lender_share": round(result.multi_lender_share, 4),
     }
@@ -162,8 +169,11 @@ def truth(result: ConsortiumResult) -> dict[str, Any]:
     for data in result.members:
         for person_index in data.book.person_indices:
             holdings[person_index][data.member.member_id] = {
-                "member_id": data.member.member_id, "borrower_ref": data.book.borrower(person_index),
-                "account_refs": [], "uci_ids": []}
+                "member_id": data.member.member_id,
+                "borrower_ref": data.book.borrower(person_index),
+                "account_refs": [],
+                "uci_ids": [],
+            }
     for account in result.accounts:
         entry = holdings[account.person_index][account.member_id]
         entry["account_refs"].append(books[account.member_id].account(account))
@@ -171,13 +181,16 @@ def truth(result: ConsortiumResult) -> dict[str, Any]:
     order = {data.member.member_id: position for position, data in enumerate(result.members)}
     return {
         "WARNING": "GROUND TRUTH FOR SYNTHETIC DATA ONLY: links every person across members. "
-                   "Never produce or load such a file for real borrowers.",
+        "Never produce or load such a file for real borrowers.",
         "synthetic": True,
         "seed": result.options.seed,
         "people": [
-            {"index": person.index, "resident_id": person.resident_id,
-             "uci_default": person.first_row.defaulted,
-             "holdings": sorted(holdings[person.index].values(), key=lambda h: order[h["member_id"]])}
+            {
+                "index": person.index,
+                "resident_id": person.resident_id,
+                "uci_default": person.first_row.defaulted,
+                "holdings": sorted(holdings[person.index].values(), key=lambda h: order[h["member_id"]]),
+            }
             for person in result.people
         ],
     }

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Final
 
 from gateway.errors import InvalidInputError
 from gateway.identifiers import normalise_mobile, normalise_resident_id
+from gateway.store.enums import TokenType
 
 __all__ = ["TOKEN_INPUT_PREFIX", "SubjectToken", "TokenType", "token_input", "token_inputs"]
 
@@ -24,13 +24,6 @@ TOKEN_INPUT_PREFIX: Final = b"credgate/v1/"
 
 TOKEN_VALUE_BYTES: Final = 64
 """Size of a token value: one RFC 9497 ristretto255-SHA512 output (``Nh``)."""
-
-
-class TokenType(StrEnum):
-    """The kinds of identifier a subject can be named by."""
-
-    RESIDENT_ID = "resident_id"
-    MOBILE = "mobile"
 
 
 _NORMALISERS: Final[dict[TokenType, Callable[..., str]]] = {
@@ -66,9 +59,9 @@ def token_input(token_type: TokenType, raw_value: str, *, field: str | None = No
         When the value is not a valid identifier of that type.
 
     """
-    normalise = _NORMALISERS[TokenType(token_type)]
-    normalised = normalise(raw_value, field=field or str(token_type))
-    return TOKEN_INPUT_PREFIX + token_type.value.encode("ascii") + b"/" + normalised.encode("ascii")
+    kind = TokenType(token_type)
+    normalised = _NORMALISERS[kind](raw_value, field=field or kind.value)
+    return TOKEN_INPUT_PREFIX + kind.value.encode("ascii") + b"/" + normalised.encode("ascii")
 
 
 def token_inputs(token_type: TokenType, raw_values: Sequence[str]) -> list[bytes]:

@@ -14,8 +14,8 @@ from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc, member_pb2_g
 from gateway.bureau import MemberView
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
-from gateway.node import RunningNode
 from gateway.node.bureau_client import BureauClient
+from gateway.node.runtime import RunningNode
 from gateway.rpc.channel import open_channel
 from gateway.rpc.options import MAX_MESSAGE_BYTES
 from gateway.rpc.status import reason_of

@@ -15,7 +15,7 @@ from gateway.demo.provision import provision_ca
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
-from gateway.node import RunningNode
+from gateway.node.runtime import RunningNode
 from gateway.rpc.channel import open_channel
 from gateway.rpc.status import reason_of
 from gateway.store.repositories.audit import AuditLog

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.queries.subject_check.layout import BLACKLIST_REASONS, AnswerSegment, VectorLayout
+from gateway.queries.subject_check.messages import Coverage
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 
 
@@ -21,15 +22,8 @@ class CheckStatus(enum.StrEnum):
     INSUFFICIENT_INPUT = "insufficient_input"
     INSUFFICIENT_COVERAGE = "insufficient_coverage"
     ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How many members other than the querier were asked and answered, in how many attempts."""
-
-    members_asked: int
-    members_answered: int
-    attempts: int
+    # Never sent: this node's policies refused the check (no valid consent or entrustment).
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)

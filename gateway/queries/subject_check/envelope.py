@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 from gateway.crypto.hpke import hpke_info
 from gateway.errors import InvalidInputError
-from gateway.store.enums import TokenKind
+from gateway.store.enums import TokenType
 
 ENVELOPE_VERSION = 1
 TOKEN_BYTES = 64
 SEED_BYTES = 32
 SELF_FLAG = 0x01
 _HEADER = struct.Struct(">BBIB32sI")
-_TOKEN_KINDS = {TokenKind.RESIDENT_ID: 1, TokenKind.MOBILE: 2}
+_TOKEN_KINDS = {TokenType.RESIDENT_ID: 1, TokenType.MOBILE: 2}
 _DEDUP_LABEL = b"credgate/v1/dedup"
 
 
@@ -38,7 +38,7 @@ class TokenChunk:
     """The opened content of one member's envelope."""
 
     key_epoch: int
-    token_kind: TokenKind
+    token_kind: TokenType
     query_seed: bytes
     tokens: tuple[bytes, ...]
     is_querier: bool
@@ -46,8 +46,14 @@ class TokenChunk:
     def to_bytes(self) -> bytes:
         """The version-1 plaintext."""
         flags = SELF_FLAG if self.is_querier else 0
-        header = _HEADER.pack(ENVELOPE_VERSION, flags, self.key_epoch, _TOKEN_KINDS[self.token_kind],
-                              self.query_seed, len(self.tokens))
+        header = _HEADER.pack(
+            ENVELOPE_VERSION,
+            flags,
+            self.key_epoch,
+            _TOKEN_KINDS[self.token_kind],
+            self.query_seed,
+            len(self.tokens),
+        )
         return header + b"".join(self.tokens)
 
     @classmethod
@@ -58,6 +64,7 @@ class TokenChunk:
         ------
         InvalidInputError
             When the version, sizes or token type are wrong.
+
         """
         if len(data) < _HEADER.size or data[0] != ENVELOPE_VERSION:
             raise InvalidInputError(f"expected a version-{ENVELOPE_VERSION} token chunk", field="sealed")
@@ -74,8 +81,9 @@ class TokenChunk:
 
 def envelope_info(idempotency_key: bytes, chunk_index: int, recipient_member_id: str) -> bytes:
     """HPKE ``info`` binding the query, the chunk and the recipient."""
-    return hpke_info("subject-check", idempotency_key, chunk_index.to_bytes(4, "big"),
-                     recipient_member_id.encode("ascii"))
+    return hpke_info(
+        "subject-check", idempotency_key, chunk_index.to_bytes(4, "big"), recipient_member_id.encode("ascii")
+    )
 
 
 def dedup_tag(token: bytes, local_date: dt.date) -> bytes:
@@ -90,7 +98,11 @@ def check_dedup_tags(tokens: Sequence[bytes], tags: Sequence[bytes], local_date:
     sending fresh tags for a subject it already asked about today.
     """
     if len(tags) != len(tokens):
-        raise InvalidInputError(f"expected {len(tokens)} dedup tags, received {len(tags)}", field="dedup_tags")
+        raise InvalidInputError(
+            f"expected {len(tokens)} dedup tags, received {len(tags)}", field="dedup_tags"
+        )
     for index, (token, tag) in enumerate(zip(tokens, tags, strict=True)):
         if dedup_tag(token, local_date) != tag:
-            raise InvalidInputError("does not match its token and the query date", field=f"dedup_tags[{index}]")
+            raise InvalidInputError(
+                "does not match its token and the query date", field=f"dedup_tags[{index}]"
+            )

@@ -23,8 +23,9 @@ from gateway.queries.subject_check.layout import BLACKLIST_REASONS, AnswerSegmen
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.roles import Role
 from gateway.store.database import Store
-from gateway.store.enums import AccountStatus, AppealState, TokenKind
+from gateway.store.enums import AccountStatus, TokenType
 from gateway.store.models import Account, Application, BlacklistEntry, ContactAttempt, Inquiry
+from gateway.store.repositories.blacklist import live_condition
 from gateway.store.repositories.tokens import SubjectTokens
 
 _IN_BATCH = 900
@@ -66,7 +67,7 @@ class SubjectProfiler:
         """One row per token (zeros for tokens this member knows nothing about)."""
         rows = np.zeros((len(query.tokens), self.layout.width), dtype=np.int64)
         borrowers = SubjectTokens(self._store).borrowers_by_token(
-            TokenKind.RESIDENT_ID, query.key_epoch, query.tokens
+            TokenType.RESIDENT_ID, query.key_epoch, query.tokens
         )
         position = {token: index for index, token in enumerate(query.tokens)}
         by_borrower = {borrower: position[token] for token, borrower in borrowers.items()}
@@ -138,11 +139,7 @@ class SubjectProfiler:
             )
 
     def _blacklist(self, rows: Rows, by_borrower: Mapping[int, int], today: dt.date) -> None:
-        query = sa.select(BlacklistEntry.borrower_id, BlacklistEntry.reason).where(
-            BlacklistEntry.listed_on <= today,
-            BlacklistEntry.expires_on > today,
-            BlacklistEntry.appeal_state != AppealState.UPHELD,
-        )
+        query = sa.select(BlacklistEntry.borrower_id, BlacklistEntry.reason).where(live_condition(today))
         for row in self._select_for(query, BlacklistEntry.borrower_id, by_borrower):
             rows[
                 by_borrower[row.borrower_id],

@@ -34,10 +34,24 @@ def current_peer(context: grpc.ServicerContext) -> Peer:
         When the channel is not mutual TLS or the certificate lacks credgate URIs.
 
     """
-    certificates = context.auth_context().get("x509_pem_cert")
-    if not certificates:
+    return peer_from_pem(peer_certificate_pem(context))
+
+
+def peer_certificate_pem(context: grpc.ServicerContext) -> bytes:
+    """The caller's client certificate (PEM) as the TLS handshake verified it.
+
+    Raises
+    ------
+    IdentityError
+        When the call carries no verified client certificate.
+
+    """
+    # At run time the auth context maps each property to a list of bytes values.
+    raw: object = context.auth_context().get("x509_pem_cert")
+    first = raw[0] if isinstance(raw, list) and raw else None
+    if not isinstance(first, bytes):
         raise IdentityError("no verified client certificate on this call", reason="no_client_certificate")
-    return peer_from_pem(certificates[0])
+    return first
 
 
 class AuthorizationInterceptor(grpc.ServerInterceptor):
@@ -60,7 +74,8 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):
         self._audit = audit
 
     def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Wrap the method's handler so that :meth:`_admit` runs before it."""
@@ -70,20 +85,28 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):
         action = handler_call_details.method.lstrip("/")
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._guard(action, handler.unary_unary), handler.request_deserializer,
-                handler.response_serializer)
+                self._guard(action, handler.unary_unary),
+                handler.request_deserializer,
+                handler.response_serializer,
+            )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._guard(action, handler.unary_stream), handler.request_deserializer,
-                handler.response_serializer)
+                self._guard(action, handler.unary_stream),
+                handler.request_deserializer,
+                handler.response_serializer,
+            )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._guard(action, handler.stream_unary), handler.request_deserializer,
-                handler.response_serializer)
+                self._guard(action, handler.stream_unary),
+                handler.request_deserializer,
+                handler.response_serializer,
+            )
         assert handler.stream_stream is not None
         return grpc.stream_stream_rpc_method_handler(
-            self._guard(action, handler.stream_stream), handler.request_deserializer,
-            handler.response_serializer)
+            self._guard(action, handler.stream_stream),
+            handler.request_deserializer,
+            handler.response_serializer,
+        )
 
     def _guard(self, action: str, behaviour: Behaviour) -> Behaviour:
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
@@ -104,13 +127,19 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):
             peer = current_peer(context)
             self._revocations.check(peer.serial)
         except IdentityError as exc:
-            self._audit.record(AuditEvent.anonymous(action=action, outcome=Outcome.DENY, reason=exc.reason,
-                                                    correlation_id=correlation_id))
+            self._audit.record(
+                AuditEvent.anonymous(
+                    action=action, outcome=Outcome.DENY, reason=exc.reason, correlation_id=correlation_id
+                )
+            )
             return exc
         decision = self._policy.decide(peer, action)
         outcome = Outcome.ALLOW if decision.allowed else Outcome.DENY
-        self._audit.record(AuditEvent.for_peer(peer, action=action, outcome=outcome, reason=decision.reason,
-                                               correlation_id=correlation_id))
+        self._audit.record(
+            AuditEvent.for_peer(
+                peer, action=action, outcome=outcome, reason=decision.reason, correlation_id=correlation_id
+            )
+        )
         if decision.allowed:
             return None
         return PolicyDenied(f"{action} is not permitted for role {peer.role.value}")

@@ -1,34 +1,67 @@
-"""``credgate.v1.BureauService``: the directory RPCs.
+"""``credgate.v1.BureauService``: directory, OPRF evaluation, subject check, subject access.
 
-The other bureau RPCs (subject check, OPRF evaluation, contact clearance,
-reports, inquiries) are defined in the contract and answer UNIMPLEMENTED
-until their handlers exist.
+Each method converts the request, calls one handler, converts the result back;
+errors become statuses through ``maps_errors``. Contact clearance and the
+regulator reports answer UNIMPLEMENTED until their handlers exist.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import ssl
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
+from gateway._proto.credgate.v1 import (
+    bureau_pb2,
+    bureau_pb2_grpc,
+    inquiry_history_pb2,
+    subject_check_pb2,
+    tokens_pb2,
+)
 from gateway.bureau import ConsortiumDirectory, MemberView
-from gateway.rpc.interceptors import current_peer
+from gateway.bureau.directory import heartbeat_interval
+from gateway.bureau.oprf import OPRFEvaluator
+from gateway.queries.inquiries.relay import InquiryRelay
+from gateway.queries.subject_check.router import SubjectCheckRouter
+from gateway.rpc.convert.inquiries import relay_from_proto, sealed_inquiries_to_proto
+from gateway.rpc.convert.subject_check import (
+    check_algorithms,
+    chunk_from_proto,
+    coverage_to_proto,
+    result_to_proto,
+    timestamp,
+)
+from gateway.rpc.convert.tokens import token_type_from_proto
+from gateway.rpc.interceptors import current_peer, peer_certificate_pem
 from gateway.rpc.roles import role_to_proto
-from gateway.rpc.status import maps_errors
+from gateway.rpc.status import maps_errors, maps_stream_errors
+from gateway.store.repositories.members import PublishedKeys
 
 Clock = Callable[[], dt.datetime]
 
 
+@dataclass(frozen=True)
+class BureauHandlers:
+    """The handlers behind the bureau's RPCs."""
+
+    directory: ConsortiumDirectory
+    oprf: OPRFEvaluator
+    subject_check: SubjectCheckRouter
+    inquiries: InquiryRelay
+    layout_version: int
+
+
 class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
-    """Serves the consortium directory over mTLS.
+    """Serves the bureau over mTLS.
 
     Parameters
     ----------
-    directory
-        The directory handler.
+    handlers
+        The handlers behind the RPCs.
     heartbeat_seconds
         Interval members are told to send heartbeats at.
     clock
@@ -36,8 +69,8 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
 
     """
 
-    def __init__(self, directory: ConsortiumDirectory, *, heartbeat_seconds: float, clock: Clock) -> None:
-        self._directory = directory
+    def __init__(self, handlers: BureauHandlers, *, heartbeat_seconds: float, clock: Clock) -> None:
+        self._handlers = handlers
         self._heartbeat_seconds = heartbeat_seconds
         self._clock = clock
 
@@ -46,18 +79,19 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         self, request: bureau_pb2.RegisterRequest, context: grpc.ServicerContext
     ) -> bureau_pb2.RegisterResponse:
         """Register the caller under its certificate's identity."""
-        view = self._directory.register(
+        view = self._handlers.directory.register(
             current_peer(context),
             address=request.advertised_address,
             software_version=request.software_version,
             protocol_version=request.protocol_version,
+            keys=_published_keys(request, context),
             now=self._clock(),
         )
         return bureau_pb2.RegisterResponse(
             member_id=view.member_id,
             role=role_to_proto(view.role),
-            registered_at=_timestamp(view.registered_at),
-            heartbeat_interval_seconds=max(1, round(self._heartbeat_seconds)),
+            registered_at=timestamp(view.registered_at),
+            heartbeat_interval_seconds=heartbeat_interval(self._heartbeat_seconds),
         )
 
     @maps_errors
@@ -66,17 +100,74 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
     ) -> bureau_pb2.HeartbeatResponse:
         """Record the caller's heartbeat and tell it the bureau's time."""
         now = self._clock()
-        self._directory.heartbeat(current_peer(context), software_version=request.software_version, now=now)
-        return bureau_pb2.HeartbeatResponse(bureau_time=_timestamp(now))
+        self._handlers.directory.heartbeat(
+            current_peer(context),
+            software_version=request.software_version,
+            blacklist_listings=request.blacklist_listings,
+            now=now,
+        )
+        return bureau_pb2.HeartbeatResponse(bureau_time=timestamp(now))
 
     @maps_errors
     def GetDirectory(  # noqa: N802 - gRPC method name
         self, request: bureau_pb2.GetDirectoryRequest, context: grpc.ServicerContext
     ) -> bureau_pb2.GetDirectoryResponse:
         """List the consortium's members as the caller may see them."""
-        views = self._directory.listing(current_peer(context))
+        views = self._handlers.directory.listing(current_peer(context))
         return bureau_pb2.GetDirectoryResponse(
-            members=[_entry(view) for view in views], bureau_time=_timestamp(self._clock())
+            members=[_entry(v) for v in views], bureau_time=timestamp(self._clock())
+        )
+
+    @maps_stream_errors
+    def EvaluateBlinded(  # noqa: N802 - gRPC method name
+        self, request_iterator: Iterator[tokens_pb2.EvaluateBlindedRequest], context: grpc.ServicerContext
+    ) -> Iterator[tokens_pb2.EvaluateBlindedResponse]:
+        """Evaluate blinded elements chunk by chunk."""
+        peer = current_peer(context)
+        correlation_id = uuid.uuid4().hex
+        for request in request_iterator:
+            check_algorithms(request.header.algorithms)
+            epoch, evaluated = self._handlers.oprf.evaluate(
+                peer,
+                list(request.blinded_elements),
+                token_type=token_type_from_proto(request.token_type).value,
+                correlation_id=correlation_id,
+            )
+            yield tokens_pb2.EvaluateBlindedResponse(
+                key_epoch=epoch,
+                chunk_index=request.chunk_index,
+                last_chunk=request.last_chunk,
+                evaluated_elements=evaluated,
+            )
+
+    @maps_stream_errors
+    def SubjectCheck(  # noqa: N802 - gRPC method name
+        self, request_iterator: Iterator[subject_check_pb2.SubjectCheckRequest], context: grpc.ServicerContext
+    ) -> Iterator[subject_check_pb2.SubjectCheckResponse]:
+        """Route each chunk of a (batched) subject check and return its masked sums."""
+        peer = current_peer(context)
+        correlation_id = uuid.uuid4().hex
+        for request in request_iterator:
+            result = self._handlers.subject_check.check(
+                peer, chunk_from_proto(request), correlation_id=correlation_id
+            )
+            yield result_to_proto(
+                result, layout_version=self._handlers.layout_version, last_chunk=request.last_chunk
+            )
+
+    @maps_errors
+    def RequestSubjectInquiries(  # noqa: N802 - gRPC method name
+        self, request: inquiry_history_pb2.RequestSubjectInquiriesRequest, context: grpc.ServicerContext
+    ) -> inquiry_history_pb2.RequestSubjectInquiriesResponse:
+        """Relay a consented subject-access request to every online member."""
+        envelopes, coverage = self._handlers.inquiries.request(
+            current_peer(context),
+            relay_from_proto(request),
+            consent_digest=request.consent_digest,
+            correlation_id=uuid.uuid4().hex,
+        )
+        return inquiry_history_pb2.RequestSubjectInquiriesResponse(
+            envelopes=[sealed_inquiries_to_proto(e) for e in envelopes], coverage=coverage_to_proto(coverage)
         )
 
 
@@ -87,14 +178,34 @@ def _entry(view: MemberView) -> bureau_pb2.DirectoryEntry:
         address=view.address,
         software_version=view.software_version,
         protocol_version=view.protocol_version,
-        registered_at=_timestamp(view.registered_at),
+        registered_at=timestamp(view.registered_at),
     )
     if view.last_seen_at is not None:
-        entry.last_seen_at.CopyFrom(_timestamp(view.last_seen_at))
+        entry.last_seen_at.CopyFrom(timestamp(view.last_seen_at))
+    if view.keys is not None:
+        entry.certificate_der = view.keys.certificate_der
+        entry.keys.CopyFrom(
+            bureau_pb2.NodeKeys(
+                hpke_public_key=view.keys.hpke_public_key,
+                mask_public_key=view.keys.mask_public_key,
+                created_at=timestamp(view.keys.created_at),
+                signature=view.keys.signature,
+            )
+        )
     return entry
 
 
-def _timestamp(moment: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment.astimezone(dt.UTC))
-    return stamp
+def _published_keys(
+    request: bureau_pb2.RegisterRequest, context: grpc.ServicerContext
+) -> PublishedKeys | None:
+    """The key bundle the caller sent, with the certificate its TLS handshake presented."""
+    if not request.HasField("keys"):
+        return None
+    certificate_pem = peer_certificate_pem(context).decode("ascii")
+    return PublishedKeys(
+        certificate_der=ssl.PEM_cert_to_DER_cert(certificate_pem),
+        hpke_public_key=request.keys.hpke_public_key,
+        mask_public_key=request.keys.mask_public_key,
+        created_at=request.keys.created_at.ToDatetime(dt.UTC),
+        signature=request.keys.signature,
+    )

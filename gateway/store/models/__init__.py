@@ -1,6 +1,7 @@
 """ORM models of the local store; ``Base.metadata`` is the schema the migrations build."""
 
 from gateway.store.models.base import Base
+from gateway.store.models.checks import CachedCheckRow, CheckRound
 from gateway.store.models.credit import (
     Account,
     Application,
@@ -21,6 +22,8 @@ __all__ = [
     "Base",
     "BlacklistEntry",
     "Borrower",
+    "CachedCheckRow",
+    "CheckRound",
     "Consent",
     "ContactAttempt",
     "ImportBatch",

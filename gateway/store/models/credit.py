@@ -48,7 +48,8 @@ class Borrower(Base):
     gender: Mapped[Gender | None] = mapped_column(enum_type(Gender, name="gender"))
     education: Mapped[Education | None] = mapped_column(enum_type(Education, name="education"))
     marital_status: Mapped[MaritalStatus | None] = mapped_column(
-        enum_type(MaritalStatus, name="marital_status"))
+        enum_type(MaritalStatus, name="marital_status")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
@@ -76,8 +77,9 @@ class Account(Base):
     opened_on: Mapped[dt.date] = mapped_column(sa.Date())
     # Null while the account is open.
     closed_on: Mapped[dt.date | None] = mapped_column(sa.Date())
-    defaulted: Mapped[bool] = mapped_column(sa.Boolean(create_constraint=True, name="defaulted"),
-                                            default=False)
+    defaulted: Mapped[bool] = mapped_column(
+        sa.Boolean(create_constraint=True, name="defaulted"), default=False
+    )
     # Set only in an agency's store: the lender that entrusted the account.
     entrusted_by: Mapped[str | None] = mapped_column(sa.String(64))
     entrustment_expires_on: Mapped[dt.date | None] = mapped_column(sa.Date())
@@ -163,8 +165,9 @@ class BlacklistEntry(Base):
     evidence_ref: Mapped[str] = mapped_column(sa.String(200))
     listed_on: Mapped[dt.date] = mapped_column(sa.Date())
     expires_on: Mapped[dt.date] = mapped_column(sa.Date())
-    appeal_state: Mapped[AppealState] = mapped_column(enum_type(AppealState, name="appeal_state"),
-                                                      default=AppealState.NONE)
+    appeal_state: Mapped[AppealState] = mapped_column(
+        enum_type(AppealState, name="appeal_state"), default=AppealState.NONE
+    )
 
 
 class Consent(Base):

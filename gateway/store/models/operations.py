@@ -18,8 +18,9 @@ class ImportBatch(Base):
 
     __tablename__ = "import_batches"
     __table_args__ = (
-        sa.CheckConstraint("rows_read = rows_imported + rows_quarantined + rows_duplicate",
-                           name="rows_add_up"),
+        sa.CheckConstraint(
+            "rows_read = rows_imported + rows_quarantined + rows_duplicate", name="rows_add_up"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,6 +81,8 @@ class Member(Base):
     mask_public_key: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32))
     keys_created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     keys_signature: Mapped[bytes | None] = mapped_column(sa.LargeBinary())
+    # Live blacklist listings the member reports contributing (reciprocity), from heartbeats.
+    blacklist_listings: Mapped[int] = mapped_column(sa.Integer(), server_default=sa.text("0"))
 
 
 class AuditRecord(Base):

@@ -12,7 +12,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.store.enums import TokenKind
+from gateway.store.enums import TokenType
 from gateway.store.models.base import Base
 from gateway.store.types import UTCDateTime, enum_type
 
@@ -28,7 +28,7 @@ class SubjectTokenRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), index=True)
-    token_kind: Mapped[TokenKind] = mapped_column(enum_type(TokenKind, name="token_kind"))
+    token_kind: Mapped[TokenType] = mapped_column(enum_type(TokenType, name="token_kind"))
     key_epoch: Mapped[int] = mapped_column(sa.Integer())
     # 64-byte RFC 9497 OPRF output; looked up by value when a subject check arrives.
     token: Mapped[bytes] = mapped_column(sa.LargeBinary(64), index=True)

@@ -34,9 +34,7 @@ from gateway.store.models import AuditRecord
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
 GENESIS_HASH = "0" * 64
-_PII_LIKE = re.compile(
-    r"(?<![0-9A-Za-z])(?:[1-9]\d{16}[\dXx]|[1-9]\d{14}|1[3-9]\d{9})(?![0-9A-Za-z])"
-)
+_PII_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:[1-9]\d{16}[\dXx]|[1-9]\d{14}|1[3-9]\d{9})(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -124,9 +122,17 @@ class AuditLog:
             last = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)).first()
             prev_hash = GENESIS_HASH if last is None else last.entry_hash
             record = AuditRecord(
-                recorded_at=at.astimezone(dt.UTC), actor_member_id=actor_member_id, actor_role=actor_role,
-                action=action, resource=resource, decision=decision, reason=reason,
-                correlation_id=correlation_id, details=details_json, prev_hash=prev_hash, entry_hash="",
+                recorded_at=at.astimezone(dt.UTC),
+                actor_member_id=actor_member_id,
+                actor_role=actor_role,
+                action=action,
+                resource=resource,
+                decision=decision,
+                reason=reason,
+                correlation_id=correlation_id,
+                details=details_json,
+                prev_hash=prev_hash,
+                entry_hash="",
             )
             record.entry_hash = compute_entry_hash(prev_hash, _hashed_fields(record))
             session.add(record)
@@ -156,17 +162,21 @@ class AuditLog:
             if record.prev_hash != expected_prev:
                 raise AuditChainError(
                     f"audit entry {record.seq}: prev_hash does not match the previous entry "
-                    "(an entry was removed, inserted or reordered)", seq=record.seq)
+                    "(an entry was removed, inserted or reordered)",
+                    seq=record.seq,
+                )
             if compute_entry_hash(record.prev_hash, _hashed_fields(record)) != record.entry_hash:
                 raise AuditChainError(
                     f"audit entry {record.seq}: entry_hash does not match its content (entry altered)",
-                    seq=record.seq)
+                    seq=record.seq,
+                )
             expected_prev = record.entry_hash
 
     def _iter_records(self) -> Iterator[AuditRecord]:
         with self._store.transaction() as session:
             yield from session.scalars(
-                sa.select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=1000))
+                sa.select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=1000)
+            )
 
 
 def _lock_chain(session: Session) -> None:
@@ -189,8 +199,11 @@ def _checked_details(details: Mapping[str, JSONValue]) -> str:
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"details must be JSON-serialisable: {exc}", field="details") from exc
     if _PII_LIKE.search(text):
-        raise InvalidInputError("details hold a value shaped like a resident ID or mobile number; "
-                                "audit entries may carry tokens and references only", field="details")
+        raise InvalidInputError(
+            "details hold a value shaped like a resident ID or mobile number; "
+            "audit entries may carry tokens and references only",
+            field="details",
+        )
     return text
 
 
@@ -213,8 +226,16 @@ def _to_entry(record: AuditRecord) -> AuditEntry:
     if not isinstance(details, dict):
         raise AuditChainError(f"audit entry {record.seq}: details are not a JSON object", seq=record.seq)
     return AuditEntry(
-        seq=record.seq, recorded_at=record.recorded_at, actor_member_id=record.actor_member_id,
-        actor_role=record.actor_role, action=record.action, resource=record.resource,
-        decision=AuditDecision(record.decision), reason=record.reason, correlation_id=record.correlation_id,
-        details=details, prev_hash=record.prev_hash, entry_hash=record.entry_hash,
+        seq=record.seq,
+        recorded_at=record.recorded_at,
+        actor_member_id=record.actor_member_id,
+        actor_role=record.actor_role,
+        action=record.action,
+        resource=record.resource,
+        decision=AuditDecision(record.decision),
+        reason=record.reason,
+        correlation_id=record.correlation_id,
+        details=details,
+        prev_hash=record.prev_hash,
+        entry_hash=record.entry_hash,
     )

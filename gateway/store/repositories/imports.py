@@ -86,9 +86,17 @@ class ImportLedger:
     def start_batch(self, *, kind: ImportKind, source_file: str, file_sha256: str, at: dt.datetime) -> int:
         """Record the start of an import and return the new batch id."""
         with self._store.transaction() as session:
-            batch = ImportBatch(kind=kind, source_file=source_file, file_sha256=file_sha256, started_at=at,
-                                finished_at=None, rows_read=0, rows_imported=0, rows_quarantined=0,
-                                rows_duplicate=0)
+            batch = ImportBatch(
+                kind=kind,
+                source_file=source_file,
+                file_sha256=file_sha256,
+                started_at=at,
+                finished_at=None,
+                rows_read=0,
+                rows_imported=0,
+                rows_quarantined=0,
+                rows_duplicate=0,
+            )
             session.add(batch)
             session.flush()
             return batch.id
@@ -97,12 +105,15 @@ class ImportLedger:
         """Add one chunk's counts to a batch; ``rows_read`` grows by their sum."""
         with self._store.transaction() as session:
             session.execute(
-                sa.update(ImportBatch).where(ImportBatch.id == batch_id).values(
+                sa.update(ImportBatch)
+                .where(ImportBatch.id == batch_id)
+                .values(
                     rows_read=ImportBatch.rows_read + imported + quarantined + duplicate,
                     rows_imported=ImportBatch.rows_imported + imported,
                     rows_quarantined=ImportBatch.rows_quarantined + quarantined,
                     rows_duplicate=ImportBatch.rows_duplicate + duplicate,
-                ))
+                )
+            )
 
     def finish_batch(self, batch_id: int, *, at: dt.datetime) -> ImportBatchRecord:
         """Mark a batch finished and return it."""
@@ -150,22 +161,39 @@ class ImportLedger:
             return 0
         numbers = [item.row_number for item in items]
         with self._store.transaction() as session:
-            known = set(session.scalars(
-                sa.select(QuarantinedRow.row_number).where(
-                    QuarantinedRow.file_sha256 == file_sha256, QuarantinedRow.kind == kind,
-                    QuarantinedRow.row_number.between(min(numbers), max(numbers)))))
+            known = set(
+                session.scalars(
+                    sa.select(QuarantinedRow.row_number).where(
+                        QuarantinedRow.file_sha256 == file_sha256,
+                        QuarantinedRow.kind == kind,
+                        QuarantinedRow.row_number.between(min(numbers), max(numbers)),
+                    )
+                )
+            )
             new = [item for item in items if item.row_number not in known]
             session.add_all(
-                QuarantinedRow(batch_id=batch_id, kind=kind, source_file=source_file, file_sha256=file_sha256,
-                               row_number=item.row_number, field=item.field[:100], reason=item.reason[:500],
-                               raw_row=json.dumps(dict(item.raw_row), ensure_ascii=False, sort_keys=True),
-                               quarantined_at=at)
-                for item in new)
+                QuarantinedRow(
+                    batch_id=batch_id,
+                    kind=kind,
+                    source_file=source_file,
+                    file_sha256=file_sha256,
+                    row_number=item.row_number,
+                    field=item.field[:100],
+                    reason=item.reason[:500],
+                    raw_row=json.dumps(dict(item.raw_row), ensure_ascii=False, sort_keys=True),
+                    quarantined_at=at,
+                )
+                for item in new
+            )
             session.flush()
             return len(new)
 
-    def quarantined(self, *, file_sha256: str | None = None, kind: ImportKind | None = None,
-                    ) -> list[QuarantineRecord]:
+    def quarantined(
+        self,
+        *,
+        file_sha256: str | None = None,
+        kind: ImportKind | None = None,
+    ) -> list[QuarantineRecord]:
         """Return quarantined rows, optionally of one file and kind, by file and row number."""
         query = sa.select(QuarantinedRow).order_by(QuarantinedRow.file_sha256, QuarantinedRow.row_number)
         if file_sha256 is not None:
@@ -178,10 +206,15 @@ class ImportLedger:
 
 def _batch_record(batch: ImportBatch) -> ImportBatchRecord:
     return ImportBatchRecord(
-        id=batch.id, kind=ImportKind(batch.kind), source_file=batch.source_file,
+        id=batch.id,
+        kind=ImportKind(batch.kind),
+        source_file=batch.source_file,
         file_sha256=batch.file_sha256,
-        started_at=batch.started_at, finished_at=batch.finished_at, rows_read=batch.rows_read,
-        rows_imported=batch.rows_imported, rows_quarantined=batch.rows_quarantined,
+        started_at=batch.started_at,
+        finished_at=batch.finished_at,
+        rows_read=batch.rows_read,
+        rows_imported=batch.rows_imported,
+        rows_quarantined=batch.rows_quarantined,
         rows_duplicate=batch.rows_duplicate,
     )
 
@@ -190,7 +223,14 @@ def _quarantine_record(row: QuarantinedRow) -> QuarantineRecord:
     raw = json.loads(row.raw_row)
     values = {str(key): str(value) for key, value in raw.items()} if isinstance(raw, dict) else {}
     return QuarantineRecord(
-        id=row.id, batch_id=row.batch_id, kind=ImportKind(row.kind), source_file=row.source_file,
-        file_sha256=row.file_sha256, row_number=row.row_number, field=row.field, reason=row.reason,
-        raw_row=values, quarantined_at=row.quarantined_at,
+        id=row.id,
+        batch_id=row.batch_id,
+        kind=ImportKind(row.kind),
+        source_file=row.source_file,
+        file_sha256=row.file_sha256,
+        row_number=row.row_number,
+        field=row.field,
+        reason=row.reason,
+        raw_row=values,
+        quarantined_at=row.quarantined_at,
     )

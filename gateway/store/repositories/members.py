@@ -26,6 +26,19 @@ class MemberRecord:
     last_seen_at: dt.datetime | None
     software_version: str
     protocol_version: str
+    keys: PublishedKeys | None = None
+    blacklist_listings: int = 0
+
+
+@dataclass(frozen=True)
+class PublishedKeys:
+    """A member's certificate and signed key bundle, as it registered them (not verified here)."""
+
+    certificate_der: bytes
+    hpke_public_key: bytes
+    mask_public_key: bytes
+    created_at: dt.datetime
+    signature: bytes
 
 
 class MemberDirectory:
@@ -52,6 +65,7 @@ class MemberDirectory:
         software_version: str,
         protocol_version: str,
         at: dt.datetime,
+        keys: PublishedKeys | None = None,
     ) -> MemberRecord:
         """Register a member, or replace its registration (new address or certificate).
 
@@ -66,8 +80,9 @@ class MemberDirectory:
         _require_aware(at)
         fingerprint = cert_fingerprint.lower()
         if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
-            raise InvalidInputError("expected a SHA-256 fingerprint of 64 hex characters",
-                                    field="cert_fingerprint")
+            raise InvalidInputError(
+                "expected a SHA-256 fingerprint of 64 hex characters", field="cert_fingerprint"
+            )
         with self._store.transaction() as session:
             # Row lock on PostgreSQL so concurrent re-registrations apply one after the other.
             member = session.get(Member, member_id, with_for_update=True)
@@ -81,6 +96,12 @@ class MemberDirectory:
             member.software_version = software_version
             member.protocol_version = protocol_version
             member.registered_at = at
+            if keys is not None:
+                member.certificate_der = keys.certificate_der
+                member.hpke_public_key = keys.hpke_public_key
+                member.mask_public_key = keys.mask_public_key
+                member.keys_created_at = keys.created_at
+                member.keys_signature = keys.signature
             member.last_seen_at = at
             session.flush()
             return _to_record(member)
@@ -92,8 +113,9 @@ class MemberDirectory:
         *,
         software_version: str | None = None,
         protocol_version: str | None = None,
+        blacklist_listings: int | None = None,
     ) -> MemberRecord:
-        """Record that ``member_id`` was seen at ``at``, optionally with new versions.
+        """Record that ``member_id`` was seen at ``at``, optionally with new versions and counts.
 
         Raises
         ------
@@ -111,6 +133,8 @@ class MemberDirectory:
                 member.software_version = software_version
             if protocol_version is not None:
                 member.protocol_version = protocol_version
+            if blacklist_listings is not None:
+                member.blacklist_listings = blacklist_listings
             session.flush()
             return _to_record(member)
 
@@ -145,8 +169,33 @@ def _require_aware(at: dt.datetime) -> None:
 
 def _to_record(member: Member) -> MemberRecord:
     return MemberRecord(
-        member_id=member.member_id, role=Role(member.role), address=member.address,
-        cert_fingerprint=member.cert_fingerprint, cert_serial=member.cert_serial,
-        registered_at=member.registered_at, last_seen_at=member.last_seen_at,
-        software_version=member.software_version, protocol_version=member.protocol_version,
+        member_id=member.member_id,
+        role=Role(member.role),
+        address=member.address,
+        cert_fingerprint=member.cert_fingerprint,
+        cert_serial=member.cert_serial,
+        registered_at=member.registered_at,
+        last_seen_at=member.last_seen_at,
+        software_version=member.software_version,
+        protocol_version=member.protocol_version,
+        keys=_published_keys(member),
+        blacklist_listings=member.blacklist_listings,
+    )
+
+
+def _published_keys(member: Member) -> PublishedKeys | None:
+    if (
+        member.certificate_der is None
+        or member.hpke_public_key is None
+        or member.mask_public_key is None
+        or member.keys_created_at is None
+        or member.keys_signature is None
+    ):
+        return None
+    return PublishedKeys(
+        certificate_der=member.certificate_der,
+        hpke_public_key=member.hpke_public_key,
+        mask_public_key=member.mask_public_key,
+        created_at=member.keys_created_at,
+        signature=member.keys_signature,
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 
 from gateway.store.database import Store
-from gateway.store.enums import TokenKind
+from gateway.store.enums import TokenType
 from gateway.store.models import Borrower, SubjectTokenRecord
 
 # SQLite allows 32,766 bound parameters; stay well below for IN lists.
@@ -28,7 +28,7 @@ class SubjectTokens:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def untokenised(self, kind: TokenKind, epoch: int, *, limit: int) -> list[tuple[int, str]]:
+    def untokenised(self, kind: TokenType, epoch: int, *, limit: int) -> list[tuple[int, str]]:
         """Borrowers without a token of ``kind`` under ``epoch``: ``(borrower_id, resident_id)``.
 
         The resident ID is returned for blinding on this node only; it is never sent anywhere.
@@ -46,7 +46,7 @@ class SubjectTokens:
             return [(row.id, row.resident_id) for row in session.execute(query)]
 
     def save(
-        self, kind: TokenKind, epoch: int, tokens: Iterable[tuple[int, bytes]], *, at: dt.datetime
+        self, kind: TokenType, epoch: int, tokens: Iterable[tuple[int, bytes]], *, at: dt.datetime
     ) -> int:
         """Store ``(borrower_id, token)`` pairs; return how many were written."""
         rows = [
@@ -64,7 +64,7 @@ class SubjectTokens:
                 session.execute(sa.insert(SubjectTokenRecord), rows)
         return len(rows)
 
-    def borrowers_by_token(self, kind: TokenKind, epoch: int, tokens: Sequence[bytes]) -> dict[bytes, int]:
+    def borrowers_by_token(self, kind: TokenType, epoch: int, tokens: Sequence[bytes]) -> dict[bytes, int]:
         """Map each of ``tokens`` this member holds to its local borrower id."""
         found: dict[bytes, int] = {}
         with self._store.transaction() as session:
@@ -77,7 +77,15 @@ class SubjectTokens:
                 found.update({row.token: row.borrower_id for row in session.execute(query)})
         return found
 
-    def count(self, kind: TokenKind, epoch: int) -> int:
+    def latest_epoch(self, kind: TokenType) -> int:
+        """The newest key epoch this member holds tokens under (0 when none)."""
+        query = sa.select(sa.func.max(SubjectTokenRecord.key_epoch)).where(
+            SubjectTokenRecord.token_kind == kind
+        )
+        with self._store.transaction() as session:
+            return int(session.scalar(query) or 0)
+
+    def count(self, kind: TokenType, epoch: int) -> int:
         """Number of borrowers tokenised under ``epoch``."""
         query = sa.select(sa.func.count()).where(
             SubjectTokenRecord.token_kind == kind, SubjectTokenRecord.key_epoch == epoch

@@ -5,8 +5,8 @@ sees it as untyped. This module is the one place that imports it: it binds each
 function to a typed module-level name (no wrapper frame, so no per-call cost) and
 documents what the OPRF code relies on.
 
-Facts about the bundled libsodium 1.0.18 the callers depend on (checked by
-``tests/unit/tokens``):
+Facts about the bundled libsodium 1.0.18 the callers depend on (the RFC 9497
+and RFC 9496 vectors in ``tests/unit/tokens`` exercise each of them):
 
 * ``scalarmult(s, p)`` decodes ``p`` with ``ristretto255_frombytes``
   (RFC 9496 §4.3.1) and raises :class:`RuntimeError` when the encoding is

@@ -75,9 +75,7 @@ def _check_inputs(inputs: Sequence[bytes]) -> None:
             )
 
 
-def blind(
-    inputs: Sequence[bytes], *, random_scalar: Callable[[], bytes] | None = None
-) -> BlindBatch:
+def blind(inputs: Sequence[bytes], *, random_scalar: Callable[[], bytes] | None = None) -> BlindBatch:
     """Blind each input for the bureau, RFC 9497 §3.3.1 ``Blind``.
 
     Parameters

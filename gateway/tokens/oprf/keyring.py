@@ -137,9 +137,7 @@ class OPRFKeyRing:
         return cls(folder, keys, random_scalar=random_scalar or _sodium.scalar_random)
 
     @classmethod
-    def load_or_create(
-        cls, folder: Path, *, random_scalar: Callable[[], bytes] | None = None
-    ) -> OPRFKeyRing:
+    def load_or_create(cls, folder: Path, *, random_scalar: Callable[[], bytes] | None = None) -> OPRFKeyRing:
         """Load the key ring in ``folder``, creating it with epoch 1 if it holds no key.
 
         Parameters

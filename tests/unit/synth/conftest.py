@@ -76,8 +76,9 @@ def read_canonical(out_dir: Path) -> ReadCanonical:
             columns = read_mapping(folder, kind)["columns"]
             header, rows = read_header_and_rows(folder / f"{kind}.csv")
             position = {column: header.index(column) for column in header}
-            cache[(member_id, kind)] = [{field: row[position[column]] for field, column in columns.items()}
-                                        for row in rows]
+            cache[(member_id, kind)] = [
+                {field: row[position[column]] for field, column in columns.items()} for row in rows
+            ]
         return cache[(member_id, kind)]
 
     return read

@@ -7,18 +7,26 @@ from gateway.synth.uci import UCIDataset
 
 from .conftest import ReadCanonical
 
-ROLE_SEGMENTS = {"bank": {"bank", "credit_card"}, "consumer_finance": {"consumer_finance"},
-                 "micro_lender": {"micro_loan"}}
+ROLE_SEGMENTS = {
+    "bank": {"bank", "credit_card"},
+    "consumer_finance": {"consumer_finance"},
+    "micro_lender": {"micro_loan"},
+}
 
 
 def account_uci_ids(truth: dict[str, Any]) -> dict[tuple[str, str], int]:
     """(member_id, account_ref) -> UCI row id, from the ground truth."""
-    return {(h["member_id"], ref): uci for person in truth["people"] for h in person["holdings"]
-            for ref, uci in zip(h["account_refs"], h["uci_ids"], strict=True)}
+    return {
+        (h["member_id"], ref): uci
+        for person in truth["people"]
+        for h in person["holdings"]
+        for ref, uci in zip(h["account_refs"], h["uci_ids"], strict=True)
+    }
 
 
-def test_every_account_row_is_the_real_uci_row(manifest: dict[str, Any], truth: dict[str, Any],
-                                               read_canonical: ReadCanonical, dataset: UCIDataset) -> None:
+def test_every_account_row_is_the_real_uci_row(
+    manifest: dict[str, Any], truth: dict[str, Any], read_canonical: ReadCanonical, dataset: UCIDataset
+) -> None:
     rows = {row.row_id: row for row in dataset.rows}
     uci_of = account_uci_ids(truth)
     checked = 0
@@ -44,7 +52,8 @@ def test_lender_accounts_use_each_uci_row_at_most_once(consortium: ConsortiumRes
 
 
 def test_every_agency_account_is_entrusted_by_a_lender_until_after_the_reference_date(
-        manifest: dict[str, Any], read_canonical: ReadCanonical) -> None:
+    manifest: dict[str, Any], read_canonical: ReadCanonical
+) -> None:
     roles = {m["id"]: m["role"] for m in manifest["members"]}
     agencies = [member_id for member_id, role in roles.items() if role == "agency"]
     total = 0
@@ -58,7 +67,8 @@ def test_every_agency_account_is_entrusted_by_a_lender_until_after_the_reference
 
 
 def test_lender_accounts_have_no_entrustment_and_segments_match_roles(
-        manifest: dict[str, Any], read_canonical: ReadCanonical) -> None:
+    manifest: dict[str, Any], read_canonical: ReadCanonical
+) -> None:
     for member in manifest["members"]:
         if member["role"] == "agency":
             continue
@@ -81,7 +91,8 @@ def test_statuses_are_consistent_with_the_data(consortium: ConsortiumResult) -> 
 
 
 def test_multi_lender_borrowing_is_a_minority_and_more_common_among_defaulters(
-        truth: dict[str, Any], manifest: dict[str, Any]) -> None:
+    truth: dict[str, Any], manifest: dict[str, Any]
+) -> None:
     roles = {m["id"]: m["role"] for m in manifest["members"]}
 
     def lenders(person: dict[str, Any]) -> int:
@@ -99,7 +110,8 @@ def test_multi_lender_borrowing_is_a_minority_and_more_common_among_defaulters(
 
 
 def test_accounts_open_at_least_six_months_before_the_reference_date_and_after_adulthood(
-        consortium: ConsortiumResult) -> None:
+    consortium: ConsortiumResult,
+) -> None:
     as_of = consortium.options.as_of
     for account in consortium.accounts:
         person = consortium.people[account.person_index]

@@ -24,8 +24,9 @@ def app() -> typer.Typer:
 
 
 def test_synth_writes_member_folders_and_prints_a_summary(app: typer.Typer, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["synth", "--members", "4", "--people", "200", "--seed", "5",
-                                      "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["synth", "--members", "4", "--people", "200", "--seed", "5", "--out", str(tmp_path)]
+    )
 
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
@@ -37,8 +38,20 @@ def test_synth_writes_member_folders_and_prints_a_summary(app: typer.Typer, tmp_
 
 
 def test_synth_accepts_an_explicit_composition_and_reference_date(app: typer.Typer, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["synth", "--composition", "bank=1,micro_lender=1,agency=1",
-                                      "--people", "100", "--as-of", "2025-06-30", "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "synth",
+            "--composition",
+            "bank=1,micro_lender=1,agency=1",
+            "--people",
+            "100",
+            "--as-of",
+            "2025-06-30",
+            "--out",
+            str(tmp_path),
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
@@ -46,12 +59,15 @@ def test_synth_accepts_an_explicit_composition_and_reference_date(app: typer.Typ
     assert manifest["as_of"] == "2025-06-30"
 
 
-@pytest.mark.parametrize("args", [
-    ["--members", "2"],
-    ["--members", "5", "--composition", "bank=2,agency=1"],
-    ["--as-of", "31/10/2026"],
-    ["--people", "40000"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--members", "2"],
+        ["--members", "5", "--composition", "bank=2,agency=1"],
+        ["--as-of", "31/10/2026"],
+        ["--people", "40000"],
+    ],
+)
 def test_bad_options_raise_invalid_input(app: typer.Typer, tmp_path: Path, args: list[str]) -> None:
     result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path), "--people", "50", *args])
 

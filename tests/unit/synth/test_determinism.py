@@ -11,8 +11,9 @@ from gateway.synth import Composition, SynthOptions, generate_consortium, write_
 def write(out: Path, *, seed: int) -> dict[str, bytes]:
     options = SynthOptions(people=400, seed=seed, composition=Composition.default_for(5))
     write_consortium(generate_consortium(options), out)
-    return {str(path.relative_to(out)): path.read_bytes()
-            for path in sorted(out.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(out)): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()
+    }
 
 
 def test_same_seed_gives_byte_identical_output(tmp_path: Path) -> None:
@@ -31,9 +32,11 @@ def test_different_seed_gives_different_output(tmp_path: Path) -> None:
 
 
 def test_output_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
-    script = ("import sys; from pathlib import Path; from gateway.synth import *; "
-              "write_consortium(generate_consortium(SynthOptions(people=200, seed=3, "
-              "composition=Composition.default_for(4))), Path(sys.argv[1]))")
+    script = (
+        "import sys; from pathlib import Path; from gateway.synth import *; "
+        "write_consortium(generate_consortium(SynthOptions(people=200, seed=3, "
+        "composition=Composition.default_for(4))), Path(sys.argv[1]))"
+    )
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         subprocess.run([sys.executable, "-c", script, str(tmp_path / hash_seed)], check=True, env=env)

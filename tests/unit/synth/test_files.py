@@ -11,16 +11,39 @@ from .conftest import ReadCanonical, read_header_and_rows, read_mapping
 MONTHLY = [f"{p}_m{i}" for p in ("repayment_status", "statement_balance", "amount_paid") for i in range(1, 7)]
 REQUIRED = {
     "borrowers": ["borrower_ref", "resident_id", "name", "mobile", "address", "province"],
-    "accounts": ["account_ref", "borrower_ref", "segment", "product", "credit_limit", "principal",
-                 "outstanding", "days_past_due", "status", "opened_on", *MONTHLY],
-    "applications": ["application_ref", "borrower_ref", "applied_at", "segment", "amount_requested",
-                     "decision"],
+    "accounts": [
+        "account_ref",
+        "borrower_ref",
+        "segment",
+        "product",
+        "credit_limit",
+        "principal",
+        "outstanding",
+        "days_past_due",
+        "status",
+        "opened_on",
+        *MONTHLY,
+    ],
+    "applications": [
+        "application_ref",
+        "borrower_ref",
+        "applied_at",
+        "segment",
+        "amount_requested",
+        "decision",
+    ],
     "contacts": ["contact_ref", "account_ref", "attempted_at", "channel", "connected"],
     "blacklist": ["entry_ref", "borrower_ref", "reason", "evidence_ref", "listed_on"],
     "consents": ["consent_ref", "borrower_ref", "purpose", "counterparty_scope", "granted_on", "expires_on"],
 }
-REF_FIELD = {"borrowers": "borrower_ref", "accounts": "account_ref", "applications": "application_ref",
-             "contacts": "contact_ref", "blacklist": "entry_ref", "consents": "consent_ref"}
+REF_FIELD = {
+    "borrowers": "borrower_ref",
+    "accounts": "account_ref",
+    "applications": "application_ref",
+    "contacts": "contact_ref",
+    "blacklist": "entry_ref",
+    "consents": "consent_ref",
+}
 ENUMS = {
     ("accounts", "status"): {"active", "closed", "charged_off", "written_off"},
     ("accounts", "segment"): {"bank", "consumer_finance", "micro_loan", "credit_card", "other"},
@@ -42,8 +65,9 @@ def test_every_member_folder_has_six_files_with_mappings(out_dir: Path, member_i
             assert (out_dir / member_id / f"{kind}.mapping.toml").is_file()
 
 
-def test_mappings_name_only_header_columns_and_cover_every_required_field(out_dir: Path,
-                                                                          member_ids: list[str]) -> None:
+def test_mappings_name_only_header_columns_and_cover_every_required_field(
+    out_dir: Path, member_ids: list[str]
+) -> None:
     for member_id in member_ids:
         for kind in KINDS:
             mapping = read_mapping(out_dir / member_id, kind)
@@ -71,8 +95,9 @@ def test_refs_are_unique_per_member_file(member_ids: list[str], read_canonical: 
             assert len(refs) == len(set(refs)), (member_id, kind)
 
 
-def test_every_referenced_ref_exists_in_the_members_own_files(member_ids: list[str],
-                                                              read_canonical: ReadCanonical) -> None:
+def test_every_referenced_ref_exists_in_the_members_own_files(
+    member_ids: list[str], read_canonical: ReadCanonical
+) -> None:
     for member_id in member_ids:
         borrowers = {row["borrower_ref"] for row in read_canonical(member_id, "borrowers")}
         accounts = {row["account_ref"] for row in read_canonical(member_id, "accounts")}
@@ -87,8 +112,9 @@ def test_customer_numbers_differ_between_members_for_the_same_person(truth: dict
         assert len(refs) == len(set(refs))
 
 
-def test_values_use_canonical_enums_dates_and_timestamps(manifest: dict[str, Any], member_ids: list[str],
-                                                         read_canonical: ReadCanonical) -> None:
+def test_values_use_canonical_enums_dates_and_timestamps(
+    manifest: dict[str, Any], member_ids: list[str], read_canonical: ReadCanonical
+) -> None:
     as_of = dt.date.fromisoformat(manifest["as_of"])
     for member_id in member_ids:
         for (kind, field), allowed in ENUMS.items():
@@ -108,8 +134,9 @@ def test_values_use_canonical_enums_dates_and_timestamps(manifest: dict[str, Any
             assert row["evidence_ref"].startswith("EV-")
 
 
-def test_agency_consents_are_for_collection_case_checks(manifest: dict[str, Any],
-                                                        read_canonical: ReadCanonical) -> None:
+def test_agency_consents_are_for_collection_case_checks(
+    manifest: dict[str, Any], read_canonical: ReadCanonical
+) -> None:
     for member in manifest["members"]:
         purposes = {row["purpose"] for row in read_canonical(member["id"], "consents")}
         if member["role"] == "agency":
@@ -118,8 +145,9 @@ def test_agency_consents_are_for_collection_case_checks(manifest: dict[str, Any]
             assert "post_loan_management" in purposes and "loan_approval" in purposes
 
 
-def test_agency_contacts_name_the_agency_and_lender_contacts_do_not(manifest: dict[str, Any],
-                                                                     read_canonical: ReadCanonical) -> None:
+def test_agency_contacts_name_the_agency_and_lender_contacts_do_not(
+    manifest: dict[str, Any], read_canonical: ReadCanonical
+) -> None:
     for member in manifest["members"]:
         agencies = {row["agency_member_id"] for row in read_canonical(member["id"], "contacts")}
         assert agencies == ({member["id"]} if member["role"] == "agency" else {""})

@@ -16,11 +16,19 @@ def test_default_composition_has_one_agency_last_one_cfc_and_banks() -> None:
 def test_composition_parses_role_counts() -> None:
     composition = Composition.parse("bank=3, consumer_finance=1,micro_lender=2,agency=1")
     assert [m.member_id for m in composition.members()] == [
-        "bank-1", "bank-2", "bank-3", "cfc-1", "mlc-1", "mlc-2", "agency-1"]
+        "bank-1",
+        "bank-2",
+        "bank-3",
+        "cfc-1",
+        "mlc-1",
+        "mlc-2",
+        "agency-1",
+    ]
 
 
-@pytest.mark.parametrize("text", ["bank=1,agency=1", "agency=3", "bank=2,broker=1", "bank=x,agency=2",
-                                  "bank"])
+@pytest.mark.parametrize(
+    "text", ["bank=1,agency=1", "agency=3", "bank=2,broker=1", "bank=x,agency=2", "bank"]
+)
 def test_bad_compositions_are_rejected(text: str) -> None:
     with pytest.raises(InvalidInputError):
         Composition.parse(text)

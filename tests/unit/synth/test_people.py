@@ -18,7 +18,8 @@ CHINESE_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
 
 
 def test_every_resident_id_and_mobile_in_every_borrower_file_is_valid(
-        member_ids: list[str], read_canonical: ReadCanonical) -> None:
+    member_ids: list[str], read_canonical: ReadCanonical
+) -> None:
     for member_id in member_ids:
         rows = read_canonical(member_id, "borrowers")
         assert rows
@@ -28,8 +29,12 @@ def test_every_resident_id_and_mobile_in_every_borrower_file_is_valid(
 
 
 def test_every_contact_number_is_a_valid_mobile(member_ids: list[str], read_canonical: ReadCanonical) -> None:
-    numbers = [row["contact_number"] for m in member_ids for row in read_canonical(m, "contacts")
-               if row["contact_number"]]
+    numbers = [
+        row["contact_number"]
+        for m in member_ids
+        for row in read_canonical(m, "contacts")
+        if row["contact_number"]
+    ]
     assert numbers
     for number in numbers:
         assert normalise_mobile(number) == number
@@ -67,8 +72,25 @@ def test_region_table_covers_about_forty_codes_in_fifteen_provinces() -> None:
     assert len(regions) >= 40
     assert len({region.province for region in regions}) >= 15
     for region in regions:
-        assert region.code[:2] in {"11", "12", "13", "21", "31", "32", "33", "34", "35", "37", "41", "42",
-                                   "43", "44", "50", "51", "61"}
+        assert region.code[:2] in {
+            "11",
+            "12",
+            "13",
+            "21",
+            "31",
+            "32",
+            "33",
+            "34",
+            "35",
+            "37",
+            "41",
+            "42",
+            "43",
+            "44",
+            "50",
+            "51",
+            "61",
+        }
 
 
 def test_surnames_follow_common_frequencies(consortium: ConsortiumResult) -> None:
@@ -87,10 +109,12 @@ def make_seed_file(tmp_path: Path, people: list[dict[str, str]]) -> Path:
 def test_seed_pii_people_are_planted_first_and_appear_in_the_files(tmp_path: Path) -> None:
     first17 = "33010619850412123"
     rid = first17 + resident_id_check_char(first17)
-    seeds = load_seed_pii(make_seed_file(tmp_path, [{"resident_id": rid, "name": "金丝雀",
-                                                     "mobile": "+86 139 0000 0001"}]))
-    result = generate_consortium(SynthOptions(people=50, seed=1, composition=Composition.default_for(4),
-                                              seed_pii=seeds))
+    seeds = load_seed_pii(
+        make_seed_file(tmp_path, [{"resident_id": rid, "name": "金丝雀", "mobile": "+86 139 0000 0001"}])
+    )
+    result = generate_consortium(
+        SynthOptions(people=50, seed=1, composition=Composition.default_for(4), seed_pii=seeds)
+    )
 
     first = result.people[0]
     assert (first.resident_id, first.name, first.mobile) == (rid, "金丝雀", "13900000001")
@@ -99,11 +123,14 @@ def test_seed_pii_people_are_planted_first_and_appear_in_the_files(tmp_path: Pat
     assert first.address.startswith("浙江省杭州市西湖区")
 
 
-@pytest.mark.parametrize("entry", [
-    {"resident_id": "330106198504121230", "name": "x", "mobile": "13900000001"},
-    {"resident_id": "110101199003070011", "name": "x", "mobile": "12900000001"},
-    {"name": "x", "mobile": "13900000001"},
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"resident_id": "330106198504121230", "name": "x", "mobile": "13900000001"},
+        {"resident_id": "110101199003070011", "name": "x", "mobile": "12900000001"},
+        {"name": "x", "mobile": "13900000001"},
+    ],
+)
 def test_seed_pii_with_a_bad_entry_is_rejected(tmp_path: Path, entry: dict[str, str]) -> None:
     with pytest.raises(InvalidInputError):
         load_seed_pii(make_seed_file(tmp_path, [entry]))

@@ -150,27 +150,36 @@ Global___SubjectCheckRequest: _TypeAlias = SubjectCheckRequest  # noqa: Y015
 @_typing.final
 class RoundReference(_message.Message):
     """Identifies the masked round a row was computed in, so the querier can remove the
-    right masks from a row answered from the bureau's cache.
+    right masks from a row answered from the bureau's cache, and read it right.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_HASH_FIELD_NUMBER: _builtins.int
     ATTEMPT_FIELD_NUMBER: _builtins.int
-    PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    COVERAGE_FIELD_NUMBER: _builtins.int
+    SEGMENT_MAP_FIELD_NUMBER: _builtins.int
     request_hash: _builtins.bytes
     attempt: _builtins.int
-    participants: _builtins.int
+    @_builtins.property
+    def coverage(self) -> _common_pb2.Coverage: ...
+    @_builtins.property
+    def segment_map(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Segment.ValueType]:
+        """segment_map[s] is the segment a member of segment s reported under in that round;
+        segments with fewer than three answering members are merged.
+        """
+
     def __init__(
         self,
         *,
         request_hash: _builtins.bytes = ...,
         attempt: _builtins.int = ...,
-        participants: _builtins.int = ...,
+        coverage: _common_pb2.Coverage | None = ...,
+        segment_map: _abc.Iterable[_common_pb2.Segment.ValueType] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "participants", b"participants", "request_hash", b"request_hash"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "coverage", b"coverage", "request_hash", b"request_hash", "segment_map", b"segment_map"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -189,7 +198,6 @@ class SubjectCheckResponse(_message.Message):
     MASKED_SUMS_FIELD_NUMBER: _builtins.int
     ROUNDS_FIELD_NUMBER: _builtins.int
     ROW_ROUND_FIELD_NUMBER: _builtins.int
-    SEGMENT_MAP_FIELD_NUMBER: _builtins.int
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
     status: Global___RoundStatus.ValueType
@@ -201,18 +209,12 @@ class SubjectCheckResponse(_message.Message):
 
     @_builtins.property
     def rounds(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoundReference]:
-        """The round each row comes from: index 0 is this request's round; a cached row
-        points at an earlier round (see row_round).
+        """The rounds the rows come from; row_round[i] indexes rounds for row i. A row
+        answered from the bureau's cache points at the earlier round it was computed in.
         """
 
     @_builtins.property
     def row_round(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
-    @_builtins.property
-    def segment_map(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Segment.ValueType]:
-        """segment_map[s] is the segment a member of segment s reported under; segments
-        with fewer than three answering members are merged.
-        """
-
     def __init__(
         self,
         *,
@@ -223,11 +225,10 @@ class SubjectCheckResponse(_message.Message):
         masked_sums: _common_pb2.MaskedMatrix | None = ...,
         rounds: _abc.Iterable[Global___RoundReference] | None = ...,
         row_round: _abc.Iterable[_builtins.int] | None = ...,
-        segment_map: _abc.Iterable[_common_pb2.Segment.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage", "masked_sums", b"masked_sums"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "coverage", b"coverage", "last_chunk", b"last_chunk", "masked_sums", b"masked_sums", "rounds", b"rounds", "row_round", b"row_round", "segment_map", b"segment_map", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "coverage", b"coverage", "last_chunk", b"last_chunk", "masked_sums", b"masked_sums", "rounds", b"rounds", "row_round", b"row_round", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

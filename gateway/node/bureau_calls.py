@@ -1,0 +1,82 @@
+"""A member's query calls to the bureau: the subject-check stream and subject access."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+
+import grpc
+
+from gateway._proto.credgate.v1 import bureau_pb2_grpc, common_pb2, subject_check_pb2
+from gateway.crypto.hpke import SealedBox
+from gateway.queries.inquiries.collector import CollectRequest
+from gateway.queries.subject_check.messages import CheckChunk, ChunkResult, Coverage
+from gateway.rpc.convert.inquiries import relay_to_proto, sealed_inquiries_from_proto
+from gateway.rpc.convert.subject_check import (
+    ALGORITHMS,
+    chunk_to_proto,
+    coverage_from_proto,
+    result_from_proto,
+)
+from gateway.rpc.status import error_from_rpc
+
+CHECK_TIMEOUT_SECONDS = 3600.0
+INQUIRIES_TIMEOUT_SECONDS = 60.0
+
+
+class GrpcCheckTransport:
+    """:class:`gateway.queries.subject_check.querier.CheckTransport` over one mTLS channel."""
+
+    def __init__(self, channel: grpc.Channel, *, layout_version: int, width: int) -> None:
+        self._stub = bureau_pb2_grpc.BureauServiceStub(channel)
+        self._layout_version = layout_version
+        self._width = width
+
+    def run(self, chunks: Iterable[CheckChunk]) -> Iterator[ChunkResult]:
+        """Stream ``chunks`` and yield the bureau's answer to each, in order.
+
+        Raises
+        ------
+        GatewayError
+            The bureau's refusal (policy, rate limit, bad input) or unavailability.
+
+        """
+        counts: dict[int, int] = {}
+
+        def requests() -> Iterator[subject_check_pb2.SubjectCheckRequest]:
+            for chunk in chunks:
+                counts[chunk.chunk_index] = chunk.subject_count
+                yield chunk_to_proto(chunk, layout_version=self._layout_version)
+
+        try:
+            for response in self._stub.SubjectCheck(requests(), timeout=CHECK_TIMEOUT_SECONDS):
+                yield result_from_proto(
+                    response, subject_count=counts[response.chunk_index], width=self._width
+                )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer="bureau (subject check)") from exc
+
+
+def request_inquiries(
+    channel: grpc.Channel, request: CollectRequest, *, consent_digest: bytes
+) -> tuple[list[SealedBox], Coverage]:
+    """Relay a subject's access request; return the sealed envelopes and the coverage.
+
+    Raises
+    ------
+    GatewayError
+        The bureau's refusal or unavailability.
+
+    """
+    header = common_pb2.RequestHeader(idempotency_key=os.urandom(16), algorithms=ALGORITHMS, attempt=1)
+    stub = bureau_pb2_grpc.BureauServiceStub(channel)
+    try:
+        response = stub.RequestSubjectInquiries(
+            relay_to_proto(request, consent_digest=consent_digest, header=header),
+            timeout=INQUIRIES_TIMEOUT_SECONDS,
+        )
+    except grpc.RpcError as exc:
+        raise error_from_rpc(exc, peer="bureau (subject access)") from exc
+    return [sealed_inquiries_from_proto(e) for e in response.envelopes], coverage_from_proto(
+        response.coverage
+    )

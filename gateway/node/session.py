@@ -1,0 +1,100 @@
+"""Everything a member's command-line tools need to query the consortium, opened from settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import grpc
+
+from gateway.config import Settings
+from gateway.errors import ConfigError
+from gateway.identity.tls import TLSIdentity
+from gateway.node.bureau_calls import GrpcCheckTransport
+from gateway.node.bureau_client import BureauClient
+from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.tokeniser import RemoteTokeniser
+from gateway.policy import PolicyDecisionPoint
+from gateway.queries.subject_check.layout import VectorLayout
+from gateway.queries.subject_check.querier import SubjectCheckClient
+from gateway.queries.subject_check.settings import SubjectCheckSettings
+from gateway.rpc.channel import open_channel
+from gateway.store.database import Store, open_store
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class MemberSession:
+    """An open mTLS channel to the bureau plus this member's store and policies."""
+
+    settings: Settings
+    identity: TLSIdentity
+    store: Store
+    channel: grpc.Channel
+    check_settings: SubjectCheckSettings
+    policy: PolicyDecisionPoint
+
+    @property
+    def tokeniser(self) -> RemoteTokeniser:
+        """Blind OPRF through the bureau."""
+        return RemoteTokeniser(self.channel)
+
+    def subject_checks(self) -> SubjectCheckClient:
+        """A subject-check client acting as this member."""
+        client = BureauClient(
+            self.identity, self._bureau_address, bureau_member_id=self.settings.bureau_member_id
+        )
+        layout = VectorLayout.from_settings(self.check_settings)
+        return SubjectCheckClient(
+            me=self.identity.own,
+            store=self.store,
+            policy=self.policy,
+            tokeniser=self.tokeniser,
+            peers=PeerKeyCache(self.identity, lambda: client.directory()[0], clock=utc_now),
+            transport=GrpcCheckTransport(self.channel, layout_version=layout.version, width=layout.width),
+            settings=self.check_settings,
+            clock=utc_now,
+        )
+
+    @property
+    def _bureau_address(self) -> str:
+        assert self.settings.bureau_address is not None
+        return self.settings.bureau_address
+
+
+@contextmanager
+def member_session(settings: Settings) -> Iterator[MemberSession]:
+    """Open the store and a channel to the bureau for a member's tools; close both after.
+
+    Raises
+    ------
+    ConfigError
+        When the settings name no bureau address.
+
+    """
+    if settings.bureau_address is None:
+        raise ConfigError('this command needs [bureau] address = "host:port" in the node configuration')
+    identity = TLSIdentity.from_settings(settings.tls)
+    store = open_store(settings.store_url)
+    channel = open_channel(identity, settings.bureau_address, peer_member_id=settings.bureau_member_id)
+    try:
+        policy = PolicyDecisionPoint.from_directory(
+            settings.policies_dir, node_id=identity.own.member_id, node_role=identity.own.role
+        )
+        yield MemberSession(
+            settings,
+            identity,
+            store,
+            channel,
+            SubjectCheckSettings.from_directory(settings.policies_dir),
+            policy,
+        )
+    finally:
+        channel.close()
+        store.close()

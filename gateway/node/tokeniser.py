@@ -1,0 +1,83 @@
+"""Tokenising identifiers through the bureau's blind OPRF (RFC 9497, mode OPRF).
+
+The node blinds each normalised identifier, the bureau evaluates the blinded
+elements (it never sees an identifier), and the node unblinds and finalises.
+Batches stream in chunks well under the 1 MiB message limit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+
+import grpc
+
+from gateway._proto.credgate.v1 import bureau_pb2_grpc, common_pb2, tokens_pb2
+from gateway.errors import UnavailableError
+from gateway.rpc.convert.subject_check import ALGORITHMS
+from gateway.rpc.convert.tokens import TOKEN_TYPES
+from gateway.rpc.status import error_from_rpc
+from gateway.tokens.oprf.client import blind, finalize
+from gateway.tokens.subject import TokenType, token_input
+
+ELEMENTS_PER_CHUNK = 8192  # 8192 × 34 bytes on the wire, far below 1 MiB
+_TOKEN_TYPES = {
+    TokenType.RESIDENT_ID: common_pb2.TOKEN_TYPE_RESIDENT_ID,
+    TokenType.MOBILE: common_pb2.TOKEN_TYPE_MOBILE,
+}
+
+
+class RemoteTokeniser:
+    """Computes subject tokens with the bureau's help, on the node holding the identifiers."""
+
+    def __init__(self, channel: grpc.Channel, *, timeout: float = 60.0) -> None:
+        self._stub = bureau_pb2_grpc.BureauServiceStub(channel)
+        self._timeout = timeout
+
+    def tokenise(self, token_type: TokenType, values: Sequence[str]) -> tuple[int, list[bytes]]:
+        """Tokens of ``values`` (in order) and the key epoch they were computed under.
+
+        Raises
+        ------
+        InvalidInputError
+            When a value is not a valid identifier (names its index); nothing is sent.
+        UnavailableError
+            When the bureau cannot be reached or answers inconsistently.
+
+        """
+        inputs = [
+            token_input(token_type, value, field=f"values[{index}]") for index, value in enumerate(values)
+        ]
+        if not inputs:
+            return 0, []
+        batch = blind(inputs)
+        try:
+            responses = list(
+                self._stub.EvaluateBlinded(
+                    self._requests(token_type, batch.blinded_elements), timeout=self._timeout
+                )
+            )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer="bureau (OPRF)") from exc
+        epochs = {response.key_epoch for response in responses}
+        evaluated = [element for response in responses for element in response.evaluated_elements]
+        if len(epochs) != 1 or len(evaluated) != len(inputs):
+            raise UnavailableError(
+                f"the bureau answered {len(evaluated)} of {len(inputs)} elements "
+                f"under {len(epochs)} key epochs"
+            )
+        return epochs.pop(), finalize(inputs, batch.blinds, evaluated)
+
+    def _requests(
+        self, token_type: TokenType, elements: Sequence[bytes]
+    ) -> Iterator[tokens_pb2.EvaluateBlindedRequest]:
+        header = common_pb2.RequestHeader(idempotency_key=os.urandom(16), algorithms=ALGORITHMS, attempt=1)
+        chunks = range(0, len(elements), ELEMENTS_PER_CHUNK)
+        for index, start in enumerate(chunks):
+            yield tokens_pb2.EvaluateBlindedRequest(
+                header=header,
+                token_type=TOKEN_TYPES[token_type],
+                chunk_index=index,
+                last_chunk=start + ELEMENTS_PER_CHUNK >= len(elements),
+                blinded_elements=list(elements[start : start + ELEMENTS_PER_CHUNK]),
+            )

@@ -1,0 +1,331 @@
+"""The querier's side of a subject check: decide locally, tokenise, seal, send, unmask, record.
+
+1. For each subject, the node's own policies decide on the subject's consent
+   (and, for an agency, the entrustment) in its own store; refused subjects
+   are never sent. Invalid IDs are "insufficient input".
+2. The remaining IDs are tokenised through the bureau's blind OPRF.
+3. Per chunk: a fresh query seed; the tokens are sealed to every member in the
+   directory, the querier's own node included (flagged inside its envelope,
+   so it answers with a zero row); the dedup tags bind each token to today.
+4. The bureau's masked sums are unmasked with the seed of the round each row
+   comes from (a cached row may come from an earlier round) and bucketed.
+5. The querier records its own inquiry for every answered subject; its own
+   institution's figures are computed locally and reported separately.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from gateway.aggregation import decode, unmask_sum
+from gateway.crypto.encoding import length_prefixed_all
+from gateway.crypto.hpke import seal
+from gateway.errors import GatewayError, PolicyDenied
+from gateway.identifiers import normalise_resident_id
+from gateway.identity.peer import Peer
+from gateway.node.peer_keys import PeerKeyCache, PeerKeys
+from gateway.policy import PolicyDecisionPoint
+from gateway.queries.subject_check.answer import CheckStatus, SubjectCheckAnswer, decode_answer, no_answer
+from gateway.queries.subject_check.envelope import TokenChunk, dedup_tag, envelope_info
+from gateway.queries.subject_check.layout import SEGMENTS
+from gateway.queries.subject_check.messages import CheckChunk, ChunkResult, Coverage, SealedFor
+from gateway.queries.subject_check.profile import ProfileQuery, SubjectProfiler
+from gateway.queries.subject_check.router import RESPONDER_ROLES
+from gateway.queries.subject_check.settings import SubjectCheckSettings
+from gateway.store.database import Store
+from gateway.store.enums import ReasonCode, TokenType
+from gateway.store.repositories.checks import CheckRounds
+from gateway.store.repositories.consents import standings
+from gateway.store.repositories.inquiries import InquiryRow, record_inquiries
+
+LOCAL_ACTION = "subject_check.request"
+_CONSENT_LABEL = b"credgate/v1/consent-refs"
+NO_COVERAGE = Coverage(0, 0, 0, 0)
+
+
+class Tokeniser(Protocol):
+    """Computes tokens with the bureau's blind OPRF."""
+
+    def tokenise(self, token_type: TokenType, values: Sequence[str]) -> tuple[int, list[bytes]]:
+        """Tokens of ``values`` and their key epoch."""
+
+
+class CheckTransport(Protocol):
+    """Streams chunks to the bureau and yields its answers in order."""
+
+    def run(self, chunks: Iterable[CheckChunk]) -> Iterator[ChunkResult]:
+        """The bureau's answer to each chunk."""
+
+
+@dataclass(frozen=True)
+class SubjectRequest:
+    """One subject to check: the resident ID as held, and the consent reference covering it."""
+
+    national_id: str
+    consent_ref: str
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The consortium's answer about one subject and this institution's own figures."""
+
+    answer: SubjectCheckAnswer
+    own: SubjectCheckAnswer | None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    index: int
+    resident_id: str
+    consent_ref: str
+
+
+class SubjectCheckClient:
+    """Runs subject checks from a member node (single or batched)."""
+
+    def __init__(
+        self,
+        *,
+        me: Peer,
+        store: Store,
+        policy: PolicyDecisionPoint,
+        tokeniser: Tokeniser,
+        peers: PeerKeyCache,
+        transport: CheckTransport,
+        settings: SubjectCheckSettings,
+        clock: Callable[[], dt.datetime],
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self._me = me
+        self._store = store
+        self._policy = policy
+        self._tokeniser = tokeniser
+        self._peers = peers
+        self._transport = transport
+        self._settings = settings
+        self._clock = clock
+        self._random = random_bytes
+        self._profiler = SubjectProfiler(store, role=me.role, settings=settings)
+
+    def check_one(self, subject: SubjectRequest, reason: ReasonCode) -> CheckOutcome:
+        """Check one subject.
+
+        Raises
+        ------
+        PolicyDenied
+            When this node's policies refuse the check (no valid consent, no entrustment, wrong reason).
+
+        """
+        outcome = self.check_many([subject], reason)[0]
+        if outcome.answer.status is CheckStatus.REFUSED:
+            raise PolicyDenied(
+                f"{reason.value}: no valid consent {subject.consent_ref!r} for this subject"
+                + (" or no current entrustment" if self._me.role.value == "agency" else "")
+            )
+        return outcome
+
+    def check_many(
+        self,
+        subjects: Sequence[SubjectRequest],
+        reason: ReasonCode,
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> list[CheckOutcome]:
+        """Check a portfolio; one outcome per subject, in order."""
+        now = self._clock()
+        outcomes: list[CheckOutcome | None] = [None] * len(subjects)
+        pending = self._admit(subjects, reason, now, outcomes)
+        if pending:
+            epoch, tokens = self._tokeniser.tokenise(TokenType.RESIDENT_ID, [p.resident_id for p in pending])
+            answers = self._ask(tokens, [p.consent_ref for p in pending], epoch, reason, now, on_progress)
+            own = self._own_rows(tokens, epoch, now)
+            for position, (item, answer) in enumerate(zip(pending, answers, strict=True)):
+                outcomes[item.index] = CheckOutcome(answer, own[position])
+            self._record(pending, tokens, epoch, answers, reason, now)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _admit(
+        self,
+        subjects: Sequence[SubjectRequest],
+        reason: ReasonCode,
+        now: dt.datetime,
+        outcomes: list[CheckOutcome | None],
+    ) -> list[_Pending]:
+        normalised: list[_Pending] = []
+        for index, subject in enumerate(subjects):
+            try:
+                normalised.append(
+                    _Pending(index, normalise_resident_id(subject.national_id), subject.consent_ref)
+                )
+            except GatewayError:
+                outcomes[index] = CheckOutcome(no_answer(CheckStatus.INSUFFICIENT_INPUT, NO_COVERAGE), None)
+        today = now.astimezone(self._settings.zone).date()
+        found = standings(
+            self._store, [(p.resident_id, p.consent_ref) for p in normalised], reason=reason, today=today
+        )
+        admitted: list[_Pending] = []
+        for item, standing in zip(normalised, found, strict=True):
+            context = {
+                "reason": reason.value,
+                "consent_valid": standing.consent_valid,
+                "entrusted": standing.entrusted,
+            }
+            if self._policy.decide(self._me, LOCAL_ACTION, context).allowed:
+                admitted.append(item)
+            else:
+                outcomes[item.index] = CheckOutcome(no_answer(CheckStatus.REFUSED, NO_COVERAGE), None)
+        return admitted
+
+    def _ask(
+        self,
+        tokens: Sequence[bytes],
+        consent_refs: Sequence[str],
+        epoch: int,
+        reason: ReasonCode,
+        now: dt.datetime,
+        on_progress: Callable[[int], None] | None,
+    ) -> list[SubjectCheckAnswer]:
+        recipients = {m: k for m, k in self._peers.all_members().items() if k.role in RESPONDER_ROLES}
+        size = self._settings.aggregation.max_subjects_per_chunk
+        spans = [(start, tokens[start : start + size]) for start in range(0, len(tokens), size)]
+        idempotency_key = self._random(16)
+        seeds: dict[bytes, bytes] = {}
+        rounds = CheckRounds(self._store)
+
+        def chunks() -> Iterator[CheckChunk]:
+            for number, (start, span) in enumerate(spans):
+                chunk, seed = self._seal(
+                    span,
+                    epoch,
+                    reason,
+                    now,
+                    idempotency_key,
+                    number,
+                    last=number == len(spans) - 1,
+                    recipients=recipients,
+                    consent_refs=consent_refs[start : start + len(span)],
+                )
+                seeds[chunk.request_hash()] = seed
+                rounds.remember(chunk.request_hash(), seed, at=now)
+                yield chunk
+
+        answers: list[SubjectCheckAnswer] = []
+        for result in self._transport.run(chunks()):
+            answers.extend(self._open(result, len(spans[result.chunk_index][1]), seeds, rounds))
+            if on_progress is not None:
+                on_progress(len(spans[result.chunk_index][1]))
+        return answers
+
+    def _seal(
+        self,
+        tokens: Sequence[bytes],
+        epoch: int,
+        reason: ReasonCode,
+        now: dt.datetime,
+        idempotency_key: bytes,
+        number: int,
+        *,
+        last: bool,
+        recipients: dict[str, PeerKeys],
+        consent_refs: Sequence[str],
+    ) -> tuple[CheckChunk, bytes]:
+        seed = self._random(32)
+        sealed: list[SealedFor] = []
+        for member_id, keys in sorted(recipients.items()):
+            content = TokenChunk(
+                epoch, TokenType.RESIDENT_ID, seed, tuple(tokens), member_id == self._me.member_id
+            )
+            box = seal(
+                keys.bundle.hpke_public_key,
+                content.to_bytes(),
+                info=envelope_info(idempotency_key, number, member_id),
+                aad=b"",
+            )
+            sealed.append(SealedFor(member_id, box.enc, box.ciphertext))
+        day = now.astimezone(self._settings.zone).date()
+        chunk = CheckChunk(
+            idempotency_key=idempotency_key,
+            reason=reason,
+            consent_digest=consent_digest(consent_refs),
+            chunk_index=number,
+            last_chunk=last,
+            subject_count=len(tokens),
+            sealed=tuple(sealed),
+            dedup_tags=tuple(dedup_tag(token, day) for token in tokens),
+        )
+        return chunk, seed
+
+    def _open(
+        self, result: ChunkResult, count: int, seeds: dict[bytes, bytes], rounds: CheckRounds
+    ) -> list[SubjectCheckAnswer]:
+        if not result.complete:
+            return [no_answer(CheckStatus.INSUFFICIENT_COVERAGE, result.coverage)] * count
+        missing = [r.request_hash for r in result.rounds if r.request_hash not in seeds]
+        seeds = seeds | rounds.seeds(missing)
+        answers = []
+        for row, round_index in zip(result.masked_rows, result.row_round, strict=True):
+            reference = result.rounds[round_index]
+            total = decode(
+                unmask_sum(
+                    row,
+                    query_seed=seeds[reference.request_hash],
+                    request_hash=reference.request_hash,
+                    attempt=reference.attempt,
+                    answering_count=reference.coverage.participants,
+                )
+            )
+            answers.append(
+                decode_answer(
+                    total,
+                    settings=self._settings,
+                    coverage=reference.coverage,
+                    segment_map=reference.segment_map,
+                )
+            )
+        return answers
+
+    def _own_rows(self, tokens: Sequence[bytes], epoch: int, now: dt.datetime) -> list[SubjectCheckAnswer]:
+        identity = {segment: segment for segment in SEGMENTS}
+        rows = self._profiler.rows(ProfileQuery(tokens, epoch, now, identity))
+        own = Coverage(1, 1, 1, 1)
+        return [
+            decode_answer(np.asarray(row), settings=self._settings, coverage=own, segment_map=identity)
+            for row in rows
+        ]
+
+    def _record(
+        self,
+        pending: Sequence[_Pending],
+        tokens: Sequence[bytes],
+        epoch: int,
+        answers: Sequence[SubjectCheckAnswer],
+        reason: ReasonCode,
+        now: dt.datetime,
+    ) -> None:
+        prefix = self._random(8).hex()
+        record_inquiries(
+            self._store,
+            (
+                InquiryRow(f"{prefix}-{position}", token, epoch, reason, item.consent_ref, now)
+                for position, (item, token, answer) in enumerate(zip(pending, tokens, answers, strict=True))
+                if answer.status in {CheckStatus.HIT, CheckStatus.NO_MATCH}
+            ),
+        )
+
+
+def consent_digest(consent_refs: Sequence[str]) -> bytes:
+    """SHA-256 over a chunk's consent references, in order.
+
+    It lets an auditor match the bureau's record to the querier's without the
+    bureau learning the references.
+    """
+    return hashlib.sha256(
+        length_prefixed_all([_CONSENT_LABEL, *(ref.encode("utf-8") for ref in consent_refs)], width=4)
+    ).digest()

@@ -1,0 +1,103 @@
+"""The bureau's mTLS calls to members' ``MemberService`` (one channel per member, reused)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+import grpc
+
+from gateway._proto.credgate.v1 import member_pb2_grpc
+from gateway.aggregation.field import Residues
+from gateway.bureau import MemberView
+from gateway.crypto.hpke import SealedBox
+from gateway.errors import UnavailableError
+from gateway.identity.tls import TLSIdentity
+from gateway.queries.inquiries.collector import CollectRequest
+from gateway.queries.subject_check.messages import RoundRequest
+from gateway.rpc.channel import open_channel
+from gateway.rpc.convert.inquiries import collect_to_proto, header, sealed_inquiries_from_proto
+from gateway.rpc.convert.subject_check import matrix_from_proto, round_to_proto, timestamp
+from gateway.rpc.status import error_from_rpc
+
+
+class MemberChannels:
+    """Channels from the bureau to members, keyed by member id and address."""
+
+    def __init__(self, identity: TLSIdentity) -> None:
+        self._identity = identity
+        self._lock = threading.Lock()
+        self._channels: dict[tuple[str, str], grpc.Channel] = {}
+
+    def stub(self, member: MemberView) -> member_pb2_grpc.MemberServiceStub:
+        """A stub on the (cached) channel to ``member``; its certificate must name it."""
+        key = (member.member_id, member.address)
+        with self._lock:
+            if key not in self._channels:
+                self._channels[key] = open_channel(
+                    self._identity, member.address, peer_member_id=member.member_id
+                )
+            return member_pb2_grpc.MemberServiceStub(self._channels[key])
+
+    def close(self) -> None:
+        """Close every channel."""
+        with self._lock:
+            for channel in self._channels.values():
+                channel.close()
+            self._channels.clear()
+
+
+class GrpcMemberCaller:
+    """:class:`gateway.queries.subject_check.router.MemberCaller` over gRPC."""
+
+    def __init__(self, channels: MemberChannels, *, width: int) -> None:
+        self._channels = channels
+        self._width = width
+
+    def compute(self, member: MemberView, request: RoundRequest, *, timeout: float) -> Residues:
+        """Send one round request and read the member's masked rows.
+
+        Raises
+        ------
+        UnavailableError
+            When the member does not answer in time or cannot be reached.
+        GatewayError
+            When it refuses (its status is mapped to the matching error).
+
+        """
+        stub = self._channels.stub(member)
+        try:
+            responses = list(stub.ComputeSubjectVectors(iter([round_to_proto(request)]), timeout=timeout))
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
+        if len(responses) != 1:
+            raise UnavailableError(f"member {member.member_id} sent {len(responses)} answers for one chunk")
+        return matrix_from_proto(responses[0].rows, rows=request.subject_count, columns=self._width)
+
+
+class GrpcInquiryCaller:
+    """:class:`gateway.queries.inquiries.relay.InquiryCaller` over gRPC."""
+
+    def __init__(self, channels: MemberChannels, *, clock: Callable[[], dt.datetime]) -> None:
+        self._channels = channels
+        self._clock = clock
+
+    def collect(self, member: MemberView, request: CollectRequest, *, timeout: float) -> SealedBox:
+        """Ask one member for its sealed inquiry records.
+
+        Raises
+        ------
+        GatewayError
+            The member's refusal or unavailability, mapped from its status.
+
+        """
+        stamped = header()
+        stamped.query_time.CopyFrom(timestamp(self._clock()))
+        try:
+            response = self._channels.stub(member).CollectInquiries(
+                collect_to_proto(request, header=stamped), timeout=timeout
+            )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
+        return sealed_inquiries_from_proto(response.envelope)

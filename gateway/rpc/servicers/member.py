@@ -1,0 +1,52 @@
+"""``credgate.v1.MemberService``: a member answering the bureau's fan-out.
+
+Only the bureau's certificate may call it (Cedar policy ``fabric.fanout-from-bureau-only``).
+``ComputeReportShare`` answers UNIMPLEMENTED until the regulator reports exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from gateway._proto.credgate.v1 import inquiry_history_pb2, member_pb2_grpc, subject_check_pb2
+from gateway.queries.inquiries.collector import InquiryCollector
+from gateway.queries.subject_check.responder import SubjectCheckResponder
+from gateway.rpc.convert.inquiries import collect_from_proto, sealed_inquiries_to_proto
+from gateway.rpc.convert.subject_check import matrix_to_proto, round_from_proto
+from gateway.rpc.status import maps_errors, maps_stream_errors
+
+
+class MemberServicer(member_pb2_grpc.MemberServiceServicer):
+    """Answers subject-check rounds and inquiry collection from this member's store."""
+
+    def __init__(
+        self, responder: SubjectCheckResponder, inquiries: InquiryCollector, *, layout_version: int
+    ) -> None:
+        self._responder = responder
+        self._inquiries = inquiries
+        self._layout_version = layout_version
+
+    @maps_stream_errors
+    def ComputeSubjectVectors(  # noqa: N802 - gRPC method name
+        self,
+        request_iterator: Iterator[subject_check_pb2.ComputeSubjectVectorsRequest],
+        context: grpc.ServicerContext,
+    ) -> Iterator[subject_check_pb2.ComputeSubjectVectorsResponse]:
+        """Masked rows for each chunk the bureau sends."""
+        for message in request_iterator:
+            rows = self._responder.answer(round_from_proto(message))
+            yield subject_check_pb2.ComputeSubjectVectorsResponse(
+                chunk_index=message.chunk_index,
+                last_chunk=message.last_chunk,
+                rows=matrix_to_proto(rows, layout_version=self._layout_version),
+            )
+
+    @maps_errors
+    def CollectInquiries(  # noqa: N802 - gRPC method name
+        self, request: inquiry_history_pb2.CollectInquiriesRequest, context: grpc.ServicerContext
+    ) -> inquiry_history_pb2.CollectInquiriesResponse:
+        """This member's own inquiries about a token, sealed to the subject's key."""
+        envelope = self._inquiries.collect(collect_from_proto(request))
+        return inquiry_history_pb2.CollectInquiriesResponse(envelope=sealed_inquiries_to_proto(envelope))
