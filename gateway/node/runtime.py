@@ -15,8 +15,10 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import grpc
 
 from gateway._proto.credgate.v1 import bureau_pb2_grpc, member_pb2_grpc
 from gateway.audit import AuditRecorder
@@ -104,7 +106,9 @@ class _Core:
     check_settings: SubjectCheckSettings
 
 
-def start_bureau(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
+def start_bureau(
+    settings: Settings, *, clock: Clock = utc_now, interceptors: Sequence[grpc.ServerInterceptor] = ()
+) -> RunningNode:
     """Start the bureau: directory, OPRF evaluation, subject-check routing, subject access.
 
     Raises
@@ -172,12 +176,14 @@ def start_bureau(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
             lambda s: bureau_pb2_grpc.add_BureauServiceServicer_to_server(servicer, s),
         ),
     ]
-    node = RunningNode(settings, core.identity, core.store, _serve(settings, core, services))
+    node = RunningNode(settings, core.identity, core.store, _serve(settings, core, services, interceptors))
     node.closers.append(channels.close)
     return _announce(node)
 
 
-def start_member(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
+def start_member(
+    settings: Settings, *, clock: Clock = utc_now, interceptors: Sequence[grpc.ServerInterceptor] = ()
+) -> RunningNode:
     """Start a member node and its link to the bureau.
 
     Raises
@@ -207,7 +213,7 @@ def start_member(settings: Settings, *, clock: Clock = utc_now) -> RunningNode:
             lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s),
         ),
     ]
-    node = RunningNode(settings, core.identity, core.store, _serve(settings, core, services))
+    node = RunningNode(settings, core.identity, core.store, _serve(settings, core, services, interceptors))
     node.closers.append(bureau.close)
     zone = core.check_settings.zone
     node.link = BureauLink(
@@ -258,12 +264,17 @@ def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Cloc
     return _Core(identity, store, policy, audit, check_settings)
 
 
-def _serve(settings: Settings, core: _Core, services: list[tuple[str, Registration]]) -> RunningServer:
+def _serve(
+    settings: Settings,
+    core: _Core,
+    services: list[tuple[str, Registration]],
+    extra: Sequence[grpc.ServerInterceptor],
+) -> RunningServer:
     interceptor = AuthorizationInterceptor(
         policy=core.policy, revocations=core.identity.revocations, audit=core.audit
     )
     return start_server(
-        identity=core.identity, listen=settings.listen, services=services, interceptors=[interceptor]
+        identity=core.identity, listen=settings.listen, services=services, interceptors=[interceptor, *extra]
     )
 
 

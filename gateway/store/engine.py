@@ -5,7 +5,10 @@ enforced foreign keys and a busy timeout. Python's ``sqlite3`` module only
 opens a transaction before the first write, so a read-then-write sequence is
 not atomic; following the SQLAlchemy documentation ("Serializable isolation /
 Savepoints / Transactional DDL" for pysqlite) we switch the driver's own
-transaction handling off and emit ``BEGIN`` ourselves.
+transaction handling off and emit ``BEGIN IMMEDIATE`` ourselves: taking the
+write lock at the start makes concurrent writers wait (busy timeout) instead of
+failing with "database is locked" when a read transaction later tries to write
+after another writer committed (SQLite WAL: a stale snapshot cannot be upgraded).
 """
 
 from __future__ import annotations
@@ -83,4 +86,4 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -7,23 +7,35 @@ import csv
 import datetime as dt
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import sqlalchemy as sa
 
-from gateway.config import Settings
+from gateway.config import Settings, default_policies_dir
 from gateway.demo.provision import BUREAU_ID
 from gateway.identity.peer import Role
 from gateway.ingest import run_import
 from gateway.node.book_tokens import tokenise_book
 from gateway.node.runtime import RunningNode, start_bureau, start_member
 from gateway.node.session import member_session
+from gateway.queries.subject_check.answer import SubjectCheckAnswer, decode_answer
+from gateway.queries.subject_check.layout import AnswerSegment, VectorLayout
+from gateway.queries.subject_check.messages import Coverage
+from gateway.queries.subject_check.profile import ProfileQuery, SubjectProfiler
+from gateway.queries.subject_check.segments import merge_segments
+from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.store import open_store
 from gateway.store.enums import ImportKind, ReasonCode
+from gateway.store.models import Borrower, Consent
 from gateway.synth import Composition, SynthOptions, generate_consortium, write_consortium
+
+from ..recording import RecordingInterceptor
 
 MEMBERS = {
     "bank-1": Role.BANK,
@@ -42,7 +54,8 @@ class Consortium:
     truth: dict[str, Any]
     folder: Path
     provision: Callable[..., Settings]
-    extra: list[RunningNode] = field(default_factory=list)
+    bureau_recorder: RecordingInterceptor
+    member_recorders: dict[str, RecordingInterceptor]
 
     def person(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         return next(p for p in self.truth["people"] if predicate(p))
@@ -99,15 +112,19 @@ def consortium(
     provision: Callable[..., Settings], synthetic: tuple[Path, dict[str, Any]]
 ) -> Iterator[Consortium]:
     folder, truth = synthetic
-    bureau = start_bureau(provision(BUREAU_ID, Role.BUREAU, heartbeat_seconds=0.2))
+    bureau_recorder = RecordingInterceptor()
+    bureau = start_bureau(
+        provision(BUREAU_ID, Role.BUREAU, heartbeat_seconds=0.2), interceptors=[bureau_recorder]
+    )
     settings = {
         m: provision(m, role, bureau_address=bureau.address, heartbeat_seconds=0.2)
         for m, role in MEMBERS.items()
     }
     for member_id, member_settings in settings.items():
         _import_book(member_settings, folder / member_id)
-    members = {m: start_member(s) for m, s in settings.items()}
-    world = Consortium(bureau, members, settings, truth, folder, provision)
+    recorders = {m: RecordingInterceptor() for m in settings}
+    members = {m: start_member(s, interceptors=[recorders[m]]) for m, s in settings.items()}
+    world = Consortium(bureau, members, settings, truth, folder, provision, bureau_recorder, recorders)
     try:
         world.wait_online()
         for member_settings in settings.values():
@@ -115,6 +132,57 @@ def consortium(
                 tokenise_book(session.store, session.tokeniser, now=dt.datetime.now(dt.UTC))
         yield world
     finally:
-        for node in [*members.values(), *world.extra]:
+        for node in members.values():
             node.stop()
         bureau.stop()
+
+
+def expected_answer(
+    world: Consortium,
+    querier: str,
+    token: bytes,
+    epoch: int,
+    coverage: Coverage,
+    *,
+    excluded: tuple[str, ...] = (),
+) -> SubjectCheckAnswer:
+    """The answer computed from the other members' raw stores (what the masked protocol must equal)."""
+    settings = SubjectCheckSettings.from_directory(default_policies_dir())
+    others = {m: r for m, r in MEMBERS.items() if m != querier and m not in excluded}
+    segment_map = merge_segments(
+        Counter(AnswerSegment.of_role(r) for r in others.values()),
+        minimum=settings.aggregation.min_members_per_segment,
+    )
+    now = dt.datetime.now(dt.UTC)
+    total = np.zeros(VectorLayout.from_settings(settings).width, dtype=np.int64)
+    for member_id, role in others.items():
+        store = open_store(world.settings[member_id].store_url)
+        try:
+            total += SubjectProfiler(store, role=role, settings=settings).rows(
+                ProfileQuery([token], epoch, now, segment_map)
+            )[0]
+        finally:
+            store.close()
+    return decode_answer(total, settings=settings, coverage=coverage, segment_map=segment_map)
+
+
+def valid_consents(world: Consortium, member_id: str, reason: ReasonCode) -> list[tuple[str, str]]:
+    """``(resident_id, consent_ref)`` for every consent the member holds for ``reason`` that is valid today."""
+    today = dt.datetime.now(dt.UTC).date()
+    store = open_store(world.settings[member_id].store_url)
+    try:
+        with store.transaction() as session:
+            rows = session.execute(
+                sa.select(Borrower.resident_id, Consent.consent_ref)
+                .join(Consent, Consent.borrower_id == Borrower.id)
+                .where(
+                    Consent.purpose == reason,
+                    Consent.granted_on <= today,
+                    Consent.expires_on >= today,
+                    Consent.revoked_on.is_(None),
+                )
+                .order_by(Consent.consent_ref)
+            ).all()
+    finally:
+        store.close()
+    return [(row.resident_id, row.consent_ref) for row in rows]

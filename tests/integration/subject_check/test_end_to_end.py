@@ -1,21 +1,93 @@
-"""A subject check across the consortium: answered, correct, recorded."""
+"""A subject check across the consortium: answered, equal to the raw data, recorded, cached."""
 
 from __future__ import annotations
+
+import sqlalchemy as sa
 
 from gateway.node.session import member_session
 from gateway.queries.subject_check.answer import CheckStatus
 from gateway.queries.subject_check.querier import SubjectRequest
+from gateway.store import open_store
+from gateway.store.enums import ReasonCode, TokenType
+from gateway.store.models import Inquiry
+from gateway.store.repositories.audit import AuditLog
 
-from .conftest import Consortium
+from .conftest import Consortium, expected_answer, valid_consents
 
 
-def test_a_lender_learns_how_many_other_lenders_hold_a_subject(consortium: Consortium) -> None:
-    person, consent, reason = consortium.consented_person(
-        "bank-1", lambda p: len({h["member_id"] for h in p["holdings"] if h["account_refs"]}) >= 3
-    )
+def multi_lender(person: dict[str, object]) -> bool:
+    holdings = person["holdings"]
+    assert isinstance(holdings, list)
+    return len({h["member_id"] for h in holdings if h["account_refs"]}) >= 3
+
+
+def test_the_answer_equals_the_sum_over_the_other_members_raw_records(consortium: Consortium) -> None:
+    person, consent, reason = consortium.consented_person("bank-1", multi_lender)
 
     with member_session(consortium.settings["bank-1"]) as session:
         outcome = session.subject_checks().check_one(SubjectRequest(person["resident_id"], consent), reason)
+        epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [person["resident_id"]])
 
-    print(outcome)
+    expected = expected_answer(consortium, "bank-1", token, epoch, outcome.answer.coverage)
     assert outcome.answer.status is CheckStatus.HIT
+    assert outcome.answer == expected
+    assert outcome.answer.coverage.members_answered == 4
+    assert outcome.own is not None and outcome.own.institutions_holding == "1"
+
+
+def test_the_querier_records_its_inquiry_and_the_bureau_only_who_why_and_when(consortium: Consortium) -> None:
+    person, consent, reason = consortium.consented_person("bank-2", multi_lender)
+
+    with member_session(consortium.settings["bank-2"]) as session:
+        session.subject_checks().check_one(SubjectRequest(person["resident_id"], consent), reason)
+        epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [person["resident_id"]])
+
+    store = open_store(consortium.settings["bank-2"].store_url)
+    with store.transaction() as db:
+        recorded = db.execute(
+            sa.select(Inquiry.subject_token, Inquiry.reason_code, Inquiry.consent_ref)
+        ).all()
+    store.close()
+    assert [(row.subject_token, row.reason_code, row.consent_ref) for row in recorded] == [
+        (token, reason, consent)
+    ]
+    bureau_entry = [
+        e for e in AuditLog(consortium.bureau.store).entries() if e.action == "subject_check.query"
+    ][-1]
+    assert (bureau_entry.actor_member_id, bureau_entry.reason) == ("bank-2", reason.value)
+    assert token.hex() not in str(bureau_entry.details) and person["resident_id"] not in str(
+        bureau_entry.details
+    )
+
+
+def test_a_repeated_check_the_same_day_is_answered_from_the_cache_even_with_a_member_gone(
+    consortium: Consortium,
+) -> None:
+    person, consent, reason = consortium.consented_person("bank-1", multi_lender)
+    subject = SubjectRequest(person["resident_id"], consent)
+    with member_session(consortium.settings["bank-1"]) as session:
+        first = session.subject_checks().check_one(subject, reason)
+        consortium.members["bank-3"].server.stop(0)
+        second = session.subject_checks().check_one(subject, reason)
+
+    assert second.answer == first.answer
+    cached = [e for e in AuditLog(consortium.bureau.store).entries() if e.action == "subject_check.query"][-1]
+    assert cached.details["cached_rows"] == 1
+
+
+def test_a_portfolio_is_screened_in_chunks_with_one_answer_per_subject(consortium: Consortium) -> None:
+    subjects = [
+        SubjectRequest(resident_id, ref)
+        for resident_id, ref in valid_consents(consortium, "cfc-1", ReasonCode.LOAN_APPROVAL)
+    ]
+    subjects.append(SubjectRequest("110105194912310021", "AUTH-NONE"))  # bad checksum
+    subjects.append(SubjectRequest(subjects[0].national_id, "AUTH-NOT-HELD"))  # no such consent
+
+    with member_session(consortium.settings["cfc-1"]) as session:
+        outcomes = session.subject_checks().check_many(subjects, ReasonCode.LOAN_APPROVAL)
+
+    statuses = [o.answer.status for o in outcomes]
+    assert len(outcomes) == len(subjects) > 20
+    assert statuses[-2:] == [CheckStatus.INSUFFICIENT_INPUT, CheckStatus.REFUSED]
+    assert set(statuses[:-2]) <= {CheckStatus.HIT, CheckStatus.NO_MATCH}
+    assert CheckStatus.HIT in statuses
