@@ -167,7 +167,7 @@ def expected_answer(
 
 
 def valid_consents(world: Consortium, member_id: str, reason: ReasonCode) -> list[tuple[str, str]]:
-    """``(resident_id, consent_ref)`` for every consent the member holds for ``reason`` that is valid today."""
+    """``(resident_id, consent_ref)`` of every consent for ``reason`` the member holds, valid today."""
     today = dt.datetime.now(dt.UTC).date()
     store = open_store(world.settings[member_id].store_url)
     try:

@@ -40,7 +40,7 @@ def test_the_querier_records_its_inquiry_and_the_bureau_only_who_why_and_when(co
 
     with member_session(consortium.settings["bank-2"]) as session:
         session.subject_checks().check_one(SubjectRequest(person["resident_id"], consent), reason)
-        epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [person["resident_id"]])
+        _epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [person["resident_id"]])
 
     store = open_store(consortium.settings["bank-2"].store_url)
     with store.transaction() as db:
