@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import Settings
+from gateway.config import Settings, default_policies_dir
 from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
@@ -25,14 +25,25 @@ def authority(tmp_path: Path) -> CertificateAuthority:
 
 
 @pytest.fixture
-def provision(authority: CertificateAuthority, tmp_path: Path) -> ProvisionNode:
+def policies_dir() -> Path:
+    """The policies nodes start with; a test module overrides this to try other figures."""
+    return default_policies_dir()
+
+
+@pytest.fixture
+def provision(authority: CertificateAuthority, tmp_path: Path, policies_dir: Path) -> ProvisionNode:
     def make(
         member_id: str, role: Role, *, bureau_address: str | None = None, heartbeat_seconds: float = 0.2
     ) -> Settings:
         plan = NodePlan(member_id, role, tmp_path / "nodes" / member_id)
         plan.directory.mkdir(parents=True)
         return provision_node(
-            authority, plan, bureau_address=bureau_address, heartbeat_seconds=heartbeat_seconds, now=NOW
+            authority,
+            plan,
+            bureau_address=bureau_address,
+            heartbeat_seconds=heartbeat_seconds,
+            now=NOW,
+            policies_dir=policies_dir,
         )
 
     return make

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.bureau.rate_limit import RateLimiter
@@ -26,13 +27,14 @@ class OPRFEvaluator:
     def __init__(
         self,
         *,
-        keyring: OPRFKeyRing,
+        key_folder: Path,
         limiter: RateLimiter,
         policy: PolicyDecisionPoint,
         audit: AuditRecorder,
         clock: Callable[[], dt.datetime],
     ) -> None:
-        self._keyring = keyring
+        OPRFKeyRing.load_or_create(key_folder)
+        self._key_folder = key_folder
         self._limiter = limiter
         self._policy = policy
         self._audit = audit
@@ -55,7 +57,8 @@ class OPRFEvaluator:
         """
         self._policy.authorize(member, EVALUATE_ACTION, {"token_type": token_type})
         self._limiter.charge(member.member_id, len(blinded), now=self._clock())
-        key = self._keyring.current
+        # Read the ring on every chunk: `credgate bureau rotate-key` takes effect without a restart.
+        key = OPRFKeyRing.load(self._key_folder).current
         evaluated = blind_evaluate(key, blinded)
         self._audit.record(
             AuditEvent.for_peer(

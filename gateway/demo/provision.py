@@ -41,6 +41,7 @@ def provision_node(
     bureau_address: str | None,
     heartbeat_seconds: float,
     now: dt.datetime,
+    policies_dir: Path | None = None,
 ) -> Settings:
     """Issue ``plan``'s certificate and write its configuration; return the loaded settings."""
     tls_dir = plan.directory / "tls"
@@ -51,6 +52,7 @@ def provision_node(
         'listen = "127.0.0.1:0"',
         'data_dir = "data"',
         f"heartbeat_seconds = {heartbeat_seconds}",
+        *([f'policies_dir = "{policies_dir.resolve()}"'] if policies_dir is not None else []),
         "",
         "[store]",
         f'url = "sqlite:///{(plan.directory / "data" / "store.db").resolve()}"',

@@ -17,6 +17,7 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 
@@ -52,7 +53,6 @@ from gateway.store.repositories.audit import AuditLog
 from gateway.store.repositories.blacklist import live_listings
 from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
-from gateway.tokens.oprf.keyring import OPRFKeyRing
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
@@ -145,7 +145,7 @@ def start_bureau(
         clock=clock,
     )
     oprf = OPRFEvaluator(
-        keyring=OPRFKeyRing.load_or_create(settings.data_dir / "oprf"),
+        key_folder=oprf_key_folder(settings),
         limiter=RateLimiter(
             (
                 Limit(
@@ -227,6 +227,11 @@ def start_member(
     )
     node.link.start()
     return _announce(node)
+
+
+def oprf_key_folder(settings: Settings) -> Path:
+    """Where the bureau keeps its OPRF key ring (one file per epoch, mode 0600)."""
+    return settings.data_dir / "oprf"
 
 
 def run_until_signalled(node: RunningNode) -> None:
