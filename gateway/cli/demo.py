@@ -25,6 +25,7 @@ def demo(
         ("consortium/", "synthetic member import files, mappings, manifest, ground truth"),
         ("nodes/<member>/", "node.toml, TLS material, SQLite store, runtime.json"),
         ("logs/", "one JSON-lines log per process"),
+        ("outputs/", "what the queries produced: the portfolio screen's bucketed results, …"),
         (outcome.summary_path.name, "what the demo measured"),
     ):
         console.print(f"  {outcome.workdir / name}  — {what}")

@@ -75,7 +75,7 @@ def check(
                 )
     if batch is not None:
         destination = out or batch.with_name(batch.stem + ".results.csv")
-        _write_results(destination, subjects, outcomes)
+        write_results(destination, subjects, outcomes)
         counts: dict[str, int] = {}
         for outcome in outcomes:
             counts[outcome.answer.status.value] = counts.get(outcome.answer.status.value, 0) + 1
@@ -108,7 +108,8 @@ def _read_batch(path: Path) -> list[SubjectRequest]:
         raise ImportFileError(f"cannot read batch file {path}: {exc}") from exc
 
 
-def _write_results(path: Path, subjects: list[SubjectRequest], outcomes: list[CheckOutcome]) -> None:
+def write_results(path: Path, subjects: list[SubjectRequest], outcomes: list[CheckOutcome]) -> None:
+    """Write one CSV row of bucketed figures per subject (no resident ID: the row number and consent)."""
     rows = [
         {"row": str(index + 1), "consent_ref": subject.consent_ref, **outcome.answer.as_row()}
         for index, (subject, outcome) in enumerate(zip(subjects, outcomes, strict=True))

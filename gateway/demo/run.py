@@ -1,7 +1,7 @@
 """``credgate demo``: provision, generate, start, import, show, query, stop — on loopback.
 
 Each step prints one line with its duration. Later features (subject checks,
-contact clearance, reports, training) add steps to :data:`QUERY_STEPS`.
+contact clearance, reports, training) add steps to ``gateway.demo.steps.QUERY_STEPS``.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import datetime as dt
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -21,7 +21,9 @@ from rich.table import Table
 from gateway.bureau import MemberView
 from gateway.config import Settings
 from gateway.demo.consortium import RunningConsortium, node_process
+from gateway.demo.context import DemoContext
 from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
+from gateway.demo.steps import QUERY_STEPS
 from gateway.errors import GatewayError, InvalidInputError
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
@@ -37,21 +39,6 @@ from gateway.synth.writer import write_consortium
 MARKER = ".credgate-demo"
 HEARTBEAT_SECONDS = 1.0
 DEMO_COMPOSITION = Composition(bank=3, consumer_finance=1, micro_lender=0, agency=1)
-
-
-@dataclass
-class DemoContext:
-    """What the steps share: folders, the running consortium and collected results."""
-
-    workdir: Path
-    console: Console
-    consortium: RunningConsortium
-    member_settings: dict[str, Settings]
-    results: dict[str, object] = field(default_factory=dict)
-
-
-QueryStep = Callable[[DemoContext], None]
-QUERY_STEPS: list[tuple[str, QueryStep]] = []
 
 
 @dataclass(frozen=True)

@@ -41,16 +41,6 @@ class BureauClient:
         )
         return [_view(entry) for entry in response.members], response.bureau_time.ToDatetime(dt.UTC)
 
-    def bureau_time(self) -> dt.datetime:
-        """The bureau's clock (via a heartbeat, so the caller must be registered)."""
-        response = self._call(
-            lambda: self._stub.Heartbeat(
-                bureau_pb2.HeartbeatRequest(software_version="doctor"), timeout=CALL_TIMEOUT_SECONDS
-            )
-        )
-        bureau_time: dt.datetime = response.bureau_time.ToDatetime(dt.UTC)
-        return bureau_time
-
     def health(self) -> str:
         """The bureau's overall health status name (``SERVING`` when well)."""
         response = self._call(

@@ -141,9 +141,8 @@ def _check_bureau(
         with bureau_client(settings, identity) as client:
             status = client.health()
             before = now()
-            bureau_time = (
-                client.bureau_time() if settings.bureau_address is not None else client.directory()[1]
-            )
+            # The directory carries the bureau's clock; a heartbeat would overwrite the node's own report.
+            bureau_time = client.directory()[1]
             after = now()
     except GatewayError as exc:
         yield Finding("bureau", Severity.FAIL, f"cannot reach the bureau over mTLS: {exc.message}")

@@ -133,7 +133,7 @@ def open_store(url: str, *, schema: str | None = None) -> Store:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(f"cannot open or migrate the store: {describe_database_error(exc)}") from exc
-    logger.info("store ready on %s backend", engine.dialect.name)
+    logger.debug("store ready on %s backend", engine.dialect.name)
     return Store(engine)
 
 

@@ -142,7 +142,41 @@ def blacklist(
                 appeal_state=rng.choices(_APPEAL_STATES, weights=_APPEAL_WEIGHTS)[0],
             )
         )
+    _every_lender_contributes(rng, accounts, books, result, as_of=as_of)
     return result
+
+
+def _every_lender_contributes(
+    rng: random.Random,
+    accounts: list[Account],
+    books: dict[str, RefBook],
+    result: dict[str, list[BlacklistRecord]],
+    *,
+    as_of: dt.date,
+) -> None:
+    """List the most delinquent account of any lender without a live listing.
+
+    Reciprocity (policies/subject_check.toml) bars a lender that contributes
+    nothing from searching; a small synthetic book must still be able to search.
+    """
+    for member_id in sorted({account.member_id for account in accounts}):
+        if any(r.appeal_state == "none" for r in result[member_id]):
+            continue
+        worst = max(
+            (a for a in accounts if a.member_id == member_id), key=lambda a: (a.days_past_due, a.person_index)
+        )
+        listed_on = as_of - dt.timedelta(days=rng.randint(1, 365))
+        result[member_id].append(
+            BlacklistRecord(
+                entry_ref=books[member_id].next_ref("blacklist", listed_on),
+                person_index=worst.person_index,
+                reason="malicious_evasion",
+                evidence_ref=f"EV-{listed_on:%Y%m}-{rng.randrange(16**6):06X}",
+                listed_on=listed_on,
+                expires_on=listed_on + dt.timedelta(days=LISTING_DAYS),
+                appeal_state="none",
+            )
+        )
 
 
 def consents(

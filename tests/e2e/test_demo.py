@@ -26,6 +26,11 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert summary["results"]["imported_rows"] > 300
     assert summary["results"]["quarantined_rows"] == 0
     assert summary["results"]["bureau_audit_entries"] > 5
+    assert summary["results"]["borrowers_tokenised"] > 300
+    assert summary["results"]["batch_subjects"] > 10
+    assert summary["results"]["subject_access_records"] >= 1
+    assert "single subject checks" in output and "who queried me" in output
+    assert (outcome.workdir / "outputs" / "bank-2-portfolio-screen.csv").exists()
     assert "consortium directory" in output and "agency-1" in output
     for member in summary["members"]:
         assert (outcome.workdir / "nodes" / member / "data" / "store.db").exists()

@@ -1,0 +1,17 @@
+"""The demo's query steps, in order; each feature adds its steps here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gateway.demo import subject_checks
+from gateway.demo.context import DemoContext
+
+QueryStep = Callable[[DemoContext], None]
+
+QUERY_STEPS: list[tuple[str, QueryStep]] = [
+    ("books tokenised (blind OPRF through the bureau)", subject_checks.tokenise_books),
+    ("single subject checks (masked sums over the other members)", subject_checks.single_checks),
+    ("portfolio screen (batched subject check)", subject_checks.batch_screen),
+    ("subject access (sealed to the subject's one-time key)", subject_checks.subject_access),
+]
