@@ -102,6 +102,7 @@ class RoundReference:
     attempt: int
     coverage: Coverage
     segment_map: Mapping[AnswerSegment, AnswerSegment]
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class ChunkResult:
     """The bureau's answer to one chunk: masked sums and the rounds they come from.
 
     ``complete`` is false when too few members answered (insufficient coverage); the
-    rows are then empty.
+    rows are then empty. Row ``i`` comes from ``rounds[row_round[i]]``, where it was row
+    ``row_index[i]`` of that round's matrix (the querier's mask depends on the position).
     """
 
     chunk_index: int
@@ -118,3 +120,4 @@ class ChunkResult:
     masked_rows: npt.NDArray[np.uint64]
     rounds: tuple[RoundReference, ...]
     row_round: tuple[int, ...]
+    row_index: tuple[int, ...]

@@ -64,13 +64,17 @@ class SubjectProfiler:
         self.layout = VectorLayout.from_settings(settings)
 
     def rows(self, query: ProfileQuery) -> Rows:
-        """One row per token (zeros for tokens this member knows nothing about)."""
-        rows = np.zeros((len(query.tokens), self.layout.width), dtype=np.int64)
+        """One row per token (zeros for tokens this member knows nothing about).
+
+        A token repeated in the batch (a subject screened twice) gets the same row each time.
+        """
+        unique = list(dict.fromkeys(query.tokens))
+        position = {token: index for index, token in enumerate(unique)}
+        rows = np.zeros((len(unique), self.layout.width), dtype=np.int64)
         borrowers = SubjectTokens(self._store).borrowers_by_token(
-            TokenType.RESIDENT_ID, query.key_epoch, query.tokens
+            TokenType.RESIDENT_ID, query.key_epoch, unique
         )
-        position = {token: index for index, token in enumerate(query.tokens)}
-        by_borrower = {borrower: position[token] for token, borrower in borrowers.items()}
+        by_borrower = {borrower: position[token] for borrower, token in borrowers.items()}
         segment = query.segment_map.get(AnswerSegment.of_role(self._role), AnswerSegment.OTHER)
         local = query.query_time.astimezone(self._settings.zone)
         for index in by_borrower.values():
@@ -82,7 +86,7 @@ class SubjectProfiler:
             self._blacklist(rows, by_borrower, local.date())
             self._contacts_today(rows, by_borrower, local)
             self._inquiries(rows, position, query, segment)
-        return rows
+        return rows[[position[token] for token in query.tokens]]
 
     def _debt(self, rows: Rows, by_borrower: Mapping[int, int]) -> None:
         outstanding: dict[int, Decimal] = defaultdict(Decimal)
@@ -90,14 +94,15 @@ class SubjectProfiler:
         query = sa.select(Account.borrower_id, Account.outstanding, Account.days_past_due).where(
             Account.status == AccountStatus.ACTIVE, Account.entrusted_by.is_(None)
         )
+        # Per subject, not per local record: a person with two customer numbers is one lender's debt.
         for row in self._select_for(query, Account.borrower_id, by_borrower):
-            outstanding[row.borrower_id] += row.outstanding
-            worst_dpd[row.borrower_id] = max(worst_dpd.get(row.borrower_id, 0), row.days_past_due)
+            index = by_borrower[row.borrower_id]
+            outstanding[index] += row.outstanding
+            worst_dpd[index] = max(worst_dpd.get(index, 0), row.days_past_due)
         buckets = self._settings
-        for borrower, total in outstanding.items():
-            index = by_borrower[borrower]
+        for index, total in outstanding.items():
             rows[index, self.layout.outstanding_offset + buckets.outstanding_buckets.index(float(total))] = 1
-            rows[index, self.layout.dpd_offset + buckets.dpd_buckets.index(worst_dpd[borrower])] = 1
+            rows[index, self.layout.dpd_offset + buckets.dpd_buckets.index(worst_dpd[index])] = 1
 
     def _applications(
         self, rows: Rows, by_borrower: Mapping[int, int], segment: AnswerSegment, now: dt.datetime

@@ -24,7 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
-from gateway.aggregation import decode, unmask_sum
+from gateway.aggregation import decode, query_mask
+from gateway.aggregation.field import scalar_mul, sub
 from gateway.crypto.encoding import length_prefixed_all
 from gateway.crypto.hpke import seal
 from gateway.errors import GatewayError, PolicyDenied
@@ -269,27 +270,28 @@ class SubjectCheckClient:
             return [no_answer(CheckStatus.INSUFFICIENT_COVERAGE, result.coverage)] * count
         missing = [r.request_hash for r in result.rounds if r.request_hash not in seeds]
         seeds = seeds | rounds.seeds(missing)
-        answers = []
-        for row, round_index in zip(result.masked_rows, result.row_round, strict=True):
-            reference = result.rounds[round_index]
-            total = decode(
-                unmask_sum(
-                    row,
-                    query_seed=seeds[reference.request_hash],
-                    request_hash=reference.request_hash,
-                    attempt=reference.attempt,
-                    answering_count=reference.coverage.participants,
-                )
+        totals = np.empty(result.masked_rows.shape, dtype=np.int64)
+        for number, reference in enumerate(result.rounds):
+            mine = [i for i, r in enumerate(result.row_round) if r == number]
+            # The querier's mask was expanded over that round's whole matrix: take each row's own position.
+            mask = query_mask(
+                seeds[reference.request_hash],
+                request_hash=reference.request_hash,
+                attempt=reference.attempt,
+                shape=(reference.rows, result.masked_rows.shape[1]),
             )
-            answers.append(
-                decode_answer(
-                    total,
-                    settings=self._settings,
-                    coverage=reference.coverage,
-                    segment_map=reference.segment_map,
-                )
+            positions = [result.row_index[i] for i in mine]
+            removed = scalar_mul(mask[positions], reference.coverage.participants)
+            totals[mine] = decode(sub(result.masked_rows[mine], removed))
+        return [
+            decode_answer(
+                totals[i],
+                settings=self._settings,
+                coverage=result.rounds[r].coverage,
+                segment_map=result.rounds[r].segment_map,
             )
-        return answers
+            for i, r in enumerate(result.row_round)
+        ]
 
     def _own_rows(self, tokens: Sequence[bytes], epoch: int, now: dt.datetime) -> list[SubjectCheckAnswer]:
         identity = {segment: segment for segment in SEGMENTS}

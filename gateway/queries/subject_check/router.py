@@ -192,9 +192,10 @@ class SubjectCheckRouter:
             answers, failed = self._fan_out(live, chunk, sealed, request_hash, attempt, segment_map, now)
             if not failed:
                 rows = sum_contributions(answers)
-                reference = RoundReference(request_hash, attempt, coverage, segment_map)
+                reference = RoundReference(request_hash, attempt, coverage, segment_map, chunk.subject_count)
+                count = chunk.subject_count
                 return ChunkResult(
-                    chunk.chunk_index, True, coverage, rows, (reference,), (0,) * chunk.subject_count
+                    chunk.chunk_index, True, coverage, rows, (reference,), (0,) * count, tuple(range(count))
                 )
             _LOG.warning(
                 "round %s attempt %d: %d members missed the deadline",
@@ -269,6 +270,8 @@ class SubjectCheckRouter:
             tag: CachedRow(
                 tag,
                 result.masked_rows[index].astype("<u8").tobytes(),
+                index,
+                reference.rows,
                 reference.request_hash,
                 reference.attempt,
                 coverage.members_asked,
@@ -288,46 +291,46 @@ def _online(member: MemberView, now: dt.datetime, settings: RouterSettings) -> b
 
 def _insufficient(chunk: CheckChunk, coverage: Coverage) -> ChunkResult:
     empty = np.zeros((0, 0), dtype=np.uint64)
-    return ChunkResult(chunk.chunk_index, False, coverage, empty, (), ())
+    return ChunkResult(chunk.chunk_index, False, coverage, empty, (), (), ())
 
 
 def _reference(row: CachedRow) -> RoundReference:
     coverage = Coverage(row.members_asked, row.members_answered, row.attempt, row.participants)
-    return RoundReference(row.request_hash, row.attempt, coverage, parse_segment_map(row.segment_map))
-
-
-def _from_cache(chunk: CheckChunk, cached: dict[bytes, CachedRow]) -> ChunkResult:
-    rounds: list[RoundReference] = []
-    index_of: dict[bytes, int] = {}
-    row_round: list[int] = []
-    rows = []
-    for tag in chunk.dedup_tags:
-        row = cached[tag]
-        if row.request_hash not in index_of:
-            index_of[row.request_hash] = len(rounds)
-            rounds.append(_reference(row))
-        row_round.append(index_of[row.request_hash])
-        rows.append(np.frombuffer(row.masked_row, dtype="<u8"))
-    coverage = rounds[0].coverage
-    return ChunkResult(
-        chunk.chunk_index, True, coverage, np.vstack(rows).astype(np.uint64), tuple(rounds), tuple(row_round)
+    return RoundReference(
+        row.request_hash, row.attempt, coverage, parse_segment_map(row.segment_map), row.round_rows
     )
 
 
+def _from_cache(chunk: CheckChunk, cached: dict[bytes, CachedRow]) -> ChunkResult:
+    width = len(next(iter(cached.values())).masked_row) // 8
+    empty = ChunkResult(
+        chunk.chunk_index,
+        True,
+        _reference(cached[chunk.dedup_tags[0]]).coverage,
+        np.zeros((chunk.subject_count, width), dtype=np.uint64),
+        (),
+        (0,) * chunk.subject_count,
+        (0,) * chunk.subject_count,
+    )
+    return _with_cached_rows(chunk, empty, cached)
+
+
 def _with_cached_rows(chunk: CheckChunk, fresh: ChunkResult, cached: dict[bytes, CachedRow]) -> ChunkResult:
-    """Replace fresh rows by earlier answers for subjects already checked today."""
+    """Replace rows by earlier answers for subjects already checked today, noting where each came from."""
     if not cached:
         return fresh
     rounds = list(fresh.rounds)
-    index_of = {fresh.rounds[0].request_hash: 0}
+    index_of = {reference.request_hash: number for number, reference in enumerate(rounds)}
     rows = fresh.masked_rows.copy()
-    row_round = list(fresh.row_round)
+    row_round, row_index = list(fresh.row_round), list(fresh.row_index)
     for index, tag in enumerate(chunk.dedup_tags):
         if tag in cached:
             row = cached[tag]
             if row.request_hash not in index_of:
                 index_of[row.request_hash] = len(rounds)
                 rounds.append(_reference(row))
-            row_round[index] = index_of[row.request_hash]
+            row_round[index], row_index[index] = index_of[row.request_hash], row.row_index
             rows[index] = np.frombuffer(row.masked_row, dtype="<u8")
-    return ChunkResult(fresh.chunk_index, True, fresh.coverage, rows, tuple(rounds), tuple(row_round))
+    return ChunkResult(
+        fresh.chunk_index, True, fresh.coverage, rows, tuple(rounds), tuple(row_round), tuple(row_index)
+    )

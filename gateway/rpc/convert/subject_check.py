@@ -228,6 +228,7 @@ def result_to_proto(
             attempt=r.attempt,
             coverage=coverage_to_proto(r.coverage),
             segment_map=segment_map_to_proto(r.segment_map),
+            rows=r.rows,
         )
         for r in result.rounds
     ]
@@ -239,6 +240,7 @@ def result_to_proto(
         masked_sums=matrix_to_proto(result.masked_rows, layout_version=layout_version),
         rounds=rounds,
         row_round=list(result.row_round),
+        row_index=list(result.row_index),
     )
 
 
@@ -253,6 +255,7 @@ def result_from_proto(
             r.attempt,
             coverage_from_proto(r.coverage),
             segment_map_from_proto(list(r.segment_map)),
+            r.rows,
         )
         for r in message.rounds
     )
@@ -260,6 +263,9 @@ def result_from_proto(
         rows = matrix_from_proto(message.masked_sums, rows=subject_count, columns=width)
         if len(message.row_round) != subject_count or any(i >= len(rounds) for i in message.row_round):
             raise InvalidInputError("expected one valid round index per row", field="row_round")
+        positions = zip(message.row_round, message.row_index, strict=False)
+        if len(message.row_index) != subject_count or any(p >= rounds[r].rows for r, p in positions):
+            raise InvalidInputError("expected one position within its round per row", field="row_index")
     else:
         rows = np.zeros((0, 0), dtype=np.uint64)
     return ChunkResult(
@@ -269,4 +275,5 @@ def result_from_proto(
         rows,
         rounds,
         tuple(message.row_round),
+        tuple(message.row_index),
     )

@@ -42,6 +42,9 @@ class CachedCheckRow(Base):
     local_day: Mapped[dt.date] = mapped_column(sa.Date())
     dedup_tag: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     masked_row: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    # Position of the row in its round's matrix, and that matrix's row count.
+    row_index: Mapped[int] = mapped_column(sa.Integer())
+    round_rows: Mapped[int] = mapped_column(sa.Integer())
     request_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     attempt: Mapped[int] = mapped_column(sa.Integer())
     members_asked: Mapped[int] = mapped_column(sa.Integer())

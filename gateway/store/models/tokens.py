@@ -18,13 +18,13 @@ from gateway.store.types import UTCDateTime, enum_type
 
 
 class SubjectTokenRecord(Base):
-    """One borrower's token under one OPRF key epoch."""
+    """One borrower's token under one OPRF key epoch.
+
+    Two local borrower records of the same person (two customer numbers) share a token.
+    """
 
     __tablename__ = "subject_tokens"
-    __table_args__ = (
-        sa.UniqueConstraint("token_kind", "key_epoch", "token"),
-        sa.UniqueConstraint("borrower_id", "token_kind", "key_epoch"),
-    )
+    __table_args__ = (sa.UniqueConstraint("borrower_id", "token_kind", "key_epoch"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     borrower_id: Mapped[int] = mapped_column(sa.ForeignKey("borrowers.id"), index=True)

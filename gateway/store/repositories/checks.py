@@ -43,6 +43,8 @@ class CachedRow:
 
     dedup_tag: bytes
     masked_row: bytes
+    row_index: int
+    round_rows: int
     request_hash: bytes
     attempt: int
     members_asked: int
@@ -74,6 +76,8 @@ class CheckCache:
                     found[row.dedup_tag] = CachedRow(
                         row.dedup_tag,
                         row.masked_row,
+                        row.row_index,
+                        row.round_rows,
                         row.request_hash,
                         row.attempt,
                         row.members_asked,
@@ -94,6 +98,8 @@ class CheckCache:
                 "local_day": day,
                 "dedup_tag": row.dedup_tag,
                 "masked_row": row.masked_row,
+                "row_index": row.row_index,
+                "round_rows": row.round_rows,
                 "request_hash": row.request_hash,
                 "attempt": row.attempt,
                 "members_asked": row.members_asked,

@@ -64,9 +64,9 @@ class SubjectTokens:
                 session.execute(sa.insert(SubjectTokenRecord), rows)
         return len(rows)
 
-    def borrowers_by_token(self, kind: TokenType, epoch: int, tokens: Sequence[bytes]) -> dict[bytes, int]:
-        """Map each of ``tokens`` this member holds to its local borrower id."""
-        found: dict[bytes, int] = {}
+    def borrowers_by_token(self, kind: TokenType, epoch: int, tokens: Sequence[bytes]) -> dict[int, bytes]:
+        """Map every local borrower named by one of ``tokens`` to that token."""
+        found: dict[int, bytes] = {}
         with self._store.transaction() as session:
             for start in range(0, len(tokens), _IN_BATCH):
                 query = sa.select(SubjectTokenRecord.token, SubjectTokenRecord.borrower_id).where(
@@ -74,7 +74,7 @@ class SubjectTokens:
                     SubjectTokenRecord.key_epoch == epoch,
                     SubjectTokenRecord.token.in_(tokens[start : start + _IN_BATCH]),
                 )
-                found.update({row.token: row.borrower_id for row in session.execute(query)})
+                found.update({row.borrower_id: row.token for row in session.execute(query)})
         return found
 
     def latest_epoch(self, kind: TokenType) -> int:

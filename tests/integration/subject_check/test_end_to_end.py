@@ -8,11 +8,11 @@ from gateway.node.session import member_session
 from gateway.queries.subject_check.answer import CheckStatus
 from gateway.queries.subject_check.querier import SubjectRequest
 from gateway.store import open_store
-from gateway.store.enums import ReasonCode, TokenType
+from gateway.store.enums import TokenType
 from gateway.store.models import Inquiry
 from gateway.store.repositories.audit import AuditLog
 
-from .conftest import Consortium, expected_answer, valid_consents
+from .conftest import Consortium, expected_answer
 
 
 def multi_lender(person: dict[str, object]) -> bool:
@@ -73,21 +73,3 @@ def test_a_repeated_check_the_same_day_is_answered_from_the_cache_even_with_a_me
     assert second.answer == first.answer
     cached = [e for e in AuditLog(consortium.bureau.store).entries() if e.action == "subject_check.query"][-1]
     assert cached.details["cached_rows"] == 1
-
-
-def test_a_portfolio_is_screened_in_chunks_with_one_answer_per_subject(consortium: Consortium) -> None:
-    subjects = [
-        SubjectRequest(resident_id, ref)
-        for resident_id, ref in valid_consents(consortium, "cfc-1", ReasonCode.LOAN_APPROVAL)
-    ]
-    subjects.append(SubjectRequest("110105194912310021", "AUTH-NONE"))  # bad checksum
-    subjects.append(SubjectRequest(subjects[0].national_id, "AUTH-NOT-HELD"))  # no such consent
-
-    with member_session(consortium.settings["cfc-1"]) as session:
-        outcomes = session.subject_checks().check_many(subjects, ReasonCode.LOAN_APPROVAL)
-
-    statuses = [o.answer.status for o in outcomes]
-    assert len(outcomes) == len(subjects) > 20
-    assert statuses[-2:] == [CheckStatus.INSUFFICIENT_INPUT, CheckStatus.REFUSED]
-    assert set(statuses[:-2]) <= {CheckStatus.HIT, CheckStatus.NO_MATCH}
-    assert CheckStatus.HIT in statuses

@@ -159,8 +159,11 @@ class RoundReference(_message.Message):
     ATTEMPT_FIELD_NUMBER: _builtins.int
     COVERAGE_FIELD_NUMBER: _builtins.int
     SEGMENT_MAP_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
     request_hash: _builtins.bytes
     attempt: _builtins.int
+    rows: _builtins.int
+    """Rows in that round's matrix: the querier's mask is expanded over this shape."""
     @_builtins.property
     def coverage(self) -> _common_pb2.Coverage: ...
     @_builtins.property
@@ -176,10 +179,11 @@ class RoundReference(_message.Message):
         attempt: _builtins.int = ...,
         coverage: _common_pb2.Coverage | None = ...,
         segment_map: _abc.Iterable[_common_pb2.Segment.ValueType] | None = ...,
+        rows: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "coverage", b"coverage", "request_hash", b"request_hash", "segment_map", b"segment_map"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "coverage", b"coverage", "request_hash", b"request_hash", "rows", b"rows", "segment_map", b"segment_map"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -198,6 +202,7 @@ class SubjectCheckResponse(_message.Message):
     MASKED_SUMS_FIELD_NUMBER: _builtins.int
     ROUNDS_FIELD_NUMBER: _builtins.int
     ROW_ROUND_FIELD_NUMBER: _builtins.int
+    ROW_INDEX_FIELD_NUMBER: _builtins.int
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
     status: Global___RoundStatus.ValueType
@@ -215,6 +220,10 @@ class SubjectCheckResponse(_message.Message):
 
     @_builtins.property
     def row_round(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def row_index(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """row_index[i] is row i's position in its round's matrix."""
+
     def __init__(
         self,
         *,
@@ -225,10 +234,11 @@ class SubjectCheckResponse(_message.Message):
         masked_sums: _common_pb2.MaskedMatrix | None = ...,
         rounds: _abc.Iterable[Global___RoundReference] | None = ...,
         row_round: _abc.Iterable[_builtins.int] | None = ...,
+        row_index: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage", "masked_sums", b"masked_sums"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "coverage", b"coverage", "last_chunk", b"last_chunk", "masked_sums", b"masked_sums", "rounds", b"rounds", "row_round", b"row_round", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "coverage", b"coverage", "last_chunk", b"last_chunk", "masked_sums", b"masked_sums", "rounds", b"rounds", "row_index", b"row_index", "row_round", b"row_round", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -54,6 +54,8 @@ def upgrade() -> None:
         sa.Column("local_day", sa.Date(), nullable=False),
         sa.Column("dedup_tag", sa.LargeBinary(length=32), nullable=False),
         sa.Column("masked_row", sa.LargeBinary(), nullable=False),
+        sa.Column("row_index", sa.Integer(), nullable=False),
+        sa.Column("round_rows", sa.Integer(), nullable=False),
         sa.Column("request_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("members_asked", sa.Integer(), nullable=False),
@@ -98,9 +100,6 @@ def upgrade() -> None:
             "token_kind",
             "key_epoch",
             name=op.f("uq_subject_tokens_borrower_id_token_kind_key_epoch"),
-        ),
-        sa.UniqueConstraint(
-            "token_kind", "key_epoch", "token", name=op.f("uq_subject_tokens_token_kind_key_epoch_token")
         ),
     )
     with op.batch_alter_table("subject_tokens", schema=None) as batch_op:
