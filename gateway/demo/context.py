@@ -24,6 +24,7 @@ class DemoContext:
     results: dict[str, object] = field(default_factory=dict)
     # Resident IDs the demo checked: kept in memory only, never written to the summary.
     checked_subjects: list[str] = field(default_factory=list)
+    exit_codes: dict[str, int] = field(default_factory=dict)
 
     @property
     def outputs(self) -> Path:

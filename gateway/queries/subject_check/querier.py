@@ -45,6 +45,7 @@ from gateway.store.enums import ReasonCode, TokenType
 from gateway.store.repositories.checks import CheckRounds
 from gateway.store.repositories.consents import standings
 from gateway.store.repositories.inquiries import InquiryRow, record_inquiries
+from gateway.store.repositories.tokens import SubjectTokens
 
 LOCAL_ACTION = "subject_check.request"
 _CONSENT_LABEL = b"credgate/v1/consent-refs"
@@ -144,7 +145,7 @@ class SubjectCheckClient:
         outcomes: list[CheckOutcome | None] = [None] * len(subjects)
         pending = self._admit(subjects, reason, now, outcomes)
         if pending:
-            epoch, tokens = self._tokeniser.tokenise(TokenType.RESIDENT_ID, [p.resident_id for p in pending])
+            epoch, tokens = self._tokens([p.resident_id for p in pending])
             answers = self._ask(tokens, [p.consent_ref for p in pending], epoch, reason, now, on_progress)
             own = self._own_rows(tokens, epoch, now)
             for position, (item, answer) in enumerate(zip(pending, answers, strict=True)):
@@ -183,6 +184,25 @@ class SubjectCheckClient:
             else:
                 outcomes[item.index] = CheckOutcome(no_answer(CheckStatus.REFUSED, NO_COVERAGE), None)
         return admitted
+
+    def _tokens(self, resident_ids: Sequence[str]) -> tuple[int, list[bytes]]:
+        """Tokens of normalised IDs: from this node's book where it already holds them, else via the bureau.
+
+        The first ID always goes through the bureau, which tells the current key epoch;
+        stored tokens are used only under that epoch.
+        """
+        epoch, (first,) = self._tokeniser.tokenise(TokenType.RESIDENT_ID, resident_ids[:1])
+        stored = SubjectTokens(self._store).tokens_by_resident_id(
+            TokenType.RESIDENT_ID, epoch, resident_ids[1:]
+        )
+        missing = sorted({r for r in resident_ids[1:] if r not in stored})
+        if missing:
+            answered, fresh = self._tokeniser.tokenise(TokenType.RESIDENT_ID, missing)
+            if answered != epoch:
+                # The bureau rotated its key in between: start again under the new epoch.
+                return self._tokens(resident_ids)
+            stored |= dict(zip(missing, fresh, strict=True))
+        return epoch, [first, *(stored[r] for r in resident_ids[1:])]
 
     def _ask(
         self,

@@ -77,6 +77,26 @@ class SubjectTokens:
                 found.update({row.borrower_id: row.token for row in session.execute(query)})
         return found
 
+    def tokens_by_resident_id(
+        self, kind: TokenType, epoch: int, resident_ids: Sequence[str]
+    ) -> dict[str, bytes]:
+        """This member's stored tokens for any of ``resident_ids`` (normalised) under ``epoch``."""
+        wanted = sorted(set(resident_ids))
+        found: dict[str, bytes] = {}
+        with self._store.transaction() as session:
+            for start in range(0, len(wanted), _IN_BATCH):
+                query = (
+                    sa.select(Borrower.resident_id, SubjectTokenRecord.token)
+                    .join(SubjectTokenRecord, SubjectTokenRecord.borrower_id == Borrower.id)
+                    .where(
+                        SubjectTokenRecord.token_kind == kind,
+                        SubjectTokenRecord.key_epoch == epoch,
+                        Borrower.resident_id.in_(wanted[start : start + _IN_BATCH]),
+                    )
+                )
+                found.update({row.resident_id: row.token for row in session.execute(query)})
+        return found
+
     def latest_epoch(self, kind: TokenType) -> int:
         """The newest key epoch this member holds tokens under (0 when none)."""
         query = sa.select(sa.func.max(SubjectTokenRecord.key_epoch)).where(

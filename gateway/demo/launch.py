@@ -1,0 +1,177 @@
+"""Launch a consortium on this machine: CA, synthetic books, bureau and members as processes.
+
+Used by ``credgate demo`` and by the benchmarks; everything it starts is stopped
+(SIGTERM) when the ``with`` block ends, and a process that does not exit cleanly
+is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from gateway.bureau import MemberView
+from gateway.config import Settings
+from gateway.demo.consortium import RunningConsortium, node_process
+from gateway.demo.context import DemoContext
+from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
+from gateway.errors import GatewayError, InvalidInputError
+from gateway.identity.ca import CertificateAuthority
+from gateway.identity.peer import Role
+from gateway.ingest.runner import ImportSummary, run_import
+from gateway.store.database import open_store
+from gateway.store.enums import ImportKind
+from gateway.synth.consortium import ConsortiumResult, SynthOptions, generate_consortium
+from gateway.synth.members import Composition
+from gateway.synth.writer import write_consortium
+
+MARKER = ".credgate-demo"
+HEARTBEAT_SECONDS = 1.0
+
+
+@contextmanager
+def launched_consortium(
+    workdir: Path, *, people: int, seed: int, composition: Composition, console: Console
+) -> Iterator[tuple[DemoContext, list[MemberView]]]:
+    """Provision, generate, import and start a consortium in ``workdir`` (recreated); stop it after.
+
+    Yields the shared context and the directory as the bureau sees it once every member registered.
+
+    Raises
+    ------
+    GatewayError
+        When a step fails, or a process does not stop cleanly (exit codes in ``context.exit_codes``).
+
+    """
+    _prepare(workdir)
+    now = dt.datetime.now(dt.UTC)
+    with step(console, "consortium CA"):
+        authority = provision_ca(workdir / "ca", now=now)
+    with step(console, f"synthetic consortium: {people} people, seed {seed}"):
+        synthetic = generate_consortium(SynthOptions(people=people, seed=seed, composition=composition))
+        write_consortium(synthetic, workdir / "consortium")
+    bureau_settings = provision_node(
+        authority,
+        NodePlan(BUREAU_ID, Role.BUREAU, _node_dir(workdir, BUREAU_ID)),
+        bureau_address=None,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+        now=now,
+    )
+    logs = workdir / "logs"
+    consortium = RunningConsortium(
+        bureau_settings, node_process(bureau_settings, _config(workdir, BUREAU_ID), logs, bureau=True)
+    )
+    context = DemoContext(workdir, console, consortium, {})
+    try:
+        with step(console, "bureau process started"):
+            consortium.bureau.start()
+            consortium.bureau_address = consortium.bureau.wait_ready()
+        context.member_settings.update(
+            _provision_members(authority, synthetic, workdir, consortium.bureau_address, now)
+        )
+        _import_books(context, synthetic)
+        with step(console, f"{len(context.member_settings)} member processes started and registered"):
+            for settings in context.member_settings.values():
+                process = node_process(settings, _config(workdir, settings.member_id), logs, bureau=False)
+                consortium.members.append(process)
+                process.start()
+            for process in consortium.members:
+                process.wait_ready()
+            views = consortium.wait_registered()
+        yield context, views
+    finally:
+        with step(console, "all processes stopped (SIGTERM)"):
+            context.exit_codes = consortium.stop()
+    failed = {member: code for member, code in context.exit_codes.items() if code != 0}
+    if failed:
+        raise GatewayError(f"processes did not stop cleanly: {failed}; see {logs}")
+
+
+def _prepare(workdir: Path) -> None:
+    if workdir.exists():
+        if not (workdir / MARKER).exists():
+            raise InvalidInputError(
+                f"{workdir} exists and is not a demo folder; choose another --workdir", field="workdir"
+            )
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    (workdir / MARKER).write_text("created by credgate demo; removed by the next run\n", encoding="utf-8")
+
+
+def _node_dir(workdir: Path, member_id: str) -> Path:
+    path = workdir / "nodes" / member_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _config(workdir: Path, member_id: str) -> Path:
+    return NodePlan(member_id, Role.BANK, _node_dir(workdir, member_id)).config_path
+
+
+def _provision_members(
+    authority: CertificateAuthority,
+    synthetic: ConsortiumResult,
+    workdir: Path,
+    bureau_address: str,
+    now: dt.datetime,
+) -> dict[str, Settings]:
+    members: dict[str, Settings] = {}
+    for data in synthetic.members:
+        member = data.member
+        plan = NodePlan(member.member_id, member.role, _node_dir(workdir, member.member_id))
+        members[member.member_id] = provision_node(
+            authority, plan, bureau_address=bureau_address, heartbeat_seconds=HEARTBEAT_SECONDS, now=now
+        )
+    return members
+
+
+def _import_books(context: DemoContext, synthetic: ConsortiumResult) -> None:
+    table = Table(
+        "member",
+        "kind",
+        "read",
+        "imported",
+        "quarantined",
+        "duplicates",
+        title="loan books imported into each member's own store",
+    )
+    summaries: list[ImportSummary] = []
+    with step(context.console, "member books imported"):
+        for member_id, settings in context.member_settings.items():
+            store = open_store(settings.store_url)
+            try:
+                folder = context.workdir / "consortium" / member_id
+                for kind in ImportKind:
+                    summary = run_import(
+                        store, kind, folder / f"{kind.value}.csv", folder / f"{kind.value}.mapping.toml"
+                    )
+                    summaries.append(summary)
+                    table.add_row(
+                        member_id,
+                        kind.value,
+                        str(summary.rows_read),
+                        str(summary.rows_imported),
+                        str(summary.rows_quarantined),
+                        str(summary.rows_duplicate),
+                    )
+            finally:
+                store.close()
+    context.console.print(table)
+    context.results["imported_rows"] = sum(s.rows_imported for s in summaries)
+    context.results["quarantined_rows"] = sum(s.rows_quarantined for s in summaries)
+    context.results["multi_lender_share"] = round(synthetic.multi_lender_share, 4)
+
+
+@contextmanager
+def step(console: Console, title: str) -> Iterator[None]:
+    """Print ``title`` with the time the block took, once it succeeded."""
+    started = time.monotonic()
+    yield
+    console.print(f"[green]✓[/] {title} [dim]({time.monotonic() - started:.1f} s)[/]")
