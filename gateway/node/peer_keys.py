@@ -49,12 +49,15 @@ class PeerKeyCache:
         fetch_directory: Callable[[], Iterable[MemberView]],
         *,
         clock: Callable[[], dt.datetime],
+        max_age: dt.timedelta = dt.timedelta(seconds=30),
     ) -> None:
         self._identity = identity
         self._fetch = fetch_directory
         self._clock = clock
         self._lock = threading.Lock()
         self._peers: dict[str, PeerKeys] = {}
+        self._max_age = max_age
+        self._fetched_at: dt.datetime | None = None
 
     def get(self, member_ids: Iterable[str]) -> dict[str, PeerKeys]:
         """Verified keys of ``member_ids``; refresh once if some are unknown.
@@ -75,9 +78,10 @@ class PeerKeyCache:
             return {member_id: self._peers[member_id] for member_id in wanted}
 
     def all_members(self) -> dict[str, PeerKeys]:
-        """Every member with a verified bundle, after a fresh look at the directory."""
+        """Every member with a verified bundle, from a directory at most ``max_age`` old."""
         with self._lock:
-            self._refresh()
+            if self._fetched_at is None or self._clock() - self._fetched_at > self._max_age:
+                self._refresh()
             return dict(self._peers)
 
     def _refresh(self) -> None:
@@ -100,3 +104,4 @@ class PeerKeyCache:
             )
             peers[view.member_id] = PeerKeys(view.member_id, view.role, verified)
         self._peers = peers
+        self._fetched_at = now

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -81,44 +82,58 @@ def decode_answer(
     segment_map: Mapping[AnswerSegment, AnswerSegment],
 ) -> SubjectCheckAnswer:
     """Bucket one unmasked row (the sum over the other members) into an answer."""
+    return decode_answers(
+        total.reshape(1, -1), settings=settings, coverage=coverage, segment_map=segment_map
+    )[0]
+
+
+def decode_answers(
+    totals: npt.NDArray[np.int64],
+    *,
+    settings: SubjectCheckSettings,
+    coverage: Coverage,
+    segment_map: Mapping[AnswerSegment, AnswerSegment],
+) -> list[SubjectCheckAnswer]:
+    """Bucket unmasked rows of one round into answers (vectorised: a portfolio has many rows)."""
     layout = VectorLayout.from_settings(settings)
-    bucket = _bucketer(settings)
-    reported = sorted(set(segment_map.values()))
-    windows = layout.window_days
-
-    def segment_windows(offset: int) -> dict[tuple[str, int], str]:
-        return {
-            (segment.name.lower(), days): bucket(total[layout.segment_window_slot(offset, segment, index)])
-            for segment in reported
-            for index, days in enumerate(windows)
-        }
-
-    return SubjectCheckAnswer(
-        status=CheckStatus.HIT if total[VectorLayout.HOLDERS] > 0 else CheckStatus.NO_MATCH,
-        coverage=coverage,
-        institutions_holding=bucket(total[VectorLayout.HOLDERS]),
-        lenders_by_outstanding={
-            label: bucket(total[layout.outstanding_offset + index])
-            for index, label in enumerate(settings.outstanding_buckets.labels)
-        },
-        lenders_by_days_past_due={
-            label: bucket(total[layout.dpd_offset + index])
-            for index, label in enumerate(settings.dpd_buckets.labels)
-        },
-        applications=segment_windows(layout.applications_offset),
-        querying_institutions=segment_windows(layout.inquiries_offset),
-        blacklist={
-            reason.value: bucket(total[layout.blacklist_offset + index])
-            for index, reason in enumerate(BLACKLIST_REASONS)
-        },
-        connected_contacts_today=bucket(total[layout.contacts_offset]),
-    )
-
-
-def _bucketer(settings: SubjectCheckSettings) -> Callable[[np.int64], str]:
     buckets = settings.count_buckets
+    positions = np.searchsorted(np.asarray(buckets.lower_bounds), totals, side="right") - 1
+    labels = np.asarray(buckets.labels, dtype=object)[np.maximum(positions, 0)]
+    reported = sorted(set(segment_map.values()))
 
-    def bucket(value: np.int64) -> str:
-        return buckets.labels[buckets.index(int(value))]
+    def slots(offset: int, keys: list[Any]) -> tuple[list[Any], list[int]]:
+        return keys, list(range(offset, offset + len(keys)))
 
-    return bucket
+    def segment_windows(offset: int) -> tuple[list[Any], list[int]]:
+        keys = [(s.name.lower(), d) for s in reported for d in layout.window_days]
+        columns = [
+            layout.segment_window_slot(offset, s, i) for s in reported for i in range(len(layout.window_days))
+        ]
+        return keys, columns
+
+    sections = [
+        slots(layout.outstanding_offset, list(settings.outstanding_buckets.labels)),
+        slots(layout.dpd_offset, list(settings.dpd_buckets.labels)),
+        segment_windows(layout.applications_offset),
+        segment_windows(layout.inquiries_offset),
+        slots(layout.blacklist_offset, [reason.value for reason in BLACKLIST_REASONS]),
+    ]
+    answers = []
+    for total, row in zip(totals, labels, strict=True):
+        outstanding, dpd, applications, inquiries, blacklist = (
+            dict(zip(keys, row[columns], strict=True)) for keys, columns in sections
+        )
+        answers.append(
+            SubjectCheckAnswer(
+                status=CheckStatus.HIT if total[VectorLayout.HOLDERS] > 0 else CheckStatus.NO_MATCH,
+                coverage=coverage,
+                institutions_holding=row[VectorLayout.HOLDERS],
+                lenders_by_outstanding=outstanding,
+                lenders_by_days_past_due=dpd,
+                applications=applications,
+                querying_institutions=inquiries,
+                blacklist=blacklist,
+                connected_contacts_today=row[layout.contacts_offset],
+            )
+        )
+    return answers

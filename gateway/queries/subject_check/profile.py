@@ -12,25 +12,71 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVarTuple
+from typing import Any, TypeVarTuple
 
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import Session
 
 from gateway.queries.subject_check.layout import BLACKLIST_REASONS, AnswerSegment, VectorLayout
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.roles import Role
 from gateway.store.database import Store
 from gateway.store.enums import AccountStatus, TokenType
-from gateway.store.models import Account, Application, BlacklistEntry, ContactAttempt, Inquiry
+from gateway.store.models import (
+    Account,
+    Application,
+    BlacklistEntry,
+    ContactAttempt,
+    Inquiry,
+    SubjectTokenRecord,
+)
 from gateway.store.repositories.blacklist import live_condition
-from gateway.store.repositories.tokens import SubjectTokens
 
 _IN_BATCH = 900
 Rows = npt.NDArray[np.int64]
+_IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
 Ts = TypeVarTuple("Ts")
+
+# Built once: a subject check runs these for every round, so only parameters change
+# (SQLAlchemy then reuses the compiled statements).
+_TOKENS = sa.select(SubjectTokenRecord.borrower_id, SubjectTokenRecord.token).where(
+    SubjectTokenRecord.token_kind == TokenType.RESIDENT_ID,
+    SubjectTokenRecord.key_epoch == sa.bindparam("epoch"),
+    SubjectTokenRecord.token.in_(_IDS),
+)
+_DEBT = sa.select(Account.borrower_id, Account.outstanding, Account.days_past_due).where(
+    Account.status == AccountStatus.ACTIVE, Account.entrusted_by.is_(None), Account.borrower_id.in_(_IDS)
+)
+_APPLICATIONS = sa.select(Application.borrower_id, Application.applied_at).where(
+    Application.applied_at >= sa.bindparam("since"),
+    Application.applied_at <= sa.bindparam("now"),
+    Application.borrower_id.in_(_IDS),
+)
+_INQUIRIES = (
+    sa.select(Inquiry.subject_token, sa.func.max(Inquiry.queried_at).label("queried_at"))
+    .where(
+        Inquiry.token_key_epoch == sa.bindparam("epoch"),
+        Inquiry.queried_at >= sa.bindparam("since"),
+        Inquiry.queried_at <= sa.bindparam("now"),
+        Inquiry.subject_token.in_(_IDS),
+    )
+    .group_by(Inquiry.subject_token)
+)
+_BLACKLIST = sa.select(BlacklistEntry.borrower_id, BlacklistEntry.reason).where(
+    live_condition(sa.bindparam("today", type_=sa.Date())), BlacklistEntry.borrower_id.in_(_IDS)
+)
+_CONTACTS = (
+    sa.select(Account.borrower_id)
+    .join(ContactAttempt, ContactAttempt.account_id == Account.id)
+    .where(
+        ContactAttempt.connected.is_(True),
+        ContactAttempt.attempted_at >= sa.bindparam("since"),
+        ContactAttempt.attempted_at <= sa.bindparam("now"),
+        Account.borrower_id.in_(_IDS),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -71,99 +117,54 @@ class SubjectProfiler:
         unique = list(dict.fromkeys(query.tokens))
         position = {token: index for index, token in enumerate(unique)}
         rows = np.zeros((len(unique), self.layout.width), dtype=np.int64)
-        borrowers = SubjectTokens(self._store).borrowers_by_token(
-            TokenType.RESIDENT_ID, query.key_epoch, unique
-        )
-        by_borrower = {borrower: position[token] for borrower, token in borrowers.items()}
         segment = query.segment_map.get(AnswerSegment.of_role(self._role), AnswerSegment.OTHER)
-        local = query.query_time.astimezone(self._settings.zone)
-        for index in by_borrower.values():
-            rows[index, VectorLayout.HOLDERS] = 1
-        with self._store.transaction():
+        now = query.query_time
+        local = now.astimezone(self._settings.zone)
+        since = now - dt.timedelta(days=max(self.layout.window_days))
+        with self._store.transaction() as session:
+            run = _Runner(session)
+            # Several local records of one person share a token and count as one subject.
+            by_borrower = {b: position[t] for b, t in run(_TOKENS, unique, epoch=query.key_epoch)}
+            rows[list(set(by_borrower.values())), VectorLayout.HOLDERS] = 1
+            ids = list(by_borrower)
             if self._role.is_lender:
-                self._debt(rows, by_borrower)
-                self._applications(rows, by_borrower, segment, query.query_time)
-            self._blacklist(rows, by_borrower, local.date())
-            self._contacts_today(rows, by_borrower, local)
-            self._inquiries(rows, position, query, segment)
+                self._debt(rows, by_borrower, run(_DEBT, ids))
+                for borrower, applied_at in run(_APPLICATIONS, ids, since=since, now=now):
+                    self._count_in_windows(
+                        rows,
+                        by_borrower[borrower],
+                        self.layout.applications_offset,
+                        segment,
+                        now - applied_at,
+                    )
+            for borrower, reason in run(_BLACKLIST, ids, today=local.date()):
+                rows[
+                    by_borrower[borrower], self.layout.blacklist_offset + BLACKLIST_REASONS.index(reason)
+                ] += 1
+            midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+            for (borrower,) in run(_CONTACTS, ids, since=midnight, now=now):
+                rows[by_borrower[borrower], self.layout.contacts_offset] += 1
+            # An institution counts once per window however often it asked: its latest inquiry.
+            for token, queried_at in run(_INQUIRIES, unique, epoch=query.key_epoch, since=since, now=now):
+                self._count_in_windows(
+                    rows, position[token], self.layout.inquiries_offset, segment, now - queried_at
+                )
         return rows[[position[token] for token in query.tokens]]
 
-    def _debt(self, rows: Rows, by_borrower: Mapping[int, int]) -> None:
+    def _debt(
+        self, rows: Rows, by_borrower: Mapping[int, int], accounts: list[sa.Row[int, Decimal, int]]
+    ) -> None:
         outstanding: dict[int, Decimal] = defaultdict(Decimal)
         worst_dpd: dict[int, int] = {}
-        query = sa.select(Account.borrower_id, Account.outstanding, Account.days_past_due).where(
-            Account.status == AccountStatus.ACTIVE, Account.entrusted_by.is_(None)
-        )
-        # Per subject, not per local record: a person with two customer numbers is one lender's debt.
-        for row in self._select_for(query, Account.borrower_id, by_borrower):
-            index = by_borrower[row.borrower_id]
-            outstanding[index] += row.outstanding
-            worst_dpd[index] = max(worst_dpd.get(index, 0), row.days_past_due)
-        buckets = self._settings
+        for borrower, amount, days_past_due in accounts:
+            index = by_borrower[borrower]
+            outstanding[index] += amount
+            worst_dpd[index] = max(worst_dpd.get(index, 0), days_past_due)
         for index, total in outstanding.items():
-            rows[index, self.layout.outstanding_offset + buckets.outstanding_buckets.index(float(total))] = 1
-            rows[index, self.layout.dpd_offset + buckets.dpd_buckets.index(worst_dpd[index])] = 1
-
-    def _applications(
-        self, rows: Rows, by_borrower: Mapping[int, int], segment: AnswerSegment, now: dt.datetime
-    ) -> None:
-        since = now - dt.timedelta(days=max(self.layout.window_days))
-        query = sa.select(Application.borrower_id, Application.applied_at).where(
-            Application.applied_at >= since
-        )
-        for row in self._select_for(query, Application.borrower_id, by_borrower):
-            self._count_in_windows(
-                rows,
-                by_borrower[row.borrower_id],
-                self.layout.applications_offset,
-                segment,
-                now - row.applied_at,
-            )
-
-    def _inquiries(
-        self, rows: Rows, position: Mapping[bytes, int], query: ProfileQuery, segment: AnswerSegment
-    ) -> None:
-        since = query.query_time - dt.timedelta(days=max(self.layout.window_days))
-        latest: dict[int, dt.datetime] = {}
-        select = sa.select(Inquiry.subject_token, Inquiry.queried_at).where(
-            Inquiry.token_key_epoch == query.key_epoch,
-            Inquiry.queried_at >= since,
-            Inquiry.queried_at <= query.query_time,
-        )
-        tokens = list(position)
-        with self._store.transaction() as session:
-            for start in range(0, len(tokens), _IN_BATCH):
-                chunk = select.where(Inquiry.subject_token.in_(tokens[start : start + _IN_BATCH]))
-                for row in session.execute(chunk):
-                    index = position[row.subject_token]
-                    latest[index] = max(latest.get(index, row.queried_at), row.queried_at)
-        # An institution counts once per window however often it asked.
-        for index, queried_at in latest.items():
-            self._count_in_windows(
-                rows, index, self.layout.inquiries_offset, segment, query.query_time - queried_at
-            )
-
-    def _blacklist(self, rows: Rows, by_borrower: Mapping[int, int], today: dt.date) -> None:
-        query = sa.select(BlacklistEntry.borrower_id, BlacklistEntry.reason).where(live_condition(today))
-        for row in self._select_for(query, BlacklistEntry.borrower_id, by_borrower):
             rows[
-                by_borrower[row.borrower_id],
-                self.layout.blacklist_offset + BLACKLIST_REASONS.index(row.reason),
-            ] += 1
-
-    def _contacts_today(self, rows: Rows, by_borrower: Mapping[int, int], local_now: dt.datetime) -> None:
-        start = local_now.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
-        query = (
-            sa.select(Account.borrower_id)
-            .join(ContactAttempt, ContactAttempt.account_id == Account.id)
-            .where(
-                ContactAttempt.connected.is_(True),
-                ContactAttempt.attempted_at >= start,
-                ContactAttempt.attempted_at <= local_now.astimezone(dt.UTC),
-            )
-        )
-        for row in self._select_for(query, Account.borrower_id, by_borrower):
-            rows[by_borrower[row.borrower_id], self.layout.contacts_offset] += 1
+                index, self.layout.outstanding_offset + self._settings.outstanding_buckets.index(float(total))
+            ] = 1
+            rows[index, self.layout.dpd_offset + self._settings.dpd_buckets.index(worst_dpd[index])] = 1
 
     def _count_in_windows(
         self, rows: Rows, index: int, offset: int, segment: AnswerSegment, age: dt.timedelta
@@ -172,15 +173,17 @@ class SubjectProfiler:
             if dt.timedelta(0) <= age <= dt.timedelta(days=days):
                 rows[index, self.layout.segment_window_slot(offset, segment, window_index)] += 1
 
-    def _select_for(
-        self,
-        query: sa.Select[*Ts],
-        column: QueryableAttribute[int],
-        by_borrower: Mapping[int, int],
-    ) -> list[sa.Row[*Ts]]:
-        ids = list(by_borrower)
+
+class _Runner:
+    """Runs a prebuilt statement over an ``ids`` list in IN-clause batches."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __call__(self, statement: sa.Select[*Ts], ids: Sequence[Any], **params: Any) -> list[sa.Row[*Ts]]:
         found: list[sa.Row[*Ts]] = []
-        with self._store.transaction() as session:
-            for start in range(0, len(ids), _IN_BATCH):
-                found.extend(session.execute(query.where(column.in_(ids[start : start + _IN_BATCH]))))
+        for start in range(0, len(ids), _IN_BATCH):
+            found.extend(
+                self._session.execute(statement, {"ids": ids[start : start + _IN_BATCH], **params}).all()
+            )
         return found

@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-
 from gateway.aggregation import decode, query_mask
 from gateway.aggregation.field import scalar_mul, sub
 from gateway.crypto.encoding import length_prefixed_all
@@ -33,7 +31,7 @@ from gateway.identifiers import normalise_resident_id
 from gateway.identity.peer import Peer
 from gateway.node.peer_keys import PeerKeyCache, PeerKeys
 from gateway.policy import PolicyDecisionPoint
-from gateway.queries.subject_check.answer import CheckStatus, SubjectCheckAnswer, decode_answer, no_answer
+from gateway.queries.subject_check.answer import CheckStatus, SubjectCheckAnswer, decode_answers, no_answer
 from gateway.queries.subject_check.envelope import TokenChunk, dedup_tag, envelope_info
 from gateway.queries.subject_check.layout import SEGMENTS
 from gateway.queries.subject_check.messages import CheckChunk, ChunkResult, Coverage, SealedFor
@@ -48,6 +46,8 @@ from gateway.store.repositories.inquiries import InquiryRow, record_inquiries
 from gateway.store.repositories.tokens import SubjectTokens
 
 LOCAL_ACTION = "subject_check.request"
+# How long a learned OPRF key epoch is trusted before asking the bureau again.
+EPOCH_TTL = dt.timedelta(seconds=60)
 _CONSENT_LABEL = b"credgate/v1/consent-refs"
 NO_COVERAGE = Coverage(0, 0, 0, 0)
 
@@ -115,6 +115,7 @@ class SubjectCheckClient:
         self._clock = clock
         self._random = random_bytes
         self._profiler = SubjectProfiler(store, role=me.role, settings=settings)
+        self._epoch: tuple[int, dt.datetime] | None = None
 
     def check_one(self, subject: SubjectRequest, reason: ReasonCode) -> CheckOutcome:
         """Check one subject.
@@ -173,13 +174,14 @@ class SubjectCheckClient:
             self._store, [(p.resident_id, p.consent_ref) for p in normalised], reason=reason, today=today
         )
         admitted: list[_Pending] = []
+        decisions: dict[tuple[bool, bool], bool] = {}
         for item, standing in zip(normalised, found, strict=True):
-            context = {
-                "reason": reason.value,
-                "consent_valid": standing.consent_valid,
-                "entrusted": standing.entrusted,
-            }
-            if self._policy.decide(self._me, LOCAL_ACTION, context).allowed:
+            # The decision depends on these two facts only: ask the policies once per combination.
+            key = (standing.consent_valid, standing.entrusted)
+            if key not in decisions:
+                context = {"reason": reason.value, "consent_valid": key[0], "entrusted": key[1]}
+                decisions[key] = self._policy.decide(self._me, LOCAL_ACTION, context).allowed
+            if decisions[key]:
                 admitted.append(item)
             else:
                 outcomes[item.index] = CheckOutcome(no_answer(CheckStatus.REFUSED, NO_COVERAGE), None)
@@ -188,21 +190,27 @@ class SubjectCheckClient:
     def _tokens(self, resident_ids: Sequence[str]) -> tuple[int, list[bytes]]:
         """Tokens of normalised IDs: from this node's book where it already holds them, else via the bureau.
 
-        The first ID always goes through the bureau, which tells the current key epoch;
-        stored tokens are used only under that epoch.
+        Stored tokens count only under the bureau's current key epoch, which this client
+        learns from any OPRF answer and trusts for :data:`EPOCH_TTL`; a rotation noticed in
+        an answer restarts the lookup under the new epoch.
         """
-        epoch, (first,) = self._tokeniser.tokenise(TokenType.RESIDENT_ID, resident_ids[:1])
-        stored = SubjectTokens(self._store).tokens_by_resident_id(
-            TokenType.RESIDENT_ID, epoch, resident_ids[1:]
+        known: dict[str, bytes] = {}
+        if self._epoch is None or self._clock() - self._epoch[1] > EPOCH_TTL:
+            epoch, (first,) = self._tokeniser.tokenise(TokenType.RESIDENT_ID, resident_ids[:1])
+            self._epoch = (epoch, self._clock())
+            known[resident_ids[0]] = first
+        epoch = self._epoch[0]
+        known |= SubjectTokens(self._store).tokens_by_resident_id(
+            TokenType.RESIDENT_ID, epoch, [r for r in resident_ids if r not in known]
         )
-        missing = sorted({r for r in resident_ids[1:] if r not in stored})
+        missing = sorted({r for r in resident_ids if r not in known})
         if missing:
             answered, fresh = self._tokeniser.tokenise(TokenType.RESIDENT_ID, missing)
             if answered != epoch:
-                # The bureau rotated its key in between: start again under the new epoch.
+                self._epoch = (answered, self._clock())
                 return self._tokens(resident_ids)
-            stored |= dict(zip(missing, fresh, strict=True))
-        return epoch, [first, *(stored[r] for r in resident_ids[1:])]
+            known |= dict(zip(missing, fresh, strict=True))
+        return epoch, [known[r] for r in resident_ids]
 
     def _ask(
         self,
@@ -290,7 +298,7 @@ class SubjectCheckClient:
             return [no_answer(CheckStatus.INSUFFICIENT_COVERAGE, result.coverage)] * count
         missing = [r.request_hash for r in result.rounds if r.request_hash not in seeds]
         seeds = seeds | rounds.seeds(missing)
-        totals = np.empty(result.masked_rows.shape, dtype=np.int64)
+        answers: list[SubjectCheckAnswer | None] = [None] * count
         for number, reference in enumerate(result.rounds):
             mine = [i for i, r in enumerate(result.row_round) if r == number]
             # The querier's mask was expanded over that round's whole matrix: take each row's own position.
@@ -302,25 +310,23 @@ class SubjectCheckClient:
             )
             positions = [result.row_index[i] for i in mine]
             removed = scalar_mul(mask[positions], reference.coverage.participants)
-            totals[mine] = decode(sub(result.masked_rows[mine], removed))
-        return [
-            decode_answer(
-                totals[i],
+            totals = decode(sub(result.masked_rows[mine], removed))
+            decoded = decode_answers(
+                totals,
                 settings=self._settings,
-                coverage=result.rounds[r].coverage,
-                segment_map=result.rounds[r].segment_map,
+                coverage=reference.coverage,
+                segment_map=reference.segment_map,
             )
-            for i, r in enumerate(result.row_round)
-        ]
+            for index, answer in zip(mine, decoded, strict=True):
+                answers[index] = answer
+        return [answer for answer in answers if answer is not None]
 
     def _own_rows(self, tokens: Sequence[bytes], epoch: int, now: dt.datetime) -> list[SubjectCheckAnswer]:
         identity = {segment: segment for segment in SEGMENTS}
         rows = self._profiler.rows(ProfileQuery(tokens, epoch, now, identity))
-        own = Coverage(1, 1, 1, 1)
-        return [
-            decode_answer(np.asarray(row), settings=self._settings, coverage=own, segment_map=identity)
-            for row in rows
-        ]
+        return decode_answers(
+            rows, settings=self._settings, coverage=Coverage(1, 1, 1, 1), segment_map=identity
+        )
 
     def _record(
         self,

@@ -117,27 +117,40 @@ class AuditLog:
         if at.tzinfo is None or at.utcoffset() is None:
             raise InvalidInputError("expected a time-zone aware timestamp", field="at")
         details_json = _checked_details(details)
+        recorded_at = at.astimezone(dt.UTC)
+        fields: dict[str, Any] = {
+            "recorded_at": recorded_at,
+            "actor_member_id": actor_member_id,
+            "actor_role": actor_role,
+            "action": action,
+            "resource": resource,
+            "decision": decision,
+            "reason": reason,
+            "correlation_id": correlation_id,
+            "details": details_json,
+        }
+        # Hot path (one append per RPC): prebuilt Core statements, no ORM unit of work.
         with self._store.transaction() as session:
             _lock_chain(session)
-            last = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)).first()
-            prev_hash = GENESIS_HASH if last is None else last.entry_hash
-            record = AuditRecord(
-                recorded_at=at.astimezone(dt.UTC),
-                actor_member_id=actor_member_id,
-                actor_role=actor_role,
-                action=action,
-                resource=resource,
-                decision=decision,
-                reason=reason,
-                correlation_id=correlation_id,
-                details=details_json,
-                prev_hash=prev_hash,
-                entry_hash="",
-            )
-            record.entry_hash = compute_entry_hash(prev_hash, _hashed_fields(record))
-            session.add(record)
-            session.flush()
-            return _to_entry(record)
+            prev_hash = session.scalar(_LAST_HASH) or GENESIS_HASH
+            entry_hash = compute_entry_hash(prev_hash, _hash_input(fields))
+            seq = session.execute(
+                _INSERT, {**fields, "prev_hash": prev_hash, "entry_hash": entry_hash}
+            ).scalar_one()
+        return AuditEntry(
+            seq=seq,
+            recorded_at=recorded_at,
+            actor_member_id=actor_member_id,
+            actor_role=actor_role,
+            action=action,
+            resource=resource,
+            decision=decision,
+            reason=reason,
+            correlation_id=correlation_id,
+            details=json.loads(details_json),
+            prev_hash=prev_hash,
+            entry_hash=entry_hash,
+        )
 
     def entries(self, *, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """Return entries with ``seq > after_seq`` in chain order, at most ``limit`` of them."""
@@ -179,18 +192,20 @@ class AuditLog:
             )
 
 
+_LAST_HASH = sa.select(AuditRecord.entry_hash).order_by(AuditRecord.seq.desc()).limit(1)
+_INSERT = sa.insert(AuditRecord).returning(AuditRecord.seq)
+
+
 def _lock_chain(session: Session) -> None:
     """Serialise appenders so that each reads the true last entry (locking operation).
 
     PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself, so concurrent
-    appenders queue while plain readers continue. SQLite: a no-op write takes
-    the database's single write lock (waiting up to the busy timeout) before
-    the last entry is read. The unique ``prev_hash`` is the backstop either way.
+    appenders queue while plain readers continue. SQLite: every transaction of
+    the store begins IMMEDIATE (``gateway.store.engine``), so it already holds
+    the single write lock. The unique ``prev_hash`` is the backstop either way.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
-    else:
-        session.execute(sa.text("UPDATE audit_log SET seq = seq WHERE 0 = 1"))
 
 
 def _checked_details(details: Mapping[str, JSONValue]) -> str:
@@ -208,16 +223,29 @@ def _checked_details(details: Mapping[str, JSONValue]) -> str:
 
 
 def _hashed_fields(record: AuditRecord) -> dict[str, object]:
+    return _hash_input({column: getattr(record, column) for column in _HASHED_COLUMNS})
+
+
+_HASHED_COLUMNS = (
+    "recorded_at",
+    "actor_member_id",
+    "actor_role",
+    "action",
+    "resource",
+    "decision",
+    "reason",
+    "correlation_id",
+    "details",
+)
+
+
+def _hash_input(fields: Mapping[str, Any]) -> dict[str, object]:
+    """The hashed form of an entry's fields (timestamp as ISO UTC, details parsed)."""
     return {
-        "recorded_at": record.recorded_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_member_id": record.actor_member_id,
-        "actor_role": record.actor_role,
-        "action": record.action,
-        "resource": record.resource,
-        "decision": str(record.decision),
-        "reason": record.reason,
-        "correlation_id": record.correlation_id,
-        "details": json.loads(record.details),
+        **{column: fields[column] for column in _HASHED_COLUMNS},
+        "recorded_at": fields["recorded_at"].astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "decision": str(fields["decision"]),
+        "details": json.loads(fields["details"]),
     }
 
 

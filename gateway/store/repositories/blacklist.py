@@ -16,7 +16,7 @@ from gateway.store.enums import AppealState
 from gateway.store.models import BlacklistEntry
 
 
-def live_condition(today: dt.date) -> sa.ColumnElement[bool]:
+def live_condition(today: dt.date | sa.BindParameter[dt.date]) -> sa.ColumnElement[bool]:
     """SQL condition for a listing that counts on ``today``."""
     return sa.and_(
         BlacklistEntry.listed_on <= today,
