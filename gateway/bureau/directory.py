@@ -36,6 +36,8 @@ class MemberView:
     registered_at: dt.datetime
     last_seen_at: dt.datetime | None
     keys: PublishedKeys | None = None
+    # Known to the bureau only (reciprocity); never sent in the directory.
+    blacklist_listings: int = 0
 
 
 class ConsortiumDirectory:
@@ -134,12 +136,6 @@ class ConsortiumDirectory:
         """Every registered member with liveness, for the bureau's own routing."""
         return [_view(record) for record in self._members.list_members()]
 
-    def blacklist_listings(self, member_id: str) -> int:
-        """Live listings ``member_id`` last reported contributing (0 when unknown)."""
-        return next(
-            (r.blacklist_listings for r in self._members.list_members() if r.member_id == member_id), 0
-        )
-
     def listing(self, viewer: Peer) -> list[MemberView]:
         """Every registered member, with liveness only when ``viewer`` may see it."""
         views = [_view(record) for record in self._members.list_members()]
@@ -158,6 +154,7 @@ def _view(record: MemberRecord) -> MemberView:
         registered_at=record.registered_at,
         last_seen_at=record.last_seen_at,
         keys=record.keys,
+        blacklist_listings=record.blacklist_listings,
     )
 
 

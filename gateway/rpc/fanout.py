@@ -12,7 +12,6 @@ from gateway._proto.credgate.v1 import member_pb2_grpc
 from gateway.aggregation.field import Residues
 from gateway.bureau import MemberView
 from gateway.crypto.hpke import SealedBox
-from gateway.errors import UnavailableError
 from gateway.identity.tls import TLSIdentity
 from gateway.queries.inquiries.collector import CollectRequest
 from gateway.queries.subject_check.messages import RoundRequest
@@ -68,12 +67,10 @@ class GrpcMemberCaller:
         """
         stub = self._channels.stub(member)
         try:
-            responses = list(stub.ComputeSubjectVectors(iter([round_to_proto(request)]), timeout=timeout))
+            response = stub.ComputeSubjectVectors(round_to_proto(request), timeout=timeout)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
-        if len(responses) != 1:
-            raise UnavailableError(f"member {member.member_id} sent {len(responses)} answers for one chunk")
-        return matrix_from_proto(responses[0].rows, rows=request.subject_count, columns=self._width)
+        return matrix_from_proto(response.rows, rows=request.subject_count, columns=self._width)
 
 
 class GrpcInquiryCaller:

@@ -99,7 +99,7 @@ def test_member_service_refuses_callers_other_than_the_bureau(
     stub = member_pb2_grpc.MemberServiceStub(channel)
 
     with pytest.raises(grpc.RpcError) as refused:
-        list(stub.ComputeSubjectVectors(iter([subject_check_pb2.ComputeSubjectVectorsRequest()]), timeout=5))
+        stub.ComputeSubjectVectors(subject_check_pb2.ComputeSubjectVectorsRequest(), timeout=5)
 
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert reason_of(refused.value) == "policy_denied"

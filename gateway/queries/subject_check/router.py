@@ -61,10 +61,7 @@ class Directory(Protocol):
     """The bureau's member list with liveness."""
 
     def members(self) -> Sequence[MemberView]:
-        """Every registered member."""
-
-    def blacklist_listings(self, member_id: str) -> int:
-        """Live listings ``member_id`` reported contributing."""
+        """Every registered member, with liveness and blacklist contributions."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +112,8 @@ class SubjectCheckRouter:
             When the chunk is malformed (names the field).
 
         """
-        self._authorize(querier, chunk)
+        members = self._directory.members()
+        self._authorize(querier, chunk, members)
         self._validate(querier, chunk)
         now = self._clock()
         self._limiter.charge(querier.member_id, chunk.subject_count, now=now)
@@ -124,7 +122,7 @@ class SubjectCheckRouter:
         if len(cached) == len(set(chunk.dedup_tags)):
             result = _from_cache(chunk, cached)
         else:
-            result = self._run(querier, chunk, now)
+            result = self._run(querier, chunk, members, now)
             if result.complete:
                 self._remember(querier, chunk, result, day, now, skip=set(cached))
                 result = _with_cached_rows(chunk, result, cached)
@@ -147,11 +145,12 @@ class SubjectCheckRouter:
         )
         return result
 
-    def _authorize(self, querier: Peer, chunk: CheckChunk) -> None:
+    def _authorize(self, querier: Peer, chunk: CheckChunk, members: Sequence[MemberView]) -> None:
+        listings = next((m.blacklist_listings for m in members if m.member_id == querier.member_id), 0)
         context = {
             "reason": chunk.reason.value,
             "reciprocity_required": self._settings.reciprocity.required,
-            "contributes": self._directory.blacklist_listings(querier.member_id) > 0,
+            "contributes": listings > 0,
         }
         self._policy.authorize(querier, QUERY_ACTION, context)
 
@@ -171,11 +170,13 @@ class SubjectCheckRouter:
         if len(chunk.consent_digest) != 32:
             raise InvalidInputError("expected a 32-byte SHA-256 digest", field="consent_digest")
 
-    def _run(self, querier: Peer, chunk: CheckChunk, now: dt.datetime) -> ChunkResult:
+    def _run(
+        self, querier: Peer, chunk: CheckChunk, members: Sequence[MemberView], now: dt.datetime
+    ) -> ChunkResult:
         sealed = {s.recipient: s for s in chunk.sealed}
         live = [
             m
-            for m in self._directory.members()
+            for m in members
             if m.member_id in sealed and m.role in RESPONDER_ROLES and _online(m, now, self._router)
         ]
         asked = len([m for m in live if m.member_id != querier.member_id])

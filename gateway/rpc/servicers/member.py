@@ -6,8 +6,6 @@ Only the bureau's certificate may call it (Cedar policy ``fabric.fanout-from-bur
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import grpc
 
 from gateway._proto.credgate.v1 import inquiry_history_pb2, member_pb2_grpc, subject_check_pb2
@@ -15,7 +13,7 @@ from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.subject_check.responder import SubjectCheckResponder
 from gateway.rpc.convert.inquiries import collect_from_proto, sealed_inquiries_to_proto
 from gateway.rpc.convert.subject_check import matrix_to_proto, round_from_proto
-from gateway.rpc.status import maps_errors, maps_stream_errors
+from gateway.rpc.status import maps_errors
 
 
 class MemberServicer(member_pb2_grpc.MemberServiceServicer):
@@ -28,20 +26,17 @@ class MemberServicer(member_pb2_grpc.MemberServiceServicer):
         self._inquiries = inquiries
         self._layout_version = layout_version
 
-    @maps_stream_errors
+    @maps_errors
     def ComputeSubjectVectors(  # noqa: N802 - gRPC method name
-        self,
-        request_iterator: Iterator[subject_check_pb2.ComputeSubjectVectorsRequest],
-        context: grpc.ServicerContext,
-    ) -> Iterator[subject_check_pb2.ComputeSubjectVectorsResponse]:
-        """Masked rows for each chunk the bureau sends."""
-        for message in request_iterator:
-            rows = self._responder.answer(round_from_proto(message))
-            yield subject_check_pb2.ComputeSubjectVectorsResponse(
-                chunk_index=message.chunk_index,
-                last_chunk=message.last_chunk,
-                rows=matrix_to_proto(rows, layout_version=self._layout_version),
-            )
+        self, request: subject_check_pb2.ComputeSubjectVectorsRequest, context: grpc.ServicerContext
+    ) -> subject_check_pb2.ComputeSubjectVectorsResponse:
+        """Masked rows for one chunk the bureau sends."""
+        rows = self._responder.answer(round_from_proto(request))
+        return subject_check_pb2.ComputeSubjectVectorsResponse(
+            chunk_index=request.chunk_index,
+            last_chunk=request.last_chunk,
+            rows=matrix_to_proto(rows, layout_version=self._layout_version),
+        )
 
     @maps_errors
     def CollectInquiries(  # noqa: N802 - gRPC method name

@@ -37,7 +37,7 @@ class MemberServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.ComputeSubjectVectors = channel.stream_stream(
+        self.ComputeSubjectVectors = channel.unary_unary(
                 '/credgate.v1.MemberService/ComputeSubjectVectors',
                 request_serializer=credgate_dot_v1_dot_subject__check__pb2.ComputeSubjectVectorsRequest.SerializeToString,
                 response_deserializer=credgate_dot_v1_dot_subject__check__pb2.ComputeSubjectVectorsResponse.FromString,
@@ -58,8 +58,8 @@ class MemberServiceServicer:
     """Served by every member; only the bureau's certificate may call it.
     """
 
-    def ComputeSubjectVectors(self, request_iterator, context):
-        """Masked vectors for a chunk of sealed tokens.
+    def ComputeSubjectVectors(self, request, context):
+        """Masked rows for one chunk of sealed tokens (the bureau calls once per chunk and attempt).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -82,7 +82,7 @@ class MemberServiceServicer:
 
 def add_MemberServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'ComputeSubjectVectors': grpc.stream_stream_rpc_method_handler(
+            'ComputeSubjectVectors': grpc.unary_unary_rpc_method_handler(
                     servicer.ComputeSubjectVectors,
                     request_deserializer=credgate_dot_v1_dot_subject__check__pb2.ComputeSubjectVectorsRequest.FromString,
                     response_serializer=credgate_dot_v1_dot_subject__check__pb2.ComputeSubjectVectorsResponse.SerializeToString,
@@ -110,7 +110,7 @@ class MemberService:
     """
 
     @staticmethod
-    def ComputeSubjectVectors(request_iterator,
+    def ComputeSubjectVectors(request,
             target,
             options=(),
             channel_credentials=None,
@@ -120,8 +120,8 @@ class MemberService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.stream_stream(
-            request_iterator,
+        return grpc.experimental.unary_unary(
+            request,
             target,
             '/credgate.v1.MemberService/ComputeSubjectVectors',
             credgate_dot_v1_dot_subject__check__pb2.ComputeSubjectVectorsRequest.SerializeToString,

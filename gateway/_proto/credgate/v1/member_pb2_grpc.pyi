@@ -35,8 +35,8 @@ class MemberServiceStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> MemberServiceAsyncStub: ...
-    ComputeSubjectVectors: _grpc.StreamStreamMultiCallable[_subject_check_pb2.ComputeSubjectVectorsRequest, _subject_check_pb2.ComputeSubjectVectorsResponse]
-    """Masked vectors for a chunk of sealed tokens."""
+    ComputeSubjectVectors: _grpc.UnaryUnaryMultiCallable[_subject_check_pb2.ComputeSubjectVectorsRequest, _subject_check_pb2.ComputeSubjectVectorsResponse]
+    """Masked rows for one chunk of sealed tokens (the bureau calls once per chunk and attempt)."""
     ComputeReportShare: _grpc.UnaryUnaryMultiCallable[_regulator_report_pb2.ComputeReportShareRequest, _regulator_report_pb2.ComputeReportShareResponse]
     """Noised, masked share of a report template."""
     CollectInquiries: _grpc.UnaryUnaryMultiCallable[_inquiry_history_pb2.CollectInquiriesRequest, _inquiry_history_pb2.CollectInquiriesResponse]
@@ -47,8 +47,8 @@ class MemberServiceAsyncStub(MemberServiceStub):
     """Served by every member; only the bureau's certificate may call it."""
 
     def __init__(self, channel: _aio.Channel) -> None: ...
-    ComputeSubjectVectors: _aio.StreamStreamMultiCallable[_subject_check_pb2.ComputeSubjectVectorsRequest, _subject_check_pb2.ComputeSubjectVectorsResponse]  # type: ignore[assignment]
-    """Masked vectors for a chunk of sealed tokens."""
+    ComputeSubjectVectors: _aio.UnaryUnaryMultiCallable[_subject_check_pb2.ComputeSubjectVectorsRequest, _subject_check_pb2.ComputeSubjectVectorsResponse]  # type: ignore[assignment]
+    """Masked rows for one chunk of sealed tokens (the bureau calls once per chunk and attempt)."""
     ComputeReportShare: _aio.UnaryUnaryMultiCallable[_regulator_report_pb2.ComputeReportShareRequest, _regulator_report_pb2.ComputeReportShareResponse]  # type: ignore[assignment]
     """Noised, masked share of a report template."""
     CollectInquiries: _aio.UnaryUnaryMultiCallable[_inquiry_history_pb2.CollectInquiriesRequest, _inquiry_history_pb2.CollectInquiriesResponse]  # type: ignore[assignment]
@@ -60,10 +60,10 @@ class MemberServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
     def ComputeSubjectVectors(
         self,
-        request_iterator: _MaybeAsyncIterator[_subject_check_pb2.ComputeSubjectVectorsRequest],
+        request: _subject_check_pb2.ComputeSubjectVectorsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_subject_check_pb2.ComputeSubjectVectorsResponse], _abc.AsyncIterator[_subject_check_pb2.ComputeSubjectVectorsResponse]]:
-        """Masked vectors for a chunk of sealed tokens."""
+    ) -> _typing.Union[_subject_check_pb2.ComputeSubjectVectorsResponse, _abc.Awaitable[_subject_check_pb2.ComputeSubjectVectorsResponse]]:
+        """Masked rows for one chunk of sealed tokens (the bureau calls once per chunk and attempt)."""
 
     @_abc_1.abstractmethod
     def ComputeReportShare(
