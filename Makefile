@@ -34,8 +34,18 @@ lint: $(STAMP)
 	$(BIN)/mypy gateway federated
 	$(BIN)/buf lint protos
 
-bench: $(STAMP)
+# openmined-psi (an external peer in bench.subject_check) pins an older protobuf: it gets its own venv.
+PSI_VENV := .venv-psi
+
+bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.fabric
+	$(BIN)/python -m bench.oprf
+	CREDGATE_PSI_PYTHON=$(PSI_VENV)/bin/python $(BIN)/python -m bench.subject_check
+
+$(PSI_VENV)/.installed:
+	$(PYTHON) -m venv $(PSI_VENV)
+	$(PSI_VENV)/bin/pip install --quiet openmined.psi
+	@touch $@
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PSI_VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

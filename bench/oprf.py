@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import rbcl  # type: ignore[import-untyped]  # rbcl 1.1.2 ships no py.typed marker
 
+from bench.report import write_section
 from gateway.tokens.oprf import OPRFServerKey, blind, blind_evaluate, finalize
 
 GOAL = 0.80
@@ -115,8 +116,9 @@ def main() -> None:
     parser.add_argument("--elements", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=5)
     arguments = parser.parse_args()
-    print("### OPRF tokenisation\n")
-    print(report(arguments.elements, arguments.rounds))
+    body = report(arguments.elements, arguments.rounds)
+    write_section("OPRF tokenisation", body)
+    print(body)
 
 
 if __name__ == "__main__":

@@ -134,7 +134,8 @@ def main() -> None:
     body = (
         "### Single-check latency\n\n"
         f"{LATENCY_CHECKS - 1} checks from bank-1, each a different consented subject (no cache hits): consent "
-        "decision, blind OPRF through the bureau, directory and key-bundle verification, HPKE sealing to every "
+        "decision, token (from the querier's own tokenised book; the key epoch is confirmed with the bureau at most "
+        "once a minute), directory and key-bundle verification (cached for 30 s), HPKE sealing to every "
         "member, fan-out, masked sum, unmasking, inquiry record. Every node is its own process on 127.0.0.1; "
         "2 cores shared by all of them.\n\n" + "\n".join(lines) + "\n\n"
         "### Batched screening\n\n"
