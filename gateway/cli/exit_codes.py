@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 
 from gateway import errors
+from gateway.crypto.errors import CryptoError
+from gateway.tokens.oprf.errors import OPRFKeyError
 
 
 class ExitCode(enum.IntEnum):
@@ -21,6 +23,8 @@ class ExitCode(enum.IntEnum):
     IDENTITY_INVALID = 11
     INVALID_INPUT = 12
     NOT_FOUND = 13
+    CRYPTO_REFUSED = 14
+    OPRF_KEY_INVALID = 15
     IMPORT_FILE_INVALID = 20
     STORE_FAILED = 21
     UNAVAILABLE = 30
@@ -35,6 +39,8 @@ _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
     (errors.IdentityError, ExitCode.IDENTITY_INVALID),
     (errors.InvalidInputError, ExitCode.INVALID_INPUT),
     (errors.NotFoundError, ExitCode.NOT_FOUND),
+    (CryptoError, ExitCode.CRYPTO_REFUSED),
+    (OPRFKeyError, ExitCode.OPRF_KEY_INVALID),
     (errors.ImportFileError, ExitCode.IMPORT_FILE_INVALID),
     (errors.StoreError, ExitCode.STORE_FAILED),
     (errors.UnavailableError, ExitCode.UNAVAILABLE),

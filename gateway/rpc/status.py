@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 import grpc
 
 from gateway import errors
+from gateway.crypto.errors import DecryptionError, KeyBundleError
 
 REASON_KEY = "credgate-reason"
 CORRELATION_KEY = "credgate-correlation-id"
@@ -23,6 +24,9 @@ _LOG = logging.getLogger(__name__)
 
 _CODES: tuple[tuple[type[errors.GatewayError], grpc.StatusCode], ...] = (
     (errors.InvalidInputError, grpc.StatusCode.INVALID_ARGUMENT),
+    # A sealed envelope that does not open, or a key bundle that does not verify, is bad input.
+    (DecryptionError, grpc.StatusCode.INVALID_ARGUMENT),
+    (KeyBundleError, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.PolicyDenied, grpc.StatusCode.PERMISSION_DENIED),
     (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.IdentityError, grpc.StatusCode.UNAUTHENTICATED),
