@@ -33,6 +33,7 @@ for _module in (
     "gateway.cli.queries",
     "gateway.cli.subject",
     "gateway.cli.blacklist",
+    "gateway.cli.redact",
     "gateway.cli.demo",
 ):
     import_module(_module).register(app)

@@ -30,5 +30,6 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Alembic announces every migration context at INFO; keep it for debugging only.
-    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    # Alembic and Presidio announce every context and recognizer at INFO; keep that for debugging.
+    for chatty in ("alembic", "presidio-analyzer"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))

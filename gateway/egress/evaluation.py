@@ -150,6 +150,7 @@ def markdown_table(scores: dict[str, Score]) -> str:
     for kind in sorted(scores):
         s = scores[kind]
         lines.append(
-            f"| {kind} | {s.gold} | {s.predicted} | {s.precision:.3f} | {s.recall:.3f} | {s.leak_recall:.3f} |"
+            f"| {kind} | {s.gold} | {s.predicted} | {s.precision:.3f} | {s.recall:.3f} "
+            f"| {s.leak_recall:.3f} |"
         )
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""EMAIL: our own offline e-mail pattern (Presidio's EmailRecognizer fetches a TLD list)."""
+"""EMAIL: our own offline e-mail pattern (Presidio's OfflineEmailRecognizer fetches a TLD list)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ _LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 
 
 @register
-class EmailRecognizer(ValidatedRecognizer):
+class OfflineEmailRecognizer(ValidatedRecognizer):
     """Addresses ``local@label.label.tld`` with an alphabetic TLD of 2–24 letters; no network lookup."""
 
     ENTITY = "EMAIL"
