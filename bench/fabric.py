@@ -68,8 +68,8 @@ def rpc_latency(workdir: Path) -> str:
     bureau = start_bureau(bureau_settings)
     bank = TLSIdentity.from_settings(bank_settings.tls)
     bare = start_server(identity=bureau.identity, listen="127.0.0.1:0", services=[], interceptors=[])
-    bare_channel = open_channel(bank, f"127.0.0.1:{bare.port}", peer_member_id=BUREAU_ID)
-    channel = open_channel(bank, bureau.address, peer_member_id=BUREAU_ID)
+    bare_channel = open_channel(bank, f"127.0.0.1:{bare.port}", peer_member_id=BUREAU_ID, egress=None)
+    channel = open_channel(bank, bureau.address, peer_member_id=BUREAU_ID, egress=None)
     try:
         bare_health = health_pb2_grpc.HealthStub(bare_channel)
         health = health_pb2_grpc.HealthStub(channel)

@@ -10,6 +10,7 @@ import enum
 
 from gateway import errors
 from gateway.crypto.errors import CryptoError
+from gateway.egress.guard import EgressBlocked
 from gateway.tokens.oprf.errors import OPRFKeyError
 
 
@@ -25,6 +26,7 @@ class ExitCode(enum.IntEnum):
     NOT_FOUND = 13
     CRYPTO_REFUSED = 14
     OPRF_KEY_INVALID = 15
+    EGRESS_BLOCKED = 16
     IMPORT_FILE_INVALID = 20
     STORE_FAILED = 21
     UNAVAILABLE = 30
@@ -41,6 +43,7 @@ _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
     (errors.NotFoundError, ExitCode.NOT_FOUND),
     (CryptoError, ExitCode.CRYPTO_REFUSED),
     (OPRFKeyError, ExitCode.OPRF_KEY_INVALID),
+    (EgressBlocked, ExitCode.EGRESS_BLOCKED),
     (errors.ImportFileError, ExitCode.IMPORT_FILE_INVALID),
     (errors.StoreError, ExitCode.STORE_FAILED),
     (errors.UnavailableError, ExitCode.UNAVAILABLE),

@@ -28,7 +28,9 @@ class RunningConsortium:
     def directory(self) -> list[MemberView]:
         """The directory as the bureau's operators see it (with liveness)."""
         identity = TLSIdentity.from_settings(self.bureau_settings.tls)
-        client = BureauClient(identity, self.bureau_address, bureau_member_id=self.bureau_settings.member_id)
+        client = BureauClient(
+            identity, self.bureau_address, bureau_member_id=self.bureau_settings.member_id, egress=None
+        )
         try:
             return client.directory()[0]
         finally:

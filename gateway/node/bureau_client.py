@@ -17,6 +17,7 @@ from gateway.config import RUNTIME_FILE, Settings
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
+from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.roles import role_from_proto
 from gateway.rpc.status import error_from_rpc
 from gateway.store.repositories.members import PublishedKeys
@@ -28,9 +29,16 @@ T = TypeVar("T")
 class BureauClient:
     """One mTLS channel to the bureau, as a node's certificate."""
 
-    def __init__(self, identity: TLSIdentity, address: str, *, bureau_member_id: str) -> None:
+    def __init__(
+        self,
+        identity: TLSIdentity,
+        address: str,
+        *,
+        bureau_member_id: str,
+        egress: ClientEgressInterceptor | None,
+    ) -> None:
         self.address = address
-        self._channel = open_channel(identity, address, peer_member_id=bureau_member_id)
+        self._channel = open_channel(identity, address, peer_member_id=bureau_member_id, egress=egress)
         self._stub = bureau_pb2_grpc.BureauServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
@@ -64,7 +72,10 @@ class BureauClient:
 @contextmanager
 def bureau_client(settings: Settings, identity: TLSIdentity) -> Iterator[BureauClient]:
     """A client for the bureau this node's settings name (the bureau's own address on the bureau)."""
-    client = BureauClient(identity, bureau_address(settings), bureau_member_id=settings.bureau_member_id)
+    # Operators' probes (status, doctor) send only directory and health requests, nothing from a store.
+    client = BureauClient(
+        identity, bureau_address(settings), bureau_member_id=settings.bureau_member_id, egress=None
+    )
     try:
         yield client
     finally:

@@ -21,6 +21,7 @@ from gateway.crypto.bundle import KeyBundle, sign_bundle
 from gateway.crypto.keys import NodeKeys
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
+from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 
 PROTOCOL_VERSION = "credgate.v1"
 CALL_TIMEOUT_SECONDS = 5.0
@@ -70,6 +71,8 @@ class BureauLink:
         The member's key bundle and its signature, published at registration.
     blacklist_listings
         Counts the member's live blacklist listings, reported with each heartbeat.
+    egress
+        The member's egress guard, on the channel.
 
     """
 
@@ -83,8 +86,9 @@ class BureauLink:
         heartbeat_seconds: float,
         keys: SignedKeys,
         blacklist_listings: Callable[[], int],
+        egress: ClientEgressInterceptor,
     ) -> None:
-        self._channel = open_channel(identity, bureau_address, peer_member_id=bureau_member_id)
+        self._channel = open_channel(identity, bureau_address, peer_member_id=bureau_member_id, egress=egress)
         self._stub = bureau_pb2_grpc.BureauServiceStub(self._channel)
         self._advertised_address = advertised_address
         self._keys = keys

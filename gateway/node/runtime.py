@@ -34,6 +34,7 @@ from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import BureauClient
 from gateway.node.bureau_link import BureauLink, SignedKeys
+from gateway.node.egress import NodeEgress, node_egress
 from gateway.node.peer_keys import PeerKeyCache
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.inquiries.collector import InquiryCollector
@@ -104,6 +105,7 @@ class _Core:
     policy: PolicyDecisionPoint
     audit: AuditRecorder
     check_settings: SubjectCheckSettings
+    egress: NodeEgress
 
 
 def start_bureau(
@@ -125,7 +127,7 @@ def start_bureau(
         ca_certificate_pem=core.identity.ca_pem,
         revocations=core.identity.revocations,
     )
-    channels = MemberChannels(core.identity)
+    channels = MemberChannels(core.identity, egress=core.egress.client)
     liveness = liveness_window(settings.heartbeat_seconds)
     layout = VectorLayout.from_settings(core.check_settings)
     router = SubjectCheckRouter(
@@ -198,7 +200,12 @@ def start_member(
     core = _assemble(settings, allowed_roles=MEMBER_ROLES, clock=clock)
     own = core.identity.own
     keys = NodeKeys.load_or_create(settings.data_dir / "keys")
-    bureau = BureauClient(core.identity, settings.bureau_address, bureau_member_id=settings.bureau_member_id)
+    bureau = BureauClient(
+        core.identity,
+        settings.bureau_address,
+        bureau_member_id=settings.bureau_member_id,
+        egress=core.egress.client,
+    )
     peers = PeerKeyCache(core.identity, lambda: bureau.directory()[0], clock=clock)
     profiler = SubjectProfiler(core.store, role=own.role, settings=core.check_settings)
     responder = SubjectCheckResponder(
@@ -224,6 +231,7 @@ def start_member(
         heartbeat_seconds=settings.heartbeat_seconds,
         keys=SignedKeys.create(core.identity, keys, now=clock()),
         blacklist_listings=lambda: live_listings(core.store, clock().astimezone(zone).date()),
+        egress=core.egress.client,
     )
     node.link.start()
     return _announce(node)
@@ -266,7 +274,7 @@ def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Cloc
         settings.policies_dir, node_id=own.member_id, node_role=own.role
     )
     audit = AuditRecorder(AuditLog(store), node_id=own.member_id, clock=clock)
-    return _Core(identity, store, policy, audit, check_settings)
+    return _Core(identity, store, policy, audit, check_settings, node_egress(settings, store, audit, own))
 
 
 def _serve(
@@ -278,8 +286,14 @@ def _serve(
     interceptor = AuthorizationInterceptor(
         policy=core.policy, revocations=core.identity.revocations, audit=core.audit
     )
+    # Outermost first. Extra interceptors (tests recording the wire) see every request first and
+    # every response last, as it leaves; then identity, policy and audit; then the egress guard,
+    # closest to the handlers, on every response they return.
     return start_server(
-        identity=core.identity, listen=settings.listen, services=services, interceptors=[interceptor, *extra]
+        identity=core.identity,
+        listen=settings.listen,
+        services=services,
+        interceptors=[*extra, interceptor, core.egress.server],
     )
 
 

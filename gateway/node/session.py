@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 import grpc
 
+from gateway.audit import AuditRecorder
 from gateway.config import Settings
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_calls import GrpcCheckTransport
 from gateway.node.bureau_client import BureauClient
+from gateway.node.egress import NodeEgress, node_egress
 from gateway.node.peer_keys import PeerKeyCache
 from gateway.node.tokeniser import RemoteTokeniser
 from gateway.policy import PolicyDecisionPoint
@@ -22,6 +24,7 @@ from gateway.queries.subject_check.querier import SubjectCheckClient
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.rpc.channel import open_channel
 from gateway.store.database import Store, open_store
+from gateway.store.repositories.audit import AuditLog
 
 
 def utc_now() -> dt.datetime:
@@ -39,6 +42,7 @@ class MemberSession:
     channel: grpc.Channel
     check_settings: SubjectCheckSettings
     policy: PolicyDecisionPoint
+    egress: NodeEgress
 
     @property
     def tokeniser(self) -> RemoteTokeniser:
@@ -48,7 +52,10 @@ class MemberSession:
     def subject_checks(self) -> SubjectCheckClient:
         """A subject-check client acting as this member."""
         client = BureauClient(
-            self.identity, self._bureau_address, bureau_member_id=self.settings.bureau_member_id
+            self.identity,
+            self._bureau_address,
+            bureau_member_id=self.settings.bureau_member_id,
+            egress=self.egress.client,
         )
         layout = VectorLayout.from_settings(self.check_settings)
         return SubjectCheckClient(
@@ -82,7 +89,15 @@ def member_session(settings: Settings) -> Iterator[MemberSession]:
         raise ConfigError('this command needs [bureau] address = "host:port" in the node configuration')
     identity = TLSIdentity.from_settings(settings.tls)
     store = open_store(settings.store_url)
-    channel = open_channel(identity, settings.bureau_address, peer_member_id=settings.bureau_member_id)
+    try:
+        audit = AuditRecorder(AuditLog(store), node_id=identity.own.member_id, clock=utc_now)
+        egress = node_egress(settings, store, audit, identity.own)
+        channel = open_channel(
+            identity, settings.bureau_address, peer_member_id=settings.bureau_member_id, egress=egress.client
+        )
+    except BaseException:
+        store.close()
+        raise
     try:
         policy = PolicyDecisionPoint.from_directory(
             settings.policies_dir, node_id=identity.own.member_id, node_role=identity.own.role
@@ -94,6 +109,7 @@ def member_session(settings: Settings) -> Iterator[MemberSession]:
             channel,
             SubjectCheckSettings.from_directory(settings.policies_dir),
             policy,
+            egress,
         )
     finally:
         channel.close()

@@ -18,14 +18,16 @@ from gateway.queries.subject_check.messages import RoundRequest
 from gateway.rpc.channel import open_channel
 from gateway.rpc.convert.inquiries import collect_to_proto, header, sealed_inquiries_from_proto
 from gateway.rpc.convert.subject_check import matrix_from_proto, round_to_proto, timestamp
+from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.status import error_from_rpc
 
 
 class MemberChannels:
     """Channels from the bureau to members, keyed by member id and address."""
 
-    def __init__(self, identity: TLSIdentity) -> None:
+    def __init__(self, identity: TLSIdentity, *, egress: ClientEgressInterceptor) -> None:
         self._identity = identity
+        self._egress = egress
         self._lock = threading.Lock()
         self._channels: dict[tuple[str, str], grpc.Channel] = {}
 
@@ -35,7 +37,7 @@ class MemberChannels:
         with self._lock:
             if key not in self._channels:
                 self._channels[key] = open_channel(
-                    self._identity, member.address, peer_member_id=member.member_id
+                    self._identity, member.address, peer_member_id=member.member_id, egress=self._egress
                 )
             return member_pb2_grpc.MemberServiceStub(self._channels[key])
 

@@ -17,6 +17,7 @@ import grpc
 
 from gateway import errors
 from gateway.crypto.errors import DecryptionError, KeyBundleError
+from gateway.egress.guard import EgressBlocked
 
 REASON_KEY = "credgate-reason"
 CORRELATION_KEY = "credgate-correlation-id"
@@ -27,6 +28,8 @@ _CODES: tuple[tuple[type[errors.GatewayError], grpc.StatusCode], ...] = (
     # A sealed envelope that does not open, or a key bundle that does not verify, is bad input.
     (DecryptionError, grpc.StatusCode.INVALID_ARGUMENT),
     (KeyBundleError, grpc.StatusCode.INVALID_ARGUMENT),
+    # This node refused to send its own answer: nothing left, and the peer is told why (no value).
+    (EgressBlocked, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.PolicyDenied, grpc.StatusCode.PERMISSION_DENIED),
     (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.IdentityError, grpc.StatusCode.UNAUTHENTICATED),

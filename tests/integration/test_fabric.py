@@ -34,7 +34,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def directory_as(node: RunningNode, bureau: RunningNode) -> list[MemberView]:
-    client = BureauClient(node.identity, bureau.address, bureau_member_id="bureau")
+    client = BureauClient(node.identity, bureau.address, bureau_member_id="bureau", egress=None)
     try:
         return client.directory()[0]
     finally:
@@ -75,7 +75,7 @@ def test_identity_comes_from_certificate_not_from_claims(
 ) -> None:
     bank = start_members("bank-1")
     assert bank.link is not None and bank.link.registered.wait(10)
-    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau")
+    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau", egress=None)
     stub = bureau_pb2_grpc.BureauServiceStub(channel)
 
     response = stub.Register(
@@ -95,7 +95,7 @@ def test_member_service_refuses_callers_other_than_the_bureau(
     bureau: RunningNode, start_members: StartMember
 ) -> None:
     bank1, bank2 = start_members("bank-1"), start_members("bank-2")
-    channel = open_channel(bank1.identity, bank2.address, peer_member_id="bank-2")
+    channel = open_channel(bank1.identity, bank2.address, peer_member_id="bank-2", egress=None)
     stub = member_pb2_grpc.MemberServiceStub(channel)
 
     with pytest.raises(grpc.RpcError) as refused:
@@ -130,7 +130,7 @@ def test_every_decision_is_audited_with_who_what_and_why(
 
 def test_health_and_reflection_are_served(bureau: RunningNode, start_members: StartMember) -> None:
     bank = start_members("bank-1")
-    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau")
+    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau", egress=None)
 
     health = health_pb2_grpc.HealthStub(channel).Check(
         health_pb2.HealthCheckRequest(service="credgate.v1.BureauService"), timeout=5
@@ -149,7 +149,7 @@ def test_health_and_reflection_are_served(bureau: RunningNode, start_members: St
 
 def test_messages_over_one_mebibyte_are_refused(bureau: RunningNode, start_members: StartMember) -> None:
     bank = start_members("bank-1")
-    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau")
+    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau", egress=None)
     stub = bureau_pb2_grpc.BureauServiceStub(channel)
     oversized = bureau_pb2.RegisterRequest(
         advertised_address="127.0.0.1:1", software_version="v" * MAX_MESSAGE_BYTES
@@ -166,7 +166,7 @@ def test_bad_registration_is_invalid_argument_naming_the_field(
     bureau: RunningNode, start_members: StartMember
 ) -> None:
     bank = start_members("bank-1")
-    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau")
+    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau", egress=None)
 
     with pytest.raises(grpc.RpcError) as refused:
         bureau_pb2_grpc.BureauServiceStub(channel).Register(

@@ -51,7 +51,7 @@ def test_a_valid_certificate_is_accepted(
     bureau: RunningNode, authority: CertificateAuthority, tmp_path: Path
 ) -> None:
     identity = identity_from(authority, tmp_path / "ok", "bank-1")
-    channel = open_channel(identity, bureau.address, peer_member_id="bureau")
+    channel = open_channel(identity, bureau.address, peer_member_id="bureau", egress=None)
 
     assert register(channel).member_id == "bank-1"
     channel.close()
@@ -69,7 +69,7 @@ def test_a_certificate_from_another_ca_is_refused(bureau: RunningNode, tmp_path:
         bureau.identity.ca_certificate,
         rogue.revocations,
     )
-    channel = open_channel(trusting, bureau.address, peer_member_id="bureau")
+    channel = open_channel(trusting, bureau.address, peer_member_id="bureau", egress=None)
 
     with pytest.raises(grpc.RpcError) as refused:
         register(channel)
@@ -84,7 +84,7 @@ def test_an_expired_certificate_is_refused(
     expired = identity_from(
         authority, tmp_path / "expired", "bank-1", not_before=NOW - dt.timedelta(days=10), valid_days=1
     )
-    channel = open_channel(expired, bureau.address, peer_member_id="bureau")
+    channel = open_channel(expired, bureau.address, peer_member_id="bureau", egress=None)
 
     with pytest.raises(grpc.RpcError) as refused:
         register(channel)
@@ -110,7 +110,7 @@ def test_a_revoked_certificate_is_refused_on_a_running_node(
     bureau: RunningNode, authority: CertificateAuthority, tmp_path: Path
 ) -> None:
     identity = identity_from(authority, tmp_path / "soon-revoked", "bank-1")
-    channel = open_channel(identity, bureau.address, peer_member_id="bureau")
+    channel = open_channel(identity, bureau.address, peer_member_id="bureau", egress=None)
     register(channel)
 
     authority.revoke(member_id="bank-1", now=NOW)
@@ -128,7 +128,7 @@ def test_a_server_presenting_another_members_certificate_is_refused(
     bureau: RunningNode, authority: CertificateAuthority, tmp_path: Path
 ) -> None:
     identity = identity_from(authority, tmp_path / "client", "bank-1")
-    channel = open_channel(identity, bureau.address, peer_member_id="bank-2")
+    channel = open_channel(identity, bureau.address, peer_member_id="bank-2", egress=None)
 
     with pytest.raises(grpc.RpcError) as refused:
         register(channel)
