@@ -22,6 +22,8 @@ from gateway._proto.credgate.v1 import (
     subject_check_pb2,
     tokens_pb2,
 )
+from gateway.config import default_policies_dir
+from gateway.egress.schema import EgressSchema
 
 MODULES = (
     bureau_pb2,
@@ -133,3 +135,12 @@ def test_subjects_travel_only_as_tokens_or_ciphertexts() -> None:
     assert check_fields["sealed"].message_type.name == "SealedTokens"
     assert {"idempotency_key", "query_time", "vector_layout_version", "algorithms", "attempt"} <= set(header)
     assert {"type", "key_epoch", "value"} == set(common_pb2.SubjectToken.DESCRIPTOR.fields_by_name)
+
+
+def test_every_field_of_the_contract_is_declared_in_the_egress_allow_list() -> None:
+    schema = EgressSchema.from_directory(default_policies_dir())
+    contract = {(m.full_name, f.name) for m in all_messages() for f in m.fields}
+    declared = {(m, f) for m, fields in schema.fields.items() if m.startswith("credgate.") for f in fields}
+
+    assert contract - declared == set(), "declare new fields and their kind in policies/egress.toml"
+    assert declared - contract == set(), "policies/egress.toml names fields the contract does not have"
