@@ -81,7 +81,7 @@ def leaks(world: Consortium, seeded: list[str]) -> list[str]:
 
 
 def exercise_every_rpc(world: Consortium) -> None:
-    """Register/heartbeat/directory ran at start-up; now tokens, checks, subject access, health, reflection."""
+    """Register, heartbeat and directory ran at start-up; now tokens, checks, subject access, platform."""
     with member_session(world.settings["bank-1"]) as session:
         subjects = [
             SubjectRequest(r, c) for r, c in valid_consents(world, "bank-1", ReasonCode.LOAN_APPROVAL)[:30]

@@ -75,7 +75,7 @@ def test_an_undeclared_field_blocks_the_message() -> None:
     )
     guard = EgressGuard(narrower, ExactMatchIndex(bytes(32)))
 
-    with pytest.raises(EgressBlocked, match="HeartbeatRequest.blacklist_listings: undeclared field"):
+    with pytest.raises(EgressBlocked, match=r"HeartbeatRequest\.blacklist_listings: undeclared field"):
         guard.check(bureau_pb2.HeartbeatRequest(software_version="1", blacklist_listings=3))
 
 
