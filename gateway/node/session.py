@@ -43,6 +43,7 @@ class MemberSession:
     check_settings: SubjectCheckSettings
     policy: PolicyDecisionPoint
     egress: NodeEgress
+    audit: AuditRecorder
 
     @property
     def tokeniser(self) -> RemoteTokeniser:
@@ -67,6 +68,7 @@ class MemberSession:
             transport=GrpcCheckTransport(self.channel, layout_version=layout.version, width=layout.width),
             settings=self.check_settings,
             clock=utc_now,
+            audit=self.audit,
         )
 
     @property
@@ -110,6 +112,7 @@ def member_session(settings: Settings) -> Iterator[MemberSession]:
             SubjectCheckSettings.from_directory(settings.policies_dir),
             policy,
             egress,
+            audit,
         )
     finally:
         channel.close()

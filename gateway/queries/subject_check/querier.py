@@ -24,6 +24,7 @@ from typing import Protocol
 
 from gateway.aggregation import decode, query_mask
 from gateway.aggregation.field import scalar_mul, sub
+from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.crypto.encoding import length_prefixed_all
 from gateway.crypto.hpke import seal
 from gateway.errors import GatewayError, PolicyDenied
@@ -103,6 +104,7 @@ class SubjectCheckClient:
         transport: CheckTransport,
         settings: SubjectCheckSettings,
         clock: Callable[[], dt.datetime],
+        audit: AuditRecorder,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._me = me
@@ -114,6 +116,7 @@ class SubjectCheckClient:
         self._settings = settings
         self._clock = clock
         self._random = random_bytes
+        self._audit = audit
         self._profiler = SubjectProfiler(store, role=me.role, settings=settings)
         self._epoch: tuple[int, dt.datetime] | None = None
 
@@ -152,7 +155,26 @@ class SubjectCheckClient:
             for position, (item, answer) in enumerate(zip(pending, answers, strict=True)):
                 outcomes[item.index] = CheckOutcome(answer, own[position])
             self._record(pending, tokens, epoch, answers, reason, now)
-        return [outcome for outcome in outcomes if outcome is not None]
+        answered = [outcome for outcome in outcomes if outcome is not None]
+        self._audit_decision(answered, reason)
+        return answered
+
+    def _audit_decision(self, outcomes: Sequence[CheckOutcome], reason: ReasonCode) -> None:
+        """The querier's own record of what it decided and asked (counts; no ID, no token)."""
+        statuses: dict[str, int] = {}
+        for outcome in outcomes:
+            statuses[outcome.answer.status.value] = statuses.get(outcome.answer.status.value, 0) + 1
+        refused = statuses.get(CheckStatus.REFUSED.value, 0)
+        self._audit.record(
+            AuditEvent.for_peer(
+                self._me,
+                action=LOCAL_ACTION,
+                outcome=Outcome.DENY if refused == len(outcomes) else Outcome.ALLOW,
+                reason=reason.value,
+                correlation_id=self._random(16).hex(),
+                details=statuses,
+            )
+        )
 
     def _admit(
         self,

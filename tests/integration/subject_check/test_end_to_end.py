@@ -73,3 +73,15 @@ def test_a_repeated_check_the_same_day_is_answered_from_the_cache_even_with_a_me
     assert second.answer == first.answer
     cached = [e for e in AuditLog(consortium.bureau.store).entries() if e.action == "subject_check.query"][-1]
     assert cached.details["cached_rows"] == 1
+
+
+def test_the_queriers_own_decision_is_audited_without_the_subject(consortium: Consortium) -> None:
+    person, consent, reason = consortium.consented_person("bank-3", multi_lender)
+
+    with member_session(consortium.settings["bank-3"]) as session:
+        session.subject_checks().check_one(SubjectRequest(person["resident_id"], consent), reason)
+        entry = [e for e in AuditLog(session.store).entries() if e.action == "subject_check.request"][-1]
+
+    assert (entry.actor_member_id, entry.decision.value, entry.reason) == ("bank-3", "allow", reason.value)
+    assert entry.details == {"hit": 1}
+    assert person["resident_id"] not in str(entry)
