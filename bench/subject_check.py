@@ -13,6 +13,7 @@ Run with ``python -m bench.subject_check`` (``make bench``); writes docs/benchma
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -23,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 
@@ -35,7 +35,7 @@ from gateway.node.session import member_session
 from gateway.queries.subject_check.querier import SubjectRequest
 from gateway.store.database import Store
 from gateway.store.enums import ReasonCode
-from gateway.store.models import Borrower, Consent
+from gateway.store.repositories.consents import valid_consents
 from gateway.synth.members import Composition
 
 LATENCY_CHECKS = 120
@@ -48,17 +48,7 @@ PSI_PYTHON = Path(os.environ.get("CREDGATE_PSI_PYTHON", ".venv-psi/bin/python"))
 
 def consented(store: Store, reason: ReasonCode) -> list[SubjectRequest]:
     """Every subject the store holds a valid consent for, for ``reason``."""
-    with store.transaction() as session:
-        rows = session.execute(
-            sa.select(Borrower.resident_id, Consent.consent_ref)
-            .join(Consent, Consent.borrower_id == Borrower.id)
-            .where(
-                Consent.purpose == reason,
-                Consent.revoked_on.is_(None),
-                Consent.expires_on >= sa.func.current_date(),
-            )
-        ).all()
-    return [SubjectRequest(row.resident_id, row.consent_ref) for row in rows]
+    return [SubjectRequest(r, c) for r, c in valid_consents(store, reason, today=dt.date.today())]
 
 
 def percentile(samples: list[float], q: int) -> float:

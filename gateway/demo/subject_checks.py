@@ -19,7 +19,8 @@ from gateway.queries.inquiries.records import open_records
 from gateway.queries.subject_check.querier import CheckOutcome, SubjectRequest
 from gateway.store.database import Store
 from gateway.store.enums import ReasonCode, TokenType
-from gateway.store.models import Account, Borrower, Consent
+from gateway.store.models import Account, Borrower
+from gateway.store.repositories.consents import valid_consents
 
 
 def tokenise_books(context: DemoContext) -> None:
@@ -110,20 +111,7 @@ def subject_access(context: DemoContext) -> None:
 
 
 def _consents(store: Store, reason: ReasonCode) -> list[tuple[str, str]]:
-    today = dt.date.today()
-    with store.transaction() as session:
-        rows = session.execute(
-            sa.select(Borrower.resident_id, Consent.consent_ref)
-            .join(Consent, Consent.borrower_id == Borrower.id)
-            .where(
-                Consent.purpose == reason,
-                Consent.granted_on <= today,
-                Consent.expires_on >= today,
-                Consent.revoked_on.is_(None),
-            )
-            .order_by(Consent.consent_ref)
-        ).all()
-    return [(row.resident_id, row.consent_ref) for row in rows]
+    return valid_consents(store, reason, today=dt.date.today())
 
 
 def _consented(store: Store, reason: ReasonCode, *, entrusted: bool, prefer: set[str]) -> tuple[str, str]:

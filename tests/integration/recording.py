@@ -14,6 +14,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
+from gateway.rpc.interceptors.wrapping import rewrap
+
 
 @dataclass
 class Recorded:
@@ -30,33 +32,23 @@ class RecordingInterceptor(grpc.ServerInterceptor):
     def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Any], details: grpc.HandlerCallDetails
     ) -> Any:
-        handler = continuation(details)
-        if handler is None:
-            return None
         method = details.method
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                self._unary_stream(method, handler.unary_stream),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                self._stream_unary(method, handler.stream_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            self._stream_stream(method, handler.stream_stream),
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
+
+        def wrap(behaviour: Any, requests_stream: bool, responses_stream: bool) -> Any:
+            def recorded(request: Any, context: grpc.ServicerContext) -> Any:
+                if requests_stream:
+                    request = self._incoming(method, request)
+                else:
+                    self._add(method, "received", request)
+                response = behaviour(request, context)
+                if responses_stream:
+                    return self._outgoing(method, response)
+                self._add(method, "sent", response)
+                return response
+
+            return recorded
+
+        return rewrap(continuation(details), wrap)
 
     def messages(self, *, method: str | None = None, direction: str | None = None) -> list[Message]:
         with self._lock:
@@ -80,33 +72,3 @@ class RecordingInterceptor(grpc.ServerInterceptor):
         for message in iterator:
             self._add(method, "sent", message)
             yield message
-
-    def _unary(self, method: str, behaviour: Any) -> Any:
-        def wrapped(request: Message, context: grpc.ServicerContext) -> Message:
-            self._add(method, "received", request)
-            response = behaviour(request, context)
-            self._add(method, "sent", response)
-            return response
-
-        return wrapped
-
-    def _unary_stream(self, method: str, behaviour: Any) -> Any:
-        def wrapped(request: Message, context: grpc.ServicerContext) -> Iterator[Message]:
-            self._add(method, "received", request)
-            return self._outgoing(method, behaviour(request, context))
-
-        return wrapped
-
-    def _stream_unary(self, method: str, behaviour: Any) -> Any:
-        def wrapped(requests: Iterator[Message], context: grpc.ServicerContext) -> Message:
-            response = behaviour(self._incoming(method, requests), context)
-            self._add(method, "sent", response)
-            return response
-
-        return wrapped
-
-    def _stream_stream(self, method: str, behaviour: Any) -> Any:
-        def wrapped(requests: Iterator[Message], context: grpc.ServicerContext) -> Iterator[Message]:
-            return self._outgoing(method, behaviour(self._incoming(method, requests), context))
-
-        return wrapped

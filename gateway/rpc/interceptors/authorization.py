@@ -20,9 +20,8 @@ from gateway.errors import GatewayError, IdentityError, PolicyDenied
 from gateway.identity.peer import Peer, peer_from_pem
 from gateway.identity.revocation import RevocationList
 from gateway.policy import PolicyDecisionPoint
+from gateway.rpc.interceptors.wrapping import Behaviour, rewrap
 from gateway.rpc.status import abort_internal, abort_with
-
-Behaviour = Callable[[Any, grpc.ServicerContext], Any]
 
 
 def current_peer(context: grpc.ServicerContext) -> Peer:
@@ -79,33 +78,9 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Wrap the method's handler so that :meth:`_admit` runs before it."""
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
         action = handler_call_details.method.lstrip("/")
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                self._guard(action, handler.unary_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                self._guard(action, handler.unary_stream),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                self._guard(action, handler.stream_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        assert handler.stream_stream is not None
-        return grpc.stream_stream_rpc_method_handler(
-            self._guard(action, handler.stream_stream),
-            handler.request_deserializer,
-            handler.response_serializer,
+        return rewrap(
+            continuation(handler_call_details), lambda behaviour, *_: self._guard(action, behaviour)
         )
 
     def _guard(self, action: str, behaviour: Behaviour) -> Behaviour:

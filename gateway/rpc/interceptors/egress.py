@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.egress.guard import EgressBlocked, EgressGuard
+from gateway.rpc.interceptors.wrapping import Behaviour, rewrap
 from gateway.rpc.status import abort_with
 
 EGRESS_ACTION = "egress.blocked"
@@ -62,35 +63,14 @@ class ServerEgressInterceptor(grpc.ServerInterceptor):
         self, continuation: Callable[[grpc.HandlerCallDetails], Any], details: grpc.HandlerCallDetails
     ) -> Any:
         """Wrap the handler so that its responses are checked."""
-        handler = continuation(details)
-        if handler is None:
-            return None
         method = details.method
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                self._single(method, handler.unary_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                self._single(method, handler.stream_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                self._many(method, handler.unary_stream),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            self._many(method, handler.stream_stream),
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
 
-    def _single(self, method: str, behaviour: Any) -> Any:
+        def wrap(behaviour: Behaviour, _requests_stream: bool, responses_stream: bool) -> Behaviour:
+            return self._many(method, behaviour) if responses_stream else self._single(method, behaviour)
+
+        return rewrap(continuation(details), wrap)
+
+    def _single(self, method: str, behaviour: Behaviour) -> Behaviour:
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
             response = behaviour(request, context)
             try:
@@ -100,7 +80,7 @@ class ServerEgressInterceptor(grpc.ServerInterceptor):
 
         return guarded
 
-    def _many(self, method: str, behaviour: Any) -> Any:
+    def _many(self, method: str, behaviour: Behaviour) -> Behaviour:
         def guarded(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             for response in behaviour(request, context):
                 try:

@@ -61,3 +61,20 @@ def standings(
             )
             entrusted.update(session.scalars(entrusted_query))
     return [Standing((resident_id, ref) in valid, resident_id in entrusted) for resident_id, ref in requests]
+
+
+def valid_consents(store: Store, reason: ReasonCode, *, today: dt.date) -> list[tuple[str, str]]:
+    """``(resident_id, consent_ref)`` of every consent for ``reason`` valid on ``today``, by reference."""
+    with store.transaction() as session:
+        rows = session.execute(
+            sa.select(Borrower.resident_id, Consent.consent_ref)
+            .join(Consent, Consent.borrower_id == Borrower.id)
+            .where(
+                Consent.purpose == reason,
+                Consent.granted_on <= today,
+                Consent.expires_on >= today,
+                sa.or_(Consent.revoked_on.is_(None), Consent.revoked_on > today),
+            )
+            .order_by(Consent.consent_ref)
+        ).all()
+    return [(row.resident_id, row.consent_ref) for row in rows]

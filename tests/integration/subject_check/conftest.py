@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import sqlalchemy as sa
 
 from gateway.config import Settings, default_policies_dir
 from gateway.demo.provision import BUREAU_ID
@@ -32,7 +31,7 @@ from gateway.queries.subject_check.segments import merge_segments
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.store import open_store
 from gateway.store.enums import ImportKind, ReasonCode
-from gateway.store.models import Borrower, Consent
+from gateway.store.repositories.consents import valid_consents as consents_valid_today
 from gateway.synth import Composition, SynthOptions, generate_consortium, write_consortium
 
 from ..recording import RecordingInterceptor
@@ -168,21 +167,8 @@ def expected_answer(
 
 def valid_consents(world: Consortium, member_id: str, reason: ReasonCode) -> list[tuple[str, str]]:
     """``(resident_id, consent_ref)`` of every consent for ``reason`` the member holds, valid today."""
-    today = dt.datetime.now(dt.UTC).date()
     store = open_store(world.settings[member_id].store_url)
     try:
-        with store.transaction() as session:
-            rows = session.execute(
-                sa.select(Borrower.resident_id, Consent.consent_ref)
-                .join(Consent, Consent.borrower_id == Borrower.id)
-                .where(
-                    Consent.purpose == reason,
-                    Consent.granted_on <= today,
-                    Consent.expires_on >= today,
-                    Consent.revoked_on.is_(None),
-                )
-                .order_by(Consent.consent_ref)
-            ).all()
+        return consents_valid_today(store, reason, today=dt.datetime.now(dt.UTC).date())
     finally:
         store.close()
-    return [(row.resident_id, row.consent_ref) for row in rows]
