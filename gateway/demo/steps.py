@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.demo import subject_checks
+from gateway.demo import egress, subject_checks
 from gateway.demo.context import DemoContext
 
 QueryStep = Callable[[DemoContext], None]
@@ -14,4 +14,5 @@ QUERY_STEPS: list[tuple[str, QueryStep]] = [
     ("single subject checks (masked sums over the other members)", subject_checks.single_checks),
     ("portfolio screen (batched subject check)", subject_checks.batch_screen),
     ("subject access (sealed to the subject's one-time key)", subject_checks.subject_access),
+    ("egress guard (fail closed on this node's own PII)", egress.egress_guard),
 ]

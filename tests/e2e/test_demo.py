@@ -29,6 +29,7 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert summary["results"]["borrowers_tokenised"] > 300
     assert summary["results"]["batch_subjects"] > 10
     assert summary["results"]["subject_access_records"] >= 1
+    assert summary["results"]["egress_blocked"] == 1
     assert "single subject checks" in output and "who queried me" in output
     assert (outcome.workdir / "outputs" / "bank-2-portfolio-screen.csv").exists()
     assert "consortium directory" in output and "agency-1" in output
