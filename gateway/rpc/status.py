@@ -18,6 +18,8 @@ import grpc
 from gateway import errors
 from gateway.crypto.errors import DecryptionError, KeyBundleError
 from gateway.egress.guard import EgressBlocked
+from gateway.reports.budget import AlreadyReleasedError
+from gateway.reports.noise import NoiseReuseError
 
 REASON_KEY = "credgate-reason"
 CORRELATION_KEY = "credgate-correlation-id"
@@ -30,6 +32,9 @@ _CODES: tuple[tuple[type[errors.GatewayError], grpc.StatusCode], ...] = (
     (KeyBundleError, grpc.StatusCode.INVALID_ARGUMENT),
     # This node refused to send its own answer: nothing left, and the peer is told why (no value).
     (EgressBlocked, grpc.StatusCode.FAILED_PRECONDITION),
+    # A report is released once per template, period and regulator, and noise is never redrawn for it.
+    (AlreadyReleasedError, grpc.StatusCode.ALREADY_EXISTS),
+    (NoiseReuseError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.PolicyDenied, grpc.StatusCode.PERMISSION_DENIED),
     (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.IdentityError, grpc.StatusCode.UNAUTHENTICATED),

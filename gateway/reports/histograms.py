@@ -1,0 +1,298 @@
+"""One member's histogram vectors for a report template and period, from its own store.
+
+This runs inside the member; the vectors get noise shares (``noise.py``) and are masked
+(``gateway.aggregation``) before they leave. Contribution bounding happens here, per
+borrower and per member (the privacy unit is one borrower):
+
+1. each feed yields *observations* ``(borrower key, {dimension: value})``;
+2. each observation maps to one cell (observations whose value has no cell are dropped);
+3. a borrower's cells are de-duplicated and each is clipped to ``contribution_bound``;
+4. a borrower entering more than ``max_cells_per_borrower`` cells keeps the first ones
+   in slot order (deterministic, independent of other borrowers).
+
+The store is a snapshot of the book. The period of the snapshot itself uses the accounts'
+current days past due; an earlier period (up to the repayment history's depth, 6 months)
+uses the account's repayment status of that month (UCI layout: status ``k >= 1`` means
+``k`` months late, entered as ``30·(k−1)+1`` days so that it lands in the matching bucket).
+Only lenders' own accounts count as debt: an agency holds copies of entrusted accounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+
+from gateway.errors import InvalidInputError
+from gateway.reports.templates import Feed, HistogramSpec, ReportTemplate
+from gateway.roles import Role
+from gateway.store.database import Store
+from gateway.store.enums import AccountStatus
+from gateway.store.models import Account, Application, Borrower, Inquiry, RepaymentMonth
+
+__all__ = ["Counts", "Observation", "Period", "compute_histograms", "histogram_from_observations"]
+
+Counts = npt.NDArray[np.int64]
+"""A flat (row-major) histogram vector of one member."""
+HISTORY_MONTHS = 6
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar month, ``YYYY-MM``, evaluated in the template's time zone."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, unverified_period: str) -> Period:
+        """Parse ``YYYY-MM``.
+
+        Raises
+        ------
+        InvalidInputError
+            When the text is not a month in that form.
+
+        """
+        match = _PERIOD.match(unverified_period)
+        if match is None:
+            raise InvalidInputError(f"expected YYYY-MM, received {unverified_period!r}", field="period")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def __str__(self) -> str:
+        """``YYYY-MM``."""
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> dt.date:
+        """First day of the month."""
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def next_first_day(self) -> dt.date:
+        """First day of the following month."""
+        return dt.date(self.year + self.month // 12, self.month % 12 + 1, 1)
+
+    def bounds(self, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+        """Half-open ``[start, end)`` instants of the month in ``zone``."""
+        start = dt.datetime.combine(self.first_day, dt.time(), tzinfo=zone)
+        return start, dt.datetime.combine(self.next_first_day, dt.time(), tzinfo=zone)
+
+    def months_before(self, other: Period) -> int:
+        """How many months this period lies before ``other`` (negative when after)."""
+        return (other.year - self.year) * 12 + other.month - self.month
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One fact about one borrower, before it is mapped to a cell."""
+
+    borrower: object
+    values: Mapping[str, str | int | Decimal]
+
+
+def compute_histograms(
+    store: Store,
+    template: ReportTemplate,
+    period: Period,
+    *,
+    role: Role,
+    snapshot_period: Period,
+) -> dict[str, Counts]:
+    """Every histogram of ``template`` for ``period``, from this member's own store.
+
+    Parameters
+    ----------
+    store
+        The member's store.
+    template
+        The report template.
+    period
+        The month reported on.
+    role
+        The member's certificate role: only lenders report debt and applications.
+    snapshot_period
+        The month the store's current figures (days past due, balances) describe.
+
+    Returns
+    -------
+    dict[str, Counts]
+        Histogram id → flat bounded count vector (``int64``, length ``template.width``).
+
+    Raises
+    ------
+    InvalidInputError
+        When ``period`` lies after the snapshot or deeper than the repayment history.
+
+    """
+    back = period.months_before(snapshot_period)
+    if back < 0 or back > HISTORY_MONTHS:
+        raise InvalidInputError(
+            f"expected a month from {HISTORY_MONTHS} months before the snapshot {snapshot_period} "
+            f"up to the snapshot, received {period}",
+            field="period",
+        )
+    start, end = period.bounds(template.zone)
+    feeds: dict[Feed, list[Observation]] = {}
+    with store.transaction() as session:
+        for feed in {histogram.feed for histogram in template.histograms}:
+            if feed is Feed.ACTIVE_DEBT:
+                rows = _debt_rows(session, period, back) if role.is_lender else []
+                feeds[feed] = list(_debt_observations(rows))
+            elif feed is Feed.APPLICATIONS_BY_DECISION:
+                feeds[feed] = list(_application_observations(session, start, end)) if role.is_lender else []
+            else:
+                feeds[feed] = list(_inquiry_observations(session, start, end))
+    return {
+        histogram.id: histogram_from_observations(template, histogram, feeds[histogram.feed])
+        for histogram in template.histograms
+    }
+
+
+def histogram_from_observations(
+    template: ReportTemplate, histogram: HistogramSpec, observations: Iterable[Observation]
+) -> Counts:
+    """Map observations to cells and bound each borrower's contribution (steps 2–4 above).
+
+    Returns
+    -------
+    Counts
+        The flat histogram; no borrower adds more than ``contribution_bound`` to a cell or
+        enters more than ``max_cells_per_borrower`` cells.
+
+    """
+    dimensions = [template.dimensions[name] for name in histogram.dimensions]
+    shape = template.shape(histogram)
+    per_borrower: dict[object, dict[int, int]] = defaultdict(dict)
+    for observation in observations:
+        slots: list[int] = []
+        for name, dimension in zip(histogram.dimensions, dimensions, strict=True):
+            value = observation.values[name]
+            slot = (
+                dimension.bucket(float(value))
+                if dimension.lower_bounds is not None
+                else dimension.slot(str(value))
+            )
+            if slot is None:
+                break
+            slots.append(slot)
+        else:
+            cell = int(np.ravel_multi_index(tuple(slots), shape))
+            cells = per_borrower[observation.borrower]
+            cells[cell] = min(cells.get(cell, 0) + 1, histogram.contribution_bound)
+    counts = np.zeros(template.width(histogram), dtype=np.int64)
+    for cells in per_borrower.values():
+        for cell in sorted(cells)[: histogram.max_cells_per_borrower]:
+            counts[cell] += cells[cell]
+    return counts
+
+
+_DebtRow = tuple[int, str, str, Decimal, int]
+
+
+def _debt_rows(session: sa.orm.Session, period: Period, back: int) -> list[_DebtRow]:
+    last_day = period.next_first_day - dt.timedelta(days=1)
+    own_active = (
+        Account.status == AccountStatus.ACTIVE,
+        Account.entrusted_by.is_(None),
+        Account.opened_on <= last_day,
+    )
+    if back == 0:
+        statement = (
+            sa.select(
+                Account.borrower_id,
+                Account.segment,
+                Borrower.province,
+                Account.outstanding,
+                Account.days_past_due,
+            )
+            .join(Borrower, Borrower.id == Account.borrower_id)
+            .where(*own_active)
+        )
+        return [(b, s.value, p, o, d) for b, s, p, o, d in session.execute(statement)]
+    # An earlier month: that month's statement balance and repayment status.
+    history = (
+        sa.select(
+            Account.borrower_id,
+            Account.segment,
+            Borrower.province,
+            RepaymentMonth.statement_balance,
+            RepaymentMonth.repayment_status,
+        )
+        .join(Borrower, Borrower.id == Account.borrower_id)
+        .join(RepaymentMonth, RepaymentMonth.account_id == Account.id)
+        .where(*own_active, RepaymentMonth.months_ago == back)
+    )
+    return [
+        (b, s.value, p, max(balance, Decimal(0)), _status_to_dpd(status))
+        for b, s, p, balance, status in session.execute(history)
+    ]
+
+
+def _status_to_dpd(status: int) -> int:
+    # UCI "default of credit card clients": -2, -1, 0 paid duly or no consumption; k >= 1 is
+    # a payment delay of k months. k months late lands in the (30(k-1), 30k] days bucket.
+    return 30 * (status - 1) + 1 if status >= 1 else 0
+
+
+def _debt_observations(rows: Iterable[_DebtRow]) -> Iterator[Observation]:
+    worst: dict[tuple[int, str], int] = {}
+    total: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    province: dict[int, str] = {}
+    for borrower, segment, place, outstanding, dpd in rows:
+        key = (borrower, segment)
+        worst[key] = max(worst.get(key, 0), dpd)
+        total[key] += outstanding
+        province[borrower] = place
+    for (borrower, segment), dpd in worst.items():
+        yield Observation(
+            borrower,
+            {
+                "segment": segment,
+                "province": province[borrower],
+                "dpd_bucket": dpd,
+                "outstanding_bucket": total[(borrower, segment)],
+            },
+        )
+
+
+def _application_observations(
+    session: sa.orm.Session, start: dt.datetime, end: dt.datetime
+) -> Iterator[Observation]:
+    statement = (
+        sa.select(
+            Application.borrower_id,
+            Application.segment,
+            Application.decision,
+            Application.applied_at,
+            Borrower.province,
+        )
+        .join(Borrower, Borrower.id == Application.borrower_id)
+        .where(Application.applied_at >= start, Application.applied_at < end)
+        .order_by(Application.applied_at, Application.id)
+    )
+    latest: dict[tuple[int, str], tuple[str, str]] = {}
+    for borrower, segment_enum, decision_enum, _applied_at, place in session.execute(statement):
+        latest[(borrower, segment_enum.value)] = (decision_enum.value, place)
+    for (borrower, segment), (decision, place) in latest.items():
+        yield Observation(borrower, {"segment": segment, "decision": decision, "province": place})
+
+
+def _inquiry_observations(
+    session: sa.orm.Session, start: dt.datetime, end: dt.datetime
+) -> Iterator[Observation]:
+    statement = (
+        sa.select(Inquiry.subject_token, Inquiry.reason_code)
+        .where(Inquiry.queried_at >= start, Inquiry.queried_at < end)
+        .distinct()
+    )
+    for token, reason in session.execute(statement):
+        yield Observation(token, {"reason_code": reason.value})

@@ -1,0 +1,280 @@
+"""Report templates: which histograms a regulator report holds, read from ``policies/report_templates/``.
+
+A template fixes the shape of every histogram (its dimensions and their cell labels), the
+contribution bounds that make its sensitivity known, the zCDP ρ each release spends, and the
+release thresholds. It is validated by pydantic on load and immutable afterwards; a validation
+error names the offending key (``histograms.1.dimensions``).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gateway.errors import ConfigError
+
+__all__ = [
+    "FEED_DIMENSIONS",
+    "TEMPLATES_DIR",
+    "Dimension",
+    "Feed",
+    "HistogramSpec",
+    "ReleaseRules",
+    "ReportTemplate",
+    "load_template",
+]
+
+TEMPLATES_DIR = "report_templates"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Feed(StrEnum):
+    """Which member data feeds a histogram; each is computed in ``histograms.py``."""
+
+    # One observation per borrower and segment with active debt at a lender: the segment,
+    # the borrower's province, the worst days past due and the total outstanding balance.
+    ACTIVE_DEBT = "active_debt"
+    # One observation per distinct subject token and reason the member queried.
+    INQUIRIES_BY_REASON = "inquiries_by_reason"
+    # One observation per applicant and segment: the decision on their latest application.
+    APPLICATIONS_BY_DECISION = "applications_by_decision"
+
+
+FEED_DIMENSIONS: dict[Feed, frozenset[str]] = {
+    Feed.ACTIVE_DEBT: frozenset({"segment", "province", "dpd_bucket", "outstanding_bucket"}),
+    Feed.INQUIRIES_BY_REASON: frozenset({"reason_code"}),
+    Feed.APPLICATIONS_BY_DECISION: frozenset({"segment", "province", "decision"}),
+}
+"""Dimension names each feed can fill; a template naming another is rejected on load."""
+
+
+class Dimension(_Frozen):
+    """One axis of a histogram: categorical labels, or half-open numeric buckets.
+
+    ``lower_bounds`` (when given) turns the dimension into buckets: value ``v`` falls in
+    the last bucket whose lower bound is ``<= v``. ``other_label`` adds a catch-all cell
+    for categorical values that are not listed.
+    """
+
+    title: str = Field(min_length=1)
+    labels: tuple[str, ...] = Field(min_length=1)
+    lower_bounds: tuple[int, ...] | None = None
+    other_label: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Dimension:
+        if len(set(self.cells)) != len(self.cells):
+            raise ValueError("labels (and other_label) must be distinct")
+        if self.lower_bounds is not None:
+            if self.other_label is not None:
+                raise ValueError("a bucketed dimension cannot have an other_label")
+            if len(self.lower_bounds) != len(self.labels):
+                raise ValueError(
+                    f"expected as many lower_bounds as labels ({len(self.labels)}), "
+                    f"received {len(self.lower_bounds)}"
+                )
+            if list(self.lower_bounds) != sorted(set(self.lower_bounds)):
+                raise ValueError("lower_bounds must be strictly increasing")
+        return self
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        """Cell labels in slot order (the catch-all last)."""
+        return self.labels + ((self.other_label,) if self.other_label is not None else ())
+
+    def bucket(self, value: float) -> int:
+        """Slot of a numeric ``value`` (values below the first bound fall in the first bucket).
+
+        Raises
+        ------
+        ConfigError
+            When the dimension is categorical.
+
+        """
+        if self.lower_bounds is None:
+            raise ConfigError(f"dimension {self.title!r} is categorical, not bucketed")
+        position = 0
+        for number, bound in enumerate(self.lower_bounds):
+            if value >= bound:
+                position = number
+        return position
+
+    def slot(self, label: str) -> int | None:
+        """Slot of a categorical ``label``; the catch-all for unlisted labels, else ``None``."""
+        if label in self.labels:
+            return self.labels.index(label)
+        return len(self.labels) if self.other_label is not None else None
+
+
+class HistogramSpec(_Frozen):
+    """One histogram of a report: dimensions, feed, contribution bounds and ρ."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    title: str = Field(min_length=1)
+    dimensions: tuple[str, ...] = Field(min_length=1, max_length=4)
+    feed: Feed
+    # Per borrower, per cell, per period, at one member (L∞ bound).
+    contribution_bound: int = Field(ge=1, le=100)
+    # Cells one borrower may enter at one member (L0 bound).
+    max_cells_per_borrower: int = Field(ge=1, le=1000)
+    rho: float = Field(gt=0, le=10)
+
+    @property
+    def l1_sensitivity(self) -> int:
+        """Δ₁ of this member's vector when one borrower is added or removed."""
+        return self.contribution_bound * self.max_cells_per_borrower
+
+    @property
+    def l2_sensitivity(self) -> float:
+        """Δ₂ of this member's vector when one borrower is added or removed."""
+        return self.contribution_bound * math.sqrt(self.max_cells_per_borrower)
+
+
+class ReleaseRules(_Frozen):
+    """Suppression and institution thresholds applied to the noisy sums."""
+
+    noisy_count_threshold: int = Field(ge=0)
+    min_institutions: int = Field(ge=1)
+    max_dominance_share: float = Field(gt=0, le=1)
+    institution_rules_min_members: int = Field(ge=3)
+    rho_institutions: float = Field(gt=0, le=10)
+    rho_dominance: float = Field(gt=0, le=10)
+    colluders: int = Field(ge=0, le=5)
+    stated_lenders_per_borrower: int = Field(ge=1, le=50)
+
+
+class ReportTemplate(_Frozen):
+    """Everything in one ``policies/report_templates/<id>.toml``, validated."""
+
+    template_id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,63}$")
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1)
+    time_zone: str
+    release: ReleaseRules
+    dimensions: dict[str, Dimension] = Field(min_length=1)
+    histograms: tuple[HistogramSpec, ...] = Field(min_length=1)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> ReportTemplate:
+        ids = [histogram.id for histogram in self.histograms]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"histogram ids must be distinct, received {ids}")
+        for histogram in self.histograms:
+            unknown = [name for name in histogram.dimensions if name not in self.dimensions]
+            if unknown:
+                raise ValueError(
+                    f"histogram {histogram.id!r} names unknown dimensions {unknown}; "
+                    f"expected some of {sorted(self.dimensions)}"
+                )
+            if len(set(histogram.dimensions)) != len(histogram.dimensions):
+                raise ValueError(f"histogram {histogram.id!r} repeats a dimension")
+            unfed = sorted(set(histogram.dimensions) - FEED_DIMENSIONS[histogram.feed])
+            if unfed:
+                raise ValueError(
+                    f"histogram {histogram.id!r}: feed {histogram.feed.value!r} cannot fill {unfed}; "
+                    f"expected some of {sorted(FEED_DIMENSIONS[histogram.feed])}"
+                )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone periods are evaluated in."""
+        return ZoneInfo(self.time_zone)
+
+    def histogram(self, histogram_id: str) -> HistogramSpec:
+        """The histogram named ``histogram_id``.
+
+        Raises
+        ------
+        ConfigError
+            When the template has no such histogram.
+
+        """
+        for histogram in self.histograms:
+            if histogram.id == histogram_id:
+                return histogram
+        raise ConfigError(f"template {self.template_id!r} has no histogram {histogram_id!r}")
+
+    def shape(self, histogram: HistogramSpec) -> tuple[int, ...]:
+        """Number of cells along each dimension of ``histogram``."""
+        return tuple(len(self.dimensions[name].cells) for name in histogram.dimensions)
+
+    def width(self, histogram: HistogramSpec) -> int:
+        """Number of cells of ``histogram`` (its flattened length)."""
+        return math.prod(self.shape(histogram))
+
+    def coordinates(self, histogram: HistogramSpec, index: int) -> tuple[str, ...]:
+        """Cell labels of the flat (row-major) ``index`` of ``histogram``."""
+        shape = self.shape(histogram)
+        labels: list[str] = []
+        for name, position in zip(histogram.dimensions, _unravel(index, shape), strict=True):
+            labels.append(self.dimensions[name].cells[position])
+        return tuple(labels)
+
+    @classmethod
+    def from_file(cls, path: Path) -> ReportTemplate:
+        """Load and validate a template file.
+
+        Raises
+        ------
+        ConfigError
+            When the file is missing, is not TOML, or fails validation; the message
+            names the offending key.
+
+        """
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read report template {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"report template {path} is not valid TOML: {exc}") from exc
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            raise ConfigError(f"report template {path.name}: {key}: {first['msg']}") from exc
+
+
+def load_template(policies_dir: Path, template_id: str) -> ReportTemplate:
+    """Load ``<policies_dir>/report_templates/<template_id>.toml`` and check its id matches.
+
+    Raises
+    ------
+    ConfigError
+        When the id is malformed, the file is missing or invalid, or it declares another id.
+
+    """
+    if not template_id.replace("-", "").isalnum() or template_id != template_id.lower():
+        raise ConfigError(f"template id must be lower-case letters, digits and '-', received {template_id!r}")
+    template = ReportTemplate.from_file(policies_dir / TEMPLATES_DIR / f"{template_id}.toml")
+    if template.template_id != template_id:
+        raise ConfigError(
+            f"report template file {template_id}.toml declares template_id {template.template_id!r}"
+        )
+    return template
+
+
+def _unravel(index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    positions: list[int] = []
+    for size in reversed(shape):
+        index, position = divmod(index, size)
+        positions.append(position)
+    return tuple(reversed(positions))

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gateway.errors import InvalidInputError
+from gateway.reports.histograms import Observation, Period, compute_histograms, histogram_from_observations
+from gateway.reports.templates import ReportTemplate
+from gateway.roles import Role
+from gateway.store import Store, open_store
+from gateway.store.enums import AccountStatus, Decision, ReasonCode, Segment
+from gateway.store.models import Account, Application, Borrower, Inquiry, RepaymentMonth
+
+OCT = Period.parse("2026-10")
+CREATED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    handle = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield handle
+    handle.close()
+
+
+def _borrower(number: int, province: str) -> Borrower:
+    return Borrower(
+        id=number,
+        borrower_ref=f"b{number}",
+        resident_id=f"{number:018d}",
+        name="x",
+        mobile="13800000000",
+        address="x",
+        province=province,
+        created_at=CREATED,
+    )
+
+
+def _account(number: int, borrower: int, segment: Segment, outstanding: int, dpd: int) -> Account:
+    return Account(
+        id=number,
+        account_ref=f"a{number}",
+        borrower_id=borrower,
+        segment=segment,
+        product="loan",
+        credit_limit=Decimal(100000),
+        principal=Decimal(outstanding),
+        outstanding=Decimal(outstanding),
+        days_past_due=dpd,
+        status=AccountStatus.ACTIVE,
+        opened_on=dt.date(2025, 1, 1),
+    )
+
+
+def _seed(store: Store) -> None:
+    with store.transaction() as session:
+        session.add_all([_borrower(1, "上海市"), _borrower(2, "广东省"), _borrower(3, "西藏自治区")])
+        session.flush()
+        session.add_all(
+            [
+                # Borrower 1 holds three bank accounts: counted once, at the worst DPD, total balance.
+                _account(1, 1, Segment.BANK, 3000, 0),
+                _account(2, 1, Segment.BANK, 4000, 45),
+                _account(3, 1, Segment.BANK, 30000, 10),
+                _account(4, 1, Segment.MICRO_LOAN, 500, 0),
+                _account(5, 2, Segment.CONSUMER_FINANCE, 9000, 200),
+                _account(6, 3, Segment.BANK, 100, 0),
+                # Credit cards are not a segment of the template: dropped.
+                _account(7, 2, Segment.CREDIT_CARD, 100, 0),
+            ]
+        )
+        session.flush()
+        session.add(
+            RepaymentMonth(
+                account_id=2, months_ago=1, repayment_status=2, statement_balance=Decimal(10), amount_paid=0
+            )
+        )
+        at = dt.datetime(2026, 10, 5, tzinfo=dt.UTC)
+        session.add_all(
+            [
+                Application(
+                    id=1,
+                    application_ref="p1",
+                    borrower_id=1,
+                    applied_at=at,
+                    segment=Segment.BANK,
+                    amount_requested=Decimal(1),
+                    decision=Decision.DECLINED,
+                ),
+                Application(
+                    id=2,
+                    application_ref="p2",
+                    borrower_id=1,
+                    applied_at=at + dt.timedelta(days=1),
+                    segment=Segment.BANK,
+                    amount_requested=Decimal(1),
+                    decision=Decision.APPROVED,
+                ),
+                Application(
+                    id=3,
+                    application_ref="p3",
+                    borrower_id=2,
+                    applied_at=at - dt.timedelta(days=40),
+                    segment=Segment.BANK,
+                    amount_requested=Decimal(1),
+                    decision=Decision.APPROVED,
+                ),
+            ]
+        )
+        session.add_all(
+            [
+                Inquiry(
+                    query_id=f"q{i}",
+                    subject_token=token,
+                    token_key_epoch=1,
+                    reason_code=reason,
+                    consent_ref="c",
+                    queried_at=at,
+                )
+                for i, (token, reason) in enumerate(
+                    [
+                        (b"t1", ReasonCode.LOAN_APPROVAL),
+                        (b"t1", ReasonCode.LOAN_APPROVAL),
+                        (b"t1", ReasonCode.POST_LOAN_MANAGEMENT),
+                        (b"t2", ReasonCode.LOAN_APPROVAL),
+                    ]
+                )
+            ]
+        )
+
+
+def _cell(template: ReportTemplate, histogram_id: str, *labels: str) -> int:
+    histogram = template.histogram(histogram_id)
+    slots = []
+    for name, label in zip(histogram.dimensions, labels, strict=True):
+        slot = template.dimensions[name].slot(label)
+        assert slot is not None
+        slots.append(slot)
+    return int(np.ravel_multi_index(tuple(slots), template.shape(histogram)))
+
+
+def test_member_histograms_are_bounded_per_borrower(store: Store, template: ReportTemplate) -> None:
+    _seed(store)
+    vectors = compute_histograms(store, template, OCT, role=Role.BANK, snapshot_period=OCT)
+    delinquency = vectors["delinquency"]
+    assert int(delinquency.sum()) == 4  # (1, bank), (1, micro), (2, consumer finance), (3, bank).
+    assert delinquency[_cell(template, "delinquency", "bank", "上海市", "31-60")] == 1
+    assert delinquency[_cell(template, "delinquency", "micro_loan", "上海市", "current")] == 1
+    assert delinquency[_cell(template, "delinquency", "consumer_finance", "广东省", ">180")] == 1
+    assert delinquency[_cell(template, "delinquency", "bank", "other", "current")] == 1
+    outstanding = vectors["outstanding"]
+    assert outstanding[_cell(template, "outstanding", "bank", "20k-50k")] == 1  # 37,000 in total.
+    inquiries = vectors["inquiries"]
+    assert inquiries[_cell(template, "inquiries", "loan_approval")] == 2  # t1 once, t2 once.
+    assert inquiries[_cell(template, "inquiries", "post_loan_management")] == 1
+    applications = vectors["applications"]
+    assert int(applications.sum()) == 1
+    assert applications[_cell(template, "applications", "bank", "approved")] == 1  # Latest decision.
+
+
+def test_earlier_month_uses_repayment_history(store: Store, template: ReportTemplate) -> None:
+    _seed(store)
+    september = Period.parse("2026-09")
+    vectors = compute_histograms(store, template, september, role=Role.BANK, snapshot_period=OCT)
+    # Only account 2 has a September statement: two months late.
+    assert int(vectors["delinquency"].sum()) == 1
+    assert vectors["delinquency"][_cell(template, "delinquency", "bank", "上海市", "31-60")] == 1
+
+
+def test_agency_reports_no_debt(store: Store, template: ReportTemplate) -> None:
+    _seed(store)
+    vectors = compute_histograms(store, template, OCT, role=Role.AGENCY, snapshot_period=OCT)
+    assert int(vectors["delinquency"].sum()) == 0
+    assert int(vectors["inquiries"].sum()) == 3
+
+
+def test_period_outside_history_is_refused(store: Store, template: ReportTemplate) -> None:
+    with pytest.raises(InvalidInputError, match="period"):
+        compute_histograms(store, template, Period.parse("2026-11"), role=Role.BANK, snapshot_period=OCT)
+    with pytest.raises(InvalidInputError, match="expected YYYY-MM"):
+        Period.parse("2026-13")
+
+
+def test_l0_bound_keeps_first_cells(template: ReportTemplate) -> None:
+    histogram = template.histogram("inquiries")
+    observations = [Observation("t", {"reason_code": reason.value}) for reason in ReasonCode]
+    counts = histogram_from_observations(template, histogram, observations)
+    assert counts.tolist()[:4] == [1, 1, 1, 0]
+    assert int(counts.sum()) == histogram.max_cells_per_borrower
