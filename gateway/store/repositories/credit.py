@@ -31,16 +31,6 @@ _TABLES: dict[ImportKind, tuple[type[Base], InstrumentedAttribute[str], Instrume
 }
 
 
-def model_for(kind: ImportKind) -> type[Base]:
-    """Return the ORM model an import kind is written to."""
-    return _TABLES[kind][0]
-
-
-def ref_column_for(kind: ImportKind) -> str:
-    """Return the name of the unique reference column of an import kind's table."""
-    return _TABLES[kind][1].key
-
-
 class CreditRecords:
     """Repository used by the importer; every method joins the caller's transaction.
 
