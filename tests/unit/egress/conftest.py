@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.egress import Redactor
+from gateway.egress.redactor import Redactor
 
 
 @pytest.fixture(scope="session")

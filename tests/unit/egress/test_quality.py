@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.egress import Redactor
 from gateway.egress.evaluation import evaluate, load
+from gateway.egress.redactor import Redactor
 
 DATA = Path(__file__).parents[2] / "data" / "egress"
 HELDOUT_SHA256 = "899bf3156e5ae4a0a0e25db8945e5c2108bd785b03cb4f773cd2da1623247197"

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gateway.egress import Redactor
+from gateway.egress.redactor import Redactor
 from gateway.errors import InvalidInputError
 
 NOTE = "债务人张伟，身份证11010519491231002x，手机+86 138-0013-8000，住北京市朝阳区建国路88号。"

@@ -1,0 +1,17 @@
+"""Errors of the regulator reports (kept apart so that status mapping stays a light import)."""
+
+from __future__ import annotations
+
+from gateway.errors import GatewayError
+
+
+class AlreadyReleasedError(GatewayError):
+    """The key was already released: answer from the cached release, never re-noise."""
+
+    reason = "report_already_released"
+
+
+class NoiseReuseError(GatewayError):
+    """A member was asked for a second noise share for the same round attempt."""
+
+    reason = "noise_share_reused"

@@ -1,0 +1,111 @@
+"""The member's command line against a running consortium: tokenise, check, screen, subject access."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from gateway.demo.launch import launched_consortium
+from gateway.store import open_store
+from gateway.store.enums import ReasonCode
+from gateway.store.repositories.consents import valid_consents
+from gateway.synth.members import Composition
+
+pytestmark = [pytest.mark.processes, pytest.mark.slow]
+
+
+def credgate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_a_member_checks_screens_and_relays_subject_access_from_the_command_line(tmp_path: Path) -> None:
+    composition = Composition(bank=3, consumer_finance=1, micro_lender=0, agency=1)
+    with launched_consortium(
+        tmp_path / "c", people=300, seed=4, composition=composition, console=Console(file=io.StringIO())
+    ) as (context, _):
+        configs = {m: str(s.data_dir.parent / "node.toml") for m, s in context.member_settings.items()}
+        tokenised = [credgate("tokenise", "--config", config) for config in configs.values()]
+        store = open_store(context.member_settings["bank-1"].store_url)
+        consents = valid_consents(store, ReasonCode.POST_LOAN_MANAGEMENT, today=dt.date.today())
+        store.close()
+        resident_id, consent = consents[0]
+        single = credgate(
+            "check",
+            "--config",
+            configs["bank-1"],
+            "--reason",
+            "post_loan_management",
+            "--national-id",
+            resident_id,
+            "--consent-ref",
+            consent,
+            "--json",
+        )
+        batch = tmp_path / "book.csv"
+        batch.write_text("national_id,consent_ref\n" + "".join(f"{r},{c}\n" for r, c in consents[:20]))
+        screened = credgate(
+            "check",
+            "--config",
+            configs["bank-1"],
+            "--reason",
+            "post_loan_management",
+            "--batch",
+            str(batch),
+            "--out",
+            str(tmp_path / "screen.csv"),
+        )
+        keygen = credgate("subject", "keygen", "--out", str(tmp_path / "me"))
+        relayed = credgate(
+            "subject",
+            "inquiries",
+            "--config",
+            configs["cfc-1"],
+            "--national-id",
+            resident_id,
+            "--subject-key",
+            str(tmp_path / "me" / "subject.pub"),
+            "--consent-ref",
+            "REQ-1",
+            "--out",
+            str(tmp_path / "envelopes.json"),
+        )
+        opened = credgate(
+            "subject", "open", "--key", str(tmp_path / "me" / "subject.key"), str(tmp_path / "envelopes.json")
+        )
+        refused = credgate(
+            "check",
+            "--config",
+            configs["bank-1"],
+            "--reason",
+            "loan_approval",
+            "--national-id",
+            resident_id,
+            "--consent-ref",
+            "NO-SUCH-CONSENT",
+        )
+
+    assert all(result.returncode == 0 for result in tokenised), [r.stderr for r in tokenised]
+    assert single.returncode == 0, single.stderr
+    assert json.loads(single.stdout)["consortium"]["status"] in {"hit", "no_match"}
+    assert screened.returncode == 0, screened.stderr
+    rows = list(csv.DictReader((tmp_path / "screen.csv").open()))
+    assert len(rows) == 20 and resident_id not in (tmp_path / "screen.csv").read_text()
+    assert keygen.returncode == relayed.returncode == opened.returncode == 0, relayed.stderr + opened.stderr
+    assert "bank-1" in opened.stdout and "post_loan_management" in opened.stdout
+    assert refused.returncode == 40 and "consent" in refused.stderr
