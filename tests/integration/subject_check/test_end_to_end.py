@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from gateway.config import default_policies_dir
 from gateway.node.session import member_session
 from gateway.queries.subject_check.answer import CheckStatus
 from gateway.queries.subject_check.querier import SubjectRequest
+from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.store import open_store
 from gateway.store.enums import TokenType
 from gateway.store.models import Inquiry
 from gateway.store.repositories.audit import AuditLog
 
 from .conftest import Consortium, expected_answer
+
+BUCKETS = SubjectCheckSettings.from_directory(default_policies_dir()).count_buckets
 
 
 def multi_lender(person: dict[str, object]) -> bool:
@@ -29,6 +33,9 @@ def test_the_answer_equals_the_sum_over_the_other_members_raw_records(consortium
         epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [person["resident_id"]])
 
     expected = expected_answer(consortium, "bank-1", token, epoch, outcome.answer.coverage)
+    # Independent of the profiler: the synthetic ground truth says who holds the person.
+    holders = {h["member_id"] for h in person["holdings"]} - {"bank-1"}
+    assert outcome.answer.institutions_holding == BUCKETS.labels[BUCKETS.index(len(holders))]
     assert outcome.answer.status is CheckStatus.HIT
     assert outcome.answer == expected
     assert outcome.answer.coverage.members_answered == 4
