@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 
 import grpc
 
-from gateway._proto.credgate.v1 import bureau_pb2_grpc, common_pb2, subject_check_pb2
+from gateway._proto.credgate.v1 import bureau_pb2_grpc, subject_check_pb2
 from gateway.crypto.hpke import SealedBox
 from gateway.queries.inquiries.collector import CollectRequest
 from gateway.queries.subject_check.messages import CheckChunk, ChunkResult, Coverage
 from gateway.rpc.convert.inquiries import relay_to_proto, sealed_inquiries_from_proto
 from gateway.rpc.convert.subject_check import (
-    ALGORITHMS,
     chunk_to_proto,
     coverage_from_proto,
+    new_header,
     result_from_proto,
 )
 from gateway.rpc.status import error_from_rpc
@@ -68,7 +67,7 @@ def request_inquiries(
         The bureau's refusal or unavailability.
 
     """
-    header = common_pb2.RequestHeader(idempotency_key=os.urandom(16), algorithms=ALGORITHMS, attempt=1)
+    header = new_header()
     stub = bureau_pb2_grpc.BureauServiceStub(channel)
     try:
         response = stub.RequestSubjectInquiries(

@@ -7,24 +7,19 @@ Batches stream in chunks well under the 1 MiB message limit.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 
 import grpc
 
-from gateway._proto.credgate.v1 import bureau_pb2_grpc, common_pb2, tokens_pb2
+from gateway._proto.credgate.v1 import bureau_pb2_grpc, tokens_pb2
 from gateway.errors import UnavailableError
-from gateway.rpc.convert.subject_check import ALGORITHMS
+from gateway.rpc.convert.subject_check import new_header
 from gateway.rpc.convert.tokens import TOKEN_TYPES
 from gateway.rpc.status import error_from_rpc
 from gateway.tokens.oprf.client import blind, finalize
 from gateway.tokens.subject import TokenType, token_input
 
 ELEMENTS_PER_CHUNK = 8192  # 8192 × 34 bytes on the wire, far below 1 MiB
-_TOKEN_TYPES = {
-    TokenType.RESIDENT_ID: common_pb2.TOKEN_TYPE_RESIDENT_ID,
-    TokenType.MOBILE: common_pb2.TOKEN_TYPE_MOBILE,
-}
 
 
 class RemoteTokeniser:
@@ -71,7 +66,7 @@ class RemoteTokeniser:
     def _requests(
         self, token_type: TokenType, elements: Sequence[bytes]
     ) -> Iterator[tokens_pb2.EvaluateBlindedRequest]:
-        header = common_pb2.RequestHeader(idempotency_key=os.urandom(16), algorithms=ALGORITHMS, attempt=1)
+        header = new_header()
         chunks = range(0, len(elements), ELEMENTS_PER_CHUNK)
         for index, start in enumerate(chunks):
             yield tokens_pb2.EvaluateBlindedRequest(

@@ -16,8 +16,8 @@ from gateway.identity.tls import TLSIdentity
 from gateway.queries.inquiries.collector import CollectRequest
 from gateway.queries.subject_check.messages import RoundRequest
 from gateway.rpc.channel import open_channel
-from gateway.rpc.convert.inquiries import collect_to_proto, header, sealed_inquiries_from_proto
-from gateway.rpc.convert.subject_check import matrix_from_proto, round_to_proto, timestamp
+from gateway.rpc.convert.inquiries import collect_to_proto, sealed_inquiries_from_proto
+from gateway.rpc.convert.subject_check import matrix_from_proto, new_header, round_to_proto, timestamp
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.status import error_from_rpc
 
@@ -91,7 +91,7 @@ class GrpcInquiryCaller:
             The member's refusal or unavailability, mapped from its status.
 
         """
-        stamped = header()
+        stamped = new_header()
         stamped.query_time.CopyFrom(timestamp(self._clock()))
         try:
             response = self._channels.stub(member).CollectInquiries(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from gateway._proto.credgate.v1 import common_pb2, inquiry_history_pb2
 from gateway.crypto.hpke import SealedBox
 from gateway.errors import InvalidInputError
 from gateway.queries.inquiries.collector import CollectRequest
-from gateway.rpc.convert.subject_check import ALGORITHMS, check_algorithms
+from gateway.rpc.convert.subject_check import check_algorithms
 
 TOKEN_TYPE_RESIDENT_ID = common_pb2.TOKEN_TYPE_RESIDENT_ID
 
@@ -54,11 +52,6 @@ def sealed_inquiries_to_proto(box: SealedBox) -> inquiry_history_pb2.SealedInqui
 def sealed_inquiries_from_proto(message: inquiry_history_pb2.SealedInquiries) -> SealedBox:
     """One sealed envelope (sizes checked by :class:`SealedBox`)."""
     return SealedBox(message.enc, message.ciphertext)
-
-
-def header() -> common_pb2.RequestHeader:
-    """A header for an inquiry request (no vector layout involved)."""
-    return common_pb2.RequestHeader(idempotency_key=os.urandom(16), algorithms=ALGORITHMS, attempt=1)
 
 
 def _token(request: CollectRequest) -> common_pb2.SubjectToken:

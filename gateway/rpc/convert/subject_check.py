@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -41,6 +42,11 @@ ALGORITHMS = common_pb2.AlgorithmSuite(
     hpke=common_pb2.HPKE_SUITE_X25519_SHA256_AES128GCM,
     mask_prf=common_pb2.MASK_PRF_HKDF_SHA256_AES128CTR,
 )
+
+
+def new_header() -> common_pb2.RequestHeader:
+    """A first-attempt header with a fresh idempotency key, for requests without a vector layout."""
+    return common_pb2.RequestHeader(idempotency_key=os.urandom(16), algorithms=ALGORITHMS, attempt=1)
 
 
 def timestamp(moment: dt.datetime) -> Timestamp:
