@@ -2,7 +2,8 @@
 
 A member's contribution is ``encode(values) + R + Σ_j ±expand(s_ij)`` (mod P):
 its values hidden from the bureau by the querier mask ``R`` and from the
-querier (even together with the bureau) by the pairwise masks.
+querier (even together with the bureau) by the pairwise masks. Regulator reports
+omit ``R``: the bureau opens their sum, which members have already noised.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def mask_contribution(
     own_mask_private: bytes,
     peers: Mapping[str, bytes],
     context: MaskContext,
-    query_seed: bytes,
+    query_seed: bytes | None,
 ) -> Residues:
     """Mask this member's integer vector or matrix for the bureau.
 
@@ -47,7 +48,8 @@ def mask_contribution(
     context
         Request hash, attempt and answering-set hash of this attempt.
     query_seed
-        The querier's seed, opened from its HPKE envelope.
+        The querier's seed, opened from its HPKE envelope; ``None`` when the bureau itself
+        opens the sum (regulator reports, whose sums are already differentially private).
 
     Returns
     -------
@@ -70,13 +72,16 @@ def mask_contribution(
         )
     encoded = encode(values)
     shape = encoded.shape
-    querier = query_mask(query_seed, request_hash=context.request_hash, attempt=context.attempt, shape=shape)
     masked = pairwise_mask(
         own_id=own_id, own_mask_private=own_mask_private, peers=peers, context=context, shape=shape
     )
     scratch = np.empty_like(masked)
     add_into(masked, encoded, scratch=scratch)
-    add_into(masked, querier, scratch=scratch)
+    if query_seed is not None:
+        querier = query_mask(
+            query_seed, request_hash=context.request_hash, attempt=context.attempt, shape=shape
+        )
+        add_into(masked, querier, scratch=scratch)
     return masked
 
 

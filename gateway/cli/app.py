@@ -34,6 +34,7 @@ for _module in (
     "gateway.cli.subject",
     "gateway.cli.blacklist",
     "gateway.cli.redact",
+    "gateway.cli.reports",
     "gateway.cli.demo",
 ):
     import_module(_module).register(app)

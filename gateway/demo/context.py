@@ -21,6 +21,7 @@ class DemoContext:
     console: Console
     consortium: RunningConsortium
     member_settings: dict[str, Settings]
+    regulator_settings: Settings | None = None
     results: dict[str, object] = field(default_factory=dict)
     # Resident IDs the demo checked: kept in memory only, never written to the summary.
     checked_subjects: list[str] = field(default_factory=list)

@@ -33,6 +33,7 @@ from gateway.synth.members import Composition
 from gateway.synth.writer import write_consortium
 
 MARKER = ".credgate-demo"
+REGULATOR_ID = "regulator"
 HEARTBEAT_SECONDS = 1.0
 
 
@@ -75,6 +76,13 @@ def launched_consortium(
             consortium.bureau_address = consortium.bureau.wait_ready()
         context.member_settings.update(
             _provision_members(authority, synthetic, workdir, consortium.bureau_address, now)
+        )
+        context.regulator_settings = provision_node(
+            authority,
+            NodePlan(REGULATOR_ID, Role.REGULATOR, _node_dir(workdir, REGULATOR_ID)),
+            bureau_address=consortium.bureau_address,
+            heartbeat_seconds=HEARTBEAT_SECONDS,
+            now=now,
         )
         _import_books(context, synthetic)
         with step(console, f"{len(context.member_settings)} member processes started and registered"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,8 +11,10 @@ from gateway.config import Settings
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.ca.authority import CA_CERT, CRL_FILE
 from gateway.identity.peer import Role
+from gateway.queries.reports.pseudonyms import MEMBERS_KEY_FILE, members_key_path, write_members_key
 
 BUREAU_ID = "bureau"
+MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
 CONFIG_FILE = "node.toml"
 
 
@@ -69,4 +72,19 @@ def provision_node(
     if bureau_address is not None:
         lines.append(f'address = "{bureau_address}"')
     plan.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if plan.role in MEMBER_ROLES:
+        write_members_key(
+            members_key_path(plan.directory / "data"), _shared_members_key(plan.directory.parent)
+        )
     return Settings.from_file(plan.config_path, environ={})
+
+
+def _shared_members_key(folder: Path) -> bytes:
+    """The members' pseudonym key shared by every member provisioned under ``folder``.
+
+    It stands in for the members' own key ceremony: the bureau's node never receives it.
+    """
+    path = folder / MEMBERS_KEY_FILE
+    if not path.exists():
+        write_members_key(path, os.urandom(32))
+    return path.read_bytes()

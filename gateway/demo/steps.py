@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.demo import egress, subject_checks
+from gateway.demo import egress, reports, subject_checks
 from gateway.demo.context import DemoContext
 
 QueryStep = Callable[[DemoContext], None]
@@ -15,4 +15,5 @@ QUERY_STEPS: list[tuple[str, QueryStep]] = [
     ("portfolio screen (batched subject check)", subject_checks.batch_screen),
     ("subject access (sealed to the subject's one-time key)", subject_checks.subject_access),
     ("egress guard (fail closed on this node's own PII)", egress.egress_guard),
+    ("regulator report (distributed differential privacy, cached repeat)", reports.regulator_report),
 ]

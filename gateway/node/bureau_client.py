@@ -1,28 +1,31 @@
-"""Synchronous calls to the bureau for operators' tools (status, doctor)."""
+"""Synchronous calls to the bureau: operators' tools (status, doctor) and report pseudonyms."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
+from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc, regulator_report_pb2
 from gateway.bureau import MemberView
 from gateway.config import RUNTIME_FILE, Settings
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
+from gateway.rpc.convert.subject_check import new_header
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.roles import role_from_proto
 from gateway.rpc.status import error_from_rpc
 from gateway.store.repositories.members import PublishedKeys
 
 CALL_TIMEOUT_SECONDS = 5.0
+PSEUDONYMS_PER_CHUNK = 10_000
+"""32-byte pseudonyms per streamed message: 320 KB, well inside the 1 MiB message limit."""
 T = TypeVar("T")
 
 
@@ -57,6 +60,25 @@ class BureauClient:
             )
         )
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+    def contribute_pseudonyms(self, request_hash: bytes, attempt: int, pseudonyms: Sequence[bytes]) -> int:
+        """Stream this member's pseudonyms for one report round; returns how many the bureau holds."""
+
+        def chunks() -> Iterator[regulator_report_pb2.ContributePseudonymsRequest]:
+            starts = range(0, max(len(pseudonyms), 1), PSEUDONYMS_PER_CHUNK)
+            for index, start in enumerate(starts):
+                header = new_header()
+                header.attempt = attempt
+                yield regulator_report_pb2.ContributePseudonymsRequest(
+                    header=header,
+                    chunk_index=index,
+                    last_chunk=start + PSEUDONYMS_PER_CHUNK >= len(pseudonyms),
+                    pseudonyms=pseudonyms[start : start + PSEUDONYMS_PER_CHUNK],
+                    request_hash=request_hash,
+                )
+
+        response = self._call(lambda: self._stub.ContributePseudonyms(chunks(), timeout=CALL_TIMEOUT_SECONDS))
+        return response.received
 
     def close(self) -> None:
         """Close the channel."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+import numpy as np
 
 from gateway._proto.credgate.v1 import bureau_pb2_grpc, member_pb2_grpc
 from gateway.audit import AuditRecorder
@@ -39,12 +40,17 @@ from gateway.node.peer_keys import PeerKeyCache
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
+from gateway.queries.reports.coordinator import CoordinatorSettings, ReportCoordinator
+from gateway.queries.reports.pseudonyms import PseudonymTally, members_key_path
+from gateway.queries.reports.responder import ReportResponder, ResponderContext
 from gateway.queries.subject_check.layout import VectorLayout
 from gateway.queries.subject_check.profile import SubjectProfiler
 from gateway.queries.subject_check.responder import SubjectCheckResponder
 from gateway.queries.subject_check.router import RouterSettings, SubjectCheckRouter
 from gateway.queries.subject_check.settings import SubjectCheckSettings
-from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, MemberChannels
+from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, ReleaseCache
+from gateway.reports.noise import NoiseShareSource
+from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, GrpcShareCaller, MemberChannels
 from gateway.rpc.interceptors import AuthorizationInterceptor
 from gateway.rpc.server import Registration, RunningServer, start_server
 from gateway.rpc.servicers.bureau import BureauHandlers, BureauServicer
@@ -168,9 +174,24 @@ def start_bureau(
         liveness_window=liveness,
         timeout=core.check_settings.aggregation.member_deadline_seconds,
     )
-    handlers = BureauHandlers(directory, oprf, router, inquiries, layout.version)
-    # Contact clearance and regulator reports answer UNIMPLEMENTED through the
-    # generated base class until their handlers exist.
+    tally = PseudonymTally()
+    reports = ReportCoordinator(
+        members=directory.members,
+        caller=GrpcShareCaller(channels),
+        tally=tally,
+        cache=ReleaseCache.in_data_dir(settings.data_dir),
+        policy=core.policy,
+        audit=core.audit,
+        policies_dir=settings.policies_dir,
+        settings=CoordinatorSettings(
+            liveness_window=liveness,
+            member_deadline_seconds=core.check_settings.aggregation.member_deadline_seconds,
+        ),
+        clock=clock,
+    )
+    handlers = BureauHandlers(directory, oprf, router, inquiries, reports, tally, layout.version)
+    # Contact clearance answers UNIMPLEMENTED through the generated base class until its
+    # handlers exist.
     servicer = BureauServicer(handlers, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)  # type: ignore[abstract]
     services: list[tuple[str, Registration]] = [
         (
@@ -212,8 +233,26 @@ def start_member(
         member_id=own.member_id, keys=keys, profiler=profiler, peers=peers, settings=core.check_settings
     )
     collector = InquiryCollector(core.store, member_id=own.member_id, zone=core.check_settings.zone)
-    # ComputeReportShare answers UNIMPLEMENTED until the regulator reports exist.
-    servicer = MemberServicer(responder, collector, layout_version=profiler.layout.version)  # type: ignore[abstract]
+    reports = ReportResponder(
+        ResponderContext(
+            own.member_id,
+            own.role,
+            core.store,
+            keys,
+            settings.policies_dir,
+            members_key_path(settings.data_dir),
+        ),
+        peers=peers,
+        policy=core.policy,
+        ledger=PrivacyLedger.in_data_dir(
+            settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
+        ),
+        noise=NoiseShareSource(np.random.default_rng()),
+        pseudonym_sink=bureau.contribute_pseudonyms,
+        audit=core.audit,
+        clock=clock,
+    )
+    servicer = MemberServicer(responder, collector, reports, layout_version=profiler.layout.version)
     services: list[tuple[str, Registration]] = [
         (
             "credgate.v1.MemberService",

@@ -216,6 +216,10 @@ class ReleaseCache:
         """The cache kept under a node's data dir."""
         return cls(data_dir / "reports" / "release-cache.jsonl")
 
+    def all(self) -> list[Release]:
+        """Every cached release, oldest first."""
+        return [Release.from_json(record) for record in read_lines(self._path)]
+
     def get(self, key: ReleaseKey) -> Release | None:
         """The cached release for ``key``, if any."""
         for record in read_lines(self._path):

@@ -37,7 +37,14 @@ from gateway.store.database import Store
 from gateway.store.enums import AccountStatus
 from gateway.store.models import Account, Application, Borrower, Inquiry, RepaymentMonth
 
-__all__ = ["Counts", "Observation", "Period", "compute_histograms", "histogram_from_observations"]
+__all__ = [
+    "Counts",
+    "Observation",
+    "Period",
+    "active_borrowers",
+    "compute_histograms",
+    "histogram_from_observations",
+]
 
 Counts = npt.NDArray[np.int64]
 """A flat (row-major) histogram vector of one member."""
@@ -66,6 +73,12 @@ class Period:
         if match is None:
             raise InvalidInputError(f"expected YYYY-MM, received {unverified_period!r}", field="period")
         return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def containing(cls, moment: dt.datetime, zone: dt.tzinfo) -> Period:
+        """The month ``moment`` falls in, in ``zone``."""
+        local = moment.astimezone(zone)
+        return cls(local.year, local.month)
 
     def __str__(self) -> str:
         """``YYYY-MM``."""
@@ -133,13 +146,7 @@ def compute_histograms(
         When ``period`` lies after the snapshot or deeper than the repayment history.
 
     """
-    back = period.months_before(snapshot_period)
-    if back < 0 or back > HISTORY_MONTHS:
-        raise InvalidInputError(
-            f"expected a month from {HISTORY_MONTHS} months before the snapshot {snapshot_period} "
-            f"up to the snapshot, received {period}",
-            field="period",
-        )
+    back = _months_back(period, snapshot_period)
     start, end = period.bounds(template.zone)
     feeds: dict[Feed, list[Observation]] = {}
     with store.transaction() as session:
@@ -149,12 +156,39 @@ def compute_histograms(
                 feeds[feed] = list(_debt_observations(rows))
             elif feed is Feed.APPLICATIONS_BY_DECISION:
                 feeds[feed] = list(_application_observations(session, start, end)) if role.is_lender else []
+            elif feed is Feed.LENDERS_PER_BORROWER:
+                feeds[feed] = []  # Counted by the bureau over pseudonyms; members add only noise.
             else:
                 feeds[feed] = list(_inquiry_observations(session, start, end))
     return {
         histogram.id: histogram_from_observations(template, histogram, feeds[histogram.feed])
         for histogram in template.histograms
     }
+
+
+def active_borrowers(store: Store, period: Period, *, snapshot_period: Period) -> list[int]:
+    """Local ids of the borrowers with active debt in ``period`` (as counted in ``active_debt``).
+
+    Raises
+    ------
+    InvalidInputError
+        When ``period`` lies after the snapshot or deeper than the repayment history.
+
+    """
+    back = _months_back(period, snapshot_period)
+    with store.transaction() as session:
+        return sorted({row[0] for row in _debt_rows(session, period, back)})
+
+
+def _months_back(period: Period, snapshot_period: Period) -> int:
+    back = period.months_before(snapshot_period)
+    if back < 0 or back > HISTORY_MONTHS:
+        raise InvalidInputError(
+            f"expected a month from {HISTORY_MONTHS} months before the snapshot {snapshot_period} "
+            f"up to the snapshot, received {period}",
+            field="period",
+        )
+    return back
 
 
 def histogram_from_observations(

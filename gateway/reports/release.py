@@ -127,12 +127,13 @@ def plan_release(template: ReportTemplate, *, answering: int) -> ReleasePlan:
                 colluders=rules.colluders,
             )
 
+        gated = rules_apply and histogram.institution_rules
         plans[histogram.id] = HistogramPlan(
             counts=plan(histogram.rho),
             rho_counts=histogram.rho,
-            institutions=plan(rules.rho_institutions) if rules_apply else None,
-            dominance=plan(rules.rho_dominance) if rules_apply else None,
-            rho_gates=rules.rho_institutions + rules.rho_dominance if rules_apply else 0.0,
+            institutions=plan(rules.rho_institutions) if gated else None,
+            dominance=plan(rules.rho_dominance) if gated else None,
+            rho_gates=rules.rho_institutions + rules.rho_dominance if gated else 0.0,
         )
     return ReleasePlan(answering, rules.colluders, rules_apply, plans)
 
@@ -318,8 +319,11 @@ def build_release(
         counts = _vector(noisy_counts, histogram.id, width, "noisy_counts")
         if counts is None:  # Unreachable: noisy_counts is never None; this narrows the type.
             raise InvalidInputError("expected noisy counts", field="noisy_counts")
-        institutions = _vector(noisy_institutions, histogram.id, width, "noisy_institutions")
-        dominance = _vector(noisy_dominance, histogram.id, width, "noisy_dominance")
+        gated = plan.histograms[histogram.id].institutions is not None
+        institutions = (
+            _vector(noisy_institutions, histogram.id, width, "noisy_institutions") if gated else None
+        )
+        dominance = _vector(noisy_dominance, histogram.id, width, "noisy_dominance") if gated else None
         cells: list[ReleaseCell] = []
         for index in range(width):
             reasons: list[SuppressionReason] = []

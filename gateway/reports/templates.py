@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, InvalidInputError
 
 __all__ = [
     "FEED_DIMENSIONS",
@@ -46,12 +46,16 @@ class Feed(StrEnum):
     INQUIRIES_BY_REASON = "inquiries_by_reason"
     # One observation per applicant and segment: the decision on their latest application.
     APPLICATIONS_BY_DECISION = "applications_by_decision"
+    # Borrowers by how many members hold them: counted by the bureau over keyed pseudonyms
+    # (``gateway/queries/reports/pseudonyms.py``); members contribute only noise shares.
+    LENDERS_PER_BORROWER = "lenders_per_borrower"
 
 
 FEED_DIMENSIONS: dict[Feed, frozenset[str]] = {
     Feed.ACTIVE_DEBT: frozenset({"segment", "province", "dpd_bucket", "outstanding_bucket"}),
     Feed.INQUIRIES_BY_REASON: frozenset({"reason_code"}),
     Feed.APPLICATIONS_BY_DECISION: frozenset({"segment", "province", "decision"}),
+    Feed.LENDERS_PER_BORROWER: frozenset({"lender_count"}),
 }
 """Dimension names each feed can fill; a template naming another is rejected on load."""
 
@@ -61,13 +65,15 @@ class Dimension(_Frozen):
 
     ``lower_bounds`` (when given) turns the dimension into buckets: value ``v`` falls in
     the last bucket whose lower bound is ``<= v``. ``other_label`` adds a catch-all cell
-    for categorical values that are not listed.
+    for categorical values that are not listed. ``codes`` are the ASCII names cells travel
+    under (e.g. GB/T 2260 division codes for provinces), for labels that are not ASCII.
     """
 
     title: str = Field(min_length=1)
     labels: tuple[str, ...] = Field(min_length=1)
     lower_bounds: tuple[int, ...] | None = None
     other_label: str | None = None
+    codes: tuple[str, ...] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Dimension:
@@ -83,6 +89,15 @@ class Dimension(_Frozen):
                 )
             if list(self.lower_bounds) != sorted(set(self.lower_bounds)):
                 raise ValueError("lower_bounds must be strictly increasing")
+        if self.codes is not None:
+            if len(self.codes) != len(self.labels):
+                raise ValueError(
+                    f"expected one code per label ({len(self.labels)}), received {len(self.codes)}"
+                )
+            if len(set(self.wire_cells)) != len(self.wire_cells) or not all(c.isascii() for c in self.codes):
+                raise ValueError("codes must be distinct ASCII names")
+        elif not all(cell.isascii() for cell in self.cells):
+            raise ValueError("labels that are not ASCII need codes to travel under")
         return self
 
     @property
@@ -107,6 +122,13 @@ class Dimension(_Frozen):
                 position = number
         return position
 
+    @property
+    def wire_cells(self) -> tuple[str, ...]:
+        """Cell names on the wire, in slot order: the codes where given, else the labels."""
+        if self.codes is None:
+            return self.cells
+        return self.codes + ((self.other_label,) if self.other_label is not None else ())
+
     def slot(self, label: str) -> int | None:
         """Slot of a categorical ``label``; the catch-all for unlisted labels, else ``None``."""
         if label in self.labels:
@@ -126,6 +148,9 @@ class HistogramSpec(_Frozen):
     # Cells one borrower may enter at one member (L0 bound).
     max_cells_per_borrower: int = Field(ge=1, le=1000)
     rho: float = Field(gt=0, le=10)
+    # Whether the institution-count and dominance gates apply to this histogram's cells. The
+    # pseudonym-join histogram pools every member in every cell by construction.
+    institution_rules: bool = True
 
     @property
     def l1_sensitivity(self) -> int:
@@ -227,6 +252,41 @@ class ReportTemplate(_Frozen):
         for name, position in zip(histogram.dimensions, _unravel(index, shape), strict=True):
             labels.append(self.dimensions[name].cells[position])
         return tuple(labels)
+
+    def wire_coordinates(self, histogram: HistogramSpec, index: int) -> tuple[str, ...]:
+        """The ASCII cell names of the flat ``index`` of ``histogram``, as they travel."""
+        shape = self.shape(histogram)
+        return tuple(
+            self.dimensions[name].wire_cells[position]
+            for name, position in zip(histogram.dimensions, _unravel(index, shape), strict=True)
+        )
+
+    def index_of(self, histogram: HistogramSpec, wire_coordinates: tuple[str, ...]) -> int:
+        """Inverse of :meth:`wire_coordinates`.
+
+        Raises
+        ------
+        InvalidInputError
+            When a name is not a cell of its dimension.
+
+        """
+        if len(wire_coordinates) != len(histogram.dimensions):
+            raise InvalidInputError(
+                f"expected {len(histogram.dimensions)} coordinates, received {len(wire_coordinates)}",
+                field="coordinates",
+            )
+        index = 0
+        for name, cell in zip(histogram.dimensions, wire_coordinates, strict=True):
+            cells = self.dimensions[name].wire_cells
+            if cell not in cells:
+                raise InvalidInputError(f"{cell!r} is not a cell of dimension {name!r}", field="coordinates")
+            index = index * len(cells) + cells.index(cell)
+        return index
+
+    @property
+    def uses_pseudonym_join(self) -> bool:
+        """Whether a histogram needs the bureau's count over members' pseudonyms."""
+        return any(h.feed is Feed.LENDERS_PER_BORROWER for h in self.histograms)
 
     @classmethod
     def from_file(cls, path: Path) -> ReportTemplate:

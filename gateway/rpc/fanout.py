@@ -14,9 +14,11 @@ from gateway.bureau import MemberView
 from gateway.crypto.hpke import SealedBox
 from gateway.identity.tls import TLSIdentity
 from gateway.queries.inquiries.collector import CollectRequest
+from gateway.queries.reports.messages import ShareRequest
 from gateway.queries.subject_check.messages import RoundRequest
 from gateway.rpc.channel import open_channel
 from gateway.rpc.convert.inquiries import collect_to_proto, sealed_inquiries_from_proto
+from gateway.rpc.convert.reports import share_from_proto, share_request_to_proto
 from gateway.rpc.convert.subject_check import matrix_from_proto, new_header, round_to_proto, timestamp
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.status import error_from_rpc
@@ -100,3 +102,26 @@ class GrpcInquiryCaller:
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
         return sealed_inquiries_from_proto(response.envelope)
+
+
+class GrpcShareCaller:
+    """:class:`gateway.queries.reports.coordinator.ShareCaller` over gRPC."""
+
+    def __init__(self, channels: MemberChannels) -> None:
+        self._channels = channels
+
+    def share(self, member: MemberView, request: ShareRequest, *, width: int, timeout: float) -> Residues:
+        """Ask one member for its masked report vector.
+
+        Raises
+        ------
+        GatewayError
+            The member's refusal or unavailability, mapped from its status.
+
+        """
+        message = share_request_to_proto(request)
+        try:
+            response = self._channels.stub(member).ComputeReportShare(message, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
+        return share_from_proto(response, width=width)

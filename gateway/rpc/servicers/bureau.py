@@ -1,8 +1,8 @@
-"""``credgate.v1.BureauService``: directory, OPRF evaluation, subject check, subject access.
+"""``credgate.v1.BureauService``: directory, OPRF evaluation, subject check, subject access, reports.
 
 Each method converts the request, calls one handler, converts the result back;
-errors become statuses through ``maps_errors``. Contact clearance and the
-regulator reports answer UNIMPLEMENTED until their handlers exist.
+errors become statuses through ``maps_errors``. Contact clearance answers
+UNIMPLEMENTED until its handlers exist.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from gateway._proto.credgate.v1 import (
     bureau_pb2,
     bureau_pb2_grpc,
     inquiry_history_pb2,
+    regulator_report_pb2,
     subject_check_pb2,
     tokens_pb2,
 )
@@ -26,8 +27,11 @@ from gateway.bureau import ConsortiumDirectory, MemberView
 from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
 from gateway.queries.inquiries.relay import InquiryRelay
+from gateway.queries.reports.coordinator import ReportCoordinator
+from gateway.queries.reports.pseudonyms import PseudonymTally
 from gateway.queries.subject_check.router import SubjectCheckRouter
 from gateway.rpc.convert.inquiries import relay_from_proto, sealed_inquiries_to_proto
+from gateway.rpc.convert.reports import release_to_proto
 from gateway.rpc.convert.subject_check import (
     check_algorithms,
     chunk_from_proto,
@@ -52,6 +56,8 @@ class BureauHandlers:
     oprf: OPRFEvaluator
     subject_check: SubjectCheckRouter
     inquiries: InquiryRelay
+    reports: ReportCoordinator
+    pseudonyms: PseudonymTally
     layout_version: int
 
 
@@ -169,6 +175,31 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         return inquiry_history_pb2.RequestSubjectInquiriesResponse(
             envelopes=[sealed_inquiries_to_proto(e) for e in envelopes], coverage=coverage_to_proto(coverage)
         )
+
+    @maps_errors
+    def RequestReport(  # noqa: N802 - gRPC method name
+        self, request: regulator_report_pb2.RequestReportRequest, context: grpc.ServicerContext
+    ) -> regulator_report_pb2.RequestReportResponse:
+        """A regulator's report: the cached release, or a new one from the members' noised shares."""
+        answer = self._handlers.reports.request(
+            current_peer(context), request.template_id, request.period, correlation_id=uuid.uuid4().hex
+        )
+        return release_to_proto(answer.release, answer.template, from_cache=answer.from_cache)
+
+    @maps_errors
+    def ContributePseudonyms(  # noqa: N802 - gRPC method name
+        self,
+        request_iterator: Iterator[regulator_report_pb2.ContributePseudonymsRequest],
+        context: grpc.ServicerContext,
+    ) -> regulator_report_pb2.ContributePseudonymsResponse:
+        """A member's keyed pseudonyms for the open report round they name."""
+        peer = current_peer(context)
+        received = 0
+        for request in request_iterator:
+            received = self._handlers.pseudonyms.add(
+                peer.member_id, request.request_hash, request.header.attempt, list(request.pseudonyms)
+            )
+        return regulator_report_pb2.ContributePseudonymsResponse(received=received)
 
 
 def _entry(view: MemberView) -> bureau_pb2.DirectoryEntry:

@@ -1,29 +1,44 @@
 """``credgate.v1.MemberService``: a member answering the bureau's fan-out.
 
 Only the bureau's certificate may call it (Cedar policy ``fabric.fanout-from-bureau-only``).
-``ComputeReportShare`` answers UNIMPLEMENTED until the regulator reports exist.
 """
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 
-from gateway._proto.credgate.v1 import inquiry_history_pb2, member_pb2_grpc, subject_check_pb2
+from gateway._proto.credgate.v1 import (
+    inquiry_history_pb2,
+    member_pb2_grpc,
+    regulator_report_pb2,
+    subject_check_pb2,
+)
 from gateway.queries.inquiries.collector import InquiryCollector
+from gateway.queries.reports.responder import ReportResponder
 from gateway.queries.subject_check.responder import SubjectCheckResponder
 from gateway.rpc.convert.inquiries import collect_from_proto, sealed_inquiries_to_proto
+from gateway.rpc.convert.reports import share_request_from_proto, share_to_proto
 from gateway.rpc.convert.subject_check import matrix_to_proto, round_from_proto
+from gateway.rpc.interceptors import current_peer
 from gateway.rpc.status import maps_errors
 
 
 class MemberServicer(member_pb2_grpc.MemberServiceServicer):
-    """Answers subject-check rounds and inquiry collection from this member's store."""
+    """Answers subject-check rounds, inquiry collection and report rounds from this member's store."""
 
     def __init__(
-        self, responder: SubjectCheckResponder, inquiries: InquiryCollector, *, layout_version: int
+        self,
+        responder: SubjectCheckResponder,
+        inquiries: InquiryCollector,
+        reports: ReportResponder,
+        *,
+        layout_version: int,
     ) -> None:
         self._responder = responder
         self._inquiries = inquiries
+        self._reports = reports
         self._layout_version = layout_version
 
     @maps_errors
@@ -45,3 +60,13 @@ class MemberServicer(member_pb2_grpc.MemberServiceServicer):
         """This member's own inquiries about a token, sealed to the subject's key."""
         envelope = self._inquiries.collect(collect_from_proto(request))
         return inquiry_history_pb2.CollectInquiriesResponse(envelope=sealed_inquiries_to_proto(envelope))
+
+    @maps_errors
+    def ComputeReportShare(  # noqa: N802 - gRPC method name
+        self, request: regulator_report_pb2.ComputeReportShareRequest, context: grpc.ServicerContext
+    ) -> regulator_report_pb2.ComputeReportShareResponse:
+        """This member's noised, masked share of one report round."""
+        share = self._reports.share(
+            current_peer(context), share_request_from_proto(request), correlation_id=uuid.uuid4().hex
+        )
+        return share_to_proto(share, template_version=request.header.vector_layout_version)

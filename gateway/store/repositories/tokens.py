@@ -97,6 +97,20 @@ class SubjectTokens:
                 found.update({row.resident_id: row.token for row in session.execute(query)})
         return found
 
+    def tokens_of_borrowers(self, kind: TokenType, epoch: int, borrower_ids: Sequence[int]) -> set[bytes]:
+        """The distinct tokens of ``borrower_ids`` under ``epoch`` (two records of one person share one)."""
+        wanted = sorted(set(borrower_ids))
+        found: set[bytes] = set()
+        with self._store.transaction() as session:
+            for start in range(0, len(wanted), _IN_BATCH):
+                query = sa.select(SubjectTokenRecord.token).where(
+                    SubjectTokenRecord.token_kind == kind,
+                    SubjectTokenRecord.key_epoch == epoch,
+                    SubjectTokenRecord.borrower_id.in_(wanted[start : start + _IN_BATCH]),
+                )
+                found.update(session.scalars(query))
+        return found
+
     def latest_epoch(self, kind: TokenType) -> int:
         """The newest key epoch this member holds tokens under (0 when none)."""
         query = sa.select(sa.func.max(SubjectTokenRecord.key_epoch)).where(

@@ -23,7 +23,13 @@ def _shipped(policies: Path) -> str:
 
 def test_shipped_template_loads_with_every_histogram(template: ReportTemplate) -> None:
     assert template.template_id == "monthly-risk"
-    assert [h.id for h in template.histograms] == ["delinquency", "outstanding", "inquiries", "applications"]
+    assert [h.id for h in template.histograms] == [
+        "delinquency",
+        "outstanding",
+        "inquiries",
+        "applications",
+        "lenders_per_borrower",
+    ]
     delinquency = template.histogram("delinquency")
     # 3 segments x (17 provinces + other) x 6 DPD buckets.
     assert template.shape(delinquency) == (3, 18, 6)

@@ -9,6 +9,7 @@ from collections import abc as _abc
 from gateway._proto.credgate.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
@@ -79,6 +80,7 @@ class ReleasedCell(_message.Message):
     COORDINATES_FIELD_NUMBER: _builtins.int
     NOISY_COUNT_FIELD_NUMBER: _builtins.int
     TREATMENT_FIELD_NUMBER: _builtins.int
+    SUPPRESSION_REASONS_FIELD_NUMBER: _builtins.int
     noisy_count: _builtins.int
     """Noised count; zero when suppressed."""
     treatment: Global___CellTreatment.ValueType
@@ -86,16 +88,21 @@ class ReleasedCell(_message.Message):
     def coordinates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Cell coordinates, one label per template dimension."""
 
+    @_builtins.property
+    def suppression_reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Why a suppressed cell was suppressed, e.g. "below_release_threshold"."""
+
     def __init__(
         self,
         *,
         coordinates: _abc.Iterable[_builtins.str] | None = ...,
         noisy_count: _builtins.int = ...,
         treatment: Global___CellTreatment.ValueType = ...,
+        suppression_reasons: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["coordinates", b"coordinates", "noisy_count", b"noisy_count", "treatment", b"treatment"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coordinates", b"coordinates", "noisy_count", b"noisy_count", "suppression_reasons", b"suppression_reasons", "treatment", b"treatment"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -109,7 +116,12 @@ class ReleasedHistogram(_message.Message):
 
     HISTOGRAM_ID_FIELD_NUMBER: _builtins.int
     CELLS_FIELD_NUMBER: _builtins.int
+    RHO_FIELD_NUMBER: _builtins.int
+    NOISE_VARIANCE_FIELD_NUMBER: _builtins.int
     histogram_id: _builtins.str
+    rho: _builtins.float
+    """zCDP rho this histogram cost each member, and the variance of its summed noise."""
+    noise_variance: _builtins.float
     @_builtins.property
     def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReleasedCell]: ...
     def __init__(
@@ -117,10 +129,12 @@ class ReleasedHistogram(_message.Message):
         *,
         histogram_id: _builtins.str = ...,
         cells: _abc.Iterable[Global___ReleasedCell] | None = ...,
+        rho: _builtins.float = ...,
+        noise_variance: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "histogram_id", b"histogram_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "histogram_id", b"histogram_id", "noise_variance", b"noise_variance", "rho", b"rho"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -138,15 +152,26 @@ class RequestReportResponse(_message.Message):
     COVERAGE_FIELD_NUMBER: _builtins.int
     RHO_SPENT_FIELD_NUMBER: _builtins.int
     FROM_CACHE_FIELD_NUMBER: _builtins.int
+    TEMPLATE_VERSION_FIELD_NUMBER: _builtins.int
+    COLLUDERS_FIELD_NUMBER: _builtins.int
+    INSTITUTION_RULES_APPLIED_FIELD_NUMBER: _builtins.int
+    RELEASED_AT_FIELD_NUMBER: _builtins.int
     template_id: _builtins.str
     period: _builtins.str
     rho_spent: _builtins.float
     """Privacy spent by this release (zCDP rho), and whether it came from cache."""
     from_cache: _builtins.bool
+    template_version: _builtins.int
+    colluders: _builtins.int
+    """Noise is sized for the answering members less this many colluders."""
+    institution_rules_applied: _builtins.bool
+    """Whether the institution-count and dominance gates applied (enough members answered)."""
     @_builtins.property
     def histograms(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReleasedHistogram]: ...
     @_builtins.property
     def coverage(self) -> _common_pb2.Coverage: ...
+    @_builtins.property
+    def released_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -156,10 +181,14 @@ class RequestReportResponse(_message.Message):
         coverage: _common_pb2.Coverage | None = ...,
         rho_spent: _builtins.float = ...,
         from_cache: _builtins.bool = ...,
+        template_version: _builtins.int = ...,
+        colluders: _builtins.int = ...,
+        institution_rules_applied: _builtins.bool = ...,
+        released_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage", "released_at", b"released_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage", "from_cache", b"from_cache", "histograms", b"histograms", "period", b"period", "rho_spent", b"rho_spent", "template_id", b"template_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["colluders", b"colluders", "coverage", b"coverage", "from_cache", b"from_cache", "histograms", b"histograms", "institution_rules_applied", b"institution_rules_applied", "period", b"period", "released_at", b"released_at", "rho_spent", b"rho_spent", "template_id", b"template_id", "template_version", b"template_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -178,16 +207,26 @@ class ComputeReportShareRequest(_message.Message):
     ANSWERING_SET_HASH_FIELD_NUMBER: _builtins.int
     ANSWERING_MEMBER_IDS_FIELD_NUMBER: _builtins.int
     REGULATOR_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
+    NOISY_TOTALS_FIELD_NUMBER: _builtins.int
     template_id: _builtins.str
     period: _builtins.str
     request_hash: _builtins.bytes
     answering_set_hash: _builtins.bytes
     regulator_member_id: _builtins.str
     """Regulator the budget is charged to."""
+    phase: _builtins.int
+    """1: bounded counts and institution indicators; 2: dominance flags against the
+    noisy totals of phase one (only when the institution rules apply).
+    """
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
     def answering_member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def noisy_totals(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Phase 2 only: the phase-one noisy totals, histogram after histogram."""
+
     def __init__(
         self,
         *,
@@ -198,10 +237,12 @@ class ComputeReportShareRequest(_message.Message):
         answering_set_hash: _builtins.bytes = ...,
         answering_member_ids: _abc.Iterable[_builtins.str] | None = ...,
         regulator_member_id: _builtins.str = ...,
+        phase: _builtins.int = ...,
+        noisy_totals: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "answering_set_hash", b"answering_set_hash", "header", b"header", "period", b"period", "regulator_member_id", b"regulator_member_id", "request_hash", b"request_hash", "template_id", b"template_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "answering_set_hash", b"answering_set_hash", "header", b"header", "noisy_totals", b"noisy_totals", "period", b"period", "phase", b"phase", "regulator_member_id", b"regulator_member_id", "request_hash", b"request_hash", "template_id", b"template_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -241,8 +282,11 @@ class ContributePseudonymsRequest(_message.Message):
     CHUNK_INDEX_FIELD_NUMBER: _builtins.int
     LAST_CHUNK_FIELD_NUMBER: _builtins.int
     PSEUDONYMS_FIELD_NUMBER: _builtins.int
+    REQUEST_HASH_FIELD_NUMBER: _builtins.int
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
+    request_hash: _builtins.bytes
+    """The report round (ComputeReportShareRequest.request_hash) these pseudonyms belong to."""
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
@@ -254,10 +298,11 @@ class ContributePseudonymsRequest(_message.Message):
         chunk_index: _builtins.int = ...,
         last_chunk: _builtins.bool = ...,
         pseudonyms: _abc.Iterable[_builtins.bytes] | None = ...,
+        request_hash: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "header", b"header", "last_chunk", b"last_chunk", "pseudonyms", b"pseudonyms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "header", b"header", "last_chunk", b"last_chunk", "pseudonyms", b"pseudonyms", "request_hash", b"request_hash"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

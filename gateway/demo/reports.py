@@ -1,0 +1,53 @@
+"""Demo step for regulator reports: the monthly industry risk report, and its cached repeat."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from gateway.demo.context import DemoContext
+from gateway.demo.launch import REGULATOR_ID
+from gateway.node.session import member_session
+from gateway.reports.histograms import Period
+
+TEMPLATE_ID = "monthly-risk"
+
+
+def previous_month(now: dt.datetime) -> str:
+    """The last complete month in Beijing time, ``YYYY-MM``."""
+    this = Period.containing(now, ZoneInfo("Asia/Shanghai"))
+    return f"{this.year - 1}-12" if this.month == 1 else f"{this.year:04d}-{this.month - 1:02d}"
+
+
+def regulator_report(context: DemoContext) -> None:
+    """The regulator asks for last month's report twice: one noised release, then the cache."""
+    from gateway.queries.reports.client import RegulatorClient, write_report  # matplotlib: this step only
+
+    settings = context.regulator_settings
+    if settings is None:
+        raise AssertionError("the demo provisions a regulator")
+    period = previous_month(dt.datetime.now(dt.UTC))
+    with member_session(settings) as session:
+        client = RegulatorClient(
+            session.channel,
+            regulator=REGULATOR_ID,
+            policies_dir=settings.policies_dir,
+            data_dir=settings.data_dir,
+        )
+        report = client.request(TEMPLATE_ID, period)
+        repeat = client.request(TEMPLATE_ID, period)
+        html_path, pdf_path = write_report(client.document(report), context.outputs / "reports")
+    if not repeat.from_cache or repeat.release != report.release:
+        raise AssertionError("a repeated report request must be answered from the cache, identically")
+    cells = [cell for histogram in report.release.histograms for cell in histogram.cells]
+    released = sum(1 for cell in cells if cell.noisy_count is not None)
+    context.console.print(
+        f"  {TEMPLATE_ID} {period}: {report.release.answering_members} members answered, "
+        f"{released} of {len(cells)} cells released (the rest suppressed), ρ {report.release.rho:.4g}; "
+        "the repeat came from the bureau's cache, identical"
+    )
+    context.console.print(f"  report: {html_path}")
+    context.results["report_html"] = str(html_path)
+    context.results["report_pdf"] = str(pdf_path)
+    context.results["report_cells_released"] = released
+    context.results["report_cells"] = len(cells)

@@ -1,0 +1,213 @@
+"""``credgate.v1`` regulator-report messages ⇄ domain values.
+
+Cells travel under their dimensions' ASCII names (``Dimension.wire_cells``); the regulator
+maps them back to labels with the same template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway._proto.credgate.v1 import common_pb2, regulator_report_pb2
+from gateway.errors import InvalidInputError
+from gateway.queries.reports.messages import Phase, ShareRequest
+from gateway.reports.release import HistogramRelease, Release, ReleaseCell, SuppressionReason, Treatment
+from gateway.reports.templates import ReportTemplate
+from gateway.rpc.convert.subject_check import ALGORITHMS, check_algorithms, timestamp
+
+_TREATMENTS = {
+    Treatment.NOISED: regulator_report_pb2.CELL_TREATMENT_NOISED,
+    Treatment.SUPPRESSED: regulator_report_pb2.CELL_TREATMENT_SUPPRESSED,
+}
+_TREATMENT_OF = {value: treatment for treatment, value in _TREATMENTS.items()}
+
+
+def share_request_to_proto(request: ShareRequest) -> regulator_report_pb2.ComputeReportShareRequest:
+    """The bureau's request to one member."""
+    header = common_pb2.RequestHeader(
+        idempotency_key=request.idempotency_key,
+        query_time=timestamp(request.query_time),
+        vector_layout_version=request.template_version,
+        algorithms=ALGORITHMS,
+        attempt=request.attempt,
+    )
+    return regulator_report_pb2.ComputeReportShareRequest(
+        header=header,
+        template_id=request.template_id,
+        period=request.period,
+        request_hash=request.request_hash,
+        answering_set_hash=request.answering_set_hash,
+        answering_member_ids=list(request.participants),
+        regulator_member_id=request.regulator,
+        phase=int(request.phase),
+        noisy_totals=list(request.noisy_totals),
+    )
+
+
+def share_request_from_proto(message: regulator_report_pb2.ComputeReportShareRequest) -> ShareRequest:
+    """Validate and convert the bureau's request.
+
+    Raises
+    ------
+    InvalidInputError
+        When the header lacks the query time, the hashes are not 32 bytes or the phase is unknown.
+
+    """
+    check_algorithms(message.header.algorithms)
+    if not message.header.HasField("query_time"):
+        raise InvalidInputError("the bureau must stamp the query time", field="header.query_time")
+    for name in ("request_hash", "answering_set_hash"):
+        if len(getattr(message, name)) != 32:
+            raise InvalidInputError("expected 32 bytes", field=name)
+    if message.phase not in {int(p) for p in Phase}:
+        raise InvalidInputError(f"expected phase 1 or 2, received {message.phase}", field="phase")
+    return ShareRequest(
+        query_time=message.header.query_time.ToDatetime(dt.UTC),
+        idempotency_key=message.header.idempotency_key,
+        attempt=message.header.attempt,
+        template_id=message.template_id,
+        template_version=message.header.vector_layout_version,
+        period=message.period,
+        regulator=message.regulator_member_id,
+        request_hash=message.request_hash,
+        answering_set_hash=message.answering_set_hash,
+        participants=tuple(message.answering_member_ids),
+        phase=Phase(message.phase),
+        noisy_totals=tuple(message.noisy_totals),
+    )
+
+
+def share_to_proto(
+    values: npt.NDArray[np.uint64], *, template_version: int
+) -> regulator_report_pb2.ComputeReportShareResponse:
+    """A member's masked vector, as a one-row matrix."""
+    share = common_pb2.MaskedMatrix(
+        layout_version=template_version, rows=1, columns=values.size, values=values.tolist()
+    )
+    return regulator_report_pb2.ComputeReportShareResponse(share=share)
+
+
+def share_from_proto(
+    message: regulator_report_pb2.ComputeReportShareResponse, *, width: int
+) -> npt.NDArray[np.uint64]:
+    """The member's masked vector; the width must be the layout's.
+
+    Raises
+    ------
+    InvalidInputError
+        When the matrix is not one row of ``width`` values.
+
+    """
+    share = message.share
+    if share.rows != 1 or share.columns != width or len(share.values) != width:
+        raise InvalidInputError(f"expected one row of {width} values", field="share")
+    return np.asarray(share.values, dtype=np.uint64)
+
+
+def release_to_proto(
+    release: Release, template: ReportTemplate, *, from_cache: bool
+) -> regulator_report_pb2.RequestReportResponse:
+    """The release as the regulator receives it (cells under their wire names)."""
+    histograms = []
+    for histogram in release.histograms:
+        spec = template.histogram(histogram.histogram_id)
+        cells = [
+            regulator_report_pb2.ReleasedCell(
+                coordinates=list(template.wire_coordinates(spec, index)),
+                noisy_count=cell.noisy_count or 0,
+                treatment=_TREATMENTS[cell.treatment],
+                suppression_reasons=[reason.value for reason in cell.reasons],
+            )
+            for index, cell in enumerate(histogram.cells)
+        ]
+        histograms.append(
+            regulator_report_pb2.ReleasedHistogram(
+                histogram_id=histogram.histogram_id,
+                cells=cells,
+                rho=histogram.rho,
+                noise_variance=histogram.noise_variance,
+            )
+        )
+    return regulator_report_pb2.RequestReportResponse(
+        template_id=release.template_id,
+        period=release.period,
+        histograms=histograms,
+        coverage=common_pb2.Coverage(
+            members_answered=release.answering_members, participants=release.answering_members
+        ),
+        rho_spent=release.rho,
+        from_cache=from_cache,
+        template_version=release.template_version,
+        colluders=release.colluders,
+        institution_rules_applied=release.institution_rules_applied,
+        released_at=timestamp(release.released_at),
+    )
+
+
+def release_from_proto(
+    message: regulator_report_pb2.RequestReportResponse, template: ReportTemplate, *, regulator: str
+) -> Release:
+    """The release the regulator received, cells back under their template labels.
+
+    Raises
+    ------
+    InvalidInputError
+        When the response does not fit the template (version, histograms or cells).
+
+    """
+    if message.template_id != template.template_id or message.template_version != template.version:
+        raise InvalidInputError(
+            f"expected template {template.template_id} v{template.version}, received "
+            f"{message.template_id} v{message.template_version}",
+            field="template_version",
+        )
+    histograms = tuple(_histogram_from_proto(h, template) for h in message.histograms)
+    return Release(
+        template_id=message.template_id,
+        template_version=message.template_version,
+        period=message.period,
+        regulator=regulator,
+        answering_members=message.coverage.members_answered,
+        colluders=message.colluders,
+        institution_rules_applied=message.institution_rules_applied,
+        rho=message.rho_spent,
+        released_at=message.released_at.ToDatetime(dt.UTC),
+        histograms=histograms,
+    )
+
+
+def _histogram_from_proto(
+    message: regulator_report_pb2.ReleasedHistogram, template: ReportTemplate
+) -> HistogramRelease:
+    spec = template.histogram(message.histogram_id)
+    if len(message.cells) != template.width(spec):
+        raise InvalidInputError(
+            f"expected {template.width(spec)} cells in {spec.id}, received {len(message.cells)}",
+            field="cells",
+        )
+    cells: list[ReleaseCell | None] = [None] * template.width(spec)
+    for cell in message.cells:
+        index = template.index_of(spec, tuple(cell.coordinates))
+        treatment = _TREATMENT_OF.get(cell.treatment)
+        if treatment is None:
+            raise InvalidInputError("expected a cell treatment", field="cells.treatment")
+        suppressed = treatment is Treatment.SUPPRESSED
+        cells[index] = ReleaseCell(
+            template.coordinates(spec, index),
+            None if suppressed else cell.noisy_count,
+            treatment,
+            tuple(SuppressionReason(reason) for reason in cell.suppression_reasons),
+        )
+    if any(cell is None for cell in cells):
+        raise InvalidInputError(f"a cell of {spec.id} appears twice", field="cells.coordinates")
+    return HistogramRelease(
+        spec.id,
+        spec.title,
+        spec.dimensions,
+        message.rho,
+        message.noise_variance,
+        tuple(cell for cell in cells if cell is not None),
+    )
