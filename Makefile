@@ -42,6 +42,7 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.oprf
 	CREDGATE_PSI_PYTHON=$(PSI_VENV)/bin/python $(BIN)/python -m bench.subject_check
 	$(BIN)/python -m bench.egress
+	$(BIN)/python -m bench.reports
 
 $(PSI_VENV)/.installed:
 	$(PYTHON) -m venv $(PSI_VENV)

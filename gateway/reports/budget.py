@@ -198,8 +198,8 @@ class PrivacyLedger:
 class ReleaseCache:
     """Releases by key; a repeated request is answered from here and never re-noised.
 
-    Kept where the opened or masked sum lives: the bureau (masked sums, to be reopened by
-    the regulator) and the regulator's client. ``put`` never replaces a different release.
+    Kept by the bureau, which opens the noisy sums and answers repeats from here, and by the
+    regulator's client (what it received). ``put`` never replaces a different release.
 
     Parameters
     ----------

@@ -11,6 +11,8 @@ from rich.console import Console
 from gateway.demo.run import run_demo
 from gateway.errors import InvalidInputError
 
+from .chromium import colourful_share, inked_share, screenshot
+
 pytestmark = [pytest.mark.processes, pytest.mark.slow]
 
 
@@ -35,6 +37,13 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert "consortium directory" in output and "agency-1" in output
     for member in summary["members"]:
         assert (outcome.workdir / "nodes" / member / "data" / "store.db").exists()
+    report = Path(summary["results"]["report_html"])
+    assert report.exists() and Path(summary["results"]["report_pdf"]).stat().st_size > 10_000
+    assert 0 < summary["results"]["report_cells_released"] < summary["results"]["report_cells"]
+    assert "regulator report" in output and "from the bureau's cache, identical" in output
+    pixels = screenshot(report, tmp_path / "report.png")
+    assert inked_share(pixels) > 0.05  # text, tables and charts: not a blank page
+    assert colourful_share(pixels) > 0.005  # the charts' coloured bars rendered
 
 
 def test_demo_refuses_to_delete_a_folder_it_did_not_create(tmp_path: Path) -> None:
