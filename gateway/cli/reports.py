@@ -42,7 +42,7 @@ def request(
             data_dir=settings.data_dir,
         )
         report = client.request(template, period)
-        html_path, pdf_path = write_report(client.document(report), out)
+        html_path, pdf_path = write_report(client.document(report), out, files=session.egress.files)
     table = Table(title=f"{report.template.title} — {period}")
     for column in ("histogram", "cells", "released", "suppressed", "ρ"):
         table.add_column(column)

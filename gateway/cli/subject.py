@@ -66,14 +66,14 @@ def inquiries(
         envelopes, coverage = request_inquiries(
             session.channel, CollectRequest(tokens[0], epoch, public_key), consent_digest=digest
         )
-    payload = {
-        "version": _ENVELOPES_VERSION,
-        "subject_public_key": public_key.hex(),
-        "members_asked": coverage.members_asked,
-        "members_answered": coverage.members_answered,
-        "envelopes": [base64.b64encode(e.to_bytes()).decode("ascii") for e in envelopes],
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        payload = {
+            "version": _ENVELOPES_VERSION,
+            "subject_public_key": public_key.hex(),
+            "members_asked": coverage.members_asked,
+            "members_answered": coverage.members_answered,
+            "envelopes": [base64.b64encode(e.to_bytes()).decode("ascii") for e in envelopes],
+        }
+        session.egress.files.write_json(out, payload, kind="subject_envelopes")
     _console.print(
         f"{len(envelopes)} sealed envelopes from {coverage.members_answered} of "
         f"{coverage.members_asked} members written to {out}; only the subject's key opens them"

@@ -36,7 +36,9 @@ def regulator_report(context: DemoContext) -> None:
         )
         report = client.request(TEMPLATE_ID, period)
         repeat = client.request(TEMPLATE_ID, period)
-        html_path, pdf_path = write_report(client.document(report), context.outputs / "reports")
+        html_path, pdf_path = write_report(
+            client.document(report), context.outputs / "reports", files=session.egress.files
+        )
     if not repeat.from_cache or repeat.release != report.release:
         raise AssertionError("a repeated report request must be answered from the cache, identically")
     cells = [cell for histogram in report.release.histograms for cell in histogram.cells]

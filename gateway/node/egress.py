@@ -1,4 +1,4 @@
-"""Assembling a node's egress guard: allow-list, exact-match index of its own PII, interceptors."""
+"""Assembling a node's egress guard: allow-list, exact-match index, interceptors, outbound files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from gateway.audit import AuditRecorder
 from gateway.config import Settings
+from gateway.egress.files import OutboundFiles
 from gateway.egress.guard import EgressGuard
 from gateway.egress.index import ExactMatchIndex, load_or_create_secret
 from gateway.egress.schema import EgressSchema
@@ -23,6 +24,7 @@ class NodeEgress:
     guard: EgressGuard
     server: ServerEgressInterceptor
     client: ClientEgressInterceptor
+    files: OutboundFiles
 
 
 def node_egress(settings: Settings, store: Store, audit: AuditRecorder, own: Peer) -> NodeEgress:
@@ -35,4 +37,9 @@ def node_egress(settings: Settings, store: Store, audit: AuditRecorder, own: Pee
     index.rebuild_from_store(store)
     guard = EgressGuard(EgressSchema.from_directory(settings.policies_dir), index)
     auditor = EgressAuditor(audit, node_id=own.member_id, node_role=own.role.value)
-    return NodeEgress(guard, ServerEgressInterceptor(guard, auditor), ClientEgressInterceptor(guard, auditor))
+    return NodeEgress(
+        guard,
+        ServerEgressInterceptor(guard, auditor),
+        ClientEgressInterceptor(guard, auditor),
+        OutboundFiles(index, audit, node_id=own.member_id, node_role=own.role.value),
+    )

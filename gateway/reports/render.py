@@ -14,7 +14,6 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib
 
@@ -69,9 +68,10 @@ def render_html(document: ReportDocument) -> str:
     return "\n".join(parts)
 
 
-def render_pdf(document: ReportDocument, path: Path) -> None:
-    """Write the report as a PDF: a title page, one chart per histogram, methods and ledger."""
-    with PdfPages(path) as pdf:
+def render_pdf(document: ReportDocument) -> bytes:
+    """The report as a PDF: a title page, one chart per histogram, methods and ledger."""
+    buffer = io.BytesIO()
+    with PdfPages(buffer) as pdf:
         pdf.savefig(_text_page(document.template.title, _summary_lines(document)))
         for histogram in document.release.histograms:
             pdf.savefig(_chart(document.template, histogram))
@@ -80,6 +80,7 @@ def render_pdf(document: ReportDocument, path: Path) -> None:
             f"{e.charged_at}  {e.template_id} v{e.template_version}  rho {e.rho:.4g}" for e in document.ledger
         ]
         pdf.savefig(_text_page("Budget ledger", ledger or ["no charges"]))
+    return buffer.getvalue()
 
 
 def _e(text: object) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import grpc
 
 from gateway._proto.credgate.v1 import bureau_pb2_grpc, regulator_report_pb2
+from gateway.egress.files import OutboundFiles
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, LedgerEntry, ReleaseCache
 from gateway.reports.noise import zcdp_epsilon
 from gateway.reports.release import Release
@@ -92,11 +93,10 @@ class RegulatorClient:
         )
 
 
-def write_report(document: ReportDocument, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``<template>-<period>.html`` and ``.pdf`` into ``out_dir``; return both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_report(document: ReportDocument, out_dir: Path, *, files: OutboundFiles) -> tuple[Path, Path]:
+    """Write ``<template>-<period>.html`` and ``.pdf`` into ``out_dir`` through the egress guard."""
     stem = f"{document.release.template_id}-{document.release.period}"
-    html_path, pdf_path = out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
-    html_path.write_text(render_html(document), encoding="utf-8")
-    render_pdf(document, pdf_path)
+    page = render_html(document)
+    html_path = files.write_text(out_dir / f"{stem}.html", page, kind="report")
+    pdf_path = files.write_rendering(out_dir / f"{stem}.pdf", render_pdf(document), kind="report", text=page)
     return html_path, pdf_path

@@ -61,8 +61,9 @@ def test_html_report_has_charts_notes_methods_and_ledger(
     assert 'id="ledger"' in page and "monthly-risk v1" in page
 
 
-def test_pdf_report_is_written(template: ReportTemplate, budget_policy: BudgetPolicy, tmp_path: Path) -> None:
-    path = tmp_path / "report.pdf"
-    render_pdf(_document(template, budget_policy, tmp_path), path)
-    assert path.read_bytes().startswith(b"%PDF")
-    assert path.stat().st_size > 10_000
+def test_pdf_report_is_rendered(
+    template: ReportTemplate, budget_policy: BudgetPolicy, tmp_path: Path
+) -> None:
+    pdf = render_pdf(_document(template, budget_policy, tmp_path))
+    assert pdf.startswith(b"%PDF")
+    assert len(pdf) > 10_000
