@@ -29,6 +29,7 @@ from gateway.demo.context import DemoContext
 from gateway.demo.launch import launched_consortium
 from gateway.demo.subject_checks import tokenise_books
 from gateway.node.session import member_session
+from gateway.policy.contact_rules import ContactRules
 from gateway.queries.reports.client import RegulatorClient
 from gateway.reports.histograms import Counts, Period, active_borrowers, compute_histograms
 from gateway.reports.release import Release
@@ -44,6 +45,7 @@ COMPOSITIONS = {
 }
 PEOPLE = 20000
 PERIODS = ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
+RULES = ContactRules.from_directory(Path(__file__).resolve().parent.parent / "policies")
 SIZE_BANDS = ((1, 10), (11, 50), (51, 200), (201, 1000), (1001, 10**9))
 
 
@@ -61,7 +63,12 @@ def truth(
         try:
             started = time.perf_counter()
             vectors = compute_histograms(
-                store, template, Period.parse(period), role=role, snapshot_period=snapshot
+                store,
+                template,
+                Period.parse(period),
+                role=role,
+                snapshot_period=snapshot,
+                contact_rules=RULES,
             )
             seconds += time.perf_counter() - started
             ids = active_borrowers(store, Period.parse(period), snapshot_period=snapshot)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,12 +30,13 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 
-from gateway.errors import InvalidInputError
+from gateway.errors import ConfigError, InvalidInputError
+from gateway.policy.contact_rules import ContactRules
 from gateway.reports.templates import Feed, HistogramSpec, ReportTemplate
 from gateway.roles import Role
 from gateway.store.database import Store
 from gateway.store.enums import AccountStatus
-from gateway.store.models import Account, Application, Borrower, Inquiry, RepaymentMonth
+from gateway.store.models import Account, Application, Borrower, ContactAttempt, Inquiry, RepaymentMonth
 
 __all__ = [
     "Counts",
@@ -119,6 +120,7 @@ def compute_histograms(
     *,
     role: Role,
     snapshot_period: Period,
+    contact_rules: ContactRules | None = None,
 ) -> dict[str, Counts]:
     """Every histogram of ``template`` for ``period``, from this member's own store.
 
@@ -134,6 +136,8 @@ def compute_histograms(
         The member's certificate role: only lenders report debt and applications.
     snapshot_period
         The month the store's current figures (days past due, balances) describe.
+    contact_rules
+        Quiet hours and caps; needed when the template has a contact-violation histogram.
 
     Returns
     -------
@@ -158,6 +162,10 @@ def compute_histograms(
                 feeds[feed] = list(_application_observations(session, start, end)) if role.is_lender else []
             elif feed is Feed.LENDERS_PER_BORROWER:
                 feeds[feed] = []  # Counted by the bureau over pseudonyms; members add only noise.
+            elif feed is Feed.CONTACT_VIOLATIONS:
+                if contact_rules is None:
+                    raise ConfigError(f"template {template.template_id} needs the contact rules")
+                feeds[feed] = list(_contact_observations(session, start, end, contact_rules))
             else:
                 feeds[feed] = list(_inquiry_observations(session, start, end))
     return {
@@ -330,3 +338,42 @@ def _inquiry_observations(
     )
     for token, reason in session.execute(statement):
         yield Observation(token, {"reason_code": reason.value})
+
+
+def _contact_observations(
+    session: sa.orm.Session, start: dt.datetime, end: dt.datetime, rules: ContactRules
+) -> Iterator[Observation]:
+    statement = (
+        sa.select(
+            Account.borrower_id,
+            ContactAttempt.attempted_at,
+            ContactAttempt.channel,
+            ContactAttempt.contact_number,
+            ContactAttempt.connected,
+        )
+        .join(Account, Account.id == ContactAttempt.account_id)
+        .where(ContactAttempt.attempted_at >= start, ContactAttempt.attempted_at < end)
+    )
+    broken: set[tuple[int, str]] = set()
+    connected_calls: Counter[tuple[int, dt.date]] = Counter()
+    unanswered: Counter[tuple[int, str, dt.date]] = Counter()
+    for borrower, attempted_at, channel, number, connected in session.execute(statement):
+        local = attempted_at.astimezone(rules.zone)
+        if rules.in_quiet_hours(local.hour):
+            broken.add((borrower, "quiet_hours"))
+        if connected and channel in rules.call_channels:
+            connected_calls[(borrower, local.date())] += 1
+        if not connected and number is not None:
+            unanswered[(borrower, number, local.date())] += 1
+    broken.update(
+        (borrower, "connected_call_cap")
+        for (borrower, _), calls in connected_calls.items()
+        if calls > rules.connected_calls_per_debtor_per_day
+    )
+    broken.update(
+        (borrower, "unanswered_attempt_cap")
+        for (borrower, _, _), attempts in unanswered.items()
+        if attempts > rules.unanswered_attempts_per_number_per_day
+    )
+    for borrower, rule in sorted(broken):
+        yield Observation(borrower, {"contact_rule": rule})

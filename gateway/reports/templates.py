@@ -49,6 +49,9 @@ class Feed(StrEnum):
     # Borrowers by how many members hold them: counted by the bureau over keyed pseudonyms
     # (``gateway/queries/reports/pseudonyms.py``); members contribute only noise shares.
     LENDERS_PER_BORROWER = "lenders_per_borrower"
+    # One observation per debtor and contact rule this member (or its agency) broke in the
+    # period: quiet hours, the connected-call cap, the unanswered-attempt cap.
+    CONTACT_VIOLATIONS = "contact_violations"
 
 
 FEED_DIMENSIONS: dict[Feed, frozenset[str]] = {
@@ -56,6 +59,7 @@ FEED_DIMENSIONS: dict[Feed, frozenset[str]] = {
     Feed.INQUIRIES_BY_REASON: frozenset({"reason_code"}),
     Feed.APPLICATIONS_BY_DECISION: frozenset({"segment", "province", "decision"}),
     Feed.LENDERS_PER_BORROWER: frozenset({"lender_count"}),
+    Feed.CONTACT_VIOLATIONS: frozenset({"contact_rule"}),
 }
 """Dimension names each feed can fill; a template naming another is rejected on load."""
 

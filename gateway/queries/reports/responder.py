@@ -28,6 +28,7 @@ from gateway.errors import InvalidInputError, PolicyDenied
 from gateway.identity.peer import Peer
 from gateway.node.peer_keys import PeerKeyCache
 from gateway.policy import PolicyDecisionPoint
+from gateway.policy.contact_rules import ContactRules
 from gateway.queries.reports.messages import Phase, ShareLayout, ShareRequest, phase_hash
 from gateway.queries.reports.pseudonyms import load_members_key, pseudonyms_for
 from gateway.reports.budget import PrivacyLedger
@@ -128,7 +129,12 @@ class ReportResponder:
         ):
             raise InvalidInputError("phase 2 of a request this member never charged", field="phase")
         own = compute_histograms(
-            self._me.store, template, period, role=self._me.role, snapshot_period=self._snapshot(template)
+            self._me.store,
+            template,
+            period,
+            role=self._me.role,
+            snapshot_period=self._snapshot(template),
+            contact_rules=ContactRules.from_directory(self._me.policies_dir),
         )
         if request.phase is Phase.COUNTS and template.uses_pseudonym_join:
             self._send_pseudonyms(request, period, template)

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from gateway.config import Settings
+from gateway.config import Settings, default_policies_dir
 from gateway.identity.peer import Role
 from gateway.node.session import member_session
+from gateway.policy.contact_rules import ContactRules
 from gateway.queries.reports.client import ReceivedReport, RegulatorClient
 from gateway.reports.histograms import Counts, Period, active_borrowers, compute_histograms
 from gateway.reports.templates import ReportTemplate
@@ -28,6 +29,7 @@ from gateway.synth import Composition, SynthOptions, generate_consortium, write_
 from ..subject_check.conftest import MEMBERS, Consortium, consortium  # noqa: F401 - fixture
 
 PERIOD = "2026-10"
+RULES = ContactRules.from_directory(default_policies_dir())
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +81,12 @@ def true_counts(
         store = open_store(world.settings[member_id].store_url)
         try:
             vectors = compute_histograms(
-                store, template, Period.parse(period), role=role, snapshot_period=snapshot
+                store,
+                template,
+                Period.parse(period),
+                role=role,
+                snapshot_period=snapshot,
+                contact_rules=RULES,
             )
         finally:
             store.close()

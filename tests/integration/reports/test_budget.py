@@ -20,12 +20,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def policies_dir(tmp_path: Path) -> Path:
-    """The shipped policies with room for monthly-risk (0.012) but not monthly-delinquency after it."""
+    """The shipped policies with room for monthly-risk (0.014) but not monthly-delinquency after it."""
     folder = tmp_path / "policies"
     shutil.copytree(default_policies_dir(), folder)
     budget = folder / BUDGET_FILE
     budget.write_text(
-        budget.read_text().replace("rho_per_regulator_period = 0.05", "rho_per_regulator_period = 0.014")
+        budget.read_text().replace("rho_per_regulator_period = 0.05", "rho_per_regulator_period = 0.016")
     )
     return folder
 

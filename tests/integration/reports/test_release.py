@@ -67,7 +67,7 @@ def test_identical_request_returns_the_cached_release_and_is_charged_once(
     assert all(r.from_cache and r.release == first.release for r in again)
     for member_id in consortium.members:
         entries = _ledger(consortium, member_id).entries("cbirc", "2026-10")
-        assert [(e.template_id, e.rho) for e in entries] == [("monthly-risk", pytest.approx(0.012))]
+        assert [(e.template_id, e.rho) for e in entries] == [("monthly-risk", pytest.approx(0.014))]
 
 
 def test_overlapping_templates_are_noised_independently_and_charged_in_sum(
@@ -89,7 +89,7 @@ def test_overlapping_templates_are_noised_independently_and_charged_in_sum(
     assert float(np.var(differences)) > 0.25 * 2 * a.noise_variance
     assert float(np.mean(differences == 0)) < 0.1
     for member_id in consortium.members:
-        assert _ledger(consortium, member_id).spent("cbirc", "2026-10") == pytest.approx(0.016)
+        assert _ledger(consortium, member_id).spent("cbirc", "2026-10") == pytest.approx(0.018)
 
 
 def test_member_dropping_mid_round_is_rerun_over_survivors_with_noise_for_four(

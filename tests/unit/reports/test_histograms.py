@@ -8,15 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.errors import InvalidInputError
+from gateway.config import default_policies_dir
+from gateway.errors import ConfigError, InvalidInputError
+from gateway.policy.contact_rules import ContactRules
 from gateway.reports.histograms import Observation, Period, compute_histograms, histogram_from_observations
 from gateway.reports.templates import ReportTemplate
 from gateway.roles import Role
 from gateway.store import Store, open_store
-from gateway.store.enums import AccountStatus, Decision, ReasonCode, Segment
-from gateway.store.models import Account, Application, Borrower, Inquiry, RepaymentMonth
+from gateway.store.enums import AccountStatus, ContactChannel, Decision, ReasonCode, Segment
+from gateway.store.models import Account, Application, Borrower, ContactAttempt, Inquiry, RepaymentMonth
 
 OCT = Period.parse("2026-10")
+RULES = ContactRules.from_directory(default_policies_dir())
 CREATED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -145,7 +148,9 @@ def _cell(template: ReportTemplate, histogram_id: str, *labels: str) -> int:
 
 def test_member_histograms_are_bounded_per_borrower(store: Store, template: ReportTemplate) -> None:
     _seed(store)
-    vectors = compute_histograms(store, template, OCT, role=Role.BANK, snapshot_period=OCT)
+    vectors = compute_histograms(
+        store, template, OCT, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES
+    )
     delinquency = vectors["delinquency"]
     assert int(delinquency.sum()) == 4  # (1, bank), (1, micro), (2, consumer finance), (3, bank).
     assert delinquency[_cell(template, "delinquency", "bank", "上海市", "31-60")] == 1
@@ -165,7 +170,9 @@ def test_member_histograms_are_bounded_per_borrower(store: Store, template: Repo
 def test_earlier_month_uses_repayment_history(store: Store, template: ReportTemplate) -> None:
     _seed(store)
     september = Period.parse("2026-09")
-    vectors = compute_histograms(store, template, september, role=Role.BANK, snapshot_period=OCT)
+    vectors = compute_histograms(
+        store, template, september, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES
+    )
     # Only account 2 has a September statement: two months late.
     assert int(vectors["delinquency"].sum()) == 1
     assert vectors["delinquency"][_cell(template, "delinquency", "bank", "上海市", "31-60")] == 1
@@ -173,14 +180,18 @@ def test_earlier_month_uses_repayment_history(store: Store, template: ReportTemp
 
 def test_agency_reports_no_debt(store: Store, template: ReportTemplate) -> None:
     _seed(store)
-    vectors = compute_histograms(store, template, OCT, role=Role.AGENCY, snapshot_period=OCT)
+    vectors = compute_histograms(
+        store, template, OCT, role=Role.AGENCY, snapshot_period=OCT, contact_rules=RULES
+    )
     assert int(vectors["delinquency"].sum()) == 0
     assert int(vectors["inquiries"].sum()) == 3
 
 
 def test_period_outside_history_is_refused(store: Store, template: ReportTemplate) -> None:
     with pytest.raises(InvalidInputError, match="period"):
-        compute_histograms(store, template, Period.parse("2026-11"), role=Role.BANK, snapshot_period=OCT)
+        compute_histograms(
+            store, template, Period.parse("2026-11"), role=Role.BANK, snapshot_period=OCT, contact_rules=RULES
+        )
     with pytest.raises(InvalidInputError, match="expected YYYY-MM"):
         Period.parse("2026-13")
 
@@ -191,3 +202,58 @@ def test_l0_bound_keeps_first_cells(template: ReportTemplate) -> None:
     counts = histogram_from_observations(template, histogram, observations)
     assert counts.tolist()[:4] == [1, 1, 1, 0]
     assert int(counts.sum()) == histogram.max_cells_per_borrower
+
+
+def _contact(
+    number: int, account: int, local: dt.datetime, channel: ContactChannel, *, connected: bool
+) -> ContactAttempt:
+    return ContactAttempt(
+        id=number,
+        contact_ref=f"c{number}",
+        account_id=account,
+        attempted_at=local,
+        channel=channel,
+        contact_number=None if channel is ContactChannel.VISIT else "13900000000",
+        connected=connected,
+    )
+
+
+def test_contact_violations_count_each_debtor_once_per_rule(store: Store, template: ReportTemplate) -> None:
+    _seed(store)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    day = dt.datetime(2026, 10, 12, 9, 0, tzinfo=shanghai)
+    contacts = [
+        # Borrower 1: a call at 22:30 and one at 07:10 Beijing time (quiet hours, counted once).
+        _contact(1, 1, day.replace(hour=22, minute=30), ContactChannel.PHONE, connected=False),
+        _contact(2, 2, day.replace(hour=7, minute=10), ContactChannel.PHONE, connected=False),
+        # Borrower 2: four connected calls in one day (AI voice counts), over the cap of three.
+        *[
+            _contact(10 + i, 5, day + dt.timedelta(minutes=30 * i), ContactChannel.AI_VOICE, connected=True)
+            for i in range(4)
+        ],
+        # Borrower 3: seven unanswered attempts on one number in one day (cap six); SMS and visits
+        # connected or not, the cap counts attempts on a number.
+        *[
+            _contact(20 + i, 6, day + dt.timedelta(minutes=10 * i), ContactChannel.PHONE, connected=False)
+            for i in range(7)
+        ],
+        # Borrower 2 again, three connected visits on another day: visits are not calls.
+        *[
+            _contact(30 + i, 5, day + dt.timedelta(days=1, minutes=i), ContactChannel.VISIT, connected=True)
+            for i in range(4)
+        ],
+    ]
+    with store.transaction() as session:
+        session.add_all(contacts)
+
+    vectors = compute_histograms(
+        store, template, OCT, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES
+    )
+
+    violations = vectors["contact_violations"]
+    assert violations.tolist() == [1, 1, 1]  # quiet hours, connected-call cap, unanswered cap
+
+
+def test_contact_histogram_needs_the_rules(store: Store, template: ReportTemplate) -> None:
+    with pytest.raises(ConfigError, match="contact rules"):
+        compute_histograms(store, template, OCT, role=Role.BANK, snapshot_period=OCT)

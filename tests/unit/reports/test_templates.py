@@ -28,6 +28,7 @@ def test_shipped_template_loads_with_every_histogram(template: ReportTemplate) -
         "outstanding",
         "inquiries",
         "applications",
+        "contact_violations",
         "lenders_per_borrower",
     ]
     delinquency = template.histogram("delinquency")
