@@ -23,10 +23,12 @@ from gateway.config import default_policies_dir
 from gateway.crypto.keys import KeyPair
 from gateway.egress.index import ExactMatchIndex
 from gateway.egress.schema import CHECKS, EgressSchema
+from gateway.identity.peer import Role
 from gateway.node import bureau_link
 from gateway.node.bureau_calls import request_inquiries
 from gateway.node.session import member_session
 from gateway.queries.inquiries.collector import CollectRequest
+from gateway.queries.reports.client import RegulatorClient
 from gateway.queries.subject_check.querier import SubjectRequest
 from gateway.store import open_store
 from gateway.store.enums import ReasonCode, TokenType
@@ -81,7 +83,8 @@ def leaks(world: Consortium, seeded: list[str]) -> list[str]:
 
 
 def exercise_every_rpc(world: Consortium) -> None:
-    """Register, heartbeat and directory ran at start-up; now tokens, checks, subject access, platform."""
+    """Register, heartbeat and directory ran at start-up; now tokens, checks, subject access,
+    a regulator report (with the pseudonym join) and the platform services."""
     with member_session(world.settings["bank-1"]) as session:
         subjects = [
             SubjectRequest(r, c) for r, c in valid_consents(world, "bank-1", ReasonCode.LOAN_APPROVAL)[:30]
@@ -112,6 +115,14 @@ def exercise_every_rpc(world: Consortium) -> None:
             CollectRequest(token, epoch, KeyPair.generate().public_key),
             consent_digest=bytes(32),
         )
+    regulator = world.provision("cbirc", Role.REGULATOR, bureau_address=world.bureau.address)
+    with member_session(regulator) as session:
+        RegulatorClient(
+            session.channel,
+            regulator="cbirc",
+            policies_dir=regulator.policies_dir,
+            data_dir=regulator.data_dir,
+        ).request("monthly-risk", "2026-10")
 
 
 def test_no_seeded_pii_leaves_any_node(consortium: Consortium) -> None:
@@ -133,6 +144,9 @@ def test_no_seeded_pii_leaves_any_node(consortium: Consortium) -> None:
         "ComputeSubjectVectors",
         "RequestSubjectInquiries",
         "CollectInquiries",
+        "RequestReport",
+        "ComputeReportShare",
+        "ContributePseudonyms",
         "Check",
         "ServerReflectionInfo",
     } <= methods
