@@ -1,4 +1,5 @@
-"""The member's command line against a running consortium: tokenise, check, screen, subject access."""
+"""The command line against a running consortium: a member's tokenise, check, screen and subject
+access, and a regulator's report request."""
 
 from __future__ import annotations
 
@@ -88,6 +89,23 @@ def test_a_member_checks_screens_and_relays_subject_access_from_the_command_line
         opened = credgate(
             "subject", "open", "--key", str(tmp_path / "me" / "subject.key"), str(tmp_path / "envelopes.json")
         )
+        regulator = (
+            str(context.regulator_settings.data_dir.parent / "node.toml")
+            if context.regulator_settings
+            else ""
+        )
+        report_args = (
+            "report",
+            "request",
+            "--config",
+            regulator,
+            "--period",
+            "2026-10",
+            "--out",
+            str(tmp_path / "r"),
+        )
+        reported, repeated = credgate(*report_args), credgate(*report_args)
+        not_a_month = credgate("report", "request", "--config", regulator, "--period", "2026-13")
         refused = credgate(
             "check",
             "--config",
@@ -109,3 +127,9 @@ def test_a_member_checks_screens_and_relays_subject_access_from_the_command_line
     assert keygen.returncode == relayed.returncode == opened.returncode == 0, relayed.stderr + opened.stderr
     assert "bank-1" in opened.stdout and "post_loan_management" in opened.stdout
     assert refused.returncode == 40 and "consent" in refused.stderr
+    assert reported.returncode == 0, reported.stderr
+    assert "a new release" in reported.stdout and "not re-noised" in repeated.stdout
+    assert (tmp_path / "r" / "monthly-risk-2026-10.html").exists() and (
+        tmp_path / "r" / "monthly-risk-2026-10.pdf"
+    ).exists()
+    assert not_a_month.returncode == 12 and "period" in not_a_month.stderr

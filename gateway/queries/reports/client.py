@@ -16,6 +16,7 @@ import grpc
 from gateway._proto.credgate.v1 import bureau_pb2_grpc, regulator_report_pb2
 from gateway.egress.files import OutboundFiles
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, LedgerEntry, ReleaseCache
+from gateway.reports.histograms import Period
 from gateway.reports.noise import zcdp_epsilon
 from gateway.reports.release import Release
 from gateway.reports.render import ReportDocument, render_html, render_pdf
@@ -50,6 +51,10 @@ class RegulatorClient:
 
         Raises
         ------
+        InvalidInputError
+            When ``period`` is not a month (``YYYY-MM``).
+        ConfigError
+            When the template is unknown here.
         GatewayError
             The bureau's or the members' refusal, mapped from the status (budget exhausted:
             ``RateLimited``; too few members: ``UnavailableError``).
@@ -57,7 +62,7 @@ class RegulatorClient:
         """
         template = load_template(self._policies_dir, template_id)
         message = regulator_report_pb2.RequestReportRequest(
-            header=new_header(), template_id=template_id, period=period
+            header=new_header(), template_id=template_id, period=str(Period.parse(period))
         )
         try:
             response = self._stub.RequestReport(message, timeout=REQUEST_TIMEOUT_SECONDS)
