@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.errors import ConfigError
+from gateway._internal.policy_file import load_policy_file
 from gateway.store.enums import ContactChannel
 
 __all__ = ["CONTACT_RULES_FILE", "ContactRules"]
@@ -48,15 +47,4 @@ class ContactRules(BaseModel):
             When the file is missing or invalid; the message names the key.
 
         """
-        path = policies_dir / CONTACT_RULES_FILE
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            return cls.model_validate(raw)
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-            raise ConfigError(f"{path.name}: {key}: {first['msg']}") from exc
+        return load_policy_file(cls, policies_dir / CONTACT_RULES_FILE)

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.errors import ConfigError, RateLimited, StoreError
+from gateway._internal.policy_file import load_policy_file
+from gateway.errors import RateLimited, StoreError
 from gateway.reports._files import locked, read_lines, write_lines
 from gateway.reports.errors import AlreadyReleasedError
 from gateway.reports.release import Release, ReleaseKey
@@ -63,17 +63,7 @@ class BudgetPolicy(BaseModel):
             When the file is missing, not TOML or invalid; the message names the key.
 
         """
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            return cls.model_validate(raw)
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path.name} is not valid TOML: {exc}") from exc
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-            raise ConfigError(f"{path.name}: {key}: {first['msg']}") from exc
+        return load_policy_file(cls, path)
 
 
 @dataclass(frozen=True)

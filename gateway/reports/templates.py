@@ -9,13 +9,13 @@ error names the offending key (``histograms.1.dimensions``).
 from __future__ import annotations
 
 import math
-import tomllib
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gateway._internal.policy_file import load_policy_file
 from gateway.errors import ConfigError, InvalidInputError
 
 __all__ = [
@@ -303,18 +303,7 @@ class ReportTemplate(_Frozen):
             names the offending key.
 
         """
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read report template {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"report template {path} is not valid TOML: {exc}") from exc
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-            raise ConfigError(f"report template {path.name}: {key}: {first['msg']}") from exc
+        return load_policy_file(cls, path)
 
 
 def load_template(policies_dir: Path, template_id: str) -> ReportTemplate:

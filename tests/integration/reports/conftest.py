@@ -5,25 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
-import numpy as np
 import pytest
-import sqlalchemy as sa
 
 from gateway.config import Settings, default_policies_dir
 from gateway.identity.peer import Role
 from gateway.node.session import member_session
 from gateway.policy.contact_rules import ContactRules
 from gateway.queries.reports.client import ReceivedReport, RegulatorClient
-from gateway.reports.histograms import Counts, Period, active_borrowers, compute_histograms
+from gateway.reports.exact import exact_counts
+from gateway.reports.histograms import Counts, Period
 from gateway.reports.templates import ReportTemplate
-from gateway.store import open_store
-from gateway.store.models import Borrower
 from gateway.synth import Composition, SynthOptions, generate_consortium, write_consortium
 
 from ..subject_check.conftest import MEMBERS, Consortium, consortium  # noqa: F401 - fixture
@@ -73,46 +69,11 @@ def true_counts(
     members: tuple[str, ...] | None = None,
 ) -> dict[str, Counts]:
     """The exact sums the noised release stands for, from the members' raw stores."""
-    snapshot = Period.containing(dt.datetime.now(dt.UTC), template.zone)
-    totals = {h.id: np.zeros(template.width(h), dtype=np.int64) for h in template.histograms}
-    for member_id, role in MEMBERS.items():
-        if members is not None and member_id not in members:
-            continue
-        store = open_store(world.settings[member_id].store_url)
-        try:
-            vectors = compute_histograms(
-                store,
-                template,
-                Period.parse(period),
-                role=role,
-                snapshot_period=snapshot,
-                contact_rules=RULES,
-            )
-        finally:
-            store.close()
-        for histogram_id, vector in vectors.items():
-            totals[histogram_id] += vector
-    return totals
-
-
-def true_lender_counts(world: Consortium, template: ReportTemplate, period: str = PERIOD) -> Counts:
-    """Borrowers with active debt by how many members hold them, joined on raw resident IDs."""
-    snapshot = Period.containing(dt.datetime.now(dt.UTC), template.zone)
-    holders: Counter[str] = Counter()
-    for member_id in MEMBERS:
-        store = open_store(world.settings[member_id].store_url)
-        try:
-            ids = active_borrowers(store, Period.parse(period), snapshot_period=snapshot)
-            with store.transaction() as session:
-                residents = set(session.scalars(sa.select(Borrower.resident_id).where(Borrower.id.in_(ids))))
-        finally:
-            store.close()
-        holders.update(residents)
-    dimension = template.dimensions["lender_count"]
-    counts = np.zeros(len(dimension.cells), dtype=np.int64)
-    for count in holders.values():
-        counts[dimension.bucket(count)] += 1
-    return counts
+    roles = {m: r for m, r in MEMBERS.items() if members is None or m in members}
+    urls = {m: world.settings[m].store_url for m in roles}
+    return exact_counts(
+        roles, urls, template, Period.parse(period), contact_rules=RULES, now=dt.datetime.now(dt.UTC)
+    )
 
 
 def stored_bytes(folder: Path) -> bytes:

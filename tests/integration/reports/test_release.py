@@ -13,7 +13,7 @@ from gateway.reports.histograms import Counts
 from gateway.reports.release import Release, plan_release
 
 from ..subject_check.conftest import Consortium
-from .conftest import Regulator, true_counts, true_lender_counts
+from .conftest import Regulator, true_counts
 
 pytestmark = pytest.mark.slow
 
@@ -46,14 +46,14 @@ def test_release_is_the_truth_plus_noise_of_the_stated_variance(
     report = regulator.request("monthly-risk")
 
     truth = true_counts(consortium, report.template)
-    truth["lenders_per_borrower"] = true_lender_counts(consortium, report.template)
     z = _z_scores(report.release, truth)
     assert report.release.answering_members == 5 and not report.from_cache
     # Bounds a correct run exceeds with probability below 1e-4 (12 degrees of freedom or more).
     assert len(z) >= 12
-    assert np.abs(z).max() < 5  # the true count plus noise of the stated size
-    assert 0.15 < float(np.var(z)) < 3.0 and abs(float(np.mean(z))) < 1.2
-    assert float(np.mean(z == 0)) < 0.15  # an exact count is the exception a wide draw allows
+    assert np.abs(z).max() < 5, z  # the true count plus noise of the stated size
+    assert 0.15 < float(np.var(z)) < 3.0 and abs(float(np.mean(z))) < 1.2, z
+    # An exact count is the exception a wide draw allows (about 2 % of cells at σ ≈ 22).
+    assert int(np.sum(z == 0)) <= max(3, len(z) // 8), z
     multi = report.release.histograms[-1]
     assert multi.histogram_id == "lenders_per_borrower" and multi.cells[1].noisy_count is not None
 
@@ -87,7 +87,7 @@ def test_overlapping_templates_are_noised_independently_and_charged_in_sum(
     # variance (less where suppression selects), never zero as reused noise would make it.
     assert len(both) > 20
     assert float(np.var(differences)) > 0.25 * 2 * a.noise_variance
-    assert float(np.mean(differences == 0)) < 0.1
+    assert int(np.sum(differences == 0)) <= max(4, len(both) // 10)
     for member_id in consortium.members:
         assert _ledger(consortium, member_id).spent("cbirc", "2026-10") == pytest.approx(0.018)
 
