@@ -36,6 +36,7 @@ for _module in (
     "gateway.cli.redact",
     "gateway.cli.reports",
     "gateway.cli.demo",
+    "gateway.cli.score",
 ):
     import_module(_module).register(app)
 

@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from gateway.crypto.encoding import i2osp, length_prefixed
 from gateway.crypto.errors import KeyBundleError
 from gateway.crypto.keys import NodeKeys
 from gateway.crypto.primitives import X25519_KEY_BYTES
-from gateway.errors import GatewayError, InvalidInputError
+from gateway.crypto.signatures import (
+    SerialCheck,
+    SignatureInvalid,
+    sign_with_tls_key,
+    verify_with_certificate,
+)
+from gateway.errors import InvalidInputError
 from gateway.identity.ca.authority import MEMBER_ID_PATTERN
-from gateway.identity.peer import peer_from_certificate
 
 __all__ = [
     "BUNDLE_SIGNATURE_LABEL",
@@ -48,13 +47,6 @@ __all__ = [
 KEY_BUNDLE_VERSION = 1
 BUNDLE_SIGNATURE_LABEL = b"credgate/v1/key-bundle"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-class SerialCheck(Protocol):
-    """Revocation check; :class:`gateway.identity.revocation.RevocationList` satisfies it."""
-
-    def check(self, serial: int) -> None:
-        """Raise when the certificate with ``serial`` is revoked."""
 
 
 @dataclass(frozen=True)
@@ -163,10 +155,6 @@ class VerifiedKeyBundle:
         return self.bundle.mask_public_key
 
 
-def _signed_message(bundle: KeyBundle) -> bytes:
-    return length_prefixed(BUNDLE_SIGNATURE_LABEL) + bundle.to_bytes()
-
-
 def sign_bundle(bundle: KeyBundle, tls_private_key_pem: bytes) -> bytes:
     """Sign a bundle with the node's TLS private key (ECDSA P-256, SHA-256, DER signature).
 
@@ -176,15 +164,9 @@ def sign_bundle(bundle: KeyBundle, tls_private_key_pem: bytes) -> bytes:
         When the PEM is not an unencrypted EC P-256 private key.
 
     """
-    try:
-        key = serialization.load_pem_private_key(tls_private_key_pem, password=None)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            "expected an unencrypted PEM private key", field="tls_private_key_pem"
-        ) from exc
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise InvalidInputError("expected an EC P-256 private key", field="tls_private_key_pem")
-    return key.sign(_signed_message(bundle), ec.ECDSA(hashes.SHA256()))
+    return sign_with_tls_key(
+        BUNDLE_SIGNATURE_LABEL, bundle.to_bytes(), tls_private_key_pem, field="tls_private_key_pem"
+    )
 
 
 def verify_bundle(
@@ -231,20 +213,17 @@ def verify_bundle(
     """
     member_id = unverified_bundle.member_id
     try:
-        certificate = x509.load_pem_x509_certificate(certificate_pem)
-        certificate.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_certificate_pem))
-        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-            raise ValueError("certificate not valid at the given time")
-        revocation.check(certificate.serial_number)
-        peer = peer_from_certificate(certificate)
+        peer = verify_with_certificate(
+            BUNDLE_SIGNATURE_LABEL,
+            unverified_bundle.to_bytes(),
+            signature,
+            certificate_pem,
+            ca_certificate_pem=ca_certificate_pem,
+            now=now,
+            revocation=revocation,
+        )
         if peer.member_id != member_id:
-            raise ValueError("certificate names another member")
-        public_key = certificate.public_key()
-        if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
-            public_key.curve, ec.SECP256R1
-        ):
-            raise TypeError("certificate key is not EC P-256")
-        public_key.verify(signature, _signed_message(unverified_bundle), ec.ECDSA(hashes.SHA256()))
-    except (GatewayError, InvalidSignature, TypeError, ValueError) as exc:
+            raise SignatureInvalid("certificate names another member")
+    except SignatureInvalid as exc:
         raise KeyBundleError(member_id) from exc
     return VerifiedKeyBundle(unverified_bundle, peer.serial, peer.fingerprint)

@@ -1,0 +1,74 @@
+"""Centralised and member-alone baselines for bench/federated.py (same MLP, same training code)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from federated.features.csv_source import holdout_split, load_csv_table, partition
+from federated.features.spec import FeatureSpec
+from federated.features.table import stratified_split
+from federated.metrics import local_sums, quality
+from federated.models import Normaliser, initial_weights, predict
+from federated.settings import RunSettings
+from federated.training import train_locally
+
+Matrix = npt.NDArray[np.float32]
+Labels = npt.NDArray[np.int64]
+
+
+@dataclass
+class Split:
+    members: list[tuple[Matrix, Labels]]  # each member's training rows (its held-out 20 % removed)
+    test_inputs: Matrix
+    test_labels: Labels
+
+
+def load_split(csv: str, spec: FeatureSpec, members: int, *, seed: int) -> Split:
+    from pathlib import Path
+
+    table = load_csv_table(Path(csv))
+    _, test = holdout_split(table)
+    parts = []
+    for i in range(members):
+        member = partition(table, partition_id=i, num_partitions=members)
+        rest, _ = stratified_split(member.labels, fraction=0.2, seed=seed)
+        parts.append((member.matrix(spec)[rest], member.labels[rest]))
+    return Split(parts, table.matrix(spec)[test], table.labels[test])
+
+
+def auc_ks(scores: npt.NDArray[np.float64], labels: Labels) -> tuple[float, float]:
+    from sklearn.metrics import roc_auc_score, roc_curve  # type: ignore[import-untyped]  # no stubs
+
+    fpr, tpr, _ = roc_curve(labels, scores)
+    return float(roc_auc_score(labels, scores)), float(np.max(tpr - fpr))
+
+
+def train_and_score(
+    settings: RunSettings, spec: FeatureSpec, inputs: Matrix, labels: Labels, split: Split
+) -> tuple[float, float]:
+    normaliser = Normaliser(
+        inputs.mean(axis=0).astype(np.float64), inputs.std(axis=0, ddof=1).astype(np.float64)
+    )
+    start = initial_weights(settings.model, spec.width, hidden=settings.hidden, seed=settings.seed)
+    trained = train_locally(settings, start, normaliser.apply(inputs), labels, round_number=1)
+    scores = predict(
+        settings.model, trained.weights, normaliser.apply(split.test_inputs), hidden=settings.hidden
+    )
+    return auc_ks(scores, split.test_labels)
+
+
+def score_weights(
+    model: dict[str, object], split: Split, settings: RunSettings
+) -> tuple[float, float, float]:
+    normaliser = Normaliser(np.asarray(model["mean"]), np.asarray(model["std"]))
+    scores = predict(
+        settings.model,
+        np.asarray(model["weights"]),
+        normaliser.apply(split.test_inputs),
+        hidden=settings.hidden,
+    )
+    auc, ks = auc_ks(scores, split.test_labels)
+    return auc, ks, quality(local_sums(scores, split.test_labels)).auc

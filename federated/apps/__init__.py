@@ -1,0 +1,1 @@
+"""The Flower apps: ``federated.apps.server:app`` (ServerApp), ``federated.apps.client:app`` (ClientApp)."""

@@ -1,0 +1,1 @@
+"""Server side of a federated run: phases, secure aggregation, results and model publication."""
