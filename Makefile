@@ -43,6 +43,7 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	CREDGATE_PSI_PYTHON=$(PSI_VENV)/bin/python $(BIN)/python -m bench.subject_check
 	$(BIN)/python -m bench.egress
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.federated
 
 $(PSI_VENV)/.installed:
 	$(PYTHON) -m venv $(PSI_VENV)
