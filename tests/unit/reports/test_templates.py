@@ -90,7 +90,7 @@ def test_bucket_lengths_must_match(policies: Path) -> None:
 
 
 def test_missing_template_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read .*monthly-risk.toml"):
+    with pytest.raises(ConfigError, match=r"cannot read .*monthly-risk\.toml"):
         load_template(tmp_path, "monthly-risk")
 
 

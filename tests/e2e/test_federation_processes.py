@@ -1,0 +1,151 @@
+"""``credgate train`` against real bureau and member processes started with ``--federated``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Settings, default_policies_dir
+from gateway.demo.consortium import RunningConsortium, node_process
+from gateway.demo.provision import BUREAU_ID
+from gateway.federation.bundles import build_bundle, fab_sha256
+from gateway.federation.environment import free_loopback_port
+from gateway.federation.parts import FEDERATION_FILE
+from gateway.identity.peer import Role
+
+ProvisionNode = Callable[..., Settings]
+APP_DIR = Path(__file__).parents[1] / "integration" / "federation" / "fedtest_app"
+MEMBERS = (("bank-1", Role.BANK), ("bank-2", Role.BANK), ("cfc-1", Role.CONSUMER_FINANCE))
+pytestmark = [pytest.mark.processes, pytest.mark.slow]
+
+
+@pytest.fixture
+def policies_dir(tmp_path: Path) -> Path:
+    """The shipped policies plus an allow-list naming the test app's bundle."""
+    folder = tmp_path / "policies"
+    shutil.copytree(default_policies_dir(), folder)
+    digest = fab_sha256(build_bundle(APP_DIR))
+    (folder / "federated_bundles.toml").write_text(
+        f'[[bundle]]\nname = "fedtest"\nsource = "tests"\nsha256 = "{digest}"\n', encoding="utf-8"
+    )
+    return folder
+
+
+def train(config: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "train", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def wait_for(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.2)
+
+
+def processes_under(folder: Path) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) in cmdline and proc.name.isdigit() and int(proc.name) != os.getpid():
+            found.append(cmdline)
+    return found
+
+
+def test_train_runs_over_federated_node_processes_and_fails_loudly(
+    provision: ProvisionNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDGATE_FEDERATION_RELAY", f"127.0.0.1:{free_loopback_port()}")
+    monkeypatch.setenv("CREDGATE_FEDERATED", "1")
+    logs = tmp_path / "logs"
+    bureau_settings = provision(BUREAU_ID, Role.BUREAU, heartbeat_seconds=0.5)
+    bureau_config = bureau_settings.data_dir.parent / "node.toml"
+    consortium = RunningConsortium(
+        bureau_settings, node_process(bureau_settings, bureau_config, logs, bureau=True)
+    )
+    unlisted = tmp_path / "unlisted"
+    shutil.copytree(APP_DIR, unlisted, ignore=shutil.ignore_patterns("__pycache__"))
+    (unlisted / "credgate_fedtest" / "extra.py").write_text("UNREVIEWED = True\n", encoding="utf-8")
+    try:
+        consortium.bureau.start()
+        consortium.bureau_address = consortium.bureau.wait_ready()
+        wait_for(bureau_settings.data_dir / FEDERATION_FILE)
+        for member_id, role in MEMBERS:
+            settings = provision(
+                member_id, role, bureau_address=consortium.bureau_address, heartbeat_seconds=0.5
+            )
+            process = node_process(settings, settings.data_dir.parent / "node.toml", logs, bureau=False)
+            consortium.members.append(process)
+            process.start()
+        for process in consortium.members:
+            process.wait_ready()
+            wait_for(process.data_dir / FEDERATION_FILE)
+
+        completed = train(bureau_config, "--app", str(APP_DIR), "--rounds", "2", "--set", "min-members=3")
+        refused = train(bureau_config, "--app", str(unlisted), "--rounds", "1")
+        failed = train(
+            bureau_config, "--app", str(APP_DIR), "--rounds", "1", "--set", "min-members=4",
+            "--set", "node-wait-seconds=2",
+        )  # fmt: skip
+        relay = json.loads((bureau_settings.data_dir / FEDERATION_FILE).read_text(encoding="utf-8"))
+    finally:
+        codes = consortium.stop()
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "finished:completed" in completed.stdout and "auc" in completed.stdout
+    assert refused.returncode == 40, refused.stdout + refused.stderr
+    assert "not allow-listed" in refused.stderr
+    assert failed.returncode != 0, failed.stdout
+    assert "finished:failed" in failed.stderr
+    assert relay["relay_address"] == os.environ["CREDGATE_FEDERATION_RELAY"]
+    assert codes == {"bank-1": 0, "bank-2": 0, "cfc-1": 0, BUREAU_ID: 0}
+    assert processes_under(tmp_path) == []
+    assert not (bureau_settings.data_dir / FEDERATION_FILE).exists()
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(
+    os.environ.get("CREDGATE_TEST_REAL_BUNDLE") != "1",
+    reason="about 4 minutes (SecAgg+ over the deployment engine); set CREDGATE_TEST_REAL_BUNDLE=1",
+)
+def test_the_real_bundle_trains_over_a_federated_demo_consortium_and_improves_auc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from gateway.demo.launch import launched_consortium
+    from gateway.synth.members import Composition
+
+    monkeypatch.setenv("CREDGATE_FEDERATION_RELAY", f"127.0.0.1:{free_loopback_port()}")
+    monkeypatch.setenv("CREDGATE_FEDERATED", "1")
+    composition = Composition(bank=3, consumer_finance=1, micro_lender=0, agency=1)
+    with launched_consortium(
+        tmp_path / "demo", people=1000, seed=7, composition=composition, console=Console()
+    ) as (context, _):
+        bureau = context.consortium.bureau_settings
+        result = train(bureau.data_dir.parent / "node.toml", "--rounds", "1", timeout=900)
+        documents = list((bureau.data_dir / "federation" / "runs").glob("*/results.json"))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(documents) == 1
+    results = json.loads(documents[0].read_text(encoding="utf-8"))
+    initial = next(entry for entry in results["rounds"] if entry["round"] == 0)
+    assert results["members"] == 4  # the agency's node runs no SuperNode
+    assert results["final"]["auc"] > initial["auc"] + 0.05
