@@ -11,6 +11,7 @@ import enum
 from gateway import errors
 from gateway.crypto.errors import CryptoError
 from gateway.egress.guard import EgressBlocked
+from gateway.federation.errors import FederationError, TrainingFailed
 from gateway.tokens.oprf.errors import OPRFKeyError
 
 
@@ -34,6 +35,8 @@ class ExitCode(enum.IntEnum):
     RATE_LIMITED = 41
     DOCTOR_FOUND_PROBLEMS = 50
     DEMO_FAILED = 60
+    FEDERATION_FAILED = 70
+    TRAINING_FAILED = 71
 
 
 _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
@@ -49,6 +52,8 @@ _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
     (errors.UnavailableError, ExitCode.UNAVAILABLE),
     (errors.PolicyDenied, ExitCode.POLICY_DENIED),
     (errors.RateLimited, ExitCode.RATE_LIMITED),
+    (TrainingFailed, ExitCode.TRAINING_FAILED),
+    (FederationError, ExitCode.FEDERATION_FAILED),
 )
 
 

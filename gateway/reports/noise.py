@@ -28,9 +28,9 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import opendp.prelude as dp
 
 from gateway.aggregation.field import SignedValues
 from gateway.errors import InvalidInputError
@@ -47,8 +47,6 @@ __all__ = [
     "zcdp_epsilon",
 ]
 
-dp.enable_features("contrib")
-
 
 def gaussian_rho(variance: float, *, l2_sensitivity: float) -> float:
     """ρ of the Gaussian mechanism with variance ``variance``: Δ₂²/(2σ²), via OpenDP.
@@ -61,13 +59,14 @@ def gaussian_rho(variance: float, *, l2_sensitivity: float) -> float:
     """
     if variance <= 0 or l2_sensitivity <= 0:
         raise InvalidInputError("expected a positive variance and sensitivity", field="variance")
+    dp = _opendp()
     measurement = dp.m.make_gaussian(
         dp.vector_domain(dp.atom_domain(T=float, nan=False)),
         dp.l2_distance(T=float),
         scale=math.sqrt(variance),
     )
-    # OpenDP's Python bindings are untyped; the result is checked just below.
-    rho = measurement.map(float(l2_sensitivity))  # type: ignore[no-untyped-call]
+    # The bindings are untyped (the prelude is imported as Any); check the result.
+    rho = measurement.map(float(l2_sensitivity))
     if not isinstance(rho, float):
         raise InvalidInputError(f"OpenDP returned {type(rho).__name__}, expected float", field="rho")
     return rho
@@ -119,6 +118,7 @@ def zcdp_epsilon(rho: float, *, delta: float) -> float:
     if rho <= 0:
         return 0.0
     # A Gaussian with Δ₂ = 1 and σ² = 1/(2ρ) is exactly ρ-zCDP; its profile gives ε(δ).
+    dp = _opendp()
     measurement = dp.c.make_zCDP_to_approxDP(
         dp.m.make_gaussian(
             dp.vector_domain(dp.atom_domain(T=float, nan=False)),
@@ -126,8 +126,8 @@ def zcdp_epsilon(rho: float, *, delta: float) -> float:
             scale=math.sqrt(1 / (2 * rho)),
         )
     )
-    # OpenDP's Python bindings are untyped; the result is checked just below.
-    epsilon = measurement.map(1.0).epsilon(delta)  # type: ignore[no-untyped-call]
+    # The bindings are untyped (the prelude is imported as Any); check the result.
+    epsilon = measurement.map(1.0).epsilon(delta)
     if not isinstance(epsilon, float):
         raise InvalidInputError(f"OpenDP returned {type(epsilon).__name__}, expected float", field="epsilon")
     return epsilon
@@ -219,3 +219,11 @@ class NoiseShareSource:
             raise NoiseReuseError("a noise share was already drawn for this attempt; expected a new attempt")
         self._used.add(attempt_key)
         return draw_share(plan, size, rng=self._rng)
+
+
+def _opendp() -> Any:
+    """OpenDP's prelude, imported on first use (it pulls in scikit-learn: about a second)."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    return dp
