@@ -37,6 +37,7 @@ for _module in (
     "gateway.cli.reports",
     "gateway.cli.demo",
     "gateway.cli.score",
+    "gateway.cli.model",
     "gateway.cli.train",
 ):
     import_module(_module).register(app)

@@ -15,10 +15,13 @@ def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for every output (recreated).")] = Path(".demo"),
     people: Annotated[int, typer.Option(min=50, help="Synthetic population size.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic consortium.")] = 7,
+    train: Annotated[
+        bool, typer.Option(help="Also train the shared model across the lenders (a few minutes).")
+    ] = True,
 ) -> None:
     """Provision a CA, generate a consortium, run bureau + 5 members on loopback with mTLS, then stop."""
     console = Console(width=140)
-    outcome = run_demo(workdir, people=people, seed=seed, console=console)
+    outcome = run_demo(workdir, people=people, seed=seed, console=console, federated=train)
     console.print(f"\n[bold]demo finished in {outcome.seconds:.1f} s.[/] Outputs in {outcome.workdir}:")
     for name, what in (
         ("ca/", "consortium CA, issued-certificate register, CRL"),

@@ -47,7 +47,14 @@ def train(
     settings = Settings.from_file(config)
     info = read_info(settings.data_dir)
     control = ControlClient(int(str(info["superlink_port"])), ca_cert=settings.tls.ca_cert)
-    run_config: dict[str, str | int | float | bool] = {"rounds": rounds, **_parse(setting or [])}
+    # The ServerApp signs the trained model with the bureau's TLS key (read on this host; only
+    # the path travels in the run config) so that members' `credgate score` can verify it.
+    run_config: dict[str, str | int | float | bool] = {
+        "rounds": rounds,
+        "bureau-key": str(settings.tls.key.resolve()),
+        "bureau-cert": str(settings.tls.cert.resolve()),
+        **_parse(setting or []),
+    }
     try:
         run = start_run(
             control,

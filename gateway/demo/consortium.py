@@ -65,8 +65,12 @@ class RunningConsortium:
         return codes
 
 
-def node_process(settings: Settings, config: Path, logs: Path, *, bureau: bool) -> NodeProcess:
+def node_process(
+    settings: Settings, config: Path, logs: Path, *, bureau: bool, environment: dict[str, str] | None = None
+) -> NodeProcess:
     """The process for one provisioned node, logging to ``logs/<member>.log``."""
-    return NodeProcess.for_config(
+    process = NodeProcess.for_config(
         settings.member_id, config, settings.data_dir, logs / f"{settings.member_id}.log", bureau=bureau
     )
+    process.environment.update(environment or {})
+    return process

@@ -22,6 +22,8 @@ class DemoContext:
     consortium: RunningConsortium
     member_settings: dict[str, Settings]
     regulator_settings: Settings | None = None
+    # Whether the nodes run their Flower parts (the shared-model steps need them).
+    federated: bool = False
     results: dict[str, object] = field(default_factory=dict)
     # Resident IDs the demo checked: kept in memory only, never written to the summary.
     checked_subjects: list[str] = field(default_factory=list)

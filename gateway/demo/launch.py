@@ -39,11 +39,18 @@ HEARTBEAT_SECONDS = 1.0
 
 @contextmanager
 def launched_consortium(
-    workdir: Path, *, people: int, seed: int, composition: Composition, console: Console
+    workdir: Path,
+    *,
+    people: int,
+    seed: int,
+    composition: Composition,
+    console: Console,
+    federated: bool = False,
 ) -> Iterator[tuple[DemoContext, list[MemberView]]]:
     """Provision, generate, import and start a consortium in ``workdir`` (recreated); stop it after.
 
-    Yields the shared context and the directory as the bureau sees it once every member registered.
+    Yields the shared context and the directory as the bureau sees it once every member registered
+    (and, when ``federated``, once every lender's SuperNode is up behind the bureau's fleet relay).
 
     Raises
     ------
@@ -66,10 +73,14 @@ def launched_consortium(
         now=now,
     )
     logs = workdir / "logs"
+    environment = _federation_environment() if federated else {}
     consortium = RunningConsortium(
-        bureau_settings, node_process(bureau_settings, _config(workdir, BUREAU_ID), logs, bureau=True)
+        bureau_settings,
+        node_process(
+            bureau_settings, _config(workdir, BUREAU_ID), logs, bureau=True, environment=environment
+        ),
     )
-    context = DemoContext(workdir, console, consortium, {})
+    context = DemoContext(workdir, console, consortium, {}, federated=federated)
     try:
         with step(console, "bureau process started"):
             consortium.bureau.start()
@@ -87,12 +98,23 @@ def launched_consortium(
         _import_books(context, synthetic)
         with step(console, f"{len(context.member_settings)} member processes started and registered"):
             for settings in context.member_settings.values():
-                process = node_process(settings, _config(workdir, settings.member_id), logs, bureau=False)
+                process = node_process(
+                    settings,
+                    _config(workdir, settings.member_id),
+                    logs,
+                    bureau=False,
+                    environment=environment,
+                )
                 consortium.members.append(process)
                 process.start()
             for process in consortium.members:
                 process.wait_ready()
             views = consortium.wait_registered()
+        if federated:
+            with step(
+                console, "Flower parts up: SuperLink and fleet relay at the bureau, SuperNodes at lenders"
+            ):
+                _wait_for_federation(consortium, {v.member_id for v in views if v.role.is_lender})
         yield context, views
     finally:
         with step(console, "all processes stopped (SIGTERM)"):
@@ -100,6 +122,28 @@ def launched_consortium(
     failed = {member: code for member, code in context.exit_codes.items() if code != 0}
     if failed:
         raise GatewayError(f"processes did not stop cleanly: {failed}; see {logs}")
+
+
+def _federation_environment() -> dict[str, str]:
+    from gateway.federation.environment import free_loopback_port
+
+    return {"CREDGATE_FEDERATED": "1", "CREDGATE_FEDERATION_RELAY": f"127.0.0.1:{free_loopback_port()}"}
+
+
+def _wait_for_federation(consortium: RunningConsortium, lenders: set[str], timeout: float = 60.0) -> None:
+    """Wait for the bureau's and every lender's ``federation.json`` (agencies train nothing)."""
+    from gateway.federation.parts import FEDERATION_FILE
+
+    deadline = time.monotonic() + timeout
+    folders = [
+        consortium.bureau.data_dir,
+        *(p.data_dir for p in consortium.members if p.member_id in lenders),
+    ]
+    while not all((folder / FEDERATION_FILE).exists() for folder in folders):
+        if time.monotonic() > deadline:
+            missing = [f.parent.name for f in folders if not (f / FEDERATION_FILE).exists()]
+            raise GatewayError(f"Flower parts did not start within {timeout:.0f} s on {missing}")
+        time.sleep(0.2)
 
 
 def _prepare(workdir: Path) -> None:

@@ -27,6 +27,8 @@ class NodeProcess:
     command: list[str]
     data_dir: Path
     log_path: Path
+    # Extra environment, e.g. CREDGATE_FEDERATED=1 to start the node's Flower parts.
+    environment: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -44,7 +46,7 @@ class NodeProcess:
         (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.environment, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> str:

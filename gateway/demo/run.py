@@ -40,7 +40,9 @@ class DemoOutcome:
     exit_codes: dict[str, int]
 
 
-def run_demo(workdir: Path, *, people: int, seed: int, console: Console) -> DemoOutcome:
+def run_demo(
+    workdir: Path, *, people: int, seed: int, console: Console, federated: bool = True
+) -> DemoOutcome:
     """Run the whole demonstration in ``workdir`` (recreated) and stop every process it started.
 
     Raises
@@ -48,10 +50,14 @@ def run_demo(workdir: Path, *, people: int, seed: int, console: Console) -> Demo
     GatewayError
         When a step fails; every started process is stopped first.
 
+    With ``federated`` (the default) the nodes also run their Flower parts and the demo
+    trains the shared model, which takes a few minutes more (SecAgg+ over the deployment
+    engine polls every few seconds).
+
     """
     started = time.monotonic()
     with launched_consortium(
-        workdir, people=people, seed=seed, composition=DEMO_COMPOSITION, console=console
+        workdir, people=people, seed=seed, composition=DEMO_COMPOSITION, console=console, federated=federated
     ) as (context, views):
         _show_status(console, views)
         _run_doctor(context, next(iter(context.member_settings)))

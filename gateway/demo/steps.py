@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.demo import egress, reports, subject_checks
+from gateway.demo import egress, model, reports, subject_checks
 from gateway.demo.context import DemoContext
 
 QueryStep = Callable[[DemoContext], None]
@@ -16,4 +16,6 @@ QUERY_STEPS: list[tuple[str, QueryStep]] = [
     ("subject access (sealed to the subject's one-time key)", subject_checks.subject_access),
     ("egress guard (fail closed on this node's own PII)", egress.egress_guard),
     ("regulator report (distributed differential privacy, cached repeat)", reports.regulator_report),
+    ("shared model trained across the lenders (Flower, SecAgg+, masked evaluation)", model.train_model),
+    ("signed model fetched, verified and used to score each lender's own accounts", model.score_accounts),
 ]

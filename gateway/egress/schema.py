@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -27,6 +28,21 @@ def _sized(*sizes: int) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, bytes) and len(v) in sizes
 
 
+def _model_file(value: Any) -> bool:
+    """A signed model file: a JSON object of the registry's format, under the message limit.
+
+    Not scanned by the index: it holds weights and aggregate statistics only, and its float
+    digits would match phone numbers by chance. The member verifies its signature.
+    """
+    if not isinstance(value, bytes) or not 0 < len(value) <= 900_000:
+        return False
+    try:
+        record = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and "format" in record and "weights_sha256" in record
+
+
 # How a scalar value of each kind must look; whether it is plaintext (scanned by the index).
 CHECKS: dict[str, tuple[Callable[[Any], bool], bool]] = {
     "count": (lambda v: isinstance(v, int) and v >= 0, True),
@@ -49,6 +65,7 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], bool]] = {
     "ciphertext": (lambda v: isinstance(v, bytes), False),
     "descriptor": (lambda v: isinstance(v, bytes), False),
     "masked": (lambda v: isinstance(v, int) and 0 <= v < P, False),
+    "model": (_model_file, False),
 }
 STRUCTURED = frozenset({"message", "timestamp", "enum"})
 

@@ -183,13 +183,19 @@ def start_bureau(
         policy=core.policy,
         audit=core.audit,
         policies_dir=settings.policies_dir,
-        settings=CoordinatorSettings(
-            liveness_window=liveness,
-            member_deadline_seconds=core.check_settings.aggregation.member_deadline_seconds,
-        ),
+        settings=CoordinatorSettings(liveness_window=liveness),
         clock=clock,
     )
-    handlers = BureauHandlers(directory, oprf, router, inquiries, reports, tally, layout.version)
+    handlers = BureauHandlers(
+        directory,
+        oprf,
+        router,
+        inquiries,
+        reports,
+        tally,
+        layout.version,
+        settings.data_dir / "federation" / "runs",
+    )
     # Contact clearance answers UNIMPLEMENTED through the generated base class until its
     # handlers exist.
     servicer = BureauServicer(handlers, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)  # type: ignore[abstract]

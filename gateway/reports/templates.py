@@ -26,6 +26,7 @@ __all__ = [
     "HistogramSpec",
     "ReleaseRules",
     "ReportTemplate",
+    "RoundRules",
     "load_template",
 ]
 
@@ -180,6 +181,13 @@ class ReleaseRules(_Frozen):
     stated_lenders_per_borrower: int = Field(ge=1, le=50)
 
 
+class RoundRules(_Frozen):
+    """How long the bureau waits for members and how often it re-runs over the survivors."""
+
+    member_deadline_seconds: float = Field(gt=0, le=600)
+    max_attempts: int = Field(ge=1, le=10)
+
+
 class ReportTemplate(_Frozen):
     """Everything in one ``policies/report_templates/<id>.toml``, validated."""
 
@@ -188,6 +196,7 @@ class ReportTemplate(_Frozen):
     title: str = Field(min_length=1)
     time_zone: str
     release: ReleaseRules
+    round: RoundRules
     dimensions: dict[str, Dimension] = Field(min_length=1)
     histograms: tuple[HistogramSpec, ...] = Field(min_length=1)
 

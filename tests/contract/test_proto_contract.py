@@ -18,6 +18,7 @@ from gateway._proto.credgate.v1 import (
     contact_clearance_pb2,
     inquiry_history_pb2,
     member_pb2,
+    models_pb2,
     regulator_report_pb2,
     subject_check_pb2,
     tokens_pb2,
@@ -31,6 +32,7 @@ MODULES = (
     contact_clearance_pb2,
     inquiry_history_pb2,
     member_pb2,
+    models_pb2,
     regulator_report_pb2,
     subject_check_pb2,
     tokens_pb2,
@@ -63,6 +65,8 @@ ALLOWED_STRING_FIELDS = {
     "credgate.v1.ComputeReportShareRequest.answering_member_ids": "consortium member ids",
     "credgate.v1.ComputeReportShareRequest.regulator_member_id": "consortium member id",
     "credgate.v1.ComputeSubjectVectorsRequest.answering_member_ids": "consortium member ids",
+    "credgate.v1.GetModelRequest.model_name": "model registry name",
+    "credgate.v1.GetModelResponse.model_name": "model registry name",
 }
 PII_WORDS = ("name", "phone", "mobile", "national", "resident", "address", "card", "email")
 

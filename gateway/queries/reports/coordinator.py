@@ -51,11 +51,9 @@ class ShareCaller(Protocol):
 
 @dataclass(frozen=True)
 class CoordinatorSettings:
-    """Deadlines and attempts of a report round."""
+    """Which members count as online (deadlines and attempts come from each template)."""
 
     liveness_window: dt.timedelta
-    member_deadline_seconds: float
-    max_attempts: int = 3
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ class ReportCoordinator:
             now,
         )
         live = [m for m in self._members() if m.role in ANSWERING_ROLES and _online(m, now, self._settings)]
-        for attempt in range(1, self._settings.max_attempts + 1):
+        for attempt in range(1, template.round.max_attempts + 1):
             if len(live) < MIN_ANSWERING_MEMBERS:
                 break
             failed, release = self._attempt(round_, attempt, live)
@@ -249,7 +247,7 @@ class ReportCoordinator:
             phase=phase,
             noisy_totals=totals,
         )
-        deadline = self._settings.member_deadline_seconds
+        deadline = round_.template.round.member_deadline_seconds
         futures = {
             m.member_id: self._pool.submit(self._caller.share, m, request, width=width, timeout=deadline)
             for m in live

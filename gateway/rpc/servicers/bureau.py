@@ -1,4 +1,4 @@
-"""``credgate.v1.BureauService``: directory, OPRF evaluation, subject check, subject access, reports.
+"""``credgate.v1.BureauService``: directory, OPRF, subject check, subject access, reports, models.
 
 Each method converts the request, calls one handler, converts the result back;
 errors become statuses through ``maps_errors``. Contact clearance answers
@@ -12,6 +12,7 @@ import ssl
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 
@@ -19,6 +20,7 @@ from gateway._proto.credgate.v1 import (
     bureau_pb2,
     bureau_pb2_grpc,
     inquiry_history_pb2,
+    models_pb2,
     regulator_report_pb2,
     subject_check_pb2,
     tokens_pb2,
@@ -59,6 +61,8 @@ class BureauHandlers:
     reports: ReportCoordinator
     pseudonyms: PseudonymTally
     layout_version: int
+    # Where `credgate train` leaves each run's signed model (``federation/runs`` in the data dir).
+    model_runs: Path
 
 
 class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
@@ -200,6 +204,22 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
                 peer.member_id, request.request_hash, request.header.attempt, list(request.pseudonyms)
             )
         return regulator_report_pb2.ContributePseudonymsResponse(received=received)
+
+    @maps_errors
+    def GetModel(  # noqa: N802 - gRPC method name
+        self, request: models_pb2.GetModelRequest, context: grpc.ServicerContext
+    ) -> models_pb2.GetModelResponse:
+        """The newest signed shared model of the requested name."""
+        from gateway.federation.models import newest_model  # the federated stack loads only here
+
+        model = newest_model(self._handlers.model_runs, request.model_name or "delinquency")
+        return models_pb2.GetModelResponse(
+            model_name=model.name,
+            version=model.version,
+            model_file=model.model_file,
+            signature=model.signature,
+            signer_certificate=model.signer_certificate_der,
+        )
 
 
 def _entry(view: MemberView) -> bureau_pb2.DirectoryEntry:

@@ -6,6 +6,7 @@ import warnings
 from gateway._proto.credgate.v1 import bureau_pb2 as credgate_dot_v1_dot_bureau__pb2
 from gateway._proto.credgate.v1 import contact_clearance_pb2 as credgate_dot_v1_dot_contact__clearance__pb2
 from gateway._proto.credgate.v1 import inquiry_history_pb2 as credgate_dot_v1_dot_inquiry__history__pb2
+from gateway._proto.credgate.v1 import models_pb2 as credgate_dot_v1_dot_models__pb2
 from gateway._proto.credgate.v1 import regulator_report_pb2 as credgate_dot_v1_dot_regulator__report__pb2
 from gateway._proto.credgate.v1 import subject_check_pb2 as credgate_dot_v1_dot_subject__check__pb2
 from gateway._proto.credgate.v1 import tokens_pb2 as credgate_dot_v1_dot_tokens__pb2
@@ -90,6 +91,11 @@ class BureauServiceStub:
                 request_serializer=credgate_dot_v1_dot_inquiry__history__pb2.RequestSubjectInquiriesRequest.SerializeToString,
                 response_deserializer=credgate_dot_v1_dot_inquiry__history__pb2.RequestSubjectInquiriesResponse.FromString,
                 _registered_method=True)
+        self.GetModel = channel.unary_unary(
+                '/credgate.v1.BureauService/GetModel',
+                request_serializer=credgate_dot_v1_dot_models__pb2.GetModelRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_models__pb2.GetModelResponse.FromString,
+                _registered_method=True)
 
 
 class BureauServiceServicer:
@@ -164,6 +170,13 @@ class BureauServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetModel(self, request, context):
+        """The newest signed shared model, for members to score locally.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BureauServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -216,6 +229,11 @@ def add_BureauServiceServicer_to_server(servicer, server):
                     servicer.RequestSubjectInquiries,
                     request_deserializer=credgate_dot_v1_dot_inquiry__history__pb2.RequestSubjectInquiriesRequest.FromString,
                     response_serializer=credgate_dot_v1_dot_inquiry__history__pb2.RequestSubjectInquiriesResponse.SerializeToString,
+            ),
+            'GetModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModel,
+                    request_deserializer=credgate_dot_v1_dot_models__pb2.GetModelRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_models__pb2.GetModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +507,33 @@ class BureauService:
             '/credgate.v1.BureauService/RequestSubjectInquiries',
             credgate_dot_v1_dot_inquiry__history__pb2.RequestSubjectInquiriesRequest.SerializeToString,
             credgate_dot_v1_dot_inquiry__history__pb2.RequestSubjectInquiriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/GetModel',
+            credgate_dot_v1_dot_models__pb2.GetModelRequest.SerializeToString,
+            credgate_dot_v1_dot_models__pb2.GetModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

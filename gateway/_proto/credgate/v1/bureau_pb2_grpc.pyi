@@ -7,6 +7,7 @@ from collections import abc as _abc
 from gateway._proto.credgate.v1 import bureau_pb2 as _bureau_pb2
 from gateway._proto.credgate.v1 import contact_clearance_pb2 as _contact_clearance_pb2
 from gateway._proto.credgate.v1 import inquiry_history_pb2 as _inquiry_history_pb2
+from gateway._proto.credgate.v1 import models_pb2 as _models_pb2
 from gateway._proto.credgate.v1 import regulator_report_pb2 as _regulator_report_pb2
 from gateway._proto.credgate.v1 import subject_check_pb2 as _subject_check_pb2
 from gateway._proto.credgate.v1 import tokens_pb2 as _tokens_pb2
@@ -56,6 +57,8 @@ class BureauServiceStub:
     ContributePseudonyms: _grpc.StreamUnaryMultiCallable[_regulator_report_pb2.ContributePseudonymsRequest, _regulator_report_pb2.ContributePseudonymsResponse]
     RequestSubjectInquiries: _grpc.UnaryUnaryMultiCallable[_inquiry_history_pb2.RequestSubjectInquiriesRequest, _inquiry_history_pb2.RequestSubjectInquiriesResponse]
     """Data-subject inquiry history."""
+    GetModel: _grpc.UnaryUnaryMultiCallable[_models_pb2.GetModelRequest, _models_pb2.GetModelResponse]
+    """The newest signed shared model, for members to score locally."""
 
 @_typing.type_check_only
 class BureauServiceAsyncStub(BureauServiceStub):
@@ -80,6 +83,8 @@ class BureauServiceAsyncStub(BureauServiceStub):
     ContributePseudonyms: _aio.StreamUnaryMultiCallable[_regulator_report_pb2.ContributePseudonymsRequest, _regulator_report_pb2.ContributePseudonymsResponse]  # type: ignore[assignment]
     RequestSubjectInquiries: _aio.UnaryUnaryMultiCallable[_inquiry_history_pb2.RequestSubjectInquiriesRequest, _inquiry_history_pb2.RequestSubjectInquiriesResponse]  # type: ignore[assignment]
     """Data-subject inquiry history."""
+    GetModel: _aio.UnaryUnaryMultiCallable[_models_pb2.GetModelRequest, _models_pb2.GetModelResponse]  # type: ignore[assignment]
+    """The newest signed shared model, for members to score locally."""
 
 class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the bureau; every caller is identified by its mTLS certificate."""
@@ -161,5 +166,13 @@ class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_history_pb2.RequestSubjectInquiriesResponse, _abc.Awaitable[_inquiry_history_pb2.RequestSubjectInquiriesResponse]]:
         """Data-subject inquiry history."""
+
+    @_abc_1.abstractmethod
+    def GetModel(
+        self,
+        request: _models_pb2.GetModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_models_pb2.GetModelResponse, _abc.Awaitable[_models_pb2.GetModelResponse]]:
+        """The newest signed shared model, for members to score locally."""
 
 def add_BureauServiceServicer_to_server(servicer: BureauServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
