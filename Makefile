@@ -44,6 +44,7 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.egress
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.federated
+	$(BIN)/python -m bench.federation_rounds
 
 $(PSI_VENV)/.installed:
 	$(PYTHON) -m venv $(PSI_VENV)

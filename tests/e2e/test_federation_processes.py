@@ -118,34 +118,3 @@ def test_train_runs_over_federated_node_processes_and_fails_loudly(
     assert codes == {"bank-1": 0, "bank-2": 0, "cfc-1": 0, BUREAU_ID: 0}
     assert processes_under(tmp_path) == []
     assert not (bureau_settings.data_dir / FEDERATION_FILE).exists()
-
-
-@pytest.mark.timeout(900)
-@pytest.mark.skipif(
-    os.environ.get("CREDGATE_TEST_REAL_BUNDLE") != "1",
-    reason="about 4 minutes (SecAgg+ over the deployment engine); set CREDGATE_TEST_REAL_BUNDLE=1",
-)
-def test_the_real_bundle_trains_over_a_federated_demo_consortium_and_improves_auc(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from rich.console import Console
-
-    from gateway.demo.launch import launched_consortium
-    from gateway.synth.members import Composition
-
-    monkeypatch.setenv("CREDGATE_FEDERATION_RELAY", f"127.0.0.1:{free_loopback_port()}")
-    monkeypatch.setenv("CREDGATE_FEDERATED", "1")
-    composition = Composition(bank=3, consumer_finance=1, micro_lender=0, agency=1)
-    with launched_consortium(
-        tmp_path / "demo", people=1000, seed=7, composition=composition, console=Console()
-    ) as (context, _):
-        bureau = context.consortium.bureau_settings
-        result = train(bureau.data_dir.parent / "node.toml", "--rounds", "1", timeout=900)
-        documents = list((bureau.data_dir / "federation" / "runs").glob("*/results.json"))
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert len(documents) == 1
-    results = json.loads(documents[0].read_text(encoding="utf-8"))
-    initial = next(entry for entry in results["rounds"] if entry["round"] == 0)
-    assert results["members"] == 4  # the agency's node runs no SuperNode
-    assert results["final"]["auc"] > initial["auc"] + 0.05

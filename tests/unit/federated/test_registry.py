@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,8 @@ import pytest
 from federated.errors import ModelVerificationError
 from federated.models import Normaliser
 from federated.registry import ModelRecord, load_verified, next_version, publish
+from gateway.errors import NotFoundError
+from gateway.federation.models import install_model, newest_model
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 
@@ -92,3 +96,46 @@ def test_signature_of_another_file_is_refused(ca: CertificateAuthority, tmp_path
     (second.parent / "model.sig").write_bytes((first.parent / "model.sig").read_bytes())
     with pytest.raises(ModelVerificationError):
         load_verified(second, ca_certificate_pem=ca_pem(ca), now=NOW)
+
+
+# Publishing: the bureau serves its newest signed model; a member installs only what verifies.
+
+
+def _publish_runs(ca: CertificateAuthority, tmp_path: Path) -> Path:
+    key, cert = issue(ca, tmp_path, "bureau", Role.BUREAU)
+    runs = tmp_path / "runs"
+    older = dataclasses.replace(record(), created_at="2026-11-01T00:00:00+00:00")
+    newer = dataclasses.replace(record(), created_at="2026-11-20T00:00:00+00:00", metrics={"auc": 0.8})
+    publish(runs / "run-a" / "registry", newer, key_pem=key, certificate_pem=cert)
+    publish(runs / "run-b" / "registry", older, key_pem=key, certificate_pem=cert)
+    unsigned = dataclasses.replace(record(), created_at="2026-12-01T00:00:00+00:00")
+    publish(runs / "run-c" / "registry", unsigned, key_pem=None, certificate_pem=None)  # never served
+    return runs
+
+
+def test_the_newest_signed_model_is_served_and_installs_verified(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    served = newest_model(_publish_runs(ca, tmp_path), "delinquency")
+
+    path = install_model(served, tmp_path / "member" / "models", ca_certificate_pem=ca_pem(ca), now=NOW)
+
+    assert json.loads(served.model_file)["created_at"] == "2026-11-20T00:00:00+00:00"
+    assert path == tmp_path / "member" / "models" / "delinquency" / "v1" / "model.json"
+    assert path.read_bytes() == served.model_file
+
+
+def test_a_tampered_model_is_not_installed(ca: CertificateAuthority, tmp_path: Path) -> None:
+    served = newest_model(_publish_runs(ca, tmp_path), "delinquency")
+    tampered = dataclasses.replace(served, model_file=served.model_file.replace(b"0.8", b"0.9"))
+    models = tmp_path / "member" / "models"
+
+    with pytest.raises(ModelVerificationError):
+        install_model(tampered, models, ca_certificate_pem=ca_pem(ca), now=NOW)
+
+    assert not (models / "delinquency").exists() and not list(models.glob(".incoming-*"))
+
+
+def test_no_model_yet_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="credgate train"):
+        newest_model(tmp_path / "runs", "delinquency")
