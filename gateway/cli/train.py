@@ -9,6 +9,7 @@ the SHA-256 to allow-list in ``policies/federated_bundles.toml``.
 from __future__ import annotations
 
 import logging
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,12 +48,9 @@ def train(
     settings = Settings.from_file(config)
     info = read_info(settings.data_dir)
     control = ControlClient(int(str(info["superlink_port"])), ca_cert=settings.tls.ca_cert)
-    # The ServerApp signs the trained model with the bureau's TLS key (read on this host; only
-    # the path travels in the run config) so that members' `credgate score` can verify it.
     run_config: dict[str, str | int | float | bool] = {
         "rounds": rounds,
-        "bureau-key": str(settings.tls.key.resolve()),
-        "bureau-cert": str(settings.tls.cert.resolve()),
+        **_signing_config(app_dir, settings),
         **_parse(setting or []),
     }
     try:
@@ -84,6 +82,19 @@ def bundle_hash(app_dir: Annotated[Path, typer.Argument(help="Flower app folder.
     from gateway.federation.bundles import build_bundle, fab_sha256
 
     typer.echo(fab_sha256(build_bundle(app_dir)))
+
+
+def _signing_config(app_dir: Path, settings: Settings) -> dict[str, str | int | float | bool]:
+    """The bureau's key and certificate paths, when the app declares them (Flower refuses others).
+
+    The ServerApp signs the trained model with the bureau's TLS key, read on this host (only the
+    path travels in the run config), so that members can verify it before scoring.
+    """
+    declared = tomllib.loads((app_dir / "pyproject.toml").read_text(encoding="utf-8"))
+    keys = declared.get("tool", {}).get("flwr", {}).get("app", {}).get("config", {})
+    if "bureau-key" not in keys or "bureau-cert" not in keys:
+        return {}
+    return {"bureau-key": str(settings.tls.key.resolve()), "bureau-cert": str(settings.tls.cert.resolve())}
 
 
 def _parse(pairs: list[str]) -> dict[str, str | int | float | bool]:
