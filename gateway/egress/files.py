@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.audit import AuditEvent, AuditRecorder, Outcome
-from gateway.egress.guard import EgressBlocked
+from gateway.audit import AuditRecorder
 from gateway.egress.index import ExactMatchIndex
+from gateway.egress.opaque import refuse
 
 if TYPE_CHECKING:
     from gateway.egress.redactor import Redactor
@@ -85,16 +85,10 @@ class OutboundFiles:
             findings = self._structured().analyze(text)
             if findings:
                 detector = findings[0].entity_type
-        if detector is None:
-            return
-        blocked = EgressBlocked(message_type=f"file:{kind}", field=name, detector=detector)
-        node_id, node_role = self._node
-        self._audit.record(
-            AuditEvent(
-                node_id, node_role, FILE_ACTION, Outcome.DENY, detector, os.urandom(16).hex(), {"kind": kind}
+        if detector is not None:
+            refuse(
+                self._audit, self._node, action=FILE_ACTION, kind=f"file:{kind}", name=name, detector=detector
             )
-        )
-        raise blocked
 
     def _structured(self) -> Redactor:
         # Presidio loads only when a file is written (a second or two), never at node start.

@@ -23,6 +23,8 @@ from pathlib import Path
 import grpc
 
 from gateway.config import TLSSettings
+from gateway.egress.guard import EgressBlocked
+from gateway.egress.opaque import OpaqueEgress
 from gateway.errors import ConfigError
 from gateway.federation.bundles import BundleAllowList
 from gateway.federation.errors import BundleNotAllowed
@@ -86,9 +88,12 @@ class BundleGuard:
 class MemberFleetGateway:
     """A TLS HTTP server on 127.0.0.1 that relays the fleet API to the bureau."""
 
-    def __init__(self, tls: TLSSettings, channel: grpc.Channel, guard: BundleGuard) -> None:
+    def __init__(
+        self, tls: TLSSettings, channel: grpc.Channel, guard: BundleGuard, *, egress: OpaqueEgress | None
+    ) -> None:
         self._channel = channel
         self.guard = guard
+        self._egress = egress
         handler = _handler_class(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -118,6 +123,12 @@ class MemberFleetGateway:
         method = METHOD_BY_PATH.get(path)
         if method is None:
             return HTTPStatus.NOT_FOUND, b'{"detail": "not a fleet path"}'
+        if self._egress is not None:
+            try:
+                self._egress.check(body, kind=f"flower:{method.rsplit('/', 1)[-1]}", name="body")
+            except EgressBlocked as exc:
+                _LOG.warning("egress guard refused a fleet call: %s", exc.message)
+                return HTTPStatus.FORBIDDEN, b'{"detail": "egress guard refused the message"}'
         call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = self._channel.unary_unary(method)
         metadata = tuple((k.lower(), v) for k, v in headers if carried(k))
         try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config import Settings
+from gateway.egress.opaque import OpaqueEgress
 from gateway.federation.bundles import BundleAllowList
 from gateway.federation.children import ChildProcess
 from gateway.federation.errors import FederationError
@@ -85,9 +86,16 @@ def start_bureau_parts(
 
 
 def start_member_parts(
-    settings: Settings, identity: TLSIdentity, federation: FederationSettings
+    settings: Settings,
+    identity: TLSIdentity,
+    federation: FederationSettings,
+    *,
+    egress: OpaqueEgress | None = None,
 ) -> FederationParts:
     """Start the loopback fleet gateway and the SuperNode; write ``federation.json``.
+
+    ``egress`` (the node's guard) scans every fleet body the SuperNode sends for this node's own
+    identifiers before it leaves; the ClientApp's egress mod has checked each reply field by field.
 
     Raises
     ------
@@ -105,10 +113,12 @@ def start_member_parts(
             federation.relay_address,
             peer_member_id=settings.bureau_member_id,
             # Fleet bodies are Flower's protobuf messages (masked model updates), not credgate
-            # fields the egress guard can type-check; see docs/federation.md.
+            # fields the interceptors can type-check: the gateway scans them (OpaqueEgress).
             egress=None,
         )
-        gateway = MemberFleetGateway(settings.tls, channel, BundleGuard(federation.bundles_path))
+        gateway = MemberFleetGateway(
+            settings.tls, channel, BundleGuard(federation.bundles_path), egress=egress
+        )
         gateway.start()
         parts.stoppers.append(gateway.stop)
         parts.guard = gateway.guard
@@ -180,9 +190,12 @@ def attach_to_node(node: RunningNode, federation: FederationSettings) -> None:
     if role is not Role.BUREAU and role not in FEDERATION_ROLES:
         _LOG.info("role %s does not take part in federated training; no SuperNode started", role.value)
         return
-    start = start_bureau_parts if role is Role.BUREAU else start_member_parts
     try:
-        parts = start(node.settings, node.identity, federation)
+        if role is Role.BUREAU:
+            parts = start_bureau_parts(node.settings, node.identity, federation)
+        else:
+            opaque = node.egress.opaque if node.egress is not None else None
+            parts = start_member_parts(node.settings, node.identity, federation, egress=opaque)
     except BaseException:
         node.stop()
         raise

@@ -9,6 +9,7 @@ from gateway.config import Settings
 from gateway.egress.files import OutboundFiles
 from gateway.egress.guard import EgressGuard
 from gateway.egress.index import ExactMatchIndex, load_or_create_secret
+from gateway.egress.opaque import OpaqueEgress
 from gateway.egress.schema import EgressSchema
 from gateway.identity.peer import Peer
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor, EgressAuditor, ServerEgressInterceptor
@@ -25,6 +26,7 @@ class NodeEgress:
     server: ServerEgressInterceptor
     client: ClientEgressInterceptor
     files: OutboundFiles
+    opaque: OpaqueEgress
 
 
 def node_egress(settings: Settings, store: Store, audit: AuditRecorder, own: Peer) -> NodeEgress:
@@ -42,4 +44,5 @@ def node_egress(settings: Settings, store: Store, audit: AuditRecorder, own: Pee
         ServerEgressInterceptor(guard, auditor),
         ClientEgressInterceptor(guard, auditor),
         OutboundFiles(index, audit, node_id=own.member_id, node_role=own.role.value),
+        OpaqueEgress(index, audit, node_id=own.member_id, node_role=own.role.value),
     )

@@ -81,6 +81,8 @@ class RunningNode:
     store: Store
     server: RunningServer
     link: BureauLink | None = None
+    # The node's egress guard, for parts started beside it (the Flower fleet gateway).
+    egress: NodeEgress | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
 
@@ -205,7 +207,13 @@ def start_bureau(
             lambda s: bureau_pb2_grpc.add_BureauServiceServicer_to_server(servicer, s),
         ),
     ]
-    node = RunningNode(settings, core.identity, core.store, _serve(settings, core, services, interceptors))
+    node = RunningNode(
+        settings,
+        core.identity,
+        core.store,
+        _serve(settings, core, services, interceptors),
+        egress=core.egress,
+    )
     node.closers.append(channels.close)
     return _announce(node)
 
@@ -265,7 +273,13 @@ def start_member(
             lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s),
         ),
     ]
-    node = RunningNode(settings, core.identity, core.store, _serve(settings, core, services, interceptors))
+    node = RunningNode(
+        settings,
+        core.identity,
+        core.store,
+        _serve(settings, core, services, interceptors),
+        egress=core.egress,
+    )
     node.closers.append(bureau.close)
     zone = core.check_settings.zone
     node.link = BureauLink(

@@ -60,7 +60,7 @@ def test_a_file_holding_pii_is_not_written_and_the_refusal_is_audited_without_th
     assert (entry.action, entry.reason, entry.details) == (
         "egress.file_blocked",
         detector,
-        {"kind": "evidence"},
+        {"kind": "file:evidence"},
     )
     assert SEEDED_MOBILE not in str(entry) and UNKNOWN_RESIDENT_ID not in str(entry)
 
