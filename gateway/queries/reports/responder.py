@@ -104,30 +104,11 @@ class ReportResponder:
 
         """
         self._check_round(request)
-        try:
-            self._policy.authorize(caller, ANSWER_ACTION, {"template_id": request.template_id})
-        except PolicyDenied:
-            self._record(caller, request, Outcome.DENY, correlation_id)
-            raise
-        template = load_template(self._me.policies_dir, request.template_id)
-        if template.version != request.template_version:
-            raise InvalidInputError(
-                f"this member has template {template.template_id} v{template.version}, "
-                f"the request is for v{request.template_version}",
-                field="header.vector_layout_version",
-            )
+        self._authorize(caller, request, correlation_id)
+        template = self._template(request)
         period = Period.parse(request.period)
         plan = plan_release(template, answering=len(request.participants))
-        key = ReleaseKey(template.template_id, str(period), request.regulator)
-        if request.phase is Phase.COUNTS:
-            self._ledger.charge(
-                key, template_version=template.version, request_hash=request.request_hash, rho=plan.rho
-            )
-        elif not any(
-            e.request_hash == request.request_hash.hex()
-            for e in self._ledger.entries(key.regulator, key.period)
-        ):
-            raise InvalidInputError("phase 2 of a request this member never charged", field="phase")
+        self._charge(request, ReleaseKey(template.template_id, str(period), request.regulator), plan.rho)
         own = compute_histograms(
             self._me.store,
             template,
@@ -150,6 +131,34 @@ class ReportResponder:
         if request.phase is Phase.COUNTS and request.noisy_totals:
             raise InvalidInputError("phase 1 carries no totals", field="noisy_totals")
 
+    def _authorize(self, caller: Peer, request: ShareRequest, correlation_id: str) -> None:
+        try:
+            self._policy.authorize(caller, ANSWER_ACTION, {"template_id": request.template_id})
+        except PolicyDenied:
+            self._record(caller, request, Outcome.DENY, correlation_id)
+            raise
+
+    def _template(self, request: ShareRequest) -> ReportTemplate:
+        template = load_template(self._me.policies_dir, request.template_id)
+        if template.version != request.template_version:
+            raise InvalidInputError(
+                f"this member has template {template.template_id} v{template.version}, "
+                f"the request is for v{request.template_version}",
+                field="header.vector_layout_version",
+            )
+        return template
+
+    def _charge(self, request: ShareRequest, key: ReleaseKey, rho: float) -> None:
+        """Phase 1 charges the budget (once per request); phase 2 only follows a charged phase 1."""
+        if request.phase is Phase.COUNTS:
+            self._ledger.charge(
+                key, template_version=request.template_version, request_hash=request.request_hash, rho=rho
+            )
+        elif request.request_hash.hex() not in {
+            e.request_hash for e in self._ledger.entries(key.regulator, key.period)
+        }:
+            raise InvalidInputError("phase 2 of a request this member never charged", field="phase")
+
     def _snapshot(self, template: ReportTemplate) -> Period:
         return Period.containing(self._clock(), template.zone)
 
@@ -168,46 +177,19 @@ class ReportResponder:
     def _noised_vector(
         self, template: ReportTemplate, plan: ReleasePlan, own: dict[str, Counts], request: ShareRequest
     ) -> SignedValues:
-        layout = ShareLayout.for_plan(template, plan, request.phase)
-        totals = np.asarray(request.noisy_totals, dtype=np.int64)
-        if request.phase is Phase.DOMINANCE and totals.shape != (
-            sum(template.width(h) for h in template.histograms),
-        ):
-            raise InvalidInputError(
-                "expected one noisy total per cell of every histogram", field="noisy_totals"
-            )
+        """Each exact part plus a fresh Skellam share of its plan, packed in the phase's layout."""
         parts: dict[tuple[str, str], SignedValues] = {}
-        offset = 0
-        for histogram in template.histograms:
-            width = template.width(histogram)
-            histogram_plan = plan.histograms[histogram.id]
-            exact = {
-                "counts": own[histogram.id],
-                "institutions": institution_indicators(own[histogram.id]),
-            }
-            if request.phase is Phase.DOMINANCE:
-                exact = {
-                    "dominance": dominance_flags(
-                        own[histogram.id],
-                        totals[offset : offset + width],
-                        share=template.release.max_dominance_share,
-                    )
-                }
-            offset += width
-            noise_plans = {
-                "counts": histogram_plan.counts,
-                "institutions": histogram_plan.institutions,
-                "dominance": histogram_plan.dominance,
-            }
-            for name, vector in exact.items():
-                noise_plan = noise_plans[name]
-                if noise_plan is None:
-                    continue
-                share = self._noise.share(
-                    noise_plan, width, attempt_key=(request.request_hash, request.attempt, histogram.id, name)
-                )
-                parts[(histogram.id, name)] = vector + share
-        return layout.pack(parts)
+        for (histogram_id, name), exact in _exact_parts(template, own, request).items():
+            noise_plan = getattr(plan.histograms[histogram_id], name)
+            if noise_plan is None:
+                continue  # no institution rules for this histogram or this many members
+            share = self._noise.share(
+                noise_plan,
+                exact.size,
+                attempt_key=(request.request_hash, request.attempt, histogram_id, name),
+            )
+            parts[(histogram_id, name)] = exact + share
+        return ShareLayout.for_plan(template, plan, request.phase).pack(parts)
 
     def _mask(self, values: SignedValues, request: ShareRequest) -> Residues:
         others = [member for member in request.participants if member != self._me.member_id]
@@ -241,3 +223,28 @@ class ReportResponder:
                 },
             )
         )
+
+
+def _exact_parts(
+    template: ReportTemplate, own: dict[str, Counts], request: ShareRequest
+) -> dict[tuple[str, str], Counts]:
+    """Phase 1: counts and institution indicators; phase 2: dominance flags against the noisy totals."""
+    if request.phase is Phase.COUNTS:
+        return {
+            (h.id, part): vector
+            for h in template.histograms
+            for part, vector in (("counts", own[h.id]), ("institutions", institution_indicators(own[h.id])))
+        }
+    totals = np.asarray(request.noisy_totals, dtype=np.int64)
+    if totals.shape != (sum(template.width(h) for h in template.histograms),):
+        raise InvalidInputError("expected one noisy total per cell of every histogram", field="noisy_totals")
+    parts: dict[tuple[str, str], Counts] = {}
+    offset = 0
+    for histogram in template.histograms:
+        width = template.width(histogram)
+        share = template.release.max_dominance_share
+        parts[(histogram.id, "dominance")] = dominance_flags(
+            own[histogram.id], totals[offset : offset + width], share=share
+        )
+        offset += width
+    return parts
