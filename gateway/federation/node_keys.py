@@ -2,7 +2,7 @@
 
 A member's SuperNode signs every fleet call with an ECDSA P-384 key
 (``<data_dir>/federation/supernode_key``, OpenSSH format, made with
-``ssh-keygen`` so no key code lives here). The SuperLink runs with
+``cryptography`` in :mod:`gateway.crypto.ssh_keys`). The SuperLink runs with
 ``--enable-supernode-auth`` and only accepts keys registered through its
 control API. The bureau registers a key when a member's SuperNode first
 activates through the relay, and pins it to the member id on the relay's
@@ -13,11 +13,11 @@ refused until an operator removes the pin.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.crypto.ssh_keys import write_ssh_ec_private_key
 from gateway.errors import PolicyDenied
 from gateway.federation.errors import FederationError
 
@@ -31,7 +31,7 @@ def supernode_key(folder: Path) -> Path:
     Raises
     ------
     FederationError
-        When ``ssh-keygen`` is missing or fails.
+        When the key file cannot be written.
 
     """
     path = folder / PRIVATE_KEY_FILE
@@ -39,27 +39,9 @@ def supernode_key(folder: Path) -> Path:
         return path
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run(
-            [
-                "ssh-keygen",
-                "-q",
-                "-t",
-                "ecdsa",
-                "-b",
-                "384",
-                "-N",
-                "",
-                "-C",
-                "credgate-supernode",
-                "-f",
-                str(path),
-            ],
-            check=True,
-            capture_output=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise FederationError(f"cannot create the SuperNode key with ssh-keygen: {exc}") from exc
-    path.chmod(0o600)
+        write_ssh_ec_private_key(path, comment="credgate-supernode")
+    except OSError as exc:
+        raise FederationError(f"cannot create the SuperNode key {path}: {exc.strerror}") from exc
     return path
 
 
