@@ -63,12 +63,7 @@ def request(context: DemoContext, period: str) -> tuple[Release, float]:
     settings = context.regulator_settings
     assert settings is not None
     with member_session(settings) as session:
-        client = RegulatorClient(
-            session.channel,
-            regulator="regulator",
-            policies_dir=settings.policies_dir,
-            data_dir=settings.data_dir,
-        )
+        client = RegulatorClient.for_session(session)
         started = time.perf_counter()
         report = client.request("monthly-risk", period)
         return report.release, time.perf_counter() - started

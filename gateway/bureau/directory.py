@@ -39,6 +39,10 @@ class MemberView:
     # Known to the bureau only (reciprocity); never sent in the directory.
     blacklist_listings: int = 0
 
+    def online(self, now: dt.datetime, window: dt.timedelta) -> bool:
+        """Whether the member's last heartbeat lies within ``window`` before ``now``."""
+        return self.last_seen_at is not None and now - self.last_seen_at <= window
+
 
 class ConsortiumDirectory:
     """Registration, heartbeats and listing of consortium nodes.

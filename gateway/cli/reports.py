@@ -35,12 +35,7 @@ def request(
 
     settings = Settings.from_file(config)
     with member_session(settings) as session:
-        client = RegulatorClient(
-            session.channel,
-            regulator=session.identity.own.member_id,
-            policies_dir=settings.policies_dir,
-            data_dir=settings.data_dir,
-        )
+        client = RegulatorClient.for_session(session)
         report = client.request(template, period)
         html_path, pdf_path = write_report(client.document(report), out, files=session.egress.files)
     table = Table(title=f"{report.template.title} — {period}")

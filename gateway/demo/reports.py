@@ -6,7 +6,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from gateway.demo.context import DemoContext
-from gateway.demo.launch import REGULATOR_ID
 from gateway.node.session import member_session
 from gateway.reports.histograms import Period
 
@@ -28,12 +27,7 @@ def regulator_report(context: DemoContext) -> None:
         raise AssertionError("the demo provisions a regulator")
     period = previous_month(dt.datetime.now(dt.UTC))
     with member_session(settings) as session:
-        client = RegulatorClient(
-            session.channel,
-            regulator=REGULATOR_ID,
-            policies_dir=settings.policies_dir,
-            data_dir=settings.data_dir,
-        )
+        client = RegulatorClient.for_session(session)
         report = client.request(TEMPLATE_ID, period)
         repeat = client.request(TEMPLATE_ID, period)
         html_path, pdf_path = write_report(

@@ -207,13 +207,7 @@ def start_bureau(
             lambda s: bureau_pb2_grpc.add_BureauServiceServicer_to_server(servicer, s),
         ),
     ]
-    node = RunningNode(
-        settings,
-        core.identity,
-        core.store,
-        _serve(settings, core, services, interceptors),
-        egress=core.egress,
-    )
+    node = _start_node(settings, core, services, interceptors)
     node.closers.append(channels.close)
     return _announce(node)
 
@@ -273,13 +267,7 @@ def start_member(
             lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s),
         ),
     ]
-    node = RunningNode(
-        settings,
-        core.identity,
-        core.store,
-        _serve(settings, core, services, interceptors),
-        egress=core.egress,
-    )
+    node = _start_node(settings, core, services, interceptors)
     node.closers.append(bureau.close)
     zone = core.check_settings.zone
     node.link = BureauLink(
@@ -334,6 +322,17 @@ def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Cloc
     )
     audit = AuditRecorder(AuditLog(store), node_id=own.member_id, clock=clock)
     return _Core(identity, store, policy, audit, check_settings, node_egress(settings, store, audit, own))
+
+
+def _start_node(
+    settings: Settings,
+    core: _Core,
+    services: list[tuple[str, Registration]],
+    extra: Sequence[grpc.ServerInterceptor],
+) -> RunningNode:
+    """Serve ``services`` over mTLS and wrap the node's parts (identity, store, guard)."""
+    server = _serve(settings, core, services, extra)
+    return RunningNode(settings, core.identity, core.store, server, egress=core.egress)
 
 
 def _serve(

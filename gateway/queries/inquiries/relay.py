@@ -81,13 +81,7 @@ class InquiryRelay:
                 "expected the SHA-256 of the subject's consent reference", field="consent_digest"
             )
         now = self._clock()
-        live = [
-            m
-            for m in self._members()
-            if m.role in ANSWERING_ROLES
-            and m.last_seen_at is not None
-            and now - m.last_seen_at <= self._liveness
-        ]
+        live = [m for m in self._members() if m.role in ANSWERING_ROLES and m.online(now, self._liveness)]
         futures = {
             m.member_id: self._pool.submit(self._caller.collect, m, request, timeout=self._timeout)
             for m in live

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -24,6 +25,9 @@ from gateway.reports.templates import ReportTemplate, load_template
 from gateway.rpc.convert.reports import release_from_proto
 from gateway.rpc.convert.subject_check import new_header
 from gateway.rpc.status import error_from_rpc
+
+if TYPE_CHECKING:
+    from gateway.node.session import MemberSession
 
 REQUEST_TIMEOUT_SECONDS = 120.0
 
@@ -45,6 +49,17 @@ class RegulatorClient:
         self._regulator = regulator
         self._policies_dir = policies_dir
         self._received = ReleaseCache.in_data_dir(data_dir)
+
+    @classmethod
+    def for_session(cls, session: MemberSession) -> RegulatorClient:
+        """A client on the session's channel, as its certificate's regulator, with its policies and data."""
+        settings = session.settings
+        return cls(
+            session.channel,
+            regulator=session.identity.own.member_id,
+            policies_dir=settings.policies_dir,
+            data_dir=settings.data_dir,
+        )
 
     def request(self, template_id: str, period: str) -> ReceivedReport:
         """Ask for ``template_id`` over ``period``.

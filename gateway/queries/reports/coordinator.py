@@ -155,7 +155,11 @@ class ReportCoordinator:
             nonce,
             now,
         )
-        live = [m for m in self._members() if m.role in ANSWERING_ROLES and _online(m, now, self._settings)]
+        live = [
+            m
+            for m in self._members()
+            if m.role in ANSWERING_ROLES and m.online(now, self._settings.liveness_window)
+        ]
         for attempt in range(1, template.round.max_attempts + 1):
             if len(live) < MIN_ANSWERING_MEMBERS:
                 break
@@ -271,7 +275,3 @@ class ReportCoordinator:
         if failed:
             return None, failed
         return np.asarray(decode(sum_contributions(shares)), dtype=np.int64), set()
-
-
-def _online(member: MemberView, now: dt.datetime, settings: CoordinatorSettings) -> bool:
-    return member.last_seen_at is not None and now - member.last_seen_at <= settings.liveness_window

@@ -177,7 +177,9 @@ class SubjectCheckRouter:
         live = [
             m
             for m in members
-            if m.member_id in sealed and m.role in RESPONDER_ROLES and _online(m, now, self._router)
+            if m.member_id in sealed
+            and m.role in RESPONDER_ROLES
+            and m.online(now, self._router.liveness_window)
         ]
         asked = len([m for m in live if m.member_id != querier.member_id])
         request_hash = chunk.request_hash()
@@ -284,10 +286,6 @@ class SubjectCheckRouter:
             if tag not in skip
         }
         self._cache.store(querier.member_id, chunk.reason, day, rows.values(), at=now)
-
-
-def _online(member: MemberView, now: dt.datetime, settings: RouterSettings) -> bool:
-    return member.last_seen_at is not None and now - member.last_seen_at <= settings.liveness_window
 
 
 def _insufficient(chunk: CheckChunk, coverage: Coverage) -> ChunkResult:

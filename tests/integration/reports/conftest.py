@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 
 from gateway.config import Settings, default_policies_dir
@@ -44,15 +43,7 @@ class Regulator:
 
     def request(self, template_id: str, period: str = PERIOD) -> ReceivedReport:
         with member_session(self.settings) as session:
-            return self.client(session.channel).request(template_id, period)
-
-    def client(self, channel: grpc.Channel) -> RegulatorClient:
-        return RegulatorClient(
-            channel,
-            regulator=self.settings.member_id,
-            policies_dir=self.settings.policies_dir,
-            data_dir=self.settings.data_dir,
-        )
+            return RegulatorClient.for_session(session).request(template_id, period)
 
 
 @pytest.fixture

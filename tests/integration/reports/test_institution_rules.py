@@ -60,12 +60,7 @@ def test_gates_are_computed_in_a_second_masked_phase_and_suppress_cells(
     _, recorders, regulator = eight_members
 
     with member_session(regulator) as session:
-        report = RegulatorClient(
-            session.channel,
-            regulator="cbirc",
-            policies_dir=regulator.policies_dir,
-            data_dir=regulator.data_dir,
-        ).request("monthly-risk", "2026-10")
+        report = RegulatorClient.for_session(session).request("monthly-risk", "2026-10")
 
     release = report.release
     assert release.answering_members == 8 and release.institution_rules_applied

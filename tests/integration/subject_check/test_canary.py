@@ -117,12 +117,7 @@ def exercise_every_rpc(world: Consortium) -> None:
         )
     regulator = world.provision("cbirc", Role.REGULATOR, bureau_address=world.bureau.address)
     with member_session(regulator) as session:
-        RegulatorClient(
-            session.channel,
-            regulator="cbirc",
-            policies_dir=regulator.policies_dir,
-            data_dir=regulator.data_dir,
-        ).request("monthly-risk", "2026-10")
+        RegulatorClient.for_session(session).request("monthly-risk", "2026-10")
 
 
 def test_no_seeded_pii_leaves_any_node(consortium: Consortium) -> None:
