@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.demo.consortium import RunningConsortium
 
@@ -28,6 +29,7 @@ class DemoContext:
     # Resident IDs the demo checked: kept in memory only, never written to the summary.
     checked_subjects: list[str] = field(default_factory=list)
     exit_codes: dict[str, int] = field(default_factory=dict)
+    clock: Clock = system_clock
 
     @property
     def outputs(self) -> Path:
