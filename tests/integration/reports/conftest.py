@@ -48,6 +48,11 @@ class Regulator:
         with member_session(self.settings) as session:
             return RegulatorClient.for_session(session).request(template_id, period)
 
+    def forget_pending_orders(self) -> None:
+        """Drop the orders kept for retries, so the next request is a new one."""
+        for path in (self.settings.data_dir / "reports").glob("pending-orders*"):
+            path.unlink()
+
 
 @pytest.fixture
 def regulator(consortium: Consortium) -> Regulator:  # noqa: F811 - the imported fixture
@@ -75,3 +80,22 @@ def stored_bytes(folder: Path) -> bytes:
 
 def as_json(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One charge on a member's privacy ledger, as the tests read it."""
+
+    template_id: str
+    rho: float
+    refunded: bool
+
+
+def charges(world: Consortium, member_id: str, regulator: str, period: str) -> list[Charge]:
+    """The charges a member's ledger holds for ``regulator`` in ``period``."""
+    from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger
+
+    settings = world.settings[member_id]
+    policy = BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE)
+    ledger = PrivacyLedger.in_data_dir(settings.data_dir, policy, clock=system_clock)
+    return [Charge(e.template_id, e.rho, False) for e in ledger.entries(regulator, period)]
