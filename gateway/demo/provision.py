@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import Settings
+from gateway.crypto.members_secret import MembersSecret, MembersSecretStore
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.ca.authority import CA_CERT, CRL_FILE
 from gateway.identity.peer import Role
-from gateway.queries.reports.pseudonyms import MEMBERS_KEY_FILE, members_key_path, write_members_key
 
 BUREAU_ID = "bureau"
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
@@ -73,18 +73,22 @@ def provision_node(
         lines.append(f'address = "{bureau_address}"')
     plan.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if plan.role in MEMBER_ROLES:
-        write_members_key(
-            members_key_path(plan.directory / "data"), _shared_members_key(plan.directory.parent)
+        MembersSecretStore.for_data_dir(plan.directory / "data").install(
+            MembersSecret(1, _provisioned_members_secret(plan.directory.parent))
         )
     return Settings.from_file(plan.config_path, environ={})
 
 
-def _shared_members_key(folder: Path) -> bytes:
-    """The members' pseudonym key shared by every member provisioned under ``folder``.
+def _provisioned_members_secret(folder: Path) -> bytes:
+    """Epoch 1 of the members' secret, shared by every member provisioned under ``folder``.
 
-    It stands in for the members' own key ceremony: the bureau's node never receives it.
+    The bureau's node never receives it. It is made by the provisioner of a demo or a test
+    consortium; a real consortium makes every epoch by the members' own ceremony
+    (``credgate members-secret create``, issue #11), whose newer epoch supersedes this one.
     """
-    path = folder / MEMBERS_KEY_FILE
+    path = folder / "members-secret-epoch-1.key"
     if not path.exists():
-        write_members_key(path, os.urandom(32))
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(os.urandom(32))
     return path.read_bytes()

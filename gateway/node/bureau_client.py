@@ -1,10 +1,10 @@
-"""Synchronous calls to the bureau: operators' tools (status, doctor) and report pseudonyms."""
+"""Synchronous calls to the bureau: operators' tools (status, doctor) and report holders counts."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -17,15 +17,15 @@ from gateway.config import RUNTIME_FILE, Settings
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
-from gateway.rpc.convert.subject_check import new_header
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.roles import role_from_proto
 from gateway.rpc.status import error_from_rpc
 from gateway.store.repositories.members import PublishedKeys
 
 CALL_TIMEOUT_SECONDS = 5.0
-PSEUDONYMS_PER_CHUNK = 10_000
-"""32-byte pseudonyms per streamed message: 320 KB, well inside the 1 MiB message limit."""
+# A holders-count vector is a few MiB: streamed in 512 KiB chunks, with a longer deadline.
+VECTOR_TIMEOUT_SECONDS = 120.0
+WORDS_PER_CHUNK = 1 << 18
 T = TypeVar("T")
 
 
@@ -61,24 +61,43 @@ class BureauClient:
         )
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
-    def contribute_pseudonyms(self, request_hash: bytes, attempt: int, pseudonyms: Sequence[bytes]) -> int:
-        """Stream this member's pseudonyms for one report round; returns how many the bureau holds."""
+    def contribute_report_vector(self, request_hash: bytes, attempt: int, words: bytes) -> int:
+        """Stream this member's masked holders-count vector (little-endian words) for one attempt."""
+        step = 2 * WORDS_PER_CHUNK
 
-        def chunks() -> Iterator[regulator_report_pb2.ContributePseudonymsRequest]:
-            starts = range(0, max(len(pseudonyms), 1), PSEUDONYMS_PER_CHUNK)
+        def chunks() -> Iterator[regulator_report_pb2.ContributeReportVectorRequest]:
+            starts = range(0, max(len(words), 1), step)
             for index, start in enumerate(starts):
-                header = new_header()
-                header.attempt = attempt
-                yield regulator_report_pb2.ContributePseudonymsRequest(
-                    header=header,
-                    chunk_index=index,
-                    last_chunk=start + PSEUDONYMS_PER_CHUNK >= len(pseudonyms),
-                    pseudonyms=pseudonyms[start : start + PSEUDONYMS_PER_CHUNK],
-                    request_hash=request_hash,
+                yield regulator_report_pb2.ContributeReportVectorRequest(
+                    chunk=regulator_report_pb2.ReportVectorChunk(
+                        request_hash=request_hash,
+                        attempt=attempt,
+                        chunk_index=index,
+                        last_chunk=start + step >= len(words),
+                        words=words[start : start + step],
+                    )
                 )
 
-        response = self._call(lambda: self._stub.ContributePseudonyms(chunks(), timeout=CALL_TIMEOUT_SECONDS))
+        response = self._call(
+            lambda: self._stub.ContributeReportVector(chunks(), timeout=VECTOR_TIMEOUT_SECONDS)
+        )
         return response.received
+
+    def fetch_report_vector(self, request_hash: bytes) -> tuple[bytes, int]:
+        """The opened (still members-masked) holders count of a request, and its check value."""
+
+        def read() -> tuple[bytes, int]:
+            parts: list[bytes] = []
+            check = 0
+            request = regulator_report_pb2.FetchReportVectorRequest(request_hash=request_hash)
+            for response in self._stub.FetchReportVector(request, timeout=VECTOR_TIMEOUT_SECONDS):
+                if response.chunk.chunk_index != len(parts):
+                    raise ConfigError("the bureau sent the holders count out of order")
+                parts.append(response.chunk.words)
+                check = response.chunk.check
+            return b"".join(parts), check
+
+        return self._call(read)
 
     def close(self) -> None:
         """Close the channel."""

@@ -31,6 +31,7 @@ from gateway.bureau.rate_limit import Limit, RateLimiter
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
 from gateway.crypto.keys import NodeKeys
+from gateway.crypto.members_secret import MembersSecretStore
 from gateway.errors import ConfigError
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
@@ -41,15 +42,16 @@ from gateway.node.peer_keys import PeerKeyCache
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
+from gateway.queries.reports.board import HoldersBoard, RoundJournal
 from gateway.queries.reports.coordinator import CoordinatorSettings, ReportCoordinator
-from gateway.queries.reports.pseudonyms import PseudonymTally, members_key_path
 from gateway.queries.reports.responder import ReportResponder, ResponderContext
 from gateway.queries.subject_check.layout import VectorLayout
 from gateway.queries.subject_check.profile import SubjectProfiler
 from gateway.queries.subject_check.responder import SubjectCheckResponder
 from gateway.queries.subject_check.router import RouterSettings, SubjectCheckRouter
 from gateway.queries.subject_check.settings import SubjectCheckSettings
-from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, ReleaseCache
+from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, ReleaseCache
+from gateway.reports.ledger import ReportLedger
 from gateway.reports.noise import NoiseShareSource
 from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, GrpcShareCaller, MemberChannels
 from gateway.rpc.interceptors import AuthorizationInterceptor
@@ -171,15 +173,19 @@ def start_bureau(
         liveness_window=liveness,
         timeout=core.check_settings.aggregation.member_deadline_seconds,
     )
-    tally = PseudonymTally()
+    journal = RoundJournal.in_data_dir(settings.data_dir)
+    board = HoldersBoard(journal)
     reports = ReportCoordinator(
         members=directory.members,
         caller=GrpcShareCaller(channels),
-        tally=tally,
+        board=board,
+        journal=journal,
         cache=ReleaseCache.in_data_dir(settings.data_dir),
         policy=core.policy,
         audit=core.audit,
         policies_dir=settings.policies_dir,
+        ca_certificate_pem=core.identity.ca_pem,
+        revocations=core.identity.revocations,
         settings=CoordinatorSettings(liveness_window=liveness),
         clock=clock,
     )
@@ -189,7 +195,7 @@ def start_bureau(
         router,
         inquiries,
         reports,
-        tally,
+        board,
         layout.version,
         settings.data_dir / "federation" / "runs",
     )
@@ -243,15 +249,17 @@ def start_member(
             core.store,
             keys,
             settings.policies_dir,
-            members_key_path(settings.data_dir),
+            core.identity.ca_pem,
+            core.identity.revocations,
         ),
         peers=peers,
         policy=core.policy,
-        ledger=PrivacyLedger.in_data_dir(
-            settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
+        ledger=ReportLedger(
+            core.store, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
         ),
         noise=NoiseShareSource(np.random.default_rng()),
-        pseudonym_sink=bureau.contribute_pseudonyms,
+        holders=bureau,
+        members_secret=MembersSecretStore.for_data_dir(settings.data_dir).current,
         audit=core.audit,
         clock=clock,
     )

@@ -13,6 +13,7 @@ from gateway.store.models.credit import (
     RepaymentMonth,
 )
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
+from gateway.store.models.reports import ReportAttempt, ReportCharge, ReportRequest
 from gateway.store.models.tokens import SubjectTokenRecord
 
 __all__ = [
@@ -31,5 +32,8 @@ __all__ = [
     "Member",
     "QuarantinedRow",
     "RepaymentMonth",
+    "ReportAttempt",
+    "ReportCharge",
+    "ReportRequest",
     "SubjectTokenRecord",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from gateway.node.session import member_session
 from gateway.queries.reports.client import ReceivedReport, RegulatorClient
 from gateway.reports.histograms import Period
 from gateway.rpc.channel import open_channel
+from gateway.reports.budget import BUDGET_FILE, BudgetPolicy
+from gateway.reports.ledger import ChargeRecord, ReportLedger
+from gateway.store import open_store
 from gateway.synth import Composition, SynthOptions, generate_consortium, write_consortium
 
 PERIOD = str(Period.containing(system_clock(), LOCAL_ZONE).before(1))
@@ -144,9 +148,17 @@ def rpc_code(error: grpc.RpcError) -> grpc.StatusCode:
     return code
 
 
-def all_charges(world: ReportWorld, member_id: str) -> list[tuple[str, str, float]]:
-    """Every charge a member's ledger holds: ``(regulator, template, rho)``."""
-    from gateway.reports._files import read_lines
+def ledger(world: ReportWorld, member_id: str) -> Iterator[ReportLedger]:
+    """A member's report ledger (its store opened beside the running node)."""
+    settings = world.settings[member_id]
+    store = open_store(settings.store_url)
+    try:
+        yield ReportLedger(store, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=system_clock)
+    finally:
+        store.close()
 
-    path = world.settings[member_id].data_dir / "reports" / "privacy-ledger.jsonl"
-    return [(str(r["regulator"]), str(r["template_id"]), float(r["rho"])) for r in read_lines(path)]
+
+def all_charges(world: ReportWorld, member_id: str) -> list[ChargeRecord]:
+    """Every charge a member's ledger holds."""
+    with contextmanager(ledger)(world, member_id) as book:
+        return book.charges()

@@ -93,9 +93,15 @@ class Charge:
 
 def charges(world: Consortium, member_id: str, regulator: str, period: str) -> list[Charge]:
     """The charges a member's ledger holds for ``regulator`` in ``period``."""
-    from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger
+    from gateway.reports.budget import BUDGET_FILE, BudgetPolicy
+    from gateway.reports.ledger import ReportLedger
+    from gateway.store import open_store
 
     settings = world.settings[member_id]
     policy = BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE)
-    ledger = PrivacyLedger.in_data_dir(settings.data_dir, policy, clock=system_clock)
-    return [Charge(e.template_id, e.rho, False) for e in ledger.entries(regulator, period)]
+    store = open_store(settings.store_url)
+    try:
+        ledger = ReportLedger(store, policy, clock=system_clock)
+        return [Charge(c.template_id, c.rho, c.refunded) for c in ledger.charges(regulator=regulator, period=period)]
+    finally:
+        store.close()

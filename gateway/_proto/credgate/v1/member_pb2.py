@@ -27,7 +27,7 @@ from gateway._proto.credgate.v1 import regulator_report_pb2 as credgate_dot_v1_d
 from gateway._proto.credgate.v1 import subject_check_pb2 as credgate_dot_v1_dot_subject__check__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/member.proto\x12\x0b\x63redgate.v1\x1a!credgate/v1/inquiry_history.proto\x1a\"credgate/v1/regulator_report.proto\x1a\x1f\x63redgate/v1/subject_check.proto2\xc7\x02\n\rMemberService\x12n\n\x15\x43omputeSubjectVectors\x12).credgate.v1.ComputeSubjectVectorsRequest\x1a*.credgate.v1.ComputeSubjectVectorsResponse\x12\x65\n\x12\x43omputeReportShare\x12&.credgate.v1.ComputeReportShareRequest\x1a\'.credgate.v1.ComputeReportShareResponse\x12_\n\x10\x43ollectInquiries\x12$.credgate.v1.CollectInquiriesRequest\x1a%.credgate.v1.CollectInquiriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/member.proto\x12\x0b\x63redgate.v1\x1a!credgate/v1/inquiry_history.proto\x1a\"credgate/v1/regulator_report.proto\x1a\x1f\x63redgate/v1/subject_check.proto2\xa5\x03\n\rMemberService\x12n\n\x15\x43omputeSubjectVectors\x12).credgate.v1.ComputeSubjectVectorsRequest\x1a*.credgate.v1.ComputeSubjectVectorsResponse\x12\x65\n\x12\x43omputeReportShare\x12&.credgate.v1.ComputeReportShareRequest\x1a\'.credgate.v1.ComputeReportShareResponse\x12\\\n\x0fOpenReportShare\x12#.credgate.v1.OpenReportShareRequest\x1a$.credgate.v1.OpenReportShareResponse\x12_\n\x10\x43ollectInquiries\x12$.credgate.v1.CollectInquiriesRequest\x1a%.credgate.v1.CollectInquiriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,5 +35,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.member_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MEMBERSERVICE']._serialized_start=146
-  _globals['_MEMBERSERVICE']._serialized_end=473
+  _globals['_MEMBERSERVICE']._serialized_end=567
 # @@protoc_insertion_point(module_scope)
