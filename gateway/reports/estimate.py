@@ -51,10 +51,15 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Reconciled:
-    """The GLS estimate of the cells and its covariance."""
+    """The GLS estimate of the cells, its covariance, and how it weighs each measured value.
+
+    ``gain[i, j]`` is the weight of the ``j``-th measured value (all measurements stacked in
+    order) in the estimate of cell ``i``: the estimate's error is ``gain @ noise``.
+    """
 
     cells: Floats
     covariance: Floats
+    gain: Floats
 
     def totals(self, index: Sequence[int], width: int) -> tuple[Floats, Floats]:
         """Estimates and standard errors of the totals that sum cells into ``width`` entries by ``index``."""
@@ -83,6 +88,7 @@ def reconcile(width: int, measurements: Sequence[Measurement]) -> Reconciled:
         raise InvalidInputError("expected a measurement of the cells themselves", field="measurements")
     information = np.zeros((width, width))
     weighted = np.zeros(width)
+    blocks: list[Floats] = []
     for measurement in measurements:
         if not measurement.variance > 0:
             raise InvalidInputError("expected a positive noise variance", field="variance")
@@ -96,8 +102,9 @@ def reconcile(width: int, measurements: Sequence[Measurement]) -> Reconciled:
             raise InvalidInputError("the values do not fit the index", field="values")
         information += matrix.T @ matrix / measurement.variance
         weighted += matrix.T @ measurement.values / measurement.variance
+        blocks.append(matrix.T / measurement.variance)
     covariance = np.linalg.inv(information)
-    return Reconciled(covariance @ weighted, covariance)
+    return Reconciled(covariance @ weighted, covariance, covariance @ np.hstack(blocks))
 
 
 def controlled_round(levels: Sequence[tuple[Floats, Sequence[int] | None]]) -> list[npt.NDArray[np.int64]]:

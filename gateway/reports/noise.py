@@ -25,6 +25,7 @@ Skellam measurement, so the correction term is computed here from the paper's bo
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -87,12 +88,19 @@ def skellam_rho(variance: float, *, l1_sensitivity: float, l2_sensitivity: float
 def calibrate_variance(rho: float, *, l1_sensitivity: float, l2_sensitivity: float) -> float:
     """Smallest Skellam variance μ (to 0.1 %) whose ρ does not exceed ``rho``.
 
+    Memoised: a release plans every vector of every phase from the same few figures.
+
     Raises
     ------
     InvalidInputError
         When ``rho`` is not positive.
 
     """
+    return _calibrate(float(rho), float(l1_sensitivity), float(l2_sensitivity))
+
+
+@functools.lru_cache(maxsize=512)
+def _calibrate(rho: float, l1_sensitivity: float, l2_sensitivity: float) -> float:
     if rho <= 0:
         raise InvalidInputError(f"expected rho > 0, received {rho}", field="rho")
     low = l2_sensitivity**2 / (2 * rho)  # The Gaussian bound alone: never enough.

@@ -57,6 +57,7 @@ __all__ = [
     "build_release",
     "dominance_flags",
     "institution_indicators",
+    "noise_weights",
     "plan_release",
 ]
 
@@ -604,6 +605,36 @@ def _persons_by_lenders(
     sigma = math.sqrt(plan.counts.total_variance)
     errors = [np.array([sigma * math.sqrt(persons.size)]), np.full(persons.size, sigma)]
     return persons, errors, [(np.array([total]), None), (persons, [0] * persons.size)]
+
+
+def noise_weights(
+    template: ReportTemplate, histogram: HistogramSpec, plan: HistogramPlan
+) -> list[tuple[tuple[str, ...], npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+    """How each published level's figures weigh the measured noises (for tests and benchmarks).
+
+    Returns, per level (the grand total, each measured margin, then the cells), the
+    dimensions, a matrix whose row ``i`` gives the weights of figure ``i`` on every measured
+    value (cells, then each margin's totals, stacked), and the variance of each measured value.
+    A figure's error before rounding is that weighted sum of independent Skellam noises.
+    """
+    width = template.width(histogram)
+    observations = [Measurement(None, np.zeros(width), plan.counts.total_variance)]
+    variances = [np.full(width, plan.counts.total_variance)]
+    for margin, noise in zip(histogram.margins, plan.margins, strict=True):
+        size = template.margin_width(histogram, margin)
+        observations.append(Measurement(template.margin_index(histogram, margin), np.zeros(size), noise.total_variance))
+        variances.append(np.full(size, noise.total_variance))
+    fitted = reconcile(width, observations)
+    stacked = np.concatenate(variances)
+    levels = []
+    for dimensions in _level_dimensions(histogram):
+        spec = _margin_spec(dimensions)
+        size = template.margin_width(histogram, spec)
+        matrix = np.zeros((size, width))
+        matrix[np.asarray(template.margin_index(histogram, spec)), np.arange(width)] = 1.0
+        levels.append((dimensions, matrix @ fitted.gain, stacked))
+    levels.append((histogram.dimensions, fitted.gain, stacked))
+    return levels
 
 
 def _checked(vector: SignedValues | None, width: int, name: str) -> SignedValues:

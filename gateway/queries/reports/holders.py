@@ -135,11 +135,16 @@ def holders_vector(persons: Mapping[bytes, bool], keys: HoldersKeys, buckets: in
 
 
 def check_value(vector: Words, check: Residues) -> int:
-    """``⟨r, x⟩ mod P`` for 16-bit ``x``, without overflow (``r`` split in three 21-bit limbs)."""
-    values = vector.astype(np.uint64)
+    """``⟨r, x⟩ mod P`` for 16-bit ``x``, without overflow (``r`` split in three 21-bit limbs).
+
+    Only the non-zero entries of ``x`` are touched: a holders count is sparse.
+    """
+    present = np.flatnonzero(vector)
+    values = vector[present].astype(np.uint64)
+    weights = check[present]
     total = 0
     for limb in range(3):
-        part = (check >> np.uint64(_LIMB * limb)) & np.uint64((1 << _LIMB) - 1)
+        part = (weights >> np.uint64(_LIMB * limb)) & np.uint64((1 << _LIMB) - 1)
         total += int(np.sum(part * values, dtype=np.uint64)) << (_LIMB * limb)
     return total % P
 
