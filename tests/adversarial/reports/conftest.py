@@ -10,7 +10,9 @@ its own, so the ledgers of different tests never meet.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +25,9 @@ from integration.recording import RecordingInterceptor
 from integration.subject_check.conftest import MEMBERS, Consortium, _import_book
 
 from gateway._proto.credgate.v1 import member_pb2_grpc
+from gateway.aggregation import answering_set_hash
+from gateway.aggregation.context import canonical_order
+from gateway.bureau import MemberView
 from gateway.clock import LOCAL_ZONE, local_date, system_clock
 from gateway.config import Settings, default_policies_dir
 from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
@@ -32,6 +37,11 @@ from gateway.node.book_tokens import tokenise_book
 from gateway.node.runtime import start_bureau, start_member
 from gateway.node.session import member_session
 from gateway.queries.reports.client import ReceivedReport, RegulatorClient
+from gateway.queries.reports.coordinator import ReportCoordinator
+from gateway.queries.reports.messages import Phase, ShareRequest
+from gateway.reports.order import ReportOrder, SignedOrder, VerifiedOrder, sign_order, verify_order
+from gateway.reports.templates import load_template
+from gateway.rpc.fanout import GrpcShareCaller, MemberChannels
 from gateway.reports.histograms import Period
 from gateway.rpc.channel import open_channel
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy
@@ -41,9 +51,11 @@ from gateway.synth import Composition, SynthOptions, generate_consortium, write_
 
 PERIOD = str(Period.containing(system_clock(), LOCAL_ZONE).before(1))
 
-# Room for the many releases the package's tests ask for, each through its own regulator.
+# Room for the many releases the package's tests ask for, each through its own regulator: the
+# cap per member over every regulator is raised (the ledger's unit tests cover it).
 POLICY_EDITS = {
     "subject_check.toml": [("member_deadline_seconds = 5.0", "member_deadline_seconds = 60.0")],
+    "privacy_budget.toml": [("rho_per_member_period = 0.15", "rho_per_member_period = 5.0")],
 }
 
 
@@ -90,6 +102,68 @@ class ReportWorld(Consortium):
 
     def member_store_url(self, member_id: str) -> str:
         return self.settings[member_id].store_url
+
+    def order(self, regulator: str, template_id: str, period: str = PERIOD) -> VerifiedOrder:
+        """An order the regulator really signed (the bureau sees every order it relays)."""
+        settings = self.regulator(regulator)
+        identity = TLSIdentity.from_settings(settings.tls)
+        order = ReportOrder(template_id, period, os.urandom(16))
+        signed = SignedOrder(
+            order,
+            sign_order(order, identity.key_pem),
+            ssl.PEM_cert_to_DER_cert(identity.cert_pem.decode("ascii")),
+        )
+        return verify_order(signed, ca_certificate_pem=identity.ca_pem, revocation=identity.revocations, now=system_clock())
+
+    def coordinator(self) -> ReportCoordinator:
+        """The running bureau's report coordinator: the bureau's own hands on rounds and its board."""
+        import gc
+
+        found = [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, ReportCoordinator) and o._policies_dir == self.bureau.settings.policies_dir
+        ]
+        assert len(found) == 1, found
+        return found[0]
+
+    def views(self) -> dict[str, MemberView]:
+        """The bureau's directory views of the members."""
+        coordinator = self.coordinator()
+        return {view.member_id: view for view in coordinator._members()}
+
+    def bureau_round(self, order: VerifiedOrder) -> Any:
+        """The bureau's round object for ``order``, as its coordinator builds it."""
+        from gateway.queries.reports.coordinator import _Round
+
+        template = load_template(self.bureau.settings.policies_dir, order.order.template_id)
+        return _Round(template, order, order.request_hash(template.version), system_clock())
+
+    def caller(self) -> GrpcShareCaller:
+        """The bureau's own callers to members' ComputeReportShare and OpenReportShare."""
+        return GrpcShareCaller(MemberChannels(self.bureau_identity(), egress=None))
+
+    def share_request(
+        self, order: VerifiedOrder, phase: Phase, attempt: int, members: tuple[str, ...], totals: tuple[int, ...] = ()
+    ) -> ShareRequest:
+        """A share request as the bureau can make it for any attempt and set it chooses."""
+        round_ = self.bureau_round(order)
+        ordered = tuple(canonical_order(members))
+        return ShareRequest(
+            query_time=system_clock(),
+            idempotency_key=order.order.nonce,
+            attempt=attempt,
+            template_id=round_.template.template_id,
+            template_version=round_.template.version,
+            period=order.order.period,
+            regulator=order.regulator.member_id,
+            request_hash=round_.request_hash,
+            answering_set_hash=answering_set_hash(ordered),
+            participants=ordered,
+            phase=phase,
+            order=order.signed,
+            noisy_totals=totals,
+        )
 
 
 @pytest.fixture(scope="package")
