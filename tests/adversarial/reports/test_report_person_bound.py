@@ -23,11 +23,11 @@ from gateway.reports.histograms import Counts, Period, PersonKeys, compute_histo
 from gateway.reports.templates import load_template
 from gateway.roles import Role
 from gateway.store import Store, open_store
-from gateway.store.enums import AccountStatus, TokenType
+from gateway.store.enums import AccountStatus, Segment, TokenType
 from gateway.store.models import Account, Borrower, SubjectTokenRecord
 from gateway.store.repositories.tokens import SubjectTokens
 
-from .conftest import PERIOD, ReportWorld
+from .conftest import ReportWorld
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +36,14 @@ def _vectors(store: Store) -> dict[str, Counts]:
     template = load_template(default_policies_dir(), "monthly-risk")
     tokens = SubjectTokens(store)
     persons = PersonKeys(tokens.token_by_borrower(TokenType.RESIDENT_ID, tokens.latest_epoch(TokenType.RESIDENT_ID)))
+    # The month of the snapshot: the accounts' current figures (the copy has no history rows).
+    month = Period.containing(system_clock(), LOCAL_ZONE)
     return compute_histograms(
         store,
         template,
-        Period.parse(PERIOD),
+        month,
         role=Role.BANK,
-        snapshot_period=Period.containing(system_clock(), LOCAL_ZONE),
+        snapshot_period=month,
         persons=persons,
         contact_rules=ContactRules.from_directory(default_policies_dir()),
     )
@@ -53,7 +55,11 @@ def _second_record(store: Store) -> None:
         person = session.scalars(
             sa.select(Borrower)
             .join(Account, Account.borrower_id == Borrower.id)
-            .where(Account.status == AccountStatus.ACTIVE, Account.entrusted_by.is_(None))
+            .where(
+                Account.status == AccountStatus.ACTIVE,
+                Account.entrusted_by.is_(None),
+                Account.segment.in_([Segment.BANK, Segment.CONSUMER_FINANCE, Segment.MICRO_LOAN]),
+            )
             .order_by(Borrower.id)
         ).first()
         assert person is not None
