@@ -82,7 +82,7 @@ def poisson_binomial_interval(
 
 
 def weighted_skellam_tail(t: float, weights: np.ndarray, variances: np.ndarray) -> float:
-    """Chernoff bound on ``P(|Σ w_j X_j| >= t)`` for independent symmetric Skellam ``X_j`` of variances ``v_j``.
+    """Chernoff bound on ``P(|Σ w_j X_j| >= t)``, ``X_j`` independent symmetric Skellam of variance ``v_j``.
 
     The log-MGF of ``Σ w_j X_j`` is ``Σ v_j (cosh(λ w_j) − 1)``; the bound
     ``2 exp(Σ v_j (cosh(λ w_j) − 1) − λ t)`` holds for every ``λ > 0`` (symmetry doubles one

@@ -17,6 +17,7 @@ from gateway.config import RUNTIME_FILE, Settings
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
+from gateway.rpc.convert.subject_check import new_header
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.roles import role_from_proto
 from gateway.rpc.status import error_from_rpc
@@ -69,13 +70,14 @@ class BureauClient:
             starts = range(0, max(len(words), 1), step)
             for index, start in enumerate(starts):
                 yield regulator_report_pb2.ContributeReportVectorRequest(
+                    header=new_header(),
                     chunk=regulator_report_pb2.ReportVectorChunk(
                         request_hash=request_hash,
                         attempt=attempt,
                         chunk_index=index,
                         last_chunk=start + step >= len(words),
                         words=words[start : start + step],
-                    )
+                    ),
                 )
 
         response = self._call(
@@ -89,7 +91,9 @@ class BureauClient:
         def read() -> tuple[bytes, int]:
             parts: list[bytes] = []
             check = 0
-            request = regulator_report_pb2.FetchReportVectorRequest(request_hash=request_hash)
+            request = regulator_report_pb2.FetchReportVectorRequest(
+                header=new_header(), request_hash=request_hash
+            )
             for response in self._stub.FetchReportVector(request, timeout=VECTOR_TIMEOUT_SECONDS):
                 if response.chunk.chunk_index != len(parts):
                     raise ConfigError("the bureau sent the holders count out of order")

@@ -42,7 +42,7 @@ Floats = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Measurement:
-    """``values`` = A·x + noise, ``A`` mapping each cell to one entry (``index[cell]``), noise variance ``variance``."""
+    """``values`` = A·x + noise of variance ``variance``; ``A`` sums cell ``c`` into entry ``index[c]``."""
 
     index: Sequence[int] | None  # None: the cells themselves (A = I)
     values: Floats
@@ -103,8 +103,9 @@ def reconcile(width: int, measurements: Sequence[Measurement]) -> Reconciled:
         information += matrix.T @ matrix / measurement.variance
         weighted += matrix.T @ measurement.values / measurement.variance
         blocks.append(matrix.T / measurement.variance)
-    covariance = np.linalg.inv(information)
-    return Reconciled(covariance @ weighted, covariance, covariance @ np.hstack(blocks))
+    covariance: Floats = np.asarray(np.linalg.inv(information), dtype=np.float64)
+    gain: Floats = np.asarray(covariance @ np.hstack(blocks), dtype=np.float64)
+    return Reconciled(np.asarray(covariance @ weighted, dtype=np.float64), covariance, gain)
 
 
 def controlled_round(levels: Sequence[tuple[Floats, Sequence[int] | None]]) -> list[npt.NDArray[np.int64]]:

@@ -468,15 +468,16 @@ def _histogram_release(
     gated = plan.institutions is not None
     if gated != (measured.institutions is not None and measured.dominance is not None):
         raise InvalidInputError(
-            f"expected institution and dominance sums {'' if gated else 'not '}to be given for {histogram.id}",
+            f"expected institution and dominance sums {'' if gated else 'not '}to be given "
+            f"for {histogram.id}",
             field="noisy_institutions",
         )
     if len(measured.margins) != len(histogram.margins):
         raise InvalidInputError(f"expected {len(histogram.margins)} measured totals", field="margins")
     if histogram.feed is Feed.LENDERS_PER_BORROWER:
-        estimates, errors, levels = _persons_by_lenders(template, histogram, plan, counts)
+        errors, levels = _persons_by_lenders(template, histogram, plan, counts)
     else:
-        estimates, errors, levels = _reconciled(template, histogram, plan, measured, counts)
+        errors, levels = _reconciled(template, histogram, plan, measured, counts)
     rounded = controlled_round(levels)
     published = rounded[-1]
     rules = template.release
@@ -549,7 +550,7 @@ def _reconciled(
     plan: HistogramPlan,
     measured: HistogramMeasurements,
     counts: SignedValues,
-) -> tuple[npt.NDArray[np.float64], list[npt.NDArray[np.float64]], Levels]:
+) -> tuple[list[npt.NDArray[np.float64]], Levels]:
     width = template.width(histogram)
     observations = [Measurement(None, counts.astype(np.float64), plan.counts.total_variance)]
     for margin, noise, values in zip(histogram.margins, plan.margins, measured.margins, strict=True):
@@ -576,7 +577,7 @@ def _reconciled(
     assert previous is not None  # the grand total is always a level
     levels.append((fitted.cells, _parents(template, histogram, previous, histogram.dimensions)))
     errors.append(fitted.standard_errors)
-    return fitted.cells, errors, levels
+    return errors, levels
 
 
 def _parents(
@@ -597,14 +598,14 @@ def _parents(
 
 def _persons_by_lenders(
     template: ReportTemplate, histogram: HistogramSpec, plan: HistogramPlan, counts: SignedValues
-) -> tuple[npt.NDArray[np.float64], list[npt.NDArray[np.float64]], Levels]:
+) -> tuple[list[npt.NDArray[np.float64]], Levels]:
     """Buckets by holders count (noisy) → persons by number of lenders, and their grand total."""
     persons, total = persons_from_buckets(counts.astype(np.float64), template.holders_buckets)
     # Each class's estimate is its buckets' count over g₀ plus small corrections; g₀ is within
     # a few percent of 1, so the buckets' noise is its error to that order.
     sigma = math.sqrt(plan.counts.total_variance)
     errors = [np.array([sigma * math.sqrt(persons.size)]), np.full(persons.size, sigma)]
-    return persons, errors, [(np.array([total]), None), (persons, [0] * persons.size)]
+    return errors, [(np.array([total]), None), (persons, [0] * persons.size)]
 
 
 def noise_weights(
@@ -622,7 +623,9 @@ def noise_weights(
     variances = [np.full(width, plan.counts.total_variance)]
     for margin, noise in zip(histogram.margins, plan.margins, strict=True):
         size = template.margin_width(histogram, margin)
-        observations.append(Measurement(template.margin_index(histogram, margin), np.zeros(size), noise.total_variance))
+        observations.append(
+            Measurement(template.margin_index(histogram, margin), np.zeros(size), noise.total_variance)
+        )
         variances.append(np.full(size, noise.total_variance))
     fitted = reconcile(width, observations)
     stacked = np.concatenate(variances)

@@ -98,10 +98,12 @@ _TEXT: dict[str, dict[Language, str]] = {
     "suppressed": {"zh": "已抑制", "en": "suppressed"},
     "note": {"zh": "说明", "en": "note"},
     "budget_line": {
-        "zh": "本表预算 ρ = {rho:.4g}；噪声为 Skellam 分布，单元格噪声方差 {var:.1f}；{sup} / {cells} 个单元格被抑制"
+        "zh": "本表预算 ρ = {rho:.4g}；噪声为 Skellam 分布，单元格噪声方差 {var:.1f}；"
+        "{sup} / {cells} 个单元格被抑制"
         "（数值隐藏，但仍计入合计）。图中为合计估计值，误差线为 ±2 个标准误。",
         "en": "Budget ρ = {rho:.4g}; Skellam noise of variance {var:.1f} per cell; {sup} of {cells} cells "
-        "suppressed (hidden, yet inside every total). The chart shows estimated totals with ±2 standard errors.",
+        "suppressed (hidden, yet inside every total). The chart shows estimated totals with ±2 standard "
+        "errors.",
     },
     "methods": {"zh": "方法说明", "en": "Methods"},
     "ledger": {"zh": "预算台账", "en": "Budget ledger"},
@@ -289,12 +291,12 @@ def _histogram_section(document: ReportDocument, histogram: HistogramRelease) ->
             )
             labels = labels or f"<td>{_e(_t(document, 'total'))}</td>"
             rows.append(
-                f'<tr>{labels}<td class="n">{_figure(cell)}</td><td class="n">{cell.standard_error:.1f}</td></tr>'
+                f'<tr>{labels}<td class="n">{_figure(cell)}</td>'
+                f'<td class="n">{cell.standard_error:.1f}</td></tr>'
             )
         totals.append(
-            f"<table><tr>{header}<th>{_e(_t(document, 'estimate'))}</th><th>{_e(_t(document, 'se'))}</th></tr>"
-            + "".join(rows)
-            + "</table>"
+            f"<table><tr>{header}<th>{_e(_t(document, 'estimate'))}</th>"
+            f"<th>{_e(_t(document, 'se'))}</th></tr>" + "".join(rows) + "</table>"
         )
     cells = []
     for cell in histogram.cells:
@@ -313,7 +315,8 @@ def _histogram_section(document: ReportDocument, histogram: HistogramRelease) ->
             cells.append(f'<tr class="suppressed">{labels}<td class="n">—</td><td>{_e(note)}</td></tr>')
         else:
             cells.append(
-                f'<tr>{labels}<td class="n">{cell.noisy_count}</td><td class="n">{cell.standard_error:.1f}</td></tr>'
+                f'<tr>{labels}<td class="n">{cell.noisy_count}</td>'
+                f'<td class="n">{cell.standard_error:.1f}</td></tr>'
             )
     header = "".join(
         f"<th>{_e(template.dimensions[name].display_title(document.language))}</th>"
@@ -339,7 +342,8 @@ def _histogram_section(document: ReportDocument, histogram: HistogramRelease) ->
             + "</p>",
             *totals,
             f"<details><summary>{_e(_t(document, 'all_cells'))}</summary><table><tr>{header}"
-            f"<th>{_e(_t(document, 'estimate'))}</th><th>{_e(_t(document, 'se'))} / {_e(_t(document, 'note'))}</th></tr>",
+            f"<th>{_e(_t(document, 'estimate'))}</th><th>{_e(_t(document, 'se'))} / "
+            f"{_e(_t(document, 'note'))}</th></tr>",
             *cells,
             "</table></details></section>",
         ]
@@ -366,19 +370,26 @@ def _methods_lines(document: ReportDocument) -> list[str]:
         lines = [
             f"隐私单位是一个人：每家成员机构按此人身份证号的 OPRF 令牌合并其全部借款人记录，"
             f"在每张统计表中对此人每个单元格最多计 {bound} 次、最多计入 {cells} 个单元格。",
-            f"同一人最多在 {k} 家成员机构被统计：各成员在密钥分桶上计算持有人数（只有成员能去除掩码，征信机构看不到），"
+            f"同一人最多在 {k} 家成员机构被统计：各成员在密钥分桶上计算持有人数（只有成员能去除掩码，征信"
+            "机构看不到），"
             f"任何桶内被统计超过 {k} 次的人，在所有成员处都不计入除多头借贷分布以外的统计表。",
-            f"噪声：每家参与机构加入 Skellam 噪声份额（Agarwal 等，NeurIPS 2021），按 {release.answering_members} 家参与机构"
-            f"减去 {release.colluders} 家可能合谋的机构计算；各向量经成对掩码和自掩码处理（Bonawitz 等，CCS 2017），"
+            "噪声：每家参与机构加入 Skellam 噪声份额（Agarwal 等，NeurIPS 2021），按 "
+            f"{release.answering_members} 家参与机构"
+            f"减去 {release.colluders} 家可能合谋的机构计算；各向量经成对掩码和自掩码处理（Bonawitz 等，"
+            "CCS 2017），"
             "任何一方都看不到单个机构的数字或任何精确合计。",
             f"隐私核算采用 zCDP：每家机构为本次发布支出 ρ = {release.rho:.4g}；在 {k} 家机构被统计的人支出 "
             f"ρ = {release.rho_per_person:.4g}，相当于 ε = {epsilon_person:.3g}（δ = {document.delta:g}）。"
             "每家机构对每次作答都记账，只有能自行证实从未被打开的作答才退回。",
-            "单元格与各级合计分别以独立噪声测量，再用加权最小二乘法协调（与美国 2020 年人口普查 TopDown 方法同理）："
-            "每个发布数字都是无偏估计，每个合计都等于其全部组成部分之和（含被抑制部分），取整后加总关系依然成立；"
+            "单元格与各级合计分别以独立噪声测量，再用加权最小二乘法协调（与美国 2020 年人口普查 TopDown 方"
+            "法同理）："
+            "每个发布数字都是无偏估计，每个合计都等于其全部组成部分之和（含被抑制部分），取整后加总关系依"
+            "然成立；"
             "每个数字旁给出其标准误。",
-            f"估计值低于 {rules.noisy_count_threshold} 的单元格被抑制：其数值不显示，但仍计入所属的每一个合计，"
-            "因此抑制不会使任何合计产生偏差；合计本身从不抑制，可能为很小的数甚至负数，说明真实数值接近于零。",
+            f"估计值低于 {rules.noisy_count_threshold} 的单元格被抑制：其数值不显示，但仍计入所属的每一个"
+            "合计，"
+            "因此抑制不会使任何合计产生偏差；合计本身从不抑制，可能为很小的数甚至负数，说明真实数值接近于"
+            "零。",
         ]
         if release.institution_rules_applied:
             lines.append(
@@ -389,7 +400,8 @@ def _methods_lines(document: ReportDocument) -> list[str]:
             lines.append(f"参与机构少于 {rules.institution_rules_min_members} 家，未适用机构数与集中度规则。")
         if has_lenders:
             lines.append(
-                "多头借贷分布：持有人数按密钥分桶统计，可能有两人落入同一桶；发布值由含噪的分桶计数按复合泊松关系"
+                "多头借贷分布：持有人数按密钥分桶统计，可能有两人落入同一桶；发布值由含噪的分桶计数按复合"
+                "泊松关系"
                 "反推得到人数估计，不存在系统偏差。"
             )
         lines.append(
@@ -398,25 +410,36 @@ def _methods_lines(document: ReportDocument) -> list[str]:
         )
         return lines
     lines = [
-        f"The unit of privacy is one person: each member merges all of a person's borrower records by the OPRF "
+        "The unit of privacy is one person: each member merges all of a person's borrower records by the "
+        "OPRF "
         f"token of their resident ID, and counts the person at most {bound} time(s) per cell and in at most "
         f"{cells} cells of each histogram.",
         f"A person is counted at no more than {k} members: members count holders over keyed buckets (only "
-        f"members can remove the mask; the bureau sees nothing), and every person in a bucket counted more than "
+        "members can remove the mask; the bureau sees nothing), and every person in a bucket counted "
+        "more than "
         f"{k} times is left out, at every member, of every histogram but the lenders-per-borrower one.",
         f"Noise: each answering member adds Skellam noise shares (Agarwal et al., NeurIPS 2021) sized for "
-        f"{release.answering_members} members less {release.colluders} colluder(s); every vector is masked pairwise "
-        "and with a self-mask (Bonawitz et al., CCS 2017), so no party sees a member's figures or any exact total.",
-        f"Accounting in zCDP: each member spent ρ = {release.rho:.4g} on this release; a person counted at {k} "
+        f"{release.answering_members} members less {release.colluders} colluder(s); every vector is "
+        "masked pairwise "
+        "and with a self-mask (Bonawitz et al., CCS 2017), so no party sees a member's figures or any "
+        "exact total.",
+        f"Accounting in zCDP: each member spent ρ = {release.rho:.4g} on this release; a person counted "
+        f"at {k} "
         f"members pays ρ = {release.rho_per_person:.4g}, equivalent to ε = {epsilon_person:.3g} at "
-        f"δ = {document.delta:g}. Every attempt a member answers is charged; only attempts it can verify were "
+        f"δ = {document.delta:g}. Every attempt a member answers is charged; only attempts it can verify "
+        "were "
         "never opened are refunded.",
-        "Cells and totals at each level were measured with independent noise and reconciled by weighted least "
-        "squares (the idea of the 2020 US Census TopDown algorithm): every published figure is unbiased, every "
-        "total equals the sum of all its parts, suppressed parts included, and figures are rounded so that the "
+        "Cells and totals at each level were measured with independent noise and reconciled by weighted "
+        "least "
+        "squares (the idea of the 2020 US Census TopDown algorithm): every published figure is unbiased, "
+        "every "
+        "total equals the sum of all its parts, suppressed parts included, and figures are rounded so "
+        "that the "
         "sums still hold. Each figure is given with its standard error.",
-        f"Cells whose estimate is below {rules.noisy_count_threshold} are suppressed: their value is hidden, but "
-        "they stay inside every total they belong to, so suppression biases no sum. Totals are never suppressed; "
+        f"Cells whose estimate is below {rules.noisy_count_threshold} are suppressed: their value is "
+        "hidden, but "
+        "they stay inside every total they belong to, so suppression biases no sum. Totals are never "
+        "suppressed; "
         "a small or negative total means the true figure is near zero.",
     ]
     if release.institution_rules_applied:
@@ -426,7 +449,8 @@ def _methods_lines(document: ReportDocument) -> list[str]:
         )
     else:
         lines.append(
-            f"Fewer than {rules.institution_rules_min_members} members answered, so the institution-count and "
+            f"Fewer than {rules.institution_rules_min_members} members answered, so the institution-count "
+            "and "
             "dominance rules were not applied."
         )
     if has_lenders:
@@ -436,7 +460,8 @@ def _methods_lines(document: ReportDocument) -> list[str]:
             "relation, without systematic bias."
         )
     lines.append(
-        f"Budget: ρ = {document.budget_rho:.4g} per member, regulator and month, with a monthly cap per member over "
+        f"Budget: ρ = {document.budget_rho:.4g} per member, regulator and month, with a monthly cap per "
+        "member over "
         "every regulator together; a repeated request is answered from cache and never re-noised."
     )
     return lines
@@ -456,7 +481,8 @@ def _ledger_table(document: ReportDocument) -> str:
     spent = math.fsum(e.rho for e in document.ledger)
     return (
         f'<section id="ledger"><h2>{_e(_t(document, "ledger"))}, {_e(document.release.period)}</h2>'
-        f"<table><tr><th>{_e(_t(document, 'charged_at'))}</th><th>{_e(_t(document, 'template'))}</th><th>ρ</th></tr>"
+        f"<table><tr><th>{_e(_t(document, 'charged_at'))}</th>"
+        f"<th>{_e(_t(document, 'template'))}</th><th>ρ</th></tr>"
         f'{rows}<tr><th colspan="2">{_e(_t(document, "of_total"))} {document.budget_rho:.4g}</th>'
         f'<th class="n">{spent:.4g}</th></tr></table></section>'
     )

@@ -142,10 +142,18 @@ class RoundJournal:
         record = self._read(request_hash).get(str(phase))
         if record is None:
             return None
-        opened = record.get("opened")
+        attempt, participants, opened = (
+            record.get("attempt"),
+            record.get("participants"),
+            record.get("opened"),
+        )
+        if not isinstance(attempt, int) or not isinstance(participants, list):
+            raise InvalidInputError("malformed round journal", field="journal")
+        if opened is not None and not isinstance(opened, list):
+            raise InvalidInputError("malformed round journal", field="journal")
         return PhaseState(
-            int(record["attempt"]),
-            tuple(str(m) for m in record["participants"]),
+            attempt,
+            tuple(str(m) for m in participants),
             None if opened is None else tuple(int(v) for v in opened),
         )
 

@@ -24,7 +24,7 @@ from gateway.reports.release import (
     Treatment,
 )
 from gateway.reports.templates import HistogramSpec, MarginSpec, ReportTemplate
-from gateway.rpc.convert.subject_check import ALGORITHMS, check_algorithms, timestamp
+from gateway.rpc.convert.subject_check import ALGORITHMS, check_algorithms, new_header, timestamp
 
 _TREATMENTS = {
     Treatment.NOISED: regulator_report_pb2.CELL_TREATMENT_NOISED,
@@ -102,6 +102,7 @@ def share_request_from_proto(message: regulator_report_pb2.ComputeReportShareReq
 def open_request_to_proto(request: OpenRequest) -> regulator_report_pb2.OpenReportShareRequest:
     """The bureau asking a member to reveal one attempt's self-mask."""
     return regulator_report_pb2.OpenReportShareRequest(
+        header=new_header(),
         request_hash=request.request_hash,
         phase=int(request.phase),
         attempt=request.attempt,

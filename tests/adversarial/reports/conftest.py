@@ -39,13 +39,13 @@ from gateway.node.session import member_session
 from gateway.queries.reports.client import ReceivedReport, RegulatorClient
 from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.messages import Phase, ShareRequest
+from gateway.reports.budget import BUDGET_FILE, BudgetPolicy
+from gateway.reports.histograms import Period
+from gateway.reports.ledger import ChargeRecord, ReportLedger
 from gateway.reports.order import ReportOrder, SignedOrder, VerifiedOrder, sign_order, verify_order
 from gateway.reports.templates import load_template
-from gateway.rpc.fanout import GrpcShareCaller, MemberChannels
-from gateway.reports.histograms import Period
 from gateway.rpc.channel import open_channel
-from gateway.reports.budget import BUDGET_FILE, BudgetPolicy
-from gateway.reports.ledger import ChargeRecord, ReportLedger
+from gateway.rpc.fanout import GrpcShareCaller, MemberChannels
 from gateway.store import open_store
 from gateway.synth import Composition, SynthOptions, generate_consortium, write_consortium
 
@@ -113,7 +113,9 @@ class ReportWorld(Consortium):
             sign_order(order, identity.key_pem),
             ssl.PEM_cert_to_DER_cert(identity.cert_pem.decode("ascii")),
         )
-        return verify_order(signed, ca_certificate_pem=identity.ca_pem, revocation=identity.revocations, now=system_clock())
+        return verify_order(
+            signed, ca_certificate_pem=identity.ca_pem, revocation=identity.revocations, now=system_clock()
+        )
 
     def coordinator(self) -> ReportCoordinator:
         """The running bureau's report coordinator: the bureau's own hands on rounds and its board."""
@@ -144,7 +146,12 @@ class ReportWorld(Consortium):
         return GrpcShareCaller(MemberChannels(self.bureau_identity(), egress=None))
 
     def share_request(
-        self, order: VerifiedOrder, phase: Phase, attempt: int, members: tuple[str, ...], totals: tuple[int, ...] = ()
+        self,
+        order: VerifiedOrder,
+        phase: Phase,
+        attempt: int,
+        members: tuple[str, ...],
+        totals: tuple[int, ...] = (),
     ) -> ShareRequest:
         """A share request as the bureau can make it for any attempt and set it chooses."""
         round_ = self.bureau_round(order)
@@ -227,7 +234,9 @@ def ledger(world: ReportWorld, member_id: str) -> Iterator[ReportLedger]:
     settings = world.settings[member_id]
     store = open_store(settings.store_url)
     try:
-        yield ReportLedger(store, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=system_clock)
+        yield ReportLedger(
+            store, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=system_clock
+        )
     finally:
         store.close()
 

@@ -83,7 +83,9 @@ def test_the_bureau_no_longer_accepts_pseudonyms(world: ReportWorld) -> None:
         TLSIdentity.from_settings(settings.tls), world.bureau.address, bureau_member_id="bureau", egress=None
     )
     try:
-        request = regulator_report_pb2.ContributePseudonymsRequest(request_hash=b"\x01" * 32, pseudonyms=[b"\x02" * 32])
+        request = regulator_report_pb2.ContributePseudonymsRequest(
+            request_hash=b"\x01" * 32, pseudonyms=[b"\x02" * 32]
+        )
         with pytest.raises(grpc.RpcError) as refused:
             client._stub.ContributePseudonyms(iter([request]), timeout=30)
         assert rpc_code(refused.value) is grpc.StatusCode.PERMISSION_DENIED

@@ -35,7 +35,9 @@ pytestmark = pytest.mark.slow
 def _vectors(store: Store) -> dict[str, Counts]:
     template = load_template(default_policies_dir(), "monthly-risk")
     tokens = SubjectTokens(store)
-    persons = PersonKeys(tokens.token_by_borrower(TokenType.RESIDENT_ID, tokens.latest_epoch(TokenType.RESIDENT_ID)))
+    persons = PersonKeys(
+        tokens.token_by_borrower(TokenType.RESIDENT_ID, tokens.latest_epoch(TokenType.RESIDENT_ID))
+    )
     # The month of the snapshot: the accounts' current figures (the copy has no history rows).
     month = Period.containing(system_clock(), LOCAL_ZONE)
     return compute_histograms(
@@ -74,7 +76,9 @@ def _second_record(store: Store) -> None:
         )
         session.add(twin)
         session.flush()
-        for number, account in enumerate(session.scalars(sa.select(Account).where(Account.borrower_id == person.id))):
+        for number, account in enumerate(
+            session.scalars(sa.select(Account).where(Account.borrower_id == person.id))
+        ):
             session.add(
                 Account(
                     account_ref=f"{account.account_ref}-again-{number}",
@@ -91,7 +95,9 @@ def _second_record(store: Store) -> None:
                     defaulted=account.defaulted,
                 )
             )
-        token = session.scalars(sa.select(SubjectTokenRecord).where(SubjectTokenRecord.borrower_id == person.id)).first()
+        token = session.scalars(
+            sa.select(SubjectTokenRecord).where(SubjectTokenRecord.borrower_id == person.id)
+        ).first()
         assert token is not None  # the books are tokenised: the twin's token is the same OPRF output
         session.add(
             SubjectTokenRecord(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from integration.subject_check.conftest import MEMBERS
 from stat_bounds import weighted_skellam_bound
 
 from gateway.clock import system_clock
@@ -20,7 +21,6 @@ from gateway.reports.exact import exact_counts
 from gateway.reports.histograms import Period
 from gateway.reports.release import noise_weights, plan_release
 from gateway.reports.templates import MarginSpec
-from integration.subject_check.conftest import MEMBERS
 
 from .conftest import PERIOD, ReportWorld
 
@@ -63,7 +63,10 @@ def test_phantom_segment_totals_are_unbiased_noise_around_zero(world: ReportWorl
         assert segments is not None
         phantom = segments.cells[micro]
         assert phantom.coordinates == ("micro_loan",)
-        assert phantom.noisy_count is not None and abs(phantom.noisy_count) <= single, (phantom.noisy_count, single)
+        assert phantom.noisy_count is not None and abs(phantom.noisy_count) <= single, (
+            phantom.noisy_count,
+            single,
+        )
 
     figures = sum(len(w) for dims, (w, _) in levels.items() if dims != spec.dimensions)
     for dims, (weights, variances) in levels.items():
@@ -73,16 +76,18 @@ def test_phantom_segment_totals_are_unbiased_noise_around_zero(world: ReportWorl
         true = np.zeros(len(weights))
         np.add.at(true, np.asarray(index), truth)
         published = np.array(
-            [
-                [cell.noisy_count for cell in _level(report, spec.id, dims)]
-                for report in reports
-            ],
+            [[cell.noisy_count for cell in _level(report, spec.id, dims)] for report in reports],
             dtype=np.float64,
         )
         mean = published.mean(axis=0)
         for row, estimate, expected in zip(weights, mean, true, strict=True):
             bound = (
-                weighted_skellam_bound(np.tile(row / RELEASES, RELEASES), np.tile(variances, RELEASES), figures=figures, budget=4e-7)
+                weighted_skellam_bound(
+                    np.tile(row / RELEASES, RELEASES),
+                    np.tile(variances, RELEASES),
+                    figures=figures,
+                    budget=4e-7,
+                )
                 + 1.0
             )
             # The old estimator (the mutation: totals summed from the published cells only) puts

@@ -33,7 +33,9 @@ def _holders_opened(world: ReportWorld, regulator: str) -> object:
     return order
 
 
-def _ask(world: ReportWorld, order: object, attempt: int, members: tuple[str, ...], member: str = "bank-1") -> np.ndarray:
+def _ask(
+    world: ReportWorld, order: object, attempt: int, members: tuple[str, ...], member: str = "bank-1"
+) -> np.ndarray:
     request = world.share_request(order, Phase.COUNTS, attempt, members)  # type: ignore[arg-type]
     response = world.as_bureau(member).ComputeReportShare(share_request_to_proto(request), timeout=60)
     return np.asarray(response.share.values, dtype=np.uint64)
@@ -61,14 +63,20 @@ def test_every_attempt_answered_is_charged_and_attempts_past_the_cap_are_refused
     assert _charged(world, "reg-reask") == [(1, False), (2, False), (3, False)]
 
 
-def test_an_opened_phase_is_never_answered_again_and_unopened_attempts_are_refunded(world: ReportWorld) -> None:
+def test_an_opened_phase_is_never_answered_again_and_unopened_attempts_are_refunded(
+    world: ReportWorld,
+) -> None:
     order = _holders_opened(world, "reg-reopen")
     caller, views = world.caller(), world.views()
     _ask(world, order, 1, MEMBERS)
     second = world.share_request(order, Phase.COUNTS, 2, FOUR)  # type: ignore[arg-type]
     _ask(world, order, 2, FOUR)
 
-    caller.open(views["bank-1"], OpenRequest(second.request_hash, Phase.COUNTS, 2, second.answering_set_hash), timeout=60)
+    caller.open(
+        views["bank-1"],
+        OpenRequest(second.request_hash, Phase.COUNTS, 2, second.answering_set_hash),
+        timeout=60,
+    )
 
     # Attempt 1 can never be opened now: it is refunded, and phase 1 takes no further attempt.
     assert _charged(world, "reg-reopen") == [(1, True), (2, False)]
@@ -76,7 +84,11 @@ def test_an_opened_phase_is_never_answered_again_and_unopened_attempts_are_refun
         _ask(world, order, 3, THREE)
     assert rpc_code(again.value) is grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(PolicyDenied) as first:
-        caller.open(views["bank-1"], OpenRequest(second.request_hash, Phase.COUNTS, 1, answering_set_hash_of(MEMBERS)), timeout=60)
+        caller.open(
+            views["bank-1"],
+            OpenRequest(second.request_hash, Phase.COUNTS, 1, answering_set_hash_of(MEMBERS)),
+            timeout=60,
+        )
     assert first.value.reason == "open_refused"
 
 

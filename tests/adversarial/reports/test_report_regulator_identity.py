@@ -72,11 +72,15 @@ def _signed_by(world: ReportWorld, settings: Any, template_id: str = "monthly-de
     identity = TLSIdentity.from_settings(settings.tls)
     order = ReportOrder(template_id, PERIOD, os.urandom(16))
     return SignedOrder(
-        order, sign_order(order, identity.key_pem), ssl.PEM_cert_to_DER_cert(identity.cert_pem.decode("ascii"))
+        order,
+        sign_order(order, identity.key_pem),
+        ssl.PEM_cert_to_DER_cert(identity.cert_pem.decode("ascii")),
     )
 
 
-def _proto_for(world: ReportWorld, signed: SignedOrder, regulator: str) -> regulator_report_pb2.ComputeReportShareRequest:
+def _proto_for(
+    world: ReportWorld, signed: SignedOrder, regulator: str
+) -> regulator_report_pb2.ComputeReportShareRequest:
     from gateway.reports.order import request_hash
 
     message = _minted_request(regulator)

@@ -35,14 +35,20 @@ def test_a_sum_over_the_set_less_one_member_cannot_be_set_against_the_full_set(w
     survivors = tuple(m for m in MEMBERS if m != DROPPED)
     full = world.share_request(order, Phase.COUNTS, 1, MEMBERS)
     less = world.share_request(order, Phase.COUNTS, 2, survivors)
-    width = ShareLayout.for_plan(round_.template, plan_release(round_.template, answering=5), Phase.COUNTS).width
-    narrow = ShareLayout.for_plan(round_.template, plan_release(round_.template, answering=4), Phase.COUNTS).width
+    width = ShareLayout.for_plan(
+        round_.template, plan_release(round_.template, answering=5), Phase.COUNTS
+    ).width
+    narrow = ShareLayout.for_plan(
+        round_.template, plan_release(round_.template, answering=4), Phase.COUNTS
+    ).width
 
     # The bureau collects attempt 1 from everyone, "loses" bank-2, and runs attempt 2 without it.
     first = {m: caller.share(views[m], full, width=width, timeout=60) for m in MEMBERS}
     second = {m: caller.share(views[m], less, width=narrow, timeout=60) for m in survivors}
     seeds = {
-        m: caller.open(views[m], OpenRequest(less.request_hash, Phase.COUNTS, 2, less.answering_set_hash), timeout=60)
+        m: caller.open(
+            views[m], OpenRequest(less.request_hash, Phase.COUNTS, 2, less.answering_set_hash), timeout=60
+        )
         for m in survivors
     }
     opened = sum_contributions(list(second.values()))
@@ -54,7 +60,11 @@ def test_a_sum_over_the_set_less_one_member_cannot_be_set_against_the_full_set(w
     attempt_one = sum_contributions(list(first.values()))
     for member in MEMBERS:
         try:
-            seed = caller.open(views[member], OpenRequest(full.request_hash, Phase.COUNTS, 1, full.answering_set_hash), timeout=60)
+            seed = caller.open(
+                views[member],
+                OpenRequest(full.request_hash, Phase.COUNTS, 1, full.answering_set_hash),
+                timeout=60,
+            )
         except PolicyDenied as exc:
             assert exc.reason == "open_refused"
             refused += 1

@@ -102,6 +102,9 @@ def charges(world: Consortium, member_id: str, regulator: str, period: str) -> l
     store = open_store(settings.store_url)
     try:
         ledger = ReportLedger(store, policy, clock=system_clock)
-        return [Charge(c.template_id, c.rho, c.refunded) for c in ledger.charges(regulator=regulator, period=period)]
+        return [
+            Charge(c.template_id, c.rho, c.refunded)
+            for c in ledger.charges(regulator=regulator, period=period)
+        ]
     finally:
         store.close()

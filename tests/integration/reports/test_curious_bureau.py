@@ -84,7 +84,9 @@ def test_bureau_keeps_only_noised_releases(consortium: Consortium, regulator: Re
     state = journal.phase(bytes.fromhex(request_hash), int(Phase.COUNTS))
     assert state is not None and state.opened is not None
     plan = plan_release(report.template, answering=len(state.participants))
-    parts = ShareLayout.for_plan(report.template, plan, Phase.COUNTS).unpack(np.asarray(state.opened, dtype=np.int64))
+    parts = ShareLayout.for_plan(report.template, plan, Phase.COUNTS).unpack(
+        np.asarray(state.opened, dtype=np.int64)
+    )
     truth = true_counts(consortium, report.template)
     cells = [
         (int(true), int(noisy), plan.histograms[h.id].counts.total_variance)

@@ -47,7 +47,8 @@ def published_errors(
                 if figure.noisy_count is not None:
                     rows.append((figure.noisy_count - float(expected), row, variances))
     return [
-        (error, weighted_skellam_bound(row, variances, figures=len(rows)) + 1.0) for error, row, variances in rows
+        (error, weighted_skellam_bound(row, variances, figures=len(rows)) + 1.0)
+        for error, row, variances in rows
     ]
 
 
@@ -63,7 +64,9 @@ def test_published_figures_are_the_truth_plus_noise_of_the_stated_weights(
         truth = true_counts(consortium, report.template, period)
         errors = published_errors(report.release, report.template, truth)
         assert len(errors) > 50
-        assert all(abs(error) <= bound for error, bound in errors), max(errors, key=lambda e: abs(e[0]) - e[1])
+        assert all(abs(error) <= bound for error, bound in errors), max(
+            errors, key=lambda e: abs(e[0]) - e[1]
+        )
         # Every histogram publishes totals that are the sums of its cells, suppressed ones included.
         for histogram in report.release.histograms:
             assert histogram.total.noisy_count is not None
@@ -80,9 +83,9 @@ def test_identical_request_returns_the_cached_release_and_is_charged_once(
 
     assert all(r.from_cache and r.release == first.release for r in again)
     for member_id in consortium.members:
-        assert [(c.template_id, c.rho, c.refunded) for c in charges(consortium, member_id, "cbirc", PERIOD)] == [
-            ("monthly-risk", pytest.approx(0.014), False)
-        ]
+        assert [
+            (c.template_id, c.rho, c.refunded) for c in charges(consortium, member_id, "cbirc", PERIOD)
+        ] == [("monthly-risk", pytest.approx(0.014), False)]
 
 
 def test_overlapping_templates_are_noised_independently_and_charged_in_sum(
@@ -126,7 +129,9 @@ def test_member_dropping_mid_round_is_rerun_over_survivors_with_noise_for_four(
         # The guaranteed noise (any three honest members) is what five members would give.
         assert (
             plan.target_variance
-            == plan_release(report.template, answering=5).histograms[histogram.histogram_id].counts.target_variance
+            == plan_release(report.template, answering=5)
+            .histograms[histogram.histogram_id]
+            .counts.target_variance
         )
     truth = true_counts(consortium, report.template, members=("bank-1", "bank-2", "cfc-1", "agency-1"))
     errors = published_errors(report.release, report.template, truth)

@@ -4,7 +4,14 @@ import datetime as dt
 from pathlib import Path
 
 from gateway.reports.budget import BudgetPolicy, ReleaseCache
-from gateway.reports.release import HistogramRelease, MarginRelease, Release, ReleaseCell, ReleaseKey, Treatment
+from gateway.reports.release import (
+    HistogramRelease,
+    MarginRelease,
+    Release,
+    ReleaseCell,
+    ReleaseKey,
+    Treatment,
+)
 
 NOW = dt.datetime(2026, 11, 3, 9, 0, tzinfo=dt.UTC)
 

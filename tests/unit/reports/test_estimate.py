@@ -31,9 +31,9 @@ def test_reconciled_estimate_is_unbiased_and_totals_add_up() -> None:
         Measurement([0] * 6, np.array([60.0]) + rng.normal(0, 1, 1), 1.0),
     ]
     fitted = reconcile(6, noisy)
-    totals, errors = fitted.totals(groups, 2)
+    totals, _ = fitted.totals(groups, 2)
     assert totals.sum() == pytest.approx(fitted.cells.sum())
-    grand, grand_error = fitted.totals([0] * 6, 1)
+    _, grand_error = fitted.totals([0] * 6, 1)
     assert grand_error[0] < 1.0
     assert fitted.gain.shape == (6, 6 + 2 + 1)
 
@@ -61,7 +61,9 @@ def test_persons_are_estimated_back_from_shared_buckets() -> None:
     buckets = 1 << 18
     counts = np.zeros(buckets, dtype=np.int64)
     np.add.at(counts, rng.integers(0, buckets, holders.size), holders)
-    by_count = np.array([np.count_nonzero(counts == k) for k in range(1, 5)] + [np.count_nonzero(counts >= 5)])
+    by_count = np.array(
+        [np.count_nonzero(counts == k) for k in range(1, 5)] + [np.count_nonzero(counts >= 5)]
+    )
     estimate, persons = persons_from_buckets(by_count.astype(float), buckets)
     true = np.array([np.count_nonzero(holders == k) for k in range(1, 5)] + [np.count_nonzero(holders >= 5)])
     assert persons == pytest.approx(40_000, rel=0.02)

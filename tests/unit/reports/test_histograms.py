@@ -280,7 +280,9 @@ def test_one_person_under_two_borrower_rows_is_counted_once(store: Store, templa
     with store.transaction() as session:
         session.add(_borrower(4, "上海市"))
         session.flush()
-        session.add_all([_account(8, 4, Segment.BANK, 7000, 100), _account(9, 4, Segment.CONSUMER_FINANCE, 10, 0)])
+        session.add_all(
+            [_account(8, 4, Segment.BANK, 7000, 100), _account(9, 4, Segment.CONSUMER_FINANCE, 10, 0)]
+        )
     vectors = compute_histograms(
         store, template, OCT, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES, persons=PERSONS
     )

@@ -29,25 +29,44 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-def _order(regulator: str = "cbirc", nonce: bytes = b"\x01" * 16, template: str = "monthly-risk") -> VerifiedOrder:
+def _order(
+    regulator: str = "cbirc", nonce: bytes = b"\x01" * 16, template: str = "monthly-risk"
+) -> VerifiedOrder:
     order = ReportOrder(template, "2026-10", nonce)
     peer = Peer(regulator, Role.REGULATOR, 7, "ab" * 32, NOW + dt.timedelta(days=30))
     return VerifiedOrder(order, peer, SignedOrder(order, b"sig", b"cert"))
 
 
-def _share(order: VerifiedOrder, phase: int, attempt: int, members: tuple[str, ...] = MEMBERS) -> ShareIdentity:
-    return ShareIdentity(order.request_hash(2), 2, phase, attempt, members, bytes([len(members)]) * 32, bytes([phase]) * 32)
+def _share(
+    order: VerifiedOrder, phase: int, attempt: int, members: tuple[str, ...] = MEMBERS
+) -> ShareIdentity:
+    return ShareIdentity(
+        order.request_hash(2), 2, phase, attempt, members, bytes([len(members)]) * 32, bytes([phase]) * 32
+    )
 
 
 def _ledger(store: Store, policy: BudgetPolicy) -> ReportLedger:
     return ReportLedger(store, policy, clock=lambda: NOW)
 
 
-def _answer(ledger: ReportLedger, order: VerifiedOrder, phase: int, attempt: int, rho: float, members: tuple[str, ...] = MEMBERS) -> None:
+def _answer(
+    ledger: ReportLedger,
+    order: VerifiedOrder,
+    phase: int,
+    attempt: int,
+    rho: float,
+    members: tuple[str, ...] = MEMBERS,
+) -> None:
     ledger.record(order, _share(order, phase, attempt, members), PhaseRules(3, rho), b"share")
 
 
-def _open_phase(ledger: ReportLedger, order: VerifiedOrder, phase: int, attempt: int = 1, members: tuple[str, ...] = MEMBERS) -> None:
+def _open_phase(
+    ledger: ReportLedger,
+    order: VerifiedOrder,
+    phase: int,
+    attempt: int = 1,
+    members: tuple[str, ...] = MEMBERS,
+) -> None:
     _answer(ledger, order, phase, attempt, 0.0 if phase == HOLDERS else 0.014, members)
     ledger.open(order.request_hash(2), phase, attempt, bytes([len(members)]) * 32)
 
@@ -142,8 +161,12 @@ def test_a_released_report_is_never_released_again_and_an_unopened_one_is_replac
         _answer(ledger, _order(nonce=b"\x03" * 16), HOLDERS, 1, 0.0)
 
 
-def test_budgets_per_regulator_and_per_member_over_all_regulators(store: Store, budget_policy: BudgetPolicy) -> None:
-    policy = budget_policy.model_copy(update={"rho_per_regulator_period": 0.03, "rho_per_member_period": 0.05})
+def test_budgets_per_regulator_and_per_member_over_all_regulators(
+    store: Store, budget_policy: BudgetPolicy
+) -> None:
+    policy = budget_policy.model_copy(
+        update={"rho_per_regulator_period": 0.03, "rho_per_member_period": 0.05}
+    )
     ledger = _ledger(store, policy)
     for nonce, template in ((b"\x01", "a"), (b"\x02", "b")):
         order = _order(nonce=nonce * 16, template=template)

@@ -79,7 +79,12 @@ def test_noisy_counts_below_threshold_are_suppressed(template: ReportTemplate) -
     counts["inquiries"][0] = 10
     counts["inquiries"][1] = 11
     release = build_release(
-        template, plan, period=PERIOD, regulator="cbirc", measurements=_measured(template, plan, counts), released_at=NOW
+        template,
+        plan,
+        period=PERIOD,
+        regulator="cbirc",
+        measurements=_measured(template, plan, counts),
+        released_at=NOW,
     )
     inquiries = next(h for h in release.histograms if h.histogram_id == "inquiries")
     assert inquiries.cells[0].treatment is Treatment.SUPPRESSED
@@ -111,7 +116,12 @@ def test_institution_and_dominance_gates_apply_when_large_enough(template: Repor
     assert applications.cells[2].treatment is Treatment.NOISED
     with pytest.raises(InvalidInputError, match="institution and dominance sums"):
         build_release(
-            template, plan, period=PERIOD, regulator="cbirc", measurements=_measured(template, plan, counts), released_at=NOW
+            template,
+            plan,
+            period=PERIOD,
+            regulator="cbirc",
+            measurements=_measured(template, plan, counts),
+            released_at=NOW,
         )
 
 
@@ -121,7 +131,9 @@ def test_wrong_vector_length_is_refused(template: ReportTemplate) -> None:
     short = measured["outstanding"]
     measured["outstanding"] = HistogramMeasurements(short.counts[:-1], short.margins)
     with pytest.raises(InvalidInputError, match="expected shape"):
-        build_release(template, plan, period=PERIOD, regulator="cbirc", measurements=measured, released_at=NOW)
+        build_release(
+            template, plan, period=PERIOD, regulator="cbirc", measurements=measured, released_at=NOW
+        )
 
 
 def test_member_indicator_and_dominance_vectors() -> None:
@@ -157,7 +169,9 @@ def test_published_totals_equal_their_parts_at_every_level(template: ReportTempl
     measured["delinquency"] = HistogramMeasurements(
         delinquency.counts, tuple(m + rng.integers(-30, 30, m.size) for m in delinquency.margins)
     )
-    release = build_release(template, plan, period=PERIOD, regulator="cbirc", measurements=measured, released_at=NOW)
+    release = build_release(
+        template, plan, period=PERIOD, regulator="cbirc", measurements=measured, released_at=NOW
+    )
     spec = template.histogram("delinquency")
     histogram = release.histogram("delinquency")
     by_segment = histogram.margin(("segment",))

@@ -33,7 +33,12 @@ def _document(template: ReportTemplate, policy: BudgetPolicy, language: Language
             margins.append(totals)
         measured[histogram.id] = HistogramMeasurements(counts, tuple(margins))
     release = build_release(
-        template, plan, period=Period.parse("2026-10"), regulator="cbirc", measurements=measured, released_at=NOW
+        template,
+        plan,
+        period=Period.parse("2026-10"),
+        regulator="cbirc",
+        measurements=measured,
+        released_at=NOW,
     )
     ledger = [LedgerEntry("cbirc", "2026-10", "monthly-risk", 2, "", release.rho, NOW.isoformat())]
     return ReportDocument(
@@ -52,7 +57,9 @@ def _items(page: str, section: str) -> list[str]:
     return [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", body)]
 
 
-def test_report_is_in_simplified_chinese_by_default(template: ReportTemplate, budget_policy: BudgetPolicy) -> None:
+def test_report_is_in_simplified_chinese_by_default(
+    template: ReportTemplate, budget_policy: BudgetPolicy
+) -> None:
     document = _document(template, budget_policy)
     page = render_html(document)
     assert document.language == "zh" and '<html lang="zh-CN">' in page

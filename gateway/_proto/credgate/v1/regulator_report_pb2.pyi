@@ -357,10 +357,13 @@ class OpenReportShareRequest(_message.Message):
     PHASE_FIELD_NUMBER: _builtins.int
     ATTEMPT_FIELD_NUMBER: _builtins.int
     ANSWERING_SET_HASH_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
     request_hash: _builtins.bytes
     phase: _builtins.int
     attempt: _builtins.int
     answering_set_hash: _builtins.bytes
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
     def __init__(
         self,
         *,
@@ -368,10 +371,11 @@ class OpenReportShareRequest(_message.Message):
         phase: _builtins.int = ...,
         attempt: _builtins.int = ...,
         answering_set_hash: _builtins.bytes = ...,
+        header: _common_pb2.RequestHeader | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_set_hash", b"answering_set_hash", "attempt", b"attempt", "phase", b"phase", "request_hash", b"request_hash"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_set_hash", b"answering_set_hash", "attempt", b"attempt", "header", b"header", "phase", b"phase", "request_hash", b"request_hash"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -444,16 +448,20 @@ class ContributeReportVectorRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CHUNK_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def chunk(self) -> Global___ReportVectorChunk: ...
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
     def __init__(
         self,
         *,
         chunk: Global___ReportVectorChunk | None = ...,
+        header: _common_pb2.RequestHeader | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "header", b"header"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -509,15 +517,19 @@ class FetchReportVectorRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_HASH_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
     request_hash: _builtins.bytes
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
     def __init__(
         self,
         *,
         request_hash: _builtins.bytes = ...,
+        header: _common_pb2.RequestHeader | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_hash", b"request_hash"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "request_hash", b"request_hash"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
