@@ -28,6 +28,7 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "Node",
+    "RootBuilder",
     "consistency_ranges",
     "inclusion_ranges",
     "leaf_hash",
@@ -146,21 +147,42 @@ def consistency_ranges(old_size: int, new_size: int) -> list[Range]:
     return head + tail[::-1]
 
 
-def root_of_leaves(leaf_hashes: Sequence[bytes]) -> bytes:
-    """``MTH`` over a list of leaf hashes, computed in memory (tests and small trees)."""
-    if not leaf_hashes:
-        return EMPTY_ROOT
-    stack: list[tuple[int, bytes]] = []
-    for value in leaf_hashes:
+class RootBuilder:
+    """``MTH`` of a stream of leaf hashes, available after every leaf (a compact range).
+
+    Keeps one hash per set bit of the size: verifying a log of a million entries from its
+    records needs a few kilobytes, and the root at every checkpoint size on the way.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []
+
+    def push(self, value: bytes) -> None:
+        """Append one leaf hash."""
         level, current = 0, value
-        while stack and stack[-1][0] == level:
-            current = node_hash(stack.pop()[1], current)
+        while self._stack and self._stack[-1][0] == level:
+            current = node_hash(self._stack.pop()[1], current)
             level += 1
-        stack.append((level, current))
-    result = stack[-1][1]
-    for _, left in reversed(stack[:-1]):
-        result = node_hash(left, result)
-    return result
+        self._stack.append((level, current))
+        self.size += 1
+
+    def root(self) -> bytes:
+        """The root of the leaves pushed so far."""
+        if not self._stack:
+            return EMPTY_ROOT
+        result = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            result = node_hash(left, result)
+        return result
+
+
+def root_of_leaves(leaf_hashes: Sequence[bytes]) -> bytes:
+    """``MTH`` over a list of leaf hashes, computed in memory."""
+    builder = RootBuilder()
+    for value in leaf_hashes:
+        builder.push(value)
+    return builder.root()
 
 
 def _check_hash(value: bytes, name: str) -> None:

@@ -109,3 +109,5 @@ class AuditRecord(Base):
     details: Mapped[str] = mapped_column(sa.Text())
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     entry_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Position of the entry in the node's transparency log (gateway.tlog), from 0.
+    leaf_index: Mapped[int] = mapped_column(sa.BigInteger(), unique=True)

@@ -1,6 +1,12 @@
-"""The append-only, hash-chained audit log.
+"""The append-only audit log: a transparency log (RFC 9162 Merkle tree) plus a local hash chain.
 
-Each entry stores ``prev_hash`` (the previous entry's hash, 64 zeros for the
+Every entry is leaf ``leaf_index`` of the node's transparency log (``gateway.tlog``); its leaf
+data is :func:`audit_leaf_data`, the canonical JSON of the entry with its leaf index, so
+altering, removing or reordering an entry changes the tree. The node signs checkpoints of
+that tree and the other members co-sign them, so a history rebuilt locally no longer matches
+what the witnesses saw (``gateway.tlog.verify``).
+
+Each entry also stores ``prev_hash`` (the previous entry's hash, 64 zeros for the
 first) and ``entry_hash = SHA-256(prev_hash ‖ LF ‖ canonical JSON)``, where
 the canonical JSON holds every other field except ``seq`` with sorted keys and
 no whitespace. Changing, removing or reordering any entry breaks every later
@@ -30,6 +36,8 @@ from gateway.store.database import Store
 from gateway.store.enums import AuditDecision
 from gateway.store.errors import AuditChainError
 from gateway.store.models import AuditRecord
+from gateway.tlog.merkle import leaf_hash
+from gateway.tlog.tree import SqlTree
 
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
@@ -53,6 +61,21 @@ class AuditEntry:
     details: dict[str, JSONValue]
     prev_hash: str
     entry_hash: str
+    leaf_index: int
+
+
+AUDIT_LOG = "audit"
+"""Name of the node's audit log in ``tlog_nodes``."""
+_LEAF_LABEL = b"credgate/v1/audit-entry\n"
+
+
+def audit_leaf_data(leaf_index: int, hashed_fields: Mapping[str, object]) -> bytes:
+    """The transparency-log leaf of an audit entry: a label, then canonical JSON of the entry.
+
+    ``hashed_fields`` is the entry as :func:`compute_entry_hash` takes it (timestamp as ISO
+    UTC, details parsed); the leaf index is part of the leaf, so an entry cannot move.
+    """
+    return _LEAF_LABEL + canonical_json({**hashed_fields, "leaf_index": leaf_index}).encode("utf-8")
 
 
 def canonical_json(value: object) -> str:
@@ -129,14 +152,18 @@ class AuditLog:
             "correlation_id": correlation_id,
             "details": details_json,
         }
+        hashed = _hash_input(fields)
         # Hot path (one append per RPC): prebuilt Core statements, no ORM unit of work.
         with self._store.transaction() as session:
             _lock_chain(session)
             prev_hash = session.scalar(_LAST_HASH) or GENESIS_HASH
-            entry_hash = compute_entry_hash(prev_hash, _hash_input(fields))
+            entry_hash = compute_entry_hash(prev_hash, hashed)
+            leaf_index = _TREE.size(session)
             seq = session.execute(
-                _INSERT, {**fields, "prev_hash": prev_hash, "entry_hash": entry_hash}
+                _INSERT,
+                {**fields, "prev_hash": prev_hash, "entry_hash": entry_hash, "leaf_index": leaf_index},
             ).scalar_one()
+            _TREE.append(session, [leaf_hash(audit_leaf_data(leaf_index, hashed))])
         return AuditEntry(
             seq=seq,
             recorded_at=recorded_at,
@@ -150,6 +177,7 @@ class AuditLog:
             details=json.loads(details_json),
             prev_hash=prev_hash,
             entry_hash=entry_hash,
+            leaf_index=leaf_index,
         )
 
     def entries(self, *, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
@@ -192,6 +220,7 @@ class AuditLog:
             )
 
 
+_TREE = SqlTree(AUDIT_LOG)
 _LAST_HASH = sa.select(AuditRecord.entry_hash).order_by(AuditRecord.seq.desc()).limit(1)
 _INSERT = sa.insert(AuditRecord).returning(AuditRecord.seq)
 
@@ -266,4 +295,5 @@ def _to_entry(record: AuditRecord) -> AuditEntry:
         details=details,
         prev_hash=record.prev_hash,
         entry_hash=record.entry_hash,
+        leaf_index=record.leaf_index,
     )
