@@ -59,6 +59,9 @@ class Settings:
         Interval between a member's heartbeats.
     policies_dir
         Folder holding the Cedar policies, schema and egress rules.
+    ca_dir
+        The bureau only: the consortium CA's folder, whose issued and revoked certificates
+        the bureau writes into the consortium key log (``[ca] dir``).
 
     """
 
@@ -71,6 +74,7 @@ class Settings:
     bureau_member_id: str
     heartbeat_seconds: float
     policies_dir: Path
+    ca_dir: Path | None = None
 
     @classmethod
     def from_file(cls, path: Path, *, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +117,7 @@ class Settings:
             bureau_member_id=reader.text("bureau", "member_id", default="bureau"),
             heartbeat_seconds=reader.number("node", "heartbeat_seconds", default=5.0),
             policies_dir=reader.path("node", "policies_dir", default=str(default_policies_dir())),
+            ca_dir=reader.optional_path("ca", "dir"),
         )
 
 
