@@ -39,6 +39,8 @@ for _module in (
     "gateway.cli.score",
     "gateway.cli.model",
     "gateway.cli.train",
+    "gateway.cli.audit",
+    "gateway.cli.keys",
 ):
     import_module(_module).register(app)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.errors import GatewayError
 
-__all__ = ["LogIntegrityError", "MisbehaviourDetected", "NoteError", "ProofError", "TransparencyError"]
+__all__ = ["KeyLogAlert", "LogIntegrityError", "MisbehaviourDetected", "NoteError", "ProofError", "TransparencyError"]
 
 
 class TransparencyError(GatewayError):
@@ -42,3 +42,9 @@ class MisbehaviourDetected(TransparencyError):
     """A log signed two views that cannot both be true (split view, failed consistency)."""
 
     reason = "log_misbehaved"
+
+
+class KeyLogAlert(TransparencyError):
+    """The key log holds a certificate or key for this member that the member does not hold."""
+
+    reason = "key_alert"

@@ -206,7 +206,7 @@ class AuditLog:
                     "(an entry was removed, inserted or reordered)",
                     seq=record.seq,
                 )
-            if compute_entry_hash(record.prev_hash, _hashed_fields(record)) != record.entry_hash:
+            if compute_entry_hash(record.prev_hash, hashed_fields(record)) != record.entry_hash:
                 raise AuditChainError(
                     f"audit entry {record.seq}: entry_hash does not match its content (entry altered)",
                     seq=record.seq,
@@ -251,7 +251,8 @@ def _checked_details(details: Mapping[str, JSONValue]) -> str:
     return text
 
 
-def _hashed_fields(record: AuditRecord) -> dict[str, object]:
+def hashed_fields(record: AuditRecord) -> dict[str, object]:
+    """The entry's fields as its hash and its transparency-log leaf take them."""
     return _hash_input({column: getattr(record, column) for column in _HASHED_COLUMNS})
 
 
