@@ -8,6 +8,9 @@ nothing but the consortium CA certificate can check them:
 * ``inconsistent``: a checkpoint the log signed earlier, and a later publication whose signed
   consistency proof from that checkpoint does not verify (RFC 9162 §2.1.4.2): the log claimed
   an append-only history it could not prove.
+* ``rollback``: a checkpoint the log signed earlier, and a later, larger publication in which
+  the log signs that its previous checkpoint was *smaller* than that one: it disowned a
+  history it had signed (what a node that rebuilt its log from scratch publishes).
 
 Each carries the log's key statement (``gateway.tlog.keys``), binding the Ed25519 key to the
 owner's certificate.
@@ -24,10 +27,20 @@ from gateway.tlog.keys import KEY_LOG_ORIGIN, LogKeyStatement, member_of_origin
 from gateway.tlog.merkle import verify_consistency
 from gateway.tlog.note import Checkpoint, NoteVerifier, SignedNote, verify_checkpoint
 
-__all__ = ["SPLIT_VIEW", "INCONSISTENT", "Finding", "inconsistency", "split_view", "verify_evidence"]
+__all__ = [
+    "INCONSISTENT",
+    "ROLLBACK",
+    "SPLIT_VIEW",
+    "Finding",
+    "inconsistency",
+    "rollback",
+    "split_view",
+    "verify_evidence",
+]
 
 SPLIT_VIEW = "split_view"
 INCONSISTENT = "inconsistent"
+ROLLBACK = "rollback"
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,17 @@ def inconsistency(
     """Evidence of a signed consistency proof that fails from a checkpoint the log signed."""
     return {
         "kind": INCONSISTENT,
+        "origin": origin,
+        "log_key": statement.to_json(),
+        "earlier": earlier.render(),
+        "later": later.render(),
+    }
+
+
+def rollback(origin: str, statement: LogKeyStatement, earlier: SignedNote, later: Publication) -> dict[str, object]:
+    """Evidence of a later publication that names a previous size below a checkpoint the log signed."""
+    return {
+        "kind": ROLLBACK,
         "origin": origin,
         "log_key": statement.to_json(),
         "earlier": earlier.render(),
@@ -119,6 +143,21 @@ def verify_evidence(evidence: object, *, ca_certificate_pem: bytes, bureau_membe
                 f"{owner} signed a consistency proof from size {old.size} to {new.size} of {origin} that fails",
             )
         raise NoteError("the consistency proof in this evidence verifies: no misbehaviour shown")
+    if kind == ROLLBACK:
+        earlier = _note(evidence, "earlier")
+        later = Publication.parse(str(evidence.get("later", "")))
+        verifier = _verifier(statement, origin, ca_certificate_pem, [earlier, later.note])
+        old, new = verify_checkpoint(earlier, verifier), verify_checkpoint(later.note, verifier)
+        later.verify_signature(statement.public_key)
+        if not later.old_size < old.size < new.size:
+            raise NoteError("rollback evidence must pair a checkpoint with a larger publication from below it")
+        return Finding(
+            ROLLBACK,
+            origin,
+            owner,
+            f"{owner} signed size {old.size} of {origin}, then published size {new.size} as following size "
+            f"{later.old_size}: it disowned its signed history",
+        )
     raise NoteError(f"unknown evidence kind {kind!r}")
 
 
@@ -133,8 +172,8 @@ def _verifier(
     statement: LogKeyStatement, origin: str, ca_certificate_pem: bytes, notes: list[SignedNote]
 ) -> NoteVerifier:
     """The log's verifier, once the CA vouches for its key (certificate valid when it signed)."""
-    sizes = [Checkpoint.from_text(note.text) for note in notes]
-    del sizes  # parsed early so a malformed text fails before any certificate work
+    for note in notes:
+        Checkpoint.from_text(note.text)  # a malformed text fails before any certificate work
     key = statement.verify(ca_certificate_pem=ca_certificate_pem, at=_certificate_time(statement))
     return key.log_verifier(origin)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from gateway.crypto.ed25519 import Ed25519Key
 from gateway.tlog.checkpoints import Publication, WitnessedHead
 from gateway.tlog.errors import NoteError, ProofError
-from gateway.tlog.evidence import inconsistency, split_view
+from gateway.tlog.evidence import inconsistency, rollback, split_view
 from gateway.tlog.keys import LogKeyStatement
 from gateway.tlog.merkle import verify_consistency
 from gateway.tlog.note import NoteVerifier, SignatureLine, cosign, verify_checkpoint
@@ -85,13 +85,16 @@ def witness_log(
                 result.evidence.append(split_view(log.name, statement, head.note, publication.note))
                 break
             continue
-        if checkpoint.size < head.size or publication.old_size != head.size:
-            continue  # older, or not linked to the head: a later publication may link
+        if checkpoint.size < head.size or publication.old_size > head.size:
+            continue  # older, or following a checkpoint this witness missed: a later one may link
         try:
             publication.verify_signature(log.public_key)
         except NoteError as exc:
             result.skipped.append(f"{log.name}: {exc.message}")
             continue
+        if publication.old_size < head.size:
+            result.evidence.append(rollback(log.name, statement, head.note, publication))
+            break
         try:
             verify_consistency(head.size, checkpoint.size, head.root, checkpoint.root, list(publication.proof))
         except ProofError:

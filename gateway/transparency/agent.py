@@ -115,7 +115,6 @@ class MemberWitness:
             store, SqlTree(AUDIT_LOG), origin=self._origin, key=log_key, checkpoints=self.checkpoints
         )
         self._mirror = KeyLog(store)
-        self._sent_size = 0
         self._alerted: set[tuple[int, str]] = set()
         self._confirmed: set[str] = set()
         self._lock = threading.Lock()
@@ -124,8 +123,9 @@ class MemberWitness:
         """Run one round of every duty; failures of one step are reported, not raised."""
         report = TickReport()
         with self._lock:
-            self._publish(report)
+            self._publisher.publish()
             publications = self._fetch()
+            self._send_own(publications.get(self._origin, []), report)
             states = self._mirror_key_log(publications.get(KEY_LOG_ORIGIN, []), report)
             cosignatures = self._witness_all(publications, states, report)
             self._collect_own(publications.get(self._origin, []))
@@ -133,14 +133,23 @@ class MemberWitness:
                 self._client.add_cosignatures(cosignatures)
         return report
 
-    # 1. Publish.
-    def _publish(self, report: TickReport) -> None:
-        self._publisher.publish()
-        pending = self.checkpoints.after(self._origin, self._sent_size)
+    # 1. Publish: hand the bureau what it lacks of this node's checkpoints.
+    def _send_own(self, relayed: list[Publication], report: TickReport) -> None:
+        latest = self.checkpoints.latest(self._origin)
+        if latest is None:
+            return
+        held = {p.checkpoint.size: p.checkpoint.root for p in relayed if _is_checkpoint(p)}
+        if held.get(latest.checkpoint.size) == latest.checkpoint.root:
+            return
+        agreed = [size for size, root in held.items() if self._own_root(size) == root]
+        pending = self.checkpoints.after(self._origin, max(agreed)) if agreed else [latest]
         for publication in pending:
             self._client.publish(publication)
-            self._sent_size = publication.checkpoint.size
             report.published += 1
+
+    def _own_root(self, size: int) -> bytes | None:
+        own = self.checkpoints.get(self._origin, size)
+        return None if own is None else own.checkpoint.root
 
     # 2. Fetch.
     def _fetch(self) -> dict[str, list[Publication]]:
@@ -310,9 +319,9 @@ class MemberWitness:
 
     def _keep_evidence(self, origin: str, evidence: dict[str, object], report: TickReport) -> None:
         kind = str(evidence["kind"])
-        for held in self.checkpoints.evidence(origin):
-            if held.evidence == evidence:
-                return
+        key = _evidence_key(evidence)
+        if any(_evidence_key(held.evidence) == key for held in self.checkpoints.evidence(origin)):
+            return
         evidence_id = self.checkpoints.add_evidence(origin, kind, evidence)
         report.evidence.append(f"{kind} by {origin}")
         _LOG.error("TRANSPARENCY EVIDENCE #%d: %s by %s", evidence_id, kind, origin)
@@ -339,6 +348,24 @@ class MemberWitness:
             if held is not None and held.checkpoint.root == checkpoint.root:
                 lines = [line for line in publication.note.signatures if line.name != self._origin]
                 self.checkpoints.add_signatures(self._origin, checkpoint.size, lines)
+
+
+def _evidence_key(evidence: dict[str, object]) -> tuple[str, ...]:
+    """Kind and the checkpoint texts involved: one piece of evidence per contradiction, however co-signed."""
+    texts = []
+    for field_name in ("first", "second", "earlier", "later"):
+        value = evidence.get(field_name)
+        if isinstance(value, str):
+            texts.append(value.split("\n\n")[-2] if field_name == "later" else value.split("\n\n")[0])
+    return (str(evidence.get("kind")), *sorted(texts))
+
+
+def _is_checkpoint(publication: Publication) -> bool:
+    try:
+        publication.checkpoint
+    except NoteError:
+        return False
+    return True
 
 
 def _log_verifier(statement: LogKeyStatement, origin: str) -> NoteVerifier:

@@ -53,6 +53,8 @@ __all__ = ["BureauTransparency", "KeyLog", "RegisteredKeys"]
 _LOG = logging.getLogger(__name__)
 MAX_ENTRIES_PER_CALL = 1000
 MAX_PUBLICATIONS_PER_LOG = 256
+CONFLICTING = "conflicting_publication"
+"""A publication contradicting one the bureau holds: kept and relayed, for the witnesses to judge."""
 
 
 class KeyLog:
@@ -229,19 +231,24 @@ class BureauTransparency:
         if held.checkpoint.root != checkpoint.root:
             # Relay both: the witnesses judge (they hold the node's key and keep the evidence).
             _LOG.warning("%s published a second root for size %d", peer.member_id, checkpoint.size)
-            raise InvalidInputError(
-                f"a different checkpoint of size {checkpoint.size} is already published", field="publication"
-            )
+            self.checkpoints.add_evidence(checkpoint.origin, CONFLICTING, {"publication": publication.render()})
 
     def publications(self, after: dict[str, int], *, only_named: bool) -> list[Publication]:
         """Publications of each log after the named sizes; of other logs, the latest one."""
         found: list[Publication] = []
+        conflicting: dict[str, list[Publication]] = {}
+        for item in self.checkpoints.evidence():
+            if item.kind == CONFLICTING:
+                conflicting.setdefault(item.origin, []).append(Publication.parse(str(item.evidence["publication"])))
         for origin in self.checkpoints.origins():
             if origin in after:
                 found += self.checkpoints.after(origin, after[origin], limit=MAX_PUBLICATIONS_PER_LOG)
             elif not only_named:
                 latest = self.checkpoints.latest(origin)
                 found += [] if latest is None else [latest]
+            else:
+                continue
+            found += conflicting.get(origin, [])
         return found
 
     def add_cosignatures(self, peer: Peer, cosignatures: Sequence[tuple[str, int, str]]) -> None:
