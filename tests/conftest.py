@@ -36,7 +36,7 @@ hypothesis_settings.load_profile("credgate")
 # which fails its calls at once whatever the deadline.
 GENEROUS_DEADLINE = ("member_deadline_seconds = 5.0", "member_deadline_seconds = 60.0")
 # Witnesses co-sign every half second, so new keys become trusted quickly (docs/audit.md).
-QUICK_CHECKPOINTS = ("checkpoint_seconds = 10.0", "checkpoint_seconds = 0.5")
+QUICK_CHECKPOINTS = ("checkpoint_seconds = 5.0", "checkpoint_seconds = 0.5")
 
 
 @pytest.fixture

@@ -12,21 +12,13 @@ from rich.console import Console
 
 from gateway.clock import LOCAL_ZONE, system_clock
 from gateway.config import Settings
-from gateway.crypto.ed25519 import load_or_create_log_key
-from gateway.errors import InvalidInputError, NotFoundError
+from gateway.errors import InvalidInputError
 from gateway.identity.tls import TLSIdentity
-from gateway.node.bureau_client import bureau_address
-from gateway.rpc.channel import open_channel
 from gateway.store.database import open_store
-from gateway.tlog.checkpoints import CheckpointStore, Publication
+from gateway.tlog.checkpoints import CheckpointStore
 from gateway.tlog.evidence import verify_evidence
-from gateway.tlog.keys import LogKeyStatement, audit_origin
-from gateway.transparency.bureau import KeyLog
-from gateway.transparency.client import TransparencyClient
-from gateway.transparency.export import build_export, verify_export
-from gateway.transparency.gate import count_cosigners, witness_verifier
-from gateway.transparency.keylog import MemberKeyState, replay
-from gateway.transparency.verify import verify_audit_log
+from gateway.transparency.export import verify_export
+from gateway.transparency.operations import export_node_log, verify_node_log
 
 app = typer.Typer(help="The node's audit log: a witnessed transparency log (docs/audit.md).", no_args_is_help=True)
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
@@ -39,31 +31,10 @@ def verify(
     offline: Annotated[bool, typer.Option(help="Use only the checkpoints this node holds.")] = False,
 ) -> None:
     """Recompute the audit log from its entries and hold it to every signed and co-signed checkpoint."""
-    settings = Settings.from_file(config)
-    identity = TLSIdentity.from_settings(settings.tls)
-    clock = system_clock
-    member_id = identity.own.member_id
-    log_key = load_or_create_log_key(settings.data_dir / "keys")
-    statement = _statement(identity, log_key.public_key)
-    store = open_store(settings.store_url)
-    try:
-        checkpoints = CheckpointStore(store, clock=clock)
-        publications = checkpoints.all(audit_origin(member_id))
-        if not offline and settings.bureau_address is not None:
-            publications += _relayed(settings, identity, audit_origin(member_id))
-        states = replay(KeyLog(store).entries(), ca_certificate_pem=identity.ca_pem)
-        witnesses = [
-            witness_verifier(state)
-            for other, state in states.items()
-            if other not in (member_id, settings.bureau_member_id) and state.statement is not None
-        ]
-        key = statement.verify(ca_certificate_pem=identity.ca_pem, at=clock())
-        result = verify_audit_log(store, log=key.audit_verifier, publications=publications, witnesses=witnesses)
-        evidence = checkpoints.evidence()
-    finally:
-        store.close()
+    checked = verify_node_log(Settings.from_file(config), clock=system_clock, online=not offline)
+    result = checked.result
     _console.print(
-        f"audit log of {member_id}: {result.size} entries verified against {result.checkpoints} signed "
+        f"audit log of {checked.member_id}: {result.size} entries verified against {result.checkpoints} signed "
         f"checkpoints (largest {result.largest_checkpoint})"
     )
     cosigned = result.largest_cosigned
@@ -72,7 +43,7 @@ def verify(
         _console.print(f"  largest co-signed checkpoint: size {cosigned[0]}, co-signed by {names}")
     else:
         _console.print("  no co-signed checkpoint yet (are the witnesses running?)")
-    for item in evidence:
+    for item in checked.evidence:
         _console.print(f"  [red]evidence #{item.id}[/]: {item.kind} by {item.origin} ({item.recorded_at:%Y-%m-%d %H:%M} UTC)")
 
 
@@ -86,33 +57,18 @@ def export(
 ) -> None:
     """Write the period's entries with inclusion proofs into a co-signed checkpoint, for offline checks."""
     settings = Settings.from_file(config)
-    identity = TLSIdentity.from_settings(settings.tls)
-    member_id = identity.own.member_id
-    log_key = load_or_create_log_key(settings.data_dir / "keys")
-    statement = _statement(identity, log_key.public_key)
-    first, last = _time(start, end_of_day=False), _time(end, end_of_day=True)
-    store = open_store(settings.store_url)
-    try:
-        checkpoints = CheckpointStore(store, clock=system_clock)
-        states = replay(KeyLog(store).entries(), ca_certificate_pem=identity.ca_pem)
-        anchor, cosigners = _anchor(checkpoints.all(audit_origin(member_id)), states, member_id, min_cosignatures)
-        data, left_out = build_export(
-            store,
-            statement=statement,
-            log_key=log_key,
-            anchor=anchor,
-            cosigners=cosigners,
-            ca_certificate_pem=identity.ca_pem,
-            start=first,
-            end=last,
-            now=system_clock(),
-        )
-    finally:
-        store.close()
-    out.write_bytes(data)
-    summary = verify_export(data, ca_certificate_pem=identity.ca_pem, min_cosignatures=min_cosignatures)
+    left_out = export_node_log(
+        settings,
+        start=_time(start, end_of_day=False),
+        end=_time(end, end_of_day=True),
+        out=out,
+        min_cosignatures=min_cosignatures,
+        clock=system_clock,
+    )
+    ca = TLSIdentity.from_settings(settings.tls).ca_pem
+    summary = verify_export(out.read_bytes(), ca_certificate_pem=ca, min_cosignatures=min_cosignatures)
     _console.print(
-        f"wrote {out}: {summary.entries} entries of {member_id}, checkpoint size {summary.checkpoint_size} "
+        f"wrote {out}: {summary.entries} entries of {summary.member_id}, checkpoint size {summary.checkpoint_size} "
         f"co-signed by {', '.join(summary.cosigners) or 'nobody'}"
     )
     if left_out:
@@ -174,36 +130,6 @@ def verify_evidence_command(
         bureau_member_id=bureau_member_id,
     )
     _console.print(f"evidence verified: {finding.description}")
-
-
-def _statement(identity: TLSIdentity, public_key: bytes) -> LogKeyStatement:
-    return LogKeyStatement.create(
-        identity.own.member_id, public_key, certificate_pem=identity.cert_pem, tls_private_key_pem=identity.key_pem
-    )
-
-
-def _relayed(settings: Settings, identity: TLSIdentity, origin: str) -> list[Publication]:
-    """What the bureau relays for this log: the checkpoints the witnesses saw and co-signed."""
-    address = bureau_address(settings)
-    channel = open_channel(identity, address, peer_member_id=settings.bureau_member_id, egress=None)
-    try:
-        return TransparencyClient(channel, address=address).checkpoints({origin: 0}, only_named=True)
-    finally:
-        channel.close()
-
-
-def _anchor(
-    publications: list[Publication], states: dict[str, MemberKeyState], member_id: str, minimum: int
-) -> tuple[Publication, list[LogKeyStatement]]:
-    """The largest own checkpoint with at least ``minimum`` valid co-signatures, and their statements."""
-    for publication in reversed(publications):
-        names = count_cosigners(publication, states, exclude=member_id)
-        if len(names) >= minimum:
-            statements = [states[name].statement for name in names]
-            return publication, [s for s in statements if s is not None]
-    raise NotFoundError(
-        f"no checkpoint of {member_id}'s audit log carries {minimum} co-signatures yet (are the witnesses running?)"
-    )
 
 
 def _time(value: str, *, end_of_day: bool) -> dt.datetime:
