@@ -51,7 +51,10 @@ def policies_copy(tmp_path: Path) -> CopyPolicies:
     def copy(edits: PolicyEdits) -> Path:
         folder = tmp_path / "policies"
         shutil.copytree(default_policies_dir(), folder)
-        generous: PolicyEdits = {"subject_check.toml": [GENEROUS_DEADLINE], "transparency.toml": [QUICK_CHECKPOINTS]}
+        generous: PolicyEdits = {
+            "subject_check.toml": [GENEROUS_DEADLINE],
+            "transparency.toml": [QUICK_CHECKPOINTS],
+        }
         for name in generous.keys() | edits.keys():
             replacements = generous.get(name, []) + edits.get(name, [])
             path = folder / name

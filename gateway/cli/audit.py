@@ -20,7 +20,9 @@ from gateway.tlog.evidence import verify_evidence
 from gateway.transparency.export import verify_export
 from gateway.transparency.operations import export_node_log, verify_node_log
 
-app = typer.Typer(help="The node's audit log: a witnessed transparency log (docs/audit.md).", no_args_is_help=True)
+app = typer.Typer(
+    help="The node's audit log: a witnessed transparency log (docs/audit.md).", no_args_is_help=True
+)
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
 _console = Console(highlight=False)
 
@@ -34,7 +36,8 @@ def verify(
     checked = verify_node_log(Settings.from_file(config), clock=system_clock, online=not offline)
     result = checked.result
     _console.print(
-        f"audit log of {checked.member_id}: {result.size} entries verified against {result.checkpoints} signed "
+        f"audit log of {checked.member_id}: {result.size} entries verified against "
+        f"{result.checkpoints} signed "
         f"checkpoints (largest {result.largest_checkpoint})"
     )
     cosigned = result.largest_cosigned
@@ -44,7 +47,10 @@ def verify(
     else:
         _console.print("  no co-signed checkpoint yet (are the witnesses running?)")
     for item in checked.evidence:
-        _console.print(f"  [red]evidence #{item.id}[/]: {item.kind} by {item.origin} ({item.recorded_at:%Y-%m-%d %H:%M} UTC)")
+        _console.print(
+            f"  [red]evidence #{item.id}[/]: {item.kind} by {item.origin} "
+            f"({item.recorded_at:%Y-%m-%d %H:%M} UTC)"
+        )
 
 
 @app.command("export")
@@ -68,7 +74,8 @@ def export(
     ca = TLSIdentity.from_settings(settings.tls).ca_pem
     summary = verify_export(out.read_bytes(), ca_certificate_pem=ca, min_cosignatures=min_cosignatures)
     _console.print(
-        f"wrote {out}: {summary.entries} entries of {summary.member_id}, checkpoint size {summary.checkpoint_size} "
+        f"wrote {out}: {summary.entries} entries of {summary.member_id}, "
+        f"checkpoint size {summary.checkpoint_size} "
         f"co-signed by {', '.join(summary.cosigners) or 'nobody'}"
     )
     if left_out:
@@ -97,7 +104,9 @@ def verify_export_command(
 @app.command("evidence")
 def evidence(
     config: ConfigOption,
-    out: Annotated[Path | None, typer.Option(help="Folder to write each piece of evidence to (JSON).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write each piece of evidence to (JSON).")
+    ] = None,
 ) -> None:
     """List (and write out) the proofs of misbehaviour this node's witness kept."""
     settings = Settings.from_file(config)
@@ -121,7 +130,9 @@ def evidence(
 def verify_evidence_command(
     file: Annotated[Path, typer.Argument(help="Evidence written by `credgate audit evidence --out`.")],
     ca_cert: Annotated[Path, typer.Option(help="The consortium CA certificate.")],
-    bureau_member_id: Annotated[str, typer.Option(help="The bureau's member id (owner of the key log).")] = "bureau",
+    bureau_member_id: Annotated[
+        str, typer.Option(help="The bureau's member id (owner of the key log).")
+    ] = "bureau",
 ) -> None:
     """Verify a proof of misbehaviour offline and say what it proves."""
     finding = verify_evidence(
@@ -139,7 +150,9 @@ def _time(value: str, *, end_of_day: bool) -> dt.datetime:
             return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_ZONE)
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInputError(f"expected YYYY-MM-DD or an ISO time, received {value!r}", field="from/to") from exc
+        raise InvalidInputError(
+            f"expected YYYY-MM-DD or an ISO time, received {value!r}", field="from/to"
+        ) from exc
     if parsed.tzinfo is None:
         raise InvalidInputError("an ISO time needs its offset (e.g. +08:00)", field="from/to")
     return parsed
@@ -148,4 +161,3 @@ def _time(value: str, *, end_of_day: bool) -> dt.datetime:
 def register(root: typer.Typer) -> None:
     """Add the ``audit`` command group to ``root``."""
     root.add_typer(app, name="audit")
-

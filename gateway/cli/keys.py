@@ -54,11 +54,19 @@ def log(config: ConfigOption) -> None:
             ).trusted()
     finally:
         store.close()
-    table = Table("leaf", "type", "member", "detail", "status", title=f"consortium key log ({len(entries)} leaves)")
+    table = Table(
+        "leaf", "type", "member", "detail", "status", title=f"consortium key log ({len(entries)} leaves)"
+    )
     for index, data in enumerate(entries):
         entry = decode_entry(data)
         state = states.get(str(entry.get("member_id")))
-        table.add_row(str(index), str(entry["type"]), str(entry.get("member_id")), _detail(entry), _status(entry, state, index))
+        table.add_row(
+            str(index),
+            str(entry["type"]),
+            str(entry.get("member_id")),
+            _detail(entry),
+            _status(entry, state, index),
+        )
     _console.print(table)
     if witnessed is not None:
         _console.print(f"co-signed by this node up to size {witnessed.size}")
@@ -71,7 +79,8 @@ def log(config: ConfigOption) -> None:
         _console.print(f"[red]ALERT[/]: {alert}")
     if alerts:
         raise KeyLogAlert(
-            f"the key log holds {len(alerts)} certificate(s) or key(s) for {member_id} that this node does not hold; "
+            f"the key log holds {len(alerts)} certificate(s) or key(s) for {member_id} "
+            "that this node does not hold; "
             "confirm with `credgate keys confirm` if the rotation is yours"
         )
 
@@ -79,7 +88,9 @@ def log(config: ConfigOption) -> None:
 @app.command("confirm")
 def confirm(
     config: ConfigOption,
-    fingerprint: Annotated[str, typer.Option(help="SHA-256 fingerprint (hex) of the certificate to confirm.")],
+    fingerprint: Annotated[
+        str, typer.Option(help="SHA-256 fingerprint (hex) of the certificate to confirm.")
+    ],
 ) -> None:
     """Confirm, with this node's log key, that a new certificate (and its log key) for this member is ours."""
     settings = Settings.from_file(config)
@@ -108,7 +119,9 @@ def confirm(
 def _detail(entry: dict[str, object]) -> str:
     kind = entry["type"]
     if kind == "certificate":
-        return f"{entry['role']} serial {entry['serial']} fp {str(entry['fingerprint'])[:12]} until {str(entry['not_after'])[:10]}"
+        fingerprint = str(entry["fingerprint"])[:12]
+        until = str(entry["not_after"])[:10]
+        return f"{entry['role']} serial {entry['serial']} fp {fingerprint} until {until}"
     if kind == "revocation":
         return f"serial {entry['serial']} at {str(entry['revoked_at'])[:19]}"
     if kind == "keys":
@@ -118,7 +131,7 @@ def _detail(entry: dict[str, object]) -> str:
 
 
 def _status(entry: dict[str, object], state: object, index: int) -> str:
-    from gateway.transparency.keylog import MemberKeyState  # noqa: PLC0415
+    from gateway.transparency.keylog import MemberKeyState
 
     if not isinstance(state, MemberKeyState):
         return "-"
@@ -133,7 +146,7 @@ def _status(entry: dict[str, object], state: object, index: int) -> str:
 
 
 def _alerts(state: object, own_fingerprint: str) -> list[str]:
-    from gateway.transparency.keylog import MemberKeyState  # noqa: PLC0415
+    from gateway.transparency.keylog import MemberKeyState
 
     if not isinstance(state, MemberKeyState):
         return []

@@ -54,8 +54,10 @@ class Ed25519Key:
         """Derive the public key and check the seed size."""
         if not isinstance(self.seed, bytes) or len(self.seed) != ED25519_KEY_BYTES:
             raise InvalidInputError("expected a 32-byte Ed25519 seed", field="seed")
-        public = self._private().public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        public = (
+            self._private()
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         )
         object.__setattr__(self, "public_key", public)
 

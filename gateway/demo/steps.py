@@ -19,7 +19,7 @@ QUERY_STEPS: list[tuple[str, QueryStep]] = [
     ("shared model trained across the lenders (Flower, SecAgg+, masked evaluation)", model.train_model),
     ("signed model fetched, verified and used to score each lender's own accounts", model.score_accounts),
     (
-        "audit logs witnessed: every node's log co-signed by the other members, verified, a bundle checked offline",
+        "audit logs witnessed: each co-signed by the other members and verified; a bundle checked offline",
         transparency.witnessed_logs,
     ),
 ]

@@ -1,4 +1,4 @@
-"""Demo step: every node's audit log co-signed by the other members and verified; a bundle verified offline."""
+"""Demo step: each node's audit log co-signed by the other members and verified; a bundle checked offline."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from gateway.config import Settings
 from gateway.demo.context import DemoContext
 from gateway.errors import GatewayError
 from gateway.store.database import open_store
+from gateway.store.repositories.audit import AUDIT_LOG
 from gateway.tlog.checkpoints import CheckpointStore
 from gateway.tlog.keys import audit_origin, witness_name
 from gateway.tlog.tree import SqlTree
-from gateway.store.repositories.audit import AUDIT_LOG
 from gateway.transparency.operations import export_node_log, verify_node_log
 
 WITNESS_TIMEOUT_SECONDS = 120.0
@@ -36,7 +36,8 @@ def witnessed_logs(context: DemoContext) -> None:
         cosigned = checked.result.largest_cosigned
         names = ", ".join(sorted(n.rsplit("/", 1)[-1] for n in cosigned[1])) if cosigned else "-"
         context.console.print(
-            f"  {node}: {checked.result.size} audit entries verified; checkpoint {cosigned[0] if cosigned else 0} "
+            f"  {node}: {checked.result.size} audit entries verified; "
+            f"checkpoint {cosigned[0] if cosigned else 0} "
             f"co-signed by {names}"
         )
         if checked.evidence:
@@ -51,11 +52,25 @@ def _export_bundle(context: DemoContext) -> None:
     start = context.clock().astimezone(LOCAL_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
     out = context.outputs / f"bank-1-audit-{today.isoformat()}.json"
     export_node_log(
-        settings, start=start, end=context.clock(), out=out, min_cosignatures=len(context.member_settings) - 1, clock=context.clock
+        settings,
+        start=start,
+        end=context.clock(),
+        out=out,
+        min_cosignatures=len(context.member_settings) - 1,
+        clock=context.clock,
     )
     # Verified by a separate process that holds nothing but the bundle and the CA certificate.
     result = subprocess.run(
-        [sys.executable, "-m", "gateway", "audit", "verify-export", str(out), "--ca-cert", str(settings.tls.ca_cert)],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "audit",
+            "verify-export",
+            str(out),
+            "--ca-cert",
+            str(settings.tls.ca_cert),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -20,10 +20,10 @@ from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
 from gateway.crypto.bundle import KeyBundle, sign_bundle
 from gateway.crypto.ed25519 import Ed25519Key
 from gateway.crypto.keys import NodeKeys
-from gateway.tlog.keys import LogKeyStatement
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
+from gateway.tlog.keys import LogKeyStatement
 
 PROTOCOL_VERSION = "credgate.v1"
 CALL_TIMEOUT_SECONDS = 5.0
@@ -146,9 +146,9 @@ class BureauLink:
             keys=self._keys.to_proto(),
         )
         if self._keys.log_key is not None:
-            request.log_key.CopyFrom(
-                bureau_pb2.LogKey(public_key=self._keys.log_key.public_key, signature=self._keys.log_key.signature)
-            )
+            statement = self._keys.log_key
+            log_key = bureau_pb2.LogKey(public_key=statement.public_key, signature=statement.signature)
+            request.log_key.CopyFrom(log_key)
         response = self._stub.Register(request, timeout=CALL_TIMEOUT_SECONDS)
         self._interval = float(response.heartbeat_interval_seconds or self._interval)
         self.registered.set()

@@ -21,13 +21,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.bureau import MemberView
-from gateway.errors import GatewayError
-from gateway.transparency.gate import PeerKeyRefused
 from gateway.crypto.bundle import KeyBundle, VerifiedKeyBundle, verify_bundle
-from gateway.errors import NotFoundError
+from gateway.errors import GatewayError, NotFoundError
 from gateway.identity.tls import TLSIdentity
 from gateway.roles import Role
-
+from gateway.transparency.gate import PeerKeyRefused
 
 _LOG = logging.getLogger(__name__)
 _TRUST_POLL_SECONDS = 0.25
@@ -106,7 +104,8 @@ class PeerKeyCache:
             if missing:
                 reasons = "; ".join(self._refused[m].message for m in sorted(missing) if m in self._refused)
                 raise NotFoundError(
-                    f"no verified key bundle for {', '.join(sorted(missing))}" + (f" ({reasons})" if reasons else "")
+                    f"no verified key bundle for {', '.join(sorted(missing))}"
+                    + (f" ({reasons})" if reasons else "")
                 )
             return {member_id: self._peers[member_id] for member_id in wanted}
 
@@ -119,6 +118,11 @@ class PeerKeyCache:
         with self._lock:
             if self._fetched_at is None or self._clock() - self._fetched_at > self._max_age:
                 self._refresh()
+                deadline = time.monotonic() + self._trust_wait.total_seconds()
+                # Keys not yet in a trusted key-log checkpoint (a node just started): wait a little.
+                while self._waiting_for_trust(list(self._refused)) and time.monotonic() < deadline:
+                    time.sleep(_TRUST_POLL_SECONDS)
+                    self._refresh()
             return dict(self._peers)
 
     def _refresh(self) -> None:

@@ -30,6 +30,7 @@ from gateway.bureau.oprf import OPRFEvaluator
 from gateway.bureau.rate_limit import Limit, RateLimiter
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
+from gateway.crypto.ed25519 import load_or_create_log_key
 from gateway.crypto.keys import NodeKeys
 from gateway.errors import ConfigError
 from gateway.identity.peer import Role
@@ -51,6 +52,7 @@ from gateway.queries.subject_check.router import RouterSettings, SubjectCheckRou
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, ReleaseCache
 from gateway.reports.noise import NoiseShareSource
+from gateway.rpc.channel import open_channel
 from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, GrpcShareCaller, MemberChannels
 from gateway.rpc.interceptors import AuthorizationInterceptor
 from gateway.rpc.server import Registration, RunningServer, start_server
@@ -61,8 +63,6 @@ from gateway.store.repositories.audit import AuditLog
 from gateway.store.repositories.blacklist import live_listings
 from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
-from gateway.crypto.ed25519 import load_or_create_log_key
-from gateway.rpc.channel import open_channel
 from gateway.transparency.agent import MemberWitness
 from gateway.transparency.bureau import BureauTransparency
 from gateway.transparency.client import TransparencyClient
@@ -314,7 +314,10 @@ def start_member(
     )
     node.link.start()
     witness_channel = open_channel(
-        core.identity, settings.bureau_address, peer_member_id=settings.bureau_member_id, egress=core.egress.client
+        core.identity,
+        settings.bureau_address,
+        peer_member_id=settings.bureau_member_id,
+        egress=core.egress.client,
     )
     witness = MemberWitness(
         core.store,

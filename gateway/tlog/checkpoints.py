@@ -64,7 +64,9 @@ class Publication:
     signature: bytes = b""
 
     @classmethod
-    def signed(cls, note: SignedNote, old_size: int, proof: tuple[bytes, ...], key: Ed25519Key) -> Publication:
+    def signed(
+        cls, note: SignedNote, old_size: int, proof: tuple[bytes, ...], key: Ed25519Key
+    ) -> Publication:
         """A publication signed by the log's key."""
         unsigned = cls(note, old_size, proof)
         return cls(note, old_size, proof, key.sign(unsigned.signed_message()))
@@ -229,7 +231,9 @@ class CheckpointStore:
     def origins(self) -> list[str]:
         """Every origin with a held checkpoint."""
         with self._store.transaction() as session:
-            return list(session.scalars(sa.select(TlogCheckpoint.origin).distinct().order_by(TlogCheckpoint.origin)))
+            return list(
+                session.scalars(sa.select(TlogCheckpoint.origin).distinct().order_by(TlogCheckpoint.origin))
+            )
 
     def witnessed(self, origin: str) -> WitnessedHead | None:
         """The largest checkpoint of ``origin`` this node co-signed."""
@@ -254,7 +258,12 @@ class CheckpointStore:
                     )
                 )
             else:
-                row.size, row.root, row.note, row.updated_at = head.size, head.root, head.note.render(), self._clock()
+                row.size, row.root, row.note, row.updated_at = (
+                    head.size,
+                    head.root,
+                    head.note.render(),
+                    self._clock(),
+                )
 
     def add_evidence(self, origin: str, kind: str, evidence: dict[str, object]) -> int:
         """Keep one proof of misbehaviour; return its id."""
@@ -291,4 +300,6 @@ def _proof_column(publication: Publication) -> str:
 def _publication(row: TlogCheckpoint) -> Publication:
     lines = [line for line in row.proof.split("\n") if line]
     signature = _b64(lines.pop()[4:]) if lines and lines[-1].startswith("sig ") else b""
-    return Publication(SignedNote.parse(row.note), row.old_size, tuple(_b64(line) for line in lines), signature)
+    return Publication(
+        SignedNote.parse(row.note), row.old_size, tuple(_b64(line) for line in lines), signature
+    )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from gateway.errors import GatewayError
 
-__all__ = ["KeyLogAlert", "LogIntegrityError", "MisbehaviourDetected", "NoteError", "ProofError", "TransparencyError"]
+__all__ = [
+    "KeyLogAlert",
+    "LogIntegrityError",
+    "MisbehaviourDetected",
+    "NoteError",
+    "ProofError",
+    "TransparencyError",
+]
 
 
 class TransparencyError(GatewayError):

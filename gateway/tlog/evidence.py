@@ -22,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from gateway.tlog.checkpoints import Publication
-from gateway.tlog.errors import MisbehaviourDetected, NoteError, ProofError
+from gateway.tlog.errors import NoteError, ProofError
 from gateway.tlog.keys import KEY_LOG_ORIGIN, LogKeyStatement, member_of_origin
 from gateway.tlog.merkle import verify_consistency
 from gateway.tlog.note import Checkpoint, NoteVerifier, SignedNote, verify_checkpoint
@@ -53,7 +53,9 @@ class Finding:
     description: str
 
 
-def split_view(origin: str, statement: LogKeyStatement, first: SignedNote, second: SignedNote) -> dict[str, object]:
+def split_view(
+    origin: str, statement: LogKeyStatement, first: SignedNote, second: SignedNote
+) -> dict[str, object]:
     """Evidence of two signed roots for one size (the caller checked both signatures)."""
     return {
         "kind": SPLIT_VIEW,
@@ -77,7 +79,9 @@ def inconsistency(
     }
 
 
-def rollback(origin: str, statement: LogKeyStatement, earlier: SignedNote, later: Publication) -> dict[str, object]:
+def rollback(
+    origin: str, statement: LogKeyStatement, earlier: SignedNote, later: Publication
+) -> dict[str, object]:
     """Evidence of a later publication that names a previous size below a checkpoint the log signed."""
     return {
         "kind": ROLLBACK,
@@ -124,7 +128,9 @@ def verify_evidence(evidence: object, *, ca_certificate_pem: bytes, bureau_membe
         a, b = verify_checkpoint(first, verifier), verify_checkpoint(second, verifier)
         if a.size != b.size or a.root == b.root:
             raise NoteError("split-view evidence must hold two roots for one size")
-        return Finding(SPLIT_VIEW, origin, owner, f"{owner} signed two different roots for size {a.size} of {origin}")
+        return Finding(
+            SPLIT_VIEW, origin, owner, f"{owner} signed two different roots for size {a.size} of {origin}"
+        )
     if kind == INCONSISTENT:
         earlier = _note(evidence, "earlier")
         later = Publication.parse(str(evidence.get("later", "")))
@@ -140,7 +146,8 @@ def verify_evidence(evidence: object, *, ca_certificate_pem: bytes, bureau_membe
                 INCONSISTENT,
                 origin,
                 owner,
-                f"{owner} signed a consistency proof from size {old.size} to {new.size} of {origin} that fails",
+                f"{owner} signed a consistency proof from size {old.size} to {new.size} "
+                f"of {origin} that fails",
             )
         raise NoteError("the consistency proof in this evidence verifies: no misbehaviour shown")
     if kind == ROLLBACK:
@@ -150,7 +157,9 @@ def verify_evidence(evidence: object, *, ca_certificate_pem: bytes, bureau_membe
         old, new = verify_checkpoint(earlier, verifier), verify_checkpoint(later.note, verifier)
         later.verify_signature(statement.public_key)
         if not later.old_size < old.size < new.size:
-            raise NoteError("rollback evidence must pair a checkpoint with a larger publication from below it")
+            raise NoteError(
+                "rollback evidence must pair a checkpoint with a larger publication from below it"
+            )
         return Finding(
             ROLLBACK,
             origin,
@@ -180,7 +189,7 @@ def _verifier(
 
 def _certificate_time(statement: LogKeyStatement) -> dt.datetime:
     """A time inside the certificate's validity: evidence outlives certificates, so judge it then."""
-    from cryptography import x509  # noqa: PLC0415 - parsing only, no hazmat
+    from cryptography import x509
 
     certificate = x509.load_der_x509_certificate(statement.certificate_der)
     return certificate.not_valid_before_utc + dt.timedelta(seconds=1)

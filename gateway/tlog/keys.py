@@ -20,7 +20,12 @@ from dataclasses import dataclass
 
 from gateway.crypto.ed25519 import ED25519_KEY_BYTES
 from gateway.crypto.encoding import length_prefixed
-from gateway.crypto.signatures import SerialCheck, SignatureInvalid, sign_with_tls_key, verify_with_certificate
+from gateway.crypto.signatures import (
+    SerialCheck,
+    SignatureInvalid,
+    sign_with_tls_key,
+    verify_with_certificate,
+)
 from gateway.identity.peer import Peer
 from gateway.tlog.errors import NoteError
 from gateway.tlog.note import COSIGNATURE_TYPE, ED25519_TYPE, NoteVerifier

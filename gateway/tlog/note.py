@@ -1,4 +1,4 @@
-"""C2SP signed notes, tlog-checkpoints and tlog-cosignatures with Ed25519 keys.
+r"""C2SP signed notes, tlog-checkpoints and tlog-cosignatures with Ed25519 keys.
 
 * **Signed note** (c2sp.org/signed-note): a UTF-8 text ending in a newline, a blank line,
   then signature lines ``— <key name> base64(key ID || signature)``. The key ID is

@@ -53,7 +53,8 @@ class SqlTree:
         PostgreSQL: a transaction-scoped advisory lock on the log's name. SQLite: every
         store transaction begins IMMEDIATE, so the writer already holds the database lock.
         """
-        if db.get_bind().dialect.name == "postgresql":
+        dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
+        if dialect.name == "postgresql":
             db.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:log))"), {"log": f"tlog:{self.log}"})
 
     def size(self, db: Executor) -> int:
@@ -108,10 +109,10 @@ class SqlTree:
                 rows.append({"log": self.log, "level": level, "idx": idx, "hash": current})
             index += 1
             if len(rows) >= _BATCH:
-                db.execute(sa.insert(_NODES), rows)
+                db.execute(sa.insert(TlogNode), rows)
                 rows = []
         if rows:
-            db.execute(sa.insert(_NODES), rows)
+            db.execute(sa.insert(TlogNode), rows)
         return first
 
     def root(self, db: Executor, size: int | None = None) -> bytes:
@@ -131,7 +132,9 @@ class SqlTree:
             return []
         return self._hashes(db, consistency_ranges(old_size, new_size))
 
-    def leaf_hashes(self, db: Executor, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+    def leaf_hashes(
+        self, db: Executor, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, bytes]]:
         """``(index, leaf hash)`` for the stored leaves in ``[start, end)``, in index order."""
         query = (
             sa.select(_NODES.c.idx, _NODES.c.hash)

@@ -96,7 +96,9 @@ def witness_log(
             result.evidence.append(rollback(log.name, statement, head.note, publication))
             break
         try:
-            verify_consistency(head.size, checkpoint.size, head.root, checkpoint.root, list(publication.proof))
+            verify_consistency(
+                head.size, checkpoint.size, head.root, checkpoint.root, list(publication.proof)
+            )
         except ProofError:
             result.evidence.append(inconsistency(log.name, statement, head.note, publication))
             break

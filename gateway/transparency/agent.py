@@ -30,8 +30,8 @@ from gateway.store.database import Store
 from gateway.store.repositories.audit import AUDIT_LOG
 from gateway.tlog.checkpoints import CheckpointStore, Publication
 from gateway.tlog.errors import LogIntegrityError, NoteError
-from gateway.tlog.keys import KEY_LOG_ORIGIN, LogKeyStatement, audit_origin, member_of_origin, witness_name
 from gateway.tlog.evidence import split_view
+from gateway.tlog.keys import KEY_LOG_ORIGIN, LogKeyStatement, audit_origin, member_of_origin, witness_name
 from gateway.tlog.note import ED25519_TYPE, NoteVerifier, verify_checkpoint
 from gateway.tlog.tree import SqlTree
 from gateway.tlog.witness import witness_log
@@ -170,7 +170,9 @@ class MemberWitness:
         return grouped
 
     # 3. Mirror the key log.
-    def _mirror_key_log(self, publications: list[Publication], report: TickReport) -> dict[str, MemberKeyState]:
+    def _mirror_key_log(
+        self, publications: list[Publication], report: TickReport
+    ) -> dict[str, MemberKeyState]:
         mirrored = self._mirror.size()
         target = max((p.checkpoint.size for p in publications), default=0)
         if target > mirrored:
@@ -223,7 +225,9 @@ class MemberWitness:
                 continue
             problem = None
             if entry["type"] == "certificate" and entry["fingerprint"] != own_fp:
-                problem = f"a certificate for {self._member_id} this node does not hold (serial {entry['serial']})"
+                problem = (
+                    f"a certificate for {self._member_id} this node does not hold (serial {entry['serial']})"
+                )
             elif entry["type"] == "keys" and entry["log_key"] != own_key:
                 problem = f"keys for {self._member_id} under a log key this node does not hold"
             if problem is not None and (index, problem) not in self._alerted:
@@ -238,7 +242,13 @@ class MemberWitness:
                         Outcome.DENY,
                         "unexpected_own_key",
                         f"keylog-{index}",
-                        {"leaf_index": index, "entry_type": str(entry["type"]), "fingerprint": str(entry.get("fingerprint", entry.get("certificate_fingerprint", "")))},
+                        {
+                            "leaf_index": index,
+                            "entry_type": str(entry["type"]),
+                            "fingerprint": str(
+                                entry.get("fingerprint", entry.get("certificate_fingerprint", ""))
+                            ),
+                        },
                     )
                 )
 
@@ -258,7 +268,10 @@ class MemberWitness:
 
     # 4. Witness.
     def _witness_all(
-        self, publications: dict[str, list[Publication]], states: dict[str, MemberKeyState], report: TickReport
+        self,
+        publications: dict[str, list[Publication]],
+        states: dict[str, MemberKeyState],
+        report: TickReport,
     ) -> list[tuple[str, int, str]]:
         cosignatures: list[tuple[str, int, str]] = []
         for origin, group in sorted(publications.items()):
@@ -313,7 +326,11 @@ class MemberWitness:
         held = self.checkpoints.get(origin, checkpoint.size)
         if held is None or held.checkpoint.root != checkpoint.root:
             return
-        lines = [line for line in publication.note.signatures if line.name not in (origin, witness_name(self._member_id))]
+        lines = [
+            line
+            for line in publication.note.signatures
+            if line.name not in (origin, witness_name(self._member_id))
+        ]
         if lines:
             self.checkpoints.add_signatures(origin, checkpoint.size, lines)
 
@@ -362,7 +379,7 @@ def _evidence_key(evidence: dict[str, object]) -> tuple[str, ...]:
 
 def _is_checkpoint(publication: Publication) -> bool:
     try:
-        publication.checkpoint
+        _ = publication.checkpoint
     except NoteError:
         return False
     return True

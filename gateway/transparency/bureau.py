@@ -29,13 +29,13 @@ from gateway.identity.ca.authority import CertificateAuthority
 from gateway.identity.peer import Peer
 from gateway.store.database import Store
 from gateway.store.models import TlogEntry
+from gateway.store.repositories.audit import AUDIT_LOG
 from gateway.tlog.checkpoints import CheckpointStore, Publication
 from gateway.tlog.errors import NoteError
 from gateway.tlog.keys import KEY_LOG_ORIGIN, LogKeyStatement, audit_origin, witness_name
 from gateway.tlog.merkle import leaf_hash
 from gateway.tlog.note import SignatureLine
 from gateway.tlog.tree import SqlTree
-from gateway.store.repositories.audit import AUDIT_LOG
 from gateway.transparency.keylog import (
     KEY_LOG,
     KeyLogEntry,
@@ -75,7 +75,10 @@ class KeyLog:
         added: list[int] = []
         with self._lock, self._store.transaction() as session:
             self._tree.lock(session)
-            held = {bytes(data) for data in session.scalars(sa.select(TlogEntry.data).where(TlogEntry.log == KEY_LOG))}
+            held = {
+                bytes(data)
+                for data in session.scalars(sa.select(TlogEntry.data).where(TlogEntry.log == KEY_LOG))
+            }
             fresh = [encode_entry(entry) for entry in entries]
             fresh = [data for i, data in enumerate(fresh) if data not in held and data not in fresh[:i]]
             if not fresh:
@@ -157,13 +160,22 @@ class BureauTransparency:
         self._ca_dir = ca_dir
         self._clock = clock
         self.statement = LogKeyStatement.create(
-            member_id, log_key.public_key, certificate_pem=identity_cert_pem, tls_private_key_pem=identity_key_pem
+            member_id,
+            log_key.public_key,
+            certificate_pem=identity_cert_pem,
+            tls_private_key_pem=identity_key_pem,
         )
         self._own_certificate = ssl.PEM_cert_to_DER_cert(identity_cert_pem.decode("ascii"))
         self._publishers = (
-            LogPublisher(store, self.key_log.tree, origin=KEY_LOG_ORIGIN, key=log_key, checkpoints=self.checkpoints),
             LogPublisher(
-                store, SqlTree(AUDIT_LOG), origin=audit_origin(member_id), key=log_key, checkpoints=self.checkpoints
+                store, self.key_log.tree, origin=KEY_LOG_ORIGIN, key=log_key, checkpoints=self.checkpoints
+            ),
+            LogPublisher(
+                store,
+                SqlTree(AUDIT_LOG),
+                origin=audit_origin(member_id),
+                key=log_key,
+                checkpoints=self.checkpoints,
             ),
         )
 
@@ -199,7 +211,10 @@ class BureauTransparency:
             When the log key statement names another member than the caller's certificate.
 
         """
-        if keys.statement.member_id != peer.member_id or fingerprint(keys.certificate_der) != peer.fingerprint:
+        if (
+            keys.statement.member_id != peer.member_id
+            or fingerprint(keys.certificate_der) != peer.fingerprint
+        ):
             raise InvalidInputError("log key statement is not the caller's", field="log_key")
         self.key_log.append(
             [
@@ -231,7 +246,9 @@ class BureauTransparency:
         if held.checkpoint.root != checkpoint.root:
             # Relay both: the witnesses judge (they hold the node's key and keep the evidence).
             _LOG.warning("%s published a second root for size %d", peer.member_id, checkpoint.size)
-            self.checkpoints.add_evidence(checkpoint.origin, CONFLICTING, {"publication": publication.render()})
+            self.checkpoints.add_evidence(
+                checkpoint.origin, CONFLICTING, {"publication": publication.render()}
+            )
 
     def publications(self, after: dict[str, int], *, only_named: bool) -> list[Publication]:
         """Publications of each log after the named sizes; of other logs, the latest one."""
@@ -239,7 +256,9 @@ class BureauTransparency:
         conflicting: dict[str, list[Publication]] = {}
         for item in self.checkpoints.evidence():
             if item.kind == CONFLICTING:
-                conflicting.setdefault(item.origin, []).append(Publication.parse(str(item.evidence["publication"])))
+                conflicting.setdefault(item.origin, []).append(
+                    Publication.parse(str(item.evidence["publication"]))
+                )
         for origin in self.checkpoints.origins():
             if origin in after:
                 found += self.checkpoints.after(origin, after[origin], limit=MAX_PUBLICATIONS_PER_LOG)

@@ -32,7 +32,9 @@ class TransparencyClient:
     def checkpoints(self, after: dict[str, int], *, only_named: bool = False) -> list[Publication]:
         """Publications after the named sizes (and the latest of every other log)."""
         request = bureau_pb2.GetCheckpointsRequest(
-            after=[bureau_pb2.LogPosition(origin=origin, size=size) for origin, size in sorted(after.items())],
+            after=[
+                bureau_pb2.LogPosition(origin=origin, size=size) for origin, size in sorted(after.items())
+            ],
             only_named=only_named,
         )
         response = self._call(lambda: self._stub.GetCheckpoints(request, timeout=CALL_TIMEOUT_SECONDS))

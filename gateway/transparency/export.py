@@ -34,7 +34,13 @@ from gateway.tlog.checkpoints import Publication
 from gateway.tlog.errors import LogIntegrityError, NoteError, ProofError
 from gateway.tlog.keys import LogKeyStatement, audit_origin, witness_name
 from gateway.tlog.merkle import leaf_hash, verify_inclusion
-from gateway.tlog.note import COSIGNATURE_TYPE, NoteVerifier, SignedNote, verify_checkpoint, verify_cosignature
+from gateway.tlog.note import (
+    COSIGNATURE_TYPE,
+    NoteVerifier,
+    SignedNote,
+    verify_checkpoint,
+    verify_cosignature,
+)
 from gateway.tlog.tree import SqlTree
 
 __all__ = ["EXPORT_FORMAT", "ExportSummary", "build_export", "verify_export"]
@@ -72,7 +78,7 @@ def build_export(
     end: dt.datetime,
     now: dt.datetime,
 ) -> tuple[bytes, int]:
-    """The bundle of entries recorded in ``[start, end)`` up to ``anchor``'s size; and how many later ones were left out.
+    """The bundle of entries recorded in ``[start, end)`` up to ``anchor``'s size, and how many were left out.
 
     Raises
     ------
@@ -121,7 +127,9 @@ def build_export(
     return canonical(body), left_out
 
 
-def verify_export(data: bytes, *, ca_certificate_pem: bytes | None = None, min_cosignatures: int = 1) -> ExportSummary:
+def verify_export(
+    data: bytes, *, ca_certificate_pem: bytes | None = None, min_cosignatures: int = 1
+) -> ExportSummary:
     """Verify a bundle offline (see the module docstring).
 
     Parameters
@@ -167,7 +175,9 @@ def verify_export(data: bytes, *, ca_certificate_pem: bytes | None = None, min_c
         cosigner = LogKeyStatement.from_json(raw)
         cosigner_key = cosigner.verify(ca_certificate_pem=ca_pem, at=_exported_at(body))
         verifier = NoteVerifier(witness_name(cosigner.member_id), cosigner_key.public_key, COSIGNATURE_TYPE)
-        lines = [line for line in note.signatures if line.name == verifier.name and line.key_id == verifier.key_id]
+        lines = [
+            line for line in note.signatures if line.name == verifier.name and line.key_id == verifier.key_id
+        ]
         if not lines:
             raise NoteError(f"{cosigner.member_id} is listed as a co-signer but did not co-sign")
         verify_cosignature(note.text, lines[0], verifier)

@@ -170,14 +170,18 @@ class KeyLogGate:
         trusted = self.trusted()
         if trusted is None:
             raise PeerKeyRefused(
-                "no trusted key-log checkpoint yet (not enough co-signatures)", member_id=member_id, transient=True
+                "no trusted key-log checkpoint yet (not enough co-signatures)",
+                member_id=member_id,
+                transient=True,
             )
         state = trusted.states.get(member_id)
         certificate_fp = fingerprint(view.keys.certificate_der)
         certificate = None if state is None else state.certificate(certificate_fp)
         if state is None or certificate is None:
             raise PeerKeyRefused(
-                f"certificate of {member_id} is not in the trusted key log yet", member_id=member_id, transient=True
+                f"certificate of {member_id} is not in the trusted key log yet",
+                member_id=member_id,
+                transient=True,
             )
         if certificate.status != ACCEPTED:
             raise PeerKeyRefused(
@@ -187,7 +191,8 @@ class KeyLogGate:
             )
         if certificate.role != view.role.value:
             raise PeerKeyRefused(
-                f"{member_id}'s certificate says {certificate.role!r}, the directory says {view.role.value!r}",
+                f"{member_id}'s certificate says {certificate.role!r}, "
+                f"the directory says {view.role.value!r}",
                 member_id=member_id,
                 transient=False,
             )
@@ -195,15 +200,24 @@ class KeyLogGate:
         for index in (certificate.leaf_index, keys_index):
             proof = self._inclusion_proof(index, trusted.checkpoint.size)
             verify_inclusion(
-                index, trusted.checkpoint.size, leaf_hash(trusted.entries[index]), proof, trusted.checkpoint.root
+                index,
+                trusted.checkpoint.size,
+                leaf_hash(trusted.entries[index]),
+                proof,
+                trusted.checkpoint.root,
             )
 
-    def _keys_leaf(self, trusted: TrustedKeyLog, state: MemberKeyState, view: MemberView, certificate_fp: str) -> int:
+    def _keys_leaf(
+        self, trusted: TrustedKeyLog, state: MemberKeyState, view: MemberView, certificate_fp: str
+    ) -> int:
         assert view.keys is not None
         bundle = KeyBundle(
             view.member_id, view.keys.hpke_public_key, view.keys.mask_public_key, view.keys.created_at
         ).to_bytes()
-        wanted = (base64.b64encode(bundle).decode("ascii"), base64.b64encode(view.keys.signature).decode("ascii"))
+        wanted = (
+            base64.b64encode(bundle).decode("ascii"),
+            base64.b64encode(view.keys.signature).decode("ascii"),
+        )
         for index in sorted(set(state.accepted_keys.values()) | set(state.statements), reverse=True):
             entry = decode_entry(trusted.entries[index])
             if (entry.get("bundle"), entry.get("bundle_signature")) != wanted:
@@ -218,7 +232,9 @@ class KeyLogGate:
                 )
             return index
         raise PeerKeyRefused(
-            f"key bundle of {view.member_id} is not in the trusted key log yet", member_id=view.member_id, transient=True
+            f"key bundle of {view.member_id} is not in the trusted key log yet",
+            member_id=view.member_id,
+            transient=True,
         )
 
     def _inclusion_proof(self, index: int, size: int) -> list[bytes]:

@@ -249,7 +249,10 @@ def _apply_keys(state: MemberKeyState, index: int, entry: KeyLogEntry, ca_pem: b
         raise InvalidInputError("keys leaf names a certificate the log does not hold", field="certificate")
     at = x509.load_der_x509_certificate(certificate_state.certificate_der).not_valid_before_utc
     statement = LogKeyStatement(
-        state.member_id, _unb64(entry["log_key"]), certificate_state.certificate_der, _unb64(entry["log_key_signature"])
+        state.member_id,
+        _unb64(entry["log_key"]),
+        certificate_state.certificate_der,
+        _unb64(entry["log_key_signature"]),
     )
     statement.verify(ca_certificate_pem=ca_pem, at=at + dt.timedelta(seconds=1))
     state.statements[index] = statement
@@ -270,7 +273,11 @@ def _apply_keys(state: MemberKeyState, index: int, entry: KeyLogEntry, ca_pem: b
         except KeyBundleError as exc:
             raise InvalidInputError("bundle signature does not verify", field="bundle") from exc
     log_key = statement.public_key
-    if state.log_key is None or state.log_key == log_key or (certificate_fp, _b64(log_key)) in state.confirmed:
+    if (
+        state.log_key is None
+        or state.log_key == log_key
+        or (certificate_fp, _b64(log_key)) in state.confirmed
+    ):
         if state.log_key is None:
             state.log_key, state.statement = log_key, statement
         if state.log_key == log_key:

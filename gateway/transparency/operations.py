@@ -38,7 +38,10 @@ class NodeVerification:
 def own_statement(identity: TLSIdentity, public_key: bytes) -> LogKeyStatement:
     """The node's log key, vouched for by its certificate key."""
     return LogKeyStatement.create(
-        identity.own.member_id, public_key, certificate_pem=identity.cert_pem, tls_private_key_pem=identity.key_pem
+        identity.own.member_id,
+        public_key,
+        certificate_pem=identity.cert_pem,
+        tls_private_key_pem=identity.key_pem,
     )
 
 
@@ -67,14 +70,22 @@ def verify_node_log(settings: Settings, *, clock: Clock, online: bool) -> NodeVe
             if other not in (member_id, settings.bureau_member_id) and state.statement is not None
         ]
         key = statement.verify(ca_certificate_pem=identity.ca_pem, at=clock())
-        result = verify_audit_log(store, log=key.audit_verifier, publications=publications, witnesses=witnesses)
+        result = verify_audit_log(
+            store, log=key.audit_verifier, publications=publications, witnesses=witnesses
+        )
         return NodeVerification(member_id, result, checkpoints.evidence())
     finally:
         store.close()
 
 
 def export_node_log(
-    settings: Settings, *, start: dt.datetime, end: dt.datetime, out: Path, min_cosignatures: int, clock: Clock
+    settings: Settings,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    out: Path,
+    min_cosignatures: int,
+    clock: Clock,
 ) -> int:
     """Write the evidence bundle of ``[start, end)`` to ``out``; return how many later entries were left out.
 
@@ -129,5 +140,6 @@ def _anchor(
             statements = [states[name].statement for name in names]
             return publication, [s for s in statements if s is not None]
     raise NotFoundError(
-        f"no checkpoint of {member_id}'s audit log carries {minimum} co-signatures yet (are the witnesses running?)"
+        f"no checkpoint of {member_id}'s audit log carries {minimum} co-signatures yet "
+        "(are the witnesses running?)"
     )

@@ -91,7 +91,8 @@ def verify_audit_log(
         held = roots.get(checkpoint.size)
         if held is not None and held.root != checkpoint.root:
             raise LogIntegrityError(
-                f"two different roots were signed for size {checkpoint.size} of {log.name}", index=checkpoint.size
+                f"two different roots were signed for size {checkpoint.size} of {log.name}",
+                index=checkpoint.size,
             )
         roots[checkpoint.size] = checkpoint
         names = cosigners.setdefault(checkpoint.size, [])
@@ -122,7 +123,8 @@ def verify_audit_log(
             stored_index, stored_hash = next(stored, (None, b""))
             if stored_index != expected or stored_hash != value:
                 raise LogIntegrityError(
-                    f"audit entry {record.seq} (leaf {expected}) does not match the leaf the log committed to: "
+                    f"audit entry {record.seq} (leaf {expected}) does not match the leaf "
+                    "the log committed to: "
                     "it was altered or moved",
                     index=expected,
                 )
@@ -150,7 +152,8 @@ def _check_root(roots: dict[int, Checkpoint], builder: RootBuilder, origin: str)
     checkpoint = roots.get(builder.size)
     if checkpoint is not None and checkpoint.root != builder.root():
         raise LogIntegrityError(
-            f"the first {builder.size} entries of {origin} do not reproduce the signed checkpoint of that size: "
+            f"the first {builder.size} entries of {origin} do not reproduce "
+            "the signed checkpoint of that size: "
             "history was rewritten after it was signed",
             index=builder.size,
         )

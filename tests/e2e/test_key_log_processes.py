@@ -1,4 +1,4 @@
-"""The bureau issues a second certificate for bank-2 (real CA, real processes): bank-2 alerts, the others refuse.
+"""A second certificate for bank-2 from the real CA, in real processes: bank-2 alerts, the others refuse.
 
 A deviating bureau runs the CA: it issues another bank-2 certificate and starts a node with it
 (bureau-held keys), which registers and replaces bank-2 in the directory. The key log records
@@ -71,7 +71,9 @@ def gate_verdict(settings: Settings, view: MemberView) -> PeerKeyRefused | None:
 
 
 def directory_view(settings: Settings, bureau_address: str, member_id: str) -> MemberView | None:
-    client = BureauClient(TLSIdentity.from_settings(settings.tls), bureau_address, bureau_member_id=BUREAU_ID, egress=None)
+    client = BureauClient(
+        TLSIdentity.from_settings(settings.tls), bureau_address, bureau_member_id=BUREAU_ID, egress=None
+    )
     try:
         return next((v for v in client.directory()[0] if v.member_id == member_id), None)
     finally:
@@ -92,7 +94,9 @@ def alerts(settings: Settings) -> int:
         with store.transaction() as session:
             return int(
                 session.scalar(
-                    sa.select(sa.func.count()).select_from(AuditRecord).where(AuditRecord.action == "transparency.key_alert")
+                    sa.select(sa.func.count())
+                    .select_from(AuditRecord)
+                    .where(AuditRecord.action == "transparency.key_alert")
                 )
                 or 0
             )
@@ -106,27 +110,42 @@ def test_a_second_certificate_for_bank_2_is_alerted_and_refused_until_bank_2_con
     bureau_settings = provision(BUREAU_ID, Role.BUREAU, heartbeat_seconds=0.5)
     logs = tmp_path / "logs"
     consortium = RunningConsortium(
-        bureau_settings, node_process(bureau_settings, bureau_settings.data_dir.parent / "node.toml", logs, bureau=True)
+        bureau_settings,
+        node_process(bureau_settings, bureau_settings.data_dir.parent / "node.toml", logs, bureau=True),
     )
     settings: dict[str, Settings] = {}
     try:
         consortium.bureau.start()
         consortium.bureau_address = address = consortium.bureau.wait_ready()
         for member_id in ("bank-1", "bank-2", "bank-3"):
-            settings[member_id] = provision(member_id, Role.BANK, bureau_address=address, heartbeat_seconds=0.5)
-            process = node_process(settings[member_id], settings[member_id].data_dir.parent / "node.toml", logs, bureau=False)
+            settings[member_id] = provision(
+                member_id, Role.BANK, bureau_address=address, heartbeat_seconds=0.5
+            )
+            process = node_process(
+                settings[member_id], settings[member_id].data_dir.parent / "node.toml", logs, bureau=False
+            )
             consortium.members.append(process)
             process.start()
         consortium.wait_registered()
         original = directory_view(settings["bank-1"], address, "bank-2")
         assert original is not None
-        eventually(lambda: gate_verdict(settings["bank-1"], original) is None, "bank-1 to trust bank-2's first keys")
+        eventually(
+            lambda: gate_verdict(settings["bank-1"], original) is None, "bank-1 to trust bank-2's first keys"
+        )
 
         # The bureau issues a second bank-2 certificate and runs a node with it.
         rogue_dir = tmp_path / "rogue-bank-2"
         issued = credgate(
-            "ca", "issue", "--ca-dir", str(bureau_settings.ca_dir), "--member-id", "bank-2", "--role", "bank",
-            "--out", str(rogue_dir / "tls"),
+            "ca",
+            "issue",
+            "--ca-dir",
+            str(bureau_settings.ca_dir),
+            "--member-id",
+            "bank-2",
+            "--role",
+            "bank",
+            "--out",
+            str(rogue_dir / "tls"),
         )
         assert issued.returncode == 0, issued.stderr
         real_config = settings["bank-2"].data_dir.parent / "node.toml"
@@ -141,7 +160,11 @@ def test_a_second_certificate_for_bank_2_is_alerted_and_refused_until_bank_2_con
 
         def rogue_listed() -> bool:
             view = directory_view(settings["bank-1"], address, "bank-2")
-            return view is not None and view.keys is not None and view.keys.certificate_der != original.keys.certificate_der  # type: ignore[union-attr]
+            return (
+                view is not None
+                and view.keys is not None
+                and view.keys.certificate_der != original.keys.certificate_der
+            )  # type: ignore[union-attr]
 
         eventually(rogue_listed, "the bureau to list the second bank-2 certificate")
         replaced = directory_view(settings["bank-1"], address, "bank-2")
@@ -149,7 +172,9 @@ def test_a_second_certificate_for_bank_2_is_alerted_and_refused_until_bank_2_con
         eventually(lambda: alerts(settings["bank-2"]) > 0, "bank-2 to raise an alert")
         for member_id in ("bank-1", "bank-3"):  # refused while the key log says "awaiting confirmation"
             eventually(
-                lambda m=member_id: (v := gate_verdict(settings[m], replaced)) is not None and not v.transient,
+                lambda m=member_id: (
+                    (v := gate_verdict(settings[m], replaced)) is not None and not v.transient
+                ),
                 f"{member_id} to refuse the second certificate for good",
             )
         key_log = credgate("keys", "log", "--config", str(real_config))
@@ -159,7 +184,10 @@ def test_a_second_certificate_for_bank_2_is_alerted_and_refused_until_bank_2_con
         fingerprint = TLSIdentity.from_settings(rogue_settings.tls).own.fingerprint
         confirmed = credgate("keys", "confirm", "--config", str(real_config), "--fingerprint", fingerprint)
         for member_id in ("bank-1", "bank-3"):
-            eventually(lambda m=member_id: gate_verdict(settings[m], replaced) is None, f"{member_id} to accept after confirmation")
+            eventually(
+                lambda m=member_id: gate_verdict(settings[m], replaced) is None,
+                f"{member_id} to accept after confirmation",
+            )
     finally:
         codes = consortium.stop()
 

@@ -29,6 +29,7 @@ from gateway.bureau import ConsortiumDirectory, MemberView
 from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
 from gateway.clock import Clock
+from gateway.crypto.bundle import KeyBundle
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.pseudonyms import PseudonymTally
@@ -47,7 +48,6 @@ from gateway.rpc.interceptors import current_peer, peer_certificate_pem
 from gateway.rpc.roles import role_to_proto
 from gateway.rpc.status import maps_errors, maps_stream_errors
 from gateway.store.repositories.members import PublishedKeys
-from gateway.crypto.bundle import KeyBundle
 from gateway.tlog.keys import LogKeyStatement
 from gateway.transparency.bureau import MAX_ENTRIES_PER_CALL, BureauTransparency, RegisteredKeys
 

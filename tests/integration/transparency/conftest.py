@@ -84,7 +84,9 @@ def witnessed(provision: Callable[..., Settings]) -> Iterator[Witnessed]:
     bureau_settings = provision(BUREAU_ID, Role.BUREAU, heartbeat_seconds=0.5)
     equivocator = Equivocator()
     bureau = start_bureau(bureau_settings, interceptors=[equivocator])
-    settings = {m: provision(m, Role.BANK, bureau_address=bureau.address, heartbeat_seconds=0.5) for m in MEMBERS}
+    settings = {
+        m: provision(m, Role.BANK, bureau_address=bureau.address, heartbeat_seconds=0.5) for m in MEMBERS
+    }
     members: dict[str, RunningNode] = {}
     try:
         for member_id, member_settings in settings.items():
@@ -122,4 +124,3 @@ class Equivocator(grpc.ServerInterceptor):
             return forged
 
         return rewrap(continuation(details), wrap)
-

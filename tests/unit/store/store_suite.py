@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
+from gateway.crypto.ed25519 import Ed25519Key
 from gateway.errors import InvalidInputError, NotFoundError, StoreError
 from gateway.ingest import run_import
 from gateway.roles import Role
@@ -22,10 +23,8 @@ from gateway.store import Store
 from gateway.store.enums import AuditDecision, Segment
 from gateway.store.errors import AuditChainError
 from gateway.store.migrate import current_revision, downgrade_to, head_revision, upgrade_to_head
-from gateway.store.models import Account, Base, Borrower
+from gateway.store.models import Account, AuditRecord, Base, Borrower
 from gateway.store.repositories import AuditLog, MemberDirectory
-from gateway.crypto.ed25519 import Ed25519Key
-from gateway.store.models import AuditRecord
 from gateway.store.repositories.audit import (
     AUDIT_LOG,
     GENESIS_HASH,
@@ -459,7 +458,9 @@ class StoreSuite:
         append(AuditLog(store), count)
         key = Ed25519Key(bytes(range(32)))
         checkpoints = CheckpointStore(store, clock=lambda: T0)
-        publisher = LogPublisher(store, SqlTree(AUDIT_LOG), origin=audit_origin("bank-a"), key=key, checkpoints=checkpoints)
+        publisher = LogPublisher(
+            store, SqlTree(AUDIT_LOG), origin=audit_origin("bank-a"), key=key, checkpoints=checkpoints
+        )
         publisher.publish()
         verifier = NoteSigner(audit_origin("bank-a"), key).verifier
         return verifier, checkpoints.all(audit_origin("bank-a"))
@@ -513,14 +514,20 @@ class StoreSuite:
         self._tamper(store, "DELETE FROM audit_log WHERE leaf_index >= 3", "DELETE FROM tlog_nodes")
         with store.transaction() as session:  # the tree of the three entries left, rebuilt
             rows = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.leaf_index)).all()
-            SqlTree(AUDIT_LOG).append(session, [leaf_hash(audit_leaf_data(r.leaf_index, hashed_fields(r))) for r in rows])
+            SqlTree(AUDIT_LOG).append(
+                session, [leaf_hash(audit_leaf_data(r.leaf_index, hashed_fields(r))) for r in rows]
+            )
 
         with pytest.raises(LogIntegrityError, match="entries at the end were removed"):
             verify_audit_log(store, log=verifier, publications=publications)
 
-    def test_transparency_log_finds_a_rebuilt_history_against_the_signed_checkpoint(self, store: Store) -> None:
+    def test_transparency_log_finds_a_rebuilt_history_against_the_signed_checkpoint(
+        self, store: Store
+    ) -> None:
         verifier, publications = self._signed_log(store, 5)
-        self._tamper(store, "UPDATE audit_log SET reason = 'rewritten' WHERE leaf_index = 1", "DELETE FROM tlog_nodes")
+        self._tamper(
+            store, "UPDATE audit_log SET reason = 'rewritten' WHERE leaf_index = 1", "DELETE FROM tlog_nodes"
+        )
         with store.transaction() as session:  # chain and tree rebuilt so that they agree with the edit
             rows = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.leaf_index)).all()
             previous = GENESIS_HASH
@@ -528,7 +535,9 @@ class StoreSuite:
                 row.prev_hash = previous
                 row.entry_hash = previous = compute_entry_hash(previous, hashed_fields(row))
             session.flush()
-            SqlTree(AUDIT_LOG).append(session, [leaf_hash(audit_leaf_data(r.leaf_index, hashed_fields(r))) for r in rows])
+            SqlTree(AUDIT_LOG).append(
+                session, [leaf_hash(audit_leaf_data(r.leaf_index, hashed_fields(r))) for r in rows]
+            )
 
         verify_audit_log(store, log=verifier, publications=[])  # the store alone looks fine
         with pytest.raises(LogIntegrityError, match="history was rewritten"):

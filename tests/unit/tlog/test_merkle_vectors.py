@@ -44,11 +44,21 @@ class MerkleVectors:
         raw = json.loads((VECTORS / "merkle_transparency_dev.json").read_text())
         return cls(
             leaves=[bytes.fromhex(x) for x in raw["leaf_inputs"]],
-            nodes={(level, i): bytes.fromhex(h) for level, row in enumerate(raw["node_hashes"]) for i, h in enumerate(row)},
+            nodes={
+                (level, i): bytes.fromhex(h)
+                for level, row in enumerate(raw["node_hashes"])
+                for i, h in enumerate(row)
+            },
             roots=[bytes.fromhex(x) for x in raw["root_hashes"]],
             # Published leaf numbers are 1-based.
-            inclusion=[(p["leaf"] - 1, p["size"], [bytes.fromhex(h) for h in p["proof"]]) for p in raw["inclusion_proofs"]],
-            consistency=[(p["size1"], p["size2"], [bytes.fromhex(h) for h in p["proof"]]) for p in raw["consistency_proofs"]],
+            inclusion=[
+                (p["leaf"] - 1, p["size"], [bytes.fromhex(h) for h in p["proof"]])
+                for p in raw["inclusion_proofs"]
+            ],
+            consistency=[
+                (p["size1"], p["size2"], [bytes.fromhex(h) for h in p["proof"]])
+                for p in raw["consistency_proofs"]
+            ],
             probes=raw["published_probes"],
         )
 
@@ -78,18 +88,24 @@ def test_root_of_every_prefix_matches_the_published_root(size: int) -> None:
 
 
 @pytest.mark.parametrize(("index", "size", "proof"), V.inclusion)
-def test_generated_inclusion_proofs_equal_the_published_ones(index: int, size: int, proof: list[bytes]) -> None:
+def test_generated_inclusion_proofs_equal_the_published_ones(
+    index: int, size: int, proof: list[bytes]
+) -> None:
     assert proof_hashes(inclusion_ranges(index, size), stored(V.nodes)) == proof  # type: ignore[arg-type]
     verify_inclusion(index, size, leaf_hash(V.leaves[index]), proof, V.roots[size])
 
 
 @pytest.mark.parametrize(("size1", "size2", "proof"), V.consistency)
-def test_generated_consistency_proofs_equal_the_published_ones(size1: int, size2: int, proof: list[bytes]) -> None:
+def test_generated_consistency_proofs_equal_the_published_ones(
+    size1: int, size2: int, proof: list[bytes]
+) -> None:
     assert proof_hashes(consistency_ranges(size1, size2), stored(V.nodes)) == proof  # type: ignore[arg-type]
     verify_consistency(size1, size2, V.roots[size1], V.roots[size2], proof)
 
 
-def _corrupt_inclusion(index: int, size: int, proof: list[bytes], root: bytes, leaf: bytes) -> list[tuple[object, ...]]:
+def _corrupt_inclusion(
+    index: int, size: int, proof: list[bytes], root: bytes, leaf: bytes
+) -> list[tuple[object, ...]]:
     """The probes of transparency-dev/merkle cmd/proofgen ``invalidInclusionProof``."""
     probes: list[tuple[object, ...]] = [
         (index - 1, size, root, leaf, proof),

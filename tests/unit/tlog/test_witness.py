@@ -1,4 +1,4 @@
-"""The witness walk: honest chains are co-signed; split views, failing proofs and rollbacks become evidence."""
+"""The witness walk: honest chains co-signed; split views, failing proofs, rollbacks become evidence."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gateway.tlog.checkpoints import Publication
 from gateway.tlog.errors import NoteError
 from gateway.tlog.evidence import verify_evidence
 from gateway.tlog.keys import LogKeyStatement, audit_origin
-from gateway.tlog.merkle import leaf_hash, proof_hashes, consistency_ranges, root_of_leaves, Node
+from gateway.tlog.merkle import Node, consistency_ranges, leaf_hash, proof_hashes, root_of_leaves
 from gateway.tlog.note import Checkpoint, NoteSigner, sign_checkpoint
 from gateway.tlog.witness import witness_log
 
@@ -43,7 +43,9 @@ def nodes_of(values: list[bytes]) -> dict[Node, bytes]:
 
 
 def publication(values: list[bytes], size: int, old: int) -> Publication:
-    note = sign_checkpoint(Checkpoint(ORIGIN, size, root_of_leaves(values[:size])), NoteSigner(ORIGIN, LOG_KEY))
+    note = sign_checkpoint(
+        Checkpoint(ORIGIN, size, root_of_leaves(values[:size])), NoteSigner(ORIGIN, LOG_KEY)
+    )
     nodes = nodes_of(values[:size])
     proof = tuple(proof_hashes(consistency_ranges(old, size), lambda wanted: nodes)) if old else ()  # type: ignore[arg-type,return-value]
     return Publication.signed(note, old, proof, LOG_KEY)
@@ -51,9 +53,14 @@ def publication(values: list[bytes], size: int, old: int) -> Publication:
 
 @pytest.fixture
 def statement(authority: CertificateAuthority, tmp_path: Path) -> LogKeyStatement:
-    issued = authority.issue(member_id="bank-1", role=Role.BANK, out_dir=tmp_path / "bank-1", now=system_clock())
+    issued = authority.issue(
+        member_id="bank-1", role=Role.BANK, out_dir=tmp_path / "bank-1", now=system_clock()
+    )
     return LogKeyStatement.create(
-        "bank-1", LOG_KEY.public_key, certificate_pem=issued.cert_path.read_bytes(), tls_private_key_pem=issued.key_path.read_bytes()
+        "bank-1",
+        LOG_KEY.public_key,
+        certificate_pem=issued.cert_path.read_bytes(),
+        tls_private_key_pem=issued.key_path.read_bytes(),
     )
 
 
@@ -87,11 +94,19 @@ def test_a_second_root_for_a_cosigned_size_is_a_split_view_that_verifies_offline
     result = walk(held, [publication(leaves(5, salt=b"x"), 5, 0)], statement)
 
     assert [e["kind"] for e in result.evidence] == ["split_view"]
-    finding = verify_evidence(result.evidence[0], ca_certificate_pem=authority.certificate.public_bytes(__import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.PEM), bureau_member_id="bureau")
+    finding = verify_evidence(
+        result.evidence[0],
+        ca_certificate_pem=authority.certificate.public_bytes(
+            __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.PEM
+        ),
+        bureau_member_id="bureau",
+    )
     assert finding.owner == "bank-1"
 
 
-def test_a_failing_signed_proof_is_inconsistency_evidence(statement: LogKeyStatement, authority: CertificateAuthority) -> None:
+def test_a_failing_signed_proof_is_inconsistency_evidence(
+    statement: LogKeyStatement, authority: CertificateAuthority
+) -> None:
     held = walk(None, [publication(leaves(4), 4, 0)], statement).head
     rewritten = leaves(8, salt=b"y")  # a different history, published as if it extended the first
 
@@ -100,7 +115,10 @@ def test_a_failing_signed_proof_is_inconsistency_evidence(statement: LogKeyState
     assert [e["kind"] for e in result.evidence] == ["inconsistent"]
     assert result.head == held
     pem = (Path(authority.directory) / "ca.cert.pem").read_bytes()
-    assert "that fails" in verify_evidence(result.evidence[0], ca_certificate_pem=pem, bureau_member_id="bureau").description
+    assert (
+        "that fails"
+        in verify_evidence(result.evidence[0], ca_certificate_pem=pem, bureau_member_id="bureau").description
+    )
 
 
 def test_a_larger_checkpoint_that_disowns_a_cosigned_one_is_rollback_evidence(
@@ -115,7 +133,9 @@ def test_a_larger_checkpoint_that_disowns_a_cosigned_one_is_rollback_evidence(
     verify_evidence(result.evidence[0], ca_certificate_pem=pem, bureau_member_id="bureau")
 
 
-def test_evidence_that_shows_nothing_is_refused(statement: LogKeyStatement, authority: CertificateAuthority) -> None:
+def test_evidence_that_shows_nothing_is_refused(
+    statement: LogKeyStatement, authority: CertificateAuthority
+) -> None:
     held = walk(None, [publication(leaves(5), 5, 0)], statement).head
     result = walk(held, [publication(leaves(5, salt=b"x"), 5, 0)], statement)
     honest = dict(result.evidence[0])
@@ -126,11 +146,17 @@ def test_evidence_that_shows_nothing_is_refused(statement: LogKeyStatement, auth
         verify_evidence(honest, ca_certificate_pem=pem, bureau_member_id="bureau")
 
 
-def test_publications_not_signed_by_the_log_are_skipped_not_held_against_it(statement: LogKeyStatement) -> None:
+def test_publications_not_signed_by_the_log_are_skipped_not_held_against_it(
+    statement: LogKeyStatement,
+) -> None:
     held = walk(None, [publication(leaves(5), 5, 0)], statement).head
     other_key = Ed25519Key(bytes(range(2, 34)))
     forged = Publication(
-        sign_checkpoint(Checkpoint(ORIGIN, 5, root_of_leaves(leaves(5, salt=b"f"))), NoteSigner(ORIGIN, other_key)), 0, ()
+        sign_checkpoint(
+            Checkpoint(ORIGIN, 5, root_of_leaves(leaves(5, salt=b"f"))), NoteSigner(ORIGIN, other_key)
+        ),
+        0,
+        (),
     )
 
     result = walk(held, [forged], statement)

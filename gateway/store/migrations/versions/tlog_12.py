@@ -115,7 +115,10 @@ def _index_existing_entries() -> None:
     table = sa.table(
         "audit_log",
         *(sa.column(name) for name in ("seq", "leaf_index", "recorded_at", "actor_member_id", "actor_role")),
-        *(sa.column(name) for name in ("action", "resource", "decision", "reason", "correlation_id", "details")),
+        *(
+            sa.column(name)
+            for name in ("action", "resource", "decision", "reason", "correlation_id", "details")
+        ),
     )
     rows = bind.execute(sa.select(table).order_by(table.c.seq)).mappings().all()
     hashes = []
