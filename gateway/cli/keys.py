@@ -18,6 +18,8 @@ from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import bureau_address
 from gateway.rpc.channel import open_channel
 from gateway.store.database import open_store
+from gateway.store.enums import AuditDecision
+from gateway.store.repositories.audit import AuditLog
 from gateway.tlog.checkpoints import CheckpointStore
 from gateway.tlog.errors import KeyLogAlert
 from gateway.tlog.keys import KEY_LOG_ORIGIN
@@ -113,6 +115,21 @@ def confirm(
         index = TransparencyClient(channel, address=address).confirm_rotation(encode_entry(entry))
     finally:
         channel.close()
+    store = open_store(settings.store_url)
+    try:  # the confirmation is a decision of this member's own, in its witnessed audit log
+        AuditLog(store).append(
+            actor_member_id=member_id,
+            actor_role=identity.own.role.value,
+            action="transparency.key_confirmed",
+            resource=member_id,
+            decision=AuditDecision.ALLOW,
+            reason="operator",
+            correlation_id=f"keylog-{index}",
+            details={"fingerprint": fingerprint, "leaf_index": index},
+            at=system_clock(),
+        )
+    finally:
+        store.close()
     _console.print(f"confirmed certificate {fingerprint[:16]}… for {member_id} (key-log leaf {index})")
 
 
