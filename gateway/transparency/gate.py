@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from gateway.bureau import MemberView
 from gateway.clock import Clock
 from gateway.crypto.bundle import KeyBundle
+from gateway.crypto.errors import KeyBundleError
 from gateway.errors import GatewayError
 from gateway.store.database import Store
 from gateway.tlog.checkpoints import CheckpointStore, Publication
@@ -36,7 +37,14 @@ from gateway.transparency.bureau import KeyLog
 from gateway.transparency.keylog import ACCEPTED, KEY_LOG, MemberKeyState, decode_entry, fingerprint, replay
 from gateway.transparency.settings import TransparencySettings
 
-__all__ = ["KeyLogGate", "PeerKeyRefused", "TrustedKeyLog", "count_cosigners", "witness_verifier"]
+__all__ = [
+    "GateWitness",
+    "KeyLogGate",
+    "PeerKeyRefused",
+    "TrustedKeyLog",
+    "count_cosigners",
+    "witness_verifier",
+]
 
 
 class PeerKeyRefused(GatewayError):
@@ -155,7 +163,7 @@ class KeyLogGate:
         return found
 
     def check(self, view: MemberView) -> None:
-        """Accept ``view``'s certificate and key bundle, or raise.
+        """Accept ``view``'s certificate and key bundle, as the bureau's directory relays them, or raise.
 
         Raises
         ------
@@ -164,9 +172,36 @@ class KeyLogGate:
             accept them (unconfirmed, revoked, another role).
 
         """
-        member_id = view.member_id
         if view.keys is None:
-            raise PeerKeyRefused(f"{member_id} published no keys", member_id=member_id, transient=True)
+            raise PeerKeyRefused(
+                f"{view.member_id} published no keys", member_id=view.member_id, transient=True
+            )
+        bundle = KeyBundle(
+            view.member_id, view.keys.hpke_public_key, view.keys.mask_public_key, view.keys.created_at
+        )
+        self.check_published(
+            view.member_id, view.keys.certificate_der, bundle, view.keys.signature, role=view.role.value
+        )
+
+    def check_published(
+        self,
+        member_id: str,
+        certificate_der: bytes,
+        bundle: KeyBundle,
+        signature: bytes,
+        *,
+        role: str | None = None,
+    ) -> None:
+        """Accept a peer's certificate and signed key bundle, or raise (see :meth:`check`).
+
+        ``role``, when given, must be the role in the logged certificate.
+
+        Raises
+        ------
+        PeerKeyRefused
+            As :meth:`check`.
+
+        """
         trusted = self.trusted()
         if trusted is None:
             raise PeerKeyRefused(
@@ -175,7 +210,7 @@ class KeyLogGate:
                 transient=True,
             )
         state = trusted.states.get(member_id)
-        certificate_fp = fingerprint(view.keys.certificate_der)
+        certificate_fp = fingerprint(certificate_der)
         certificate = None if state is None else state.certificate(certificate_fp)
         if state is None or certificate is None:
             raise PeerKeyRefused(
@@ -189,14 +224,13 @@ class KeyLogGate:
                 member_id=member_id,
                 transient=False,
             )
-        if certificate.role != view.role.value:
+        if role is not None and certificate.role != role:
             raise PeerKeyRefused(
-                f"{member_id}'s certificate says {certificate.role!r}, "
-                f"the directory says {view.role.value!r}",
+                f"{member_id}'s certificate says {certificate.role!r}, the directory says {role!r}",
                 member_id=member_id,
                 transient=False,
             )
-        keys_index = self._keys_leaf(trusted, state, view, certificate_fp)
+        keys_index = self._keys_leaf(trusted, state, member_id, bundle, signature, certificate_fp)
         for index in (certificate.leaf_index, keys_index):
             proof = self._inclusion_proof(index, trusted.checkpoint.size)
             verify_inclusion(
@@ -208,15 +242,17 @@ class KeyLogGate:
             )
 
     def _keys_leaf(
-        self, trusted: TrustedKeyLog, state: MemberKeyState, view: MemberView, certificate_fp: str
+        self,
+        trusted: TrustedKeyLog,
+        state: MemberKeyState,
+        member_id: str,
+        bundle: KeyBundle,
+        signature: bytes,
+        certificate_fp: str,
     ) -> int:
-        assert view.keys is not None
-        bundle = KeyBundle(
-            view.member_id, view.keys.hpke_public_key, view.keys.mask_public_key, view.keys.created_at
-        ).to_bytes()
         wanted = (
-            base64.b64encode(bundle).decode("ascii"),
-            base64.b64encode(view.keys.signature).decode("ascii"),
+            base64.b64encode(bundle.to_bytes()).decode("ascii"),
+            base64.b64encode(signature).decode("ascii"),
         )
         for index in sorted(set(state.accepted_keys.values()) | set(state.statements), reverse=True):
             entry = decode_entry(trusted.entries[index])
@@ -226,17 +262,35 @@ class KeyLogGate:
                 continue
             if index in state.pending_keys:
                 raise PeerKeyRefused(
-                    f"keys of {view.member_id} changed log key and await the owner's confirmation",
-                    member_id=view.member_id,
+                    f"keys of {member_id} changed log key and await the owner's confirmation",
+                    member_id=member_id,
                     transient=False,
                 )
             return index
         raise PeerKeyRefused(
-            f"key bundle of {view.member_id} is not in the trusted key log yet",
-            member_id=view.member_id,
+            f"key bundle of {member_id} is not in the trusted key log yet",
+            member_id=member_id,
             transient=True,
         )
 
     def _inclusion_proof(self, index: int, size: int) -> list[bytes]:
         with self._store.transaction() as session:
             return self._tree.inclusion_proof(session, index, size)
+
+
+class GateWitness:
+    """The gate in the shape of the pin store's ``KeyLogWitness`` hook (issue #11, ``gateway/node/pins.py``).
+
+    ``check`` raises :class:`~gateway.crypto.errors.KeyBundleError` (the hook's refusal), with the
+    gate's reason chained, when the gate refuses.
+    """
+
+    def __init__(self, gate: KeyLogGate) -> None:
+        self._gate = gate
+
+    def check(self, member_id: str, certificate_der: bytes, bundle: KeyBundle, signature: bytes) -> None:
+        """Refuse a certificate and bundle that are not in a trusted key-log checkpoint."""
+        try:
+            self._gate.check_published(member_id, certificate_der, bundle, signature)
+        except PeerKeyRefused as exc:
+            raise KeyBundleError(member_id) from exc
