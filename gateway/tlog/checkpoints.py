@@ -213,6 +213,17 @@ class CheckpointStore:
             )
             return [_publication(row) for row in rows]
 
+    def up_to(self, origin: str, size: int, *, limit: int) -> list[Publication]:
+        """The ``limit`` largest held checkpoints of ``origin`` not above ``size``, smallest first."""
+        with self._store.transaction() as session:
+            rows = session.scalars(
+                sa.select(TlogCheckpoint)
+                .where(TlogCheckpoint.origin == origin, TlogCheckpoint.size <= size)
+                .order_by(TlogCheckpoint.size.desc())
+                .limit(limit)
+            )
+            return [_publication(row) for row in rows][::-1]
+
     def all(self, origin: str) -> list[Publication]:
         """Every held checkpoint of ``origin``, smallest first."""
         return self.after(origin, -1, limit=1_000_000)

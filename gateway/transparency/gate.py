@@ -47,6 +47,9 @@ __all__ = [
 ]
 
 
+_CANDIDATES = 16
+
+
 class PeerKeyRefused(GatewayError):
     """A peer's certificate or keys are not (yet) in a trusted key-log checkpoint.
 
@@ -141,7 +144,8 @@ class KeyLogGate:
         witnessed = self._checkpoints.witnessed(KEY_LOG_ORIGIN)
         if witnessed is None:
             return None
-        candidates = [p for p in self._checkpoints.all(KEY_LOG_ORIGIN) if p.checkpoint.size <= witnessed.size]
+        # The newest few co-signed heads suffice: trust moves forward with the witnesses.
+        candidates = self._checkpoints.up_to(KEY_LOG_ORIGIN, witnessed.size, limit=_CANDIDATES)
         cache_key = (witnessed.size, "".join(p.note.render() for p in candidates[-3:]))
         with self._lock:
             if self._cached is not None and self._cached[0] == cache_key:
