@@ -19,7 +19,9 @@ def actions(node: RunningNode) -> list[str]:
         return list(session.scalars(sa.select(AuditRecord.action)))
 
 
-def test_many_heartbeats_leave_no_audit_entry(bureau: RunningNode, start_members: Callable[..., RunningNode]) -> None:
+def test_many_heartbeats_leave_no_audit_entry(
+    bureau: RunningNode, start_members: Callable[..., RunningNode]
+) -> None:
     bank = start_members("bank-1")
     assert bank.link is not None and bank.link.registered.wait(30)
     first = MemberDirectory(bureau.store).get("bank-1").last_seen_at
