@@ -14,7 +14,7 @@ serialised by the caller (:meth:`SqlTree.lock`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -38,6 +38,10 @@ __all__ = ["SqlTree"]
 Executor = Session | Connection
 _NODES = TlogNode.__table__
 _BATCH = 5000
+_LAST_LEAF = sa.text(
+    "SELECT idx, hash FROM tlog_nodes WHERE log = :log AND level = 0 ORDER BY idx DESC LIMIT 1"
+)
+_INSERT = sa.text("INSERT INTO tlog_nodes (log, level, idx, hash) VALUES (:log, :level, :idx, :hash)")
 
 
 class SqlTree:
@@ -46,6 +50,7 @@ class SqlTree:
     def __init__(self, log: str) -> None:
         self.log = log
         self._size = sa.select(sa.func.max(_NODES.c.idx)).where(_NODES.c.log == log, _NODES.c.level == 0)
+        self._frontier: tuple[int, dict[Node, bytes], bytes | None] | None = None
 
     def lock(self, db: Executor) -> None:
         """Serialise appenders of this log until the transaction ends (locking operation).
@@ -72,14 +77,24 @@ class SqlTree:
 
         """
         keys = sorted(set(wanted))
+        by_level: dict[int, list[int]] = {}
+        for level, idx in keys:
+            by_level.setdefault(level, []).append(idx)
         found: dict[Node, bytes] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            rows = db.execute(
-                sa.select(_NODES.c.level, _NODES.c.idx, _NODES.c.hash).where(
-                    _NODES.c.log == self.log, sa.tuple_(_NODES.c.level, _NODES.c.idx).in_(chunk)
+        if by_level:
+            # One SELECT per level joined by UNION ALL: SQLite then searches the full primary key
+            # (log, level, idx) for each; a row-value IN would scan every node of the log. Plain
+            # SQL text: building and compiling a new expression per proof cost more than the query.
+            parts: list[str] = []
+            params: dict[str, object] = {"log": self.log}
+            for level, indices in sorted(by_level.items()):
+                names = [f"i{level}_{n}" for n in range(len(indices))]
+                parts.append(
+                    f"SELECT level, idx, hash FROM tlog_nodes WHERE log = :log AND level = {level:d} "
+                    f"AND idx IN ({', '.join(':' + name for name in names)})"
                 )
-            )
+                params.update(zip(names, indices, strict=True))
+            rows = db.execute(sa.text(" UNION ALL ".join(parts)), params)
             found.update({(int(level), int(idx)): bytes(value) for level, idx, value in rows})
         missing = [node for node in keys if node not in found]
         if missing:
@@ -89,13 +104,34 @@ class SqlTree:
             )
         return found
 
+    def append_one(self, db: Executor, leaf_of: Callable[[int], bytes]) -> int:
+        """Append the leaf hash ``leaf_of(index)`` at the end; return its index (the leaf names its place)."""
+        return self._append(db, lambda first: [leaf_of(first)])
+
     def append(self, db: Executor, leaf_hashes: Sequence[bytes]) -> int:
         """Append ``leaf_hashes`` at the end of the tree; return the index of the first one.
 
         The caller holds :meth:`lock` for this log.
         """
-        first = self.size(db)
-        frontier = self.nodes(db, perfect_nodes(0, first)) if first else {}
+        return self._append(db, lambda _first: leaf_hashes)
+
+    def _append(self, db: Executor, leaves_at: Callable[[int], Sequence[bytes]]) -> int:
+        """Append the leaves ``leaves_at(first index)``.
+
+        The frontier (the perfect subtrees of the current size) is kept in memory between
+        appends and re-read when another writer moved the size: nodes never change, so a
+        frontier is valid for as long as the size and the last leaf are.
+        """
+        # One index lookup gives the size and the last leaf, which vouches for a cached frontier.
+        last = db.execute(_LAST_LEAF, {"log": self.log}).first()
+        first = 0 if last is None else int(last[0]) + 1
+        last_hash = None if last is None else bytes(last[1])
+        leaf_hashes = leaves_at(first)
+        cached = self._frontier
+        if cached is not None and cached[0] == first and cached[2] == last_hash:
+            frontier = dict(cached[1])
+        else:
+            frontier = self.nodes(db, perfect_nodes(0, first)) if first else {}
         rows: list[dict[str, object]] = []
         index = first
         for value in leaf_hashes:
@@ -109,10 +145,13 @@ class SqlTree:
                 rows.append({"log": self.log, "level": level, "idx": idx, "hash": current})
             index += 1
             if len(rows) >= _BATCH:
-                db.execute(sa.insert(TlogNode), rows)
+                db.execute(_INSERT, rows)
                 rows = []
         if rows:
-            db.execute(sa.insert(TlogNode), rows)
+            db.execute(_INSERT, rows)
+        # Checked against the stored last leaf before reuse: a rolled-back append, or another
+        # writer's appends of the same count, must not leave a stale frontier in use.
+        self._frontier = (index, frontier, leaf_hashes[-1] if leaf_hashes else last_hash)
         return first
 
     def root(self, db: Executor, size: int | None = None) -> bytes:

@@ -158,12 +158,11 @@ class AuditLog:
             _lock_chain(session)
             prev_hash = session.scalar(_LAST_HASH) or GENESIS_HASH
             entry_hash = compute_entry_hash(prev_hash, hashed)
-            leaf_index = _TREE.size(session)
+            leaf_index = _TREE.append_one(session, lambda index: leaf_hash(audit_leaf_data(index, hashed)))
             seq = session.execute(
                 _INSERT,
                 {**fields, "prev_hash": prev_hash, "entry_hash": entry_hash, "leaf_index": leaf_index},
             ).scalar_one()
-            _TREE.append(session, [leaf_hash(audit_leaf_data(leaf_index, hashed))])
         return AuditEntry(
             seq=seq,
             recorded_at=recorded_at,
