@@ -250,7 +250,7 @@ class BureauTransparency:
                 checkpoint.origin, CONFLICTING, {"publication": publication.render()}
             )
 
-    def publications(self, after: dict[str, int], *, only_named: bool) -> list[Publication]:
+    def publications(self, after: dict[str, int], *, only_listed: bool) -> list[Publication]:
         """Publications of each log after the named sizes; of other logs, the latest one."""
         found: list[Publication] = []
         conflicting: dict[str, list[Publication]] = {}
@@ -262,7 +262,7 @@ class BureauTransparency:
         for origin in self.checkpoints.origins():
             if origin in after:
                 found += self.checkpoints.after(origin, after[origin], limit=MAX_PUBLICATIONS_PER_LOG)
-            elif not only_named:
+            elif not only_listed:
                 latest = self.checkpoints.latest(origin)
                 found += [] if latest is None else [latest]
             else:

@@ -29,13 +29,13 @@ class TransparencyClient:
         request = bureau_pb2.PublishCheckpointRequest(publication=publication.render())
         self._call(lambda: self._stub.PublishCheckpoint(request, timeout=CALL_TIMEOUT_SECONDS))
 
-    def checkpoints(self, after: dict[str, int], *, only_named: bool = False) -> list[Publication]:
+    def checkpoints(self, after: dict[str, int], *, only_listed: bool = False) -> list[Publication]:
         """Publications after the named sizes (and the latest of every other log)."""
         request = bureau_pb2.GetCheckpointsRequest(
             after=[
                 bureau_pb2.LogPosition(origin=origin, size=size) for origin, size in sorted(after.items())
             ],
-            only_named=only_named,
+            only_listed=only_listed,
         )
         response = self._call(lambda: self._stub.GetCheckpoints(request, timeout=CALL_TIMEOUT_SECONDS))
         return [Publication.parse(text) for text in response.publications]

@@ -125,7 +125,7 @@ def _relayed(settings: Settings, identity: TLSIdentity, origin: str) -> list[Pub
     address = bureau_address(settings)
     channel = open_channel(identity, address, peer_member_id=settings.bureau_member_id, egress=None)
     try:
-        return TransparencyClient(channel, address=address).checkpoints({origin: 0}, only_named=True)
+        return TransparencyClient(channel, address=address).checkpoints({origin: 0}, only_listed=True)
     finally:
         channel.close()
 

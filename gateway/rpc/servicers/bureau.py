@@ -244,7 +244,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
     ) -> bureau_pb2.GetCheckpointsResponse:
         """Publications of every log after the sizes the caller names."""
         publications = self._handlers.transparency.publications(
-            {position.origin: position.size for position in request.after}, only_named=request.only_named
+            {position.origin: position.size for position in request.after}, only_listed=request.only_listed
         )
         return bureau_pb2.GetCheckpointsResponse(publications=[p.render() for p in publications])
 

@@ -362,22 +362,22 @@ class GetCheckpointsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     AFTER_FIELD_NUMBER: _builtins.int
-    ONLY_NAMED_FIELD_NUMBER: _builtins.int
-    only_named: _builtins.bool
-    """Only the named logs."""
+    ONLY_LISTED_FIELD_NUMBER: _builtins.int
+    only_listed: _builtins.bool
+    """Only the logs listed in after."""
     @_builtins.property
     def after(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogPosition]:
-        """Publications larger than each named size; logs not named are sent from size 0."""
+        """Publications larger than each listed size; of logs not listed, the latest one."""
 
     def __init__(
         self,
         *,
         after: _abc.Iterable[Global___LogPosition] | None = ...,
-        only_named: _builtins.bool = ...,
+        only_listed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "only_named", b"only_named"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "only_listed", b"only_listed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
