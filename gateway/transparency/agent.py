@@ -27,7 +27,7 @@ from gateway.clock import Clock
 from gateway.crypto.ed25519 import Ed25519Key
 from gateway.identity.tls import TLSIdentity
 from gateway.store.database import Store
-from gateway.store.repositories.audit import AUDIT_LOG
+from gateway.store.repositories.audit import AUDIT_LOG, build_tree
 from gateway.tlog.checkpoints import CheckpointStore, Publication
 from gateway.tlog.errors import LogIntegrityError, NoteError
 from gateway.tlog.evidence import split_view
@@ -112,7 +112,12 @@ class MemberWitness:
         self.checkpoints = CheckpointStore(store, clock=clock)
         self._origin = audit_origin(self._member_id)
         self._publisher = LogPublisher(
-            store, SqlTree(AUDIT_LOG), origin=self._origin, key=log_key, checkpoints=self.checkpoints
+            store,
+            SqlTree(AUDIT_LOG),
+            origin=self._origin,
+            key=log_key,
+            checkpoints=self.checkpoints,
+            prepare=build_tree,
         )
         self._mirror = KeyLog(store)
         self._alerted: set[tuple[int, str]] = set()

@@ -29,7 +29,7 @@ from gateway.identity.ca.authority import CertificateAuthority
 from gateway.identity.peer import Peer
 from gateway.store.database import Store
 from gateway.store.models import TlogEntry
-from gateway.store.repositories.audit import AUDIT_LOG
+from gateway.store.repositories.audit import AUDIT_LOG, build_tree
 from gateway.tlog.checkpoints import CheckpointStore, Publication
 from gateway.tlog.errors import NoteError
 from gateway.tlog.keys import KEY_LOG_ORIGIN, LogKeyStatement, audit_origin, witness_name
@@ -176,6 +176,7 @@ class BureauTransparency:
                 origin=audit_origin(member_id),
                 key=log_key,
                 checkpoints=self.checkpoints,
+                prepare=build_tree,
             ),
         )
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
 from gateway.crypto.ed25519 import Ed25519Key
 from gateway.store.database import Store
 from gateway.tlog.checkpoints import CheckpointStore, Publication
@@ -26,12 +30,22 @@ class LogPublisher:
         The node's Ed25519 log key.
     checkpoints
         Where the node keeps its publications.
+    prepare
+        Run first in the signing transaction (the audit log builds its tree there).
 
     """
 
     def __init__(
-        self, store: Store, tree: SqlTree, *, origin: str, key: Ed25519Key, checkpoints: CheckpointStore
+        self,
+        store: Store,
+        tree: SqlTree,
+        *,
+        origin: str,
+        key: Ed25519Key,
+        checkpoints: CheckpointStore,
+        prepare: Callable[[Session], object] | None = None,
     ) -> None:
+        self._prepare = prepare
         self._store = store
         self._tree = tree
         self._origin = origin
@@ -48,6 +62,8 @@ class LogPublisher:
         """Sign a checkpoint of the tree as it is now; ``None`` when nothing changed (or empty)."""
         last = self._checkpoints.latest(self._origin)
         with self._store.transaction() as session:
+            if self._prepare is not None:
+                self._prepare(session)  # the audit log's tree is built here, off the request path
             size = self._tree.size(session)
             if size == 0 or (last is not None and last.checkpoint.size >= size):
                 return None

@@ -106,7 +106,9 @@ def verify_audit_log(
                     names.append(witness.name)
     tree = SqlTree(AUDIT_LOG)
     builder = RootBuilder()
+    built_root: bytes | None = None
     with store.transaction() as session:
+        built = tree.size(session)
         stored = tree.leaf_hashes(session)
         records = session.scalars(
             sa.select(AuditRecord).order_by(AuditRecord.leaf_index).execution_options(yield_per=2000)
@@ -120,18 +122,25 @@ def verify_audit_log(
                     index=expected,
                 )
             value = leaf_hash(audit_leaf_data(record.leaf_index, hashed_fields(record)))
-            stored_index, stored_hash = next(stored, (None, b""))
-            if stored_index != expected or stored_hash != value:
+            in_tree = next(stored, None) if expected < built else (expected, value)
+            if value != record.leaf_hash or in_tree != (expected, value):
                 raise LogIntegrityError(
                     f"audit entry {record.seq} (leaf {expected}) does not match the leaf "
-                    "the log committed to: "
-                    "it was altered or moved",
+                    "the log committed to: it was altered or moved",
                     index=expected,
                 )
             builder.push(value)
             _check_root(roots, builder, log.name)
+            if builder.size == built:
+                built_root = builder.root()
         size = builder.size
-        if size and tree.root(session, size) != builder.root():
+        if built > size:
+            raise LogIntegrityError(
+                f"the tree of {log.name} holds {built} leaves but the log {size} entries: "
+                "entries at the end were removed",
+                index=size,
+            )
+        if built and tree.root(session, built) != built_root:
             raise LogIntegrityError(f"the stored tree of {log.name} does not match its entries")
     largest = max(roots, default=0)
     if largest > size:

@@ -36,6 +36,7 @@ from gateway.store.database import Store
 from gateway.store.enums import AuditDecision
 from gateway.store.errors import AuditChainError
 from gateway.store.models import AuditRecord
+from gateway.tlog.errors import LogIntegrityError
 from gateway.tlog.merkle import leaf_hash
 from gateway.tlog.tree import SqlTree
 
@@ -156,12 +157,21 @@ class AuditLog:
         # Hot path (one append per RPC): prebuilt Core statements, no ORM unit of work.
         with self._store.transaction() as session:
             _lock_chain(session)
-            prev_hash = session.scalar(_LAST_HASH) or GENESIS_HASH
+            last = session.execute(_LAST).first()
+            prev_hash, leaf_index = (GENESIS_HASH, 0) if last is None else (last[0], last[1] + 1)
             entry_hash = compute_entry_hash(prev_hash, hashed)
-            leaf_index = _TREE.append_one(session, lambda index: leaf_hash(audit_leaf_data(index, hashed)))
+            # The leaf hash is committed with the entry; the tree over the leaves is built when
+            # the node signs its next checkpoint (:func:`build_tree`), off the request's path.
+            leaf = leaf_hash(audit_leaf_data(leaf_index, hashed))
             seq = session.execute(
                 _INSERT,
-                {**fields, "prev_hash": prev_hash, "entry_hash": entry_hash, "leaf_index": leaf_index},
+                {
+                    **fields,
+                    "prev_hash": prev_hash,
+                    "entry_hash": entry_hash,
+                    "leaf_index": leaf_index,
+                    "leaf_hash": leaf,
+                },
             ).scalar_one()
         return AuditEntry(
             seq=seq,
@@ -220,7 +230,41 @@ class AuditLog:
 
 
 _TREE = SqlTree(AUDIT_LOG)
-_LAST_HASH = sa.select(AuditRecord.entry_hash).order_by(AuditRecord.seq.desc()).limit(1)
+_LAST = (
+    sa.select(AuditRecord.entry_hash, AuditRecord.leaf_index).order_by(AuditRecord.leaf_index.desc()).limit(1)
+)
+
+
+def build_tree(session: Session) -> int:
+    """Extend the audit log's tree with the leaves committed since it was last built; return its size.
+
+    Takes the tree's lock (one builder at a time). The leaf hashes are read as committed with
+    their entries; a gap in the leaf indices means an entry was removed.
+
+    Raises
+    ------
+    LogIntegrityError
+        When the entries after the built tree do not follow on from it.
+
+    """
+    _TREE.lock(session)
+    built = _TREE.size(session)
+    rows = session.execute(
+        sa.select(AuditRecord.leaf_index, AuditRecord.leaf_hash)
+        .where(AuditRecord.leaf_index >= built)
+        .order_by(AuditRecord.leaf_index)
+    ).all()
+    for offset, (index, _) in enumerate(rows):
+        if index != built + offset:
+            raise LogIntegrityError(
+                f"audit entry at leaf {built + offset} is missing: the tree cannot be extended",
+                index=built + offset,
+            )
+    if rows:
+        _TREE.append(session, [bytes(value) for _, value in rows])
+    return built + len(rows)
+
+
 _INSERT = sa.insert(AuditRecord).returning(AuditRecord.seq)
 
 

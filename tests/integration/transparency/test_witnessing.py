@@ -134,9 +134,10 @@ def _rewrite_history(world: Witnessed, member_id: str) -> None:
         session.execute(sa.text("UPDATE audit_log SET reason = 'rewritten' WHERE leaf_index = 1"))
         records = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.leaf_index)).all()
         previous = GENESIS_HASH
-        for record in records:  # the local hash chain, rebuilt
+        for record in records:  # the local hash chain and the committed leaves, rebuilt
             record.prev_hash = previous
             record.entry_hash = previous = compute_entry_hash(previous, hashed_fields(record))
+            record.leaf_hash = leaf_hash(audit_leaf_data(record.leaf_index, hashed_fields(record)))
         session.flush()
         session.execute(sa.delete(TlogNode).where(TlogNode.log == AUDIT_LOG))
         SqlTree(AUDIT_LOG).append(

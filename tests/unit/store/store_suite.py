@@ -29,6 +29,7 @@ from gateway.store.repositories.audit import (
     AUDIT_LOG,
     GENESIS_HASH,
     audit_leaf_data,
+    build_tree,
     compute_entry_hash,
     hashed_fields,
 )
@@ -44,6 +45,20 @@ from gateway.transparency.verify import verify_audit_log
 from .conftest import StoreFactory
 
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
+# audit_log's columns at revision 0002 (before the transparency log), besides seq.
+OLD_COLUMNS = (
+    "recorded_at",
+    "actor_member_id",
+    "actor_role",
+    "action",
+    "resource",
+    "decision",
+    "reason",
+    "correlation_id",
+    "details",
+    "prev_hash",
+    "entry_hash",
+)
 FINGERPRINT = "ab" * 32
 
 
@@ -150,6 +165,51 @@ class StoreSuite:
         # Assert
         assert emptied == {"alembic_version"}
         assert restored == set(Base.metadata.tables) | {"alembic_version"}
+
+    def test_upgrading_a_store_with_audit_entries_makes_them_leaves_of_a_verifiable_tree(
+        self, store_factory: StoreFactory
+    ) -> None:
+        # Prepare: three entries written under revision 0002 (hash chain only).
+        store = store_factory()
+        with store.transaction() as session:
+            downgrade_to(session.connection(), "0002")
+            previous = GENESIS_HASH
+            for i in range(3):
+                fields = {
+                    "recorded_at": T0,
+                    "actor_member_id": "bank-a",
+                    "actor_role": "member",
+                    "action": "subject_check",
+                    "resource": f"query/{i}",
+                    "decision": "allow",
+                    "reason": "ok",
+                    "correlation_id": f"c{i}",
+                    "details": "{}",
+                }
+                hashed = {**fields, "recorded_at": T0.isoformat(timespec="microseconds"), "details": {}}
+                entry_hash = compute_entry_hash(previous, hashed)
+                session.execute(
+                    sa.text(
+                        f"INSERT INTO audit_log ({', '.join(OLD_COLUMNS)}) "
+                        f"VALUES ({', '.join(':' + c for c in OLD_COLUMNS)})"
+                    ),
+                    {
+                        **fields,
+                        "recorded_at": T0.replace(tzinfo=None),
+                        "prev_hash": previous,
+                        "entry_hash": entry_hash,
+                    },
+                )
+                previous = entry_hash
+
+            # Execute
+            upgrade_to_head(session.connection())
+
+        # Assert
+        entries = AuditLog(store).entries()
+        assert [e.leaf_index for e in entries] == [0, 1, 2]
+        verifier, publications = self._signed_log(store, 2)
+        assert verify_audit_log(store, log=verifier, publications=publications).size == 5
 
     # Types and constraints
 
@@ -459,7 +519,12 @@ class StoreSuite:
         key = Ed25519Key(bytes(range(32)))
         checkpoints = CheckpointStore(store, clock=lambda: T0)
         publisher = LogPublisher(
-            store, SqlTree(AUDIT_LOG), origin=audit_origin("bank-a"), key=key, checkpoints=checkpoints
+            store,
+            SqlTree(AUDIT_LOG),
+            origin=audit_origin("bank-a"),
+            key=key,
+            checkpoints=checkpoints,
+            prepare=build_tree,
         )
         publisher.publish()
         verifier = NoteSigner(audit_origin("bank-a"), key).verifier
@@ -534,6 +599,7 @@ class StoreSuite:
             for row in rows:
                 row.prev_hash = previous
                 row.entry_hash = previous = compute_entry_hash(previous, hashed_fields(row))
+                row.leaf_hash = leaf_hash(audit_leaf_data(row.leaf_index, hashed_fields(row)))
             session.flush()
             SqlTree(AUDIT_LOG).append(
                 session, [leaf_hash(audit_leaf_data(r.leaf_index, hashed_fields(r))) for r in rows]

@@ -83,9 +83,11 @@ def upgrade() -> None:
     _drop_audit_triggers()
     with op.batch_alter_table("audit_log", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.add_column(sa.Column("leaf_index", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=True))
     _index_existing_entries()
     with op.batch_alter_table("audit_log", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.alter_column("leaf_index", existing_type=sa.BigInteger(), nullable=False)
+        batch.alter_column("leaf_hash", existing_type=sa.LargeBinary(length=32), nullable=False)
         batch.create_unique_constraint(op.f("uq_audit_log_leaf_index"), ["leaf_index"])
     _create_audit_triggers()
 
@@ -94,6 +96,7 @@ def downgrade() -> None:
     _drop_audit_triggers()
     with op.batch_alter_table("audit_log", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.drop_constraint(op.f("uq_audit_log_leaf_index"), type_="unique")
+        batch.drop_column("leaf_hash")
         batch.drop_column("leaf_index")
     _create_audit_triggers()
     op.drop_index(op.f("ix_tlog_evidence_origin"), table_name="tlog_evidence")
@@ -108,13 +111,15 @@ def _index_existing_entries() -> None:
     """Number existing entries in ``seq`` order and build their tree (empty on a new store)."""
     # Imported here: the leaf format and the tree are the runtime's own, used once.
     from gateway.store.repositories.audit import AUDIT_LOG, audit_leaf_data
+    from gateway.store.types import UTCDateTime
     from gateway.tlog.merkle import leaf_hash
     from gateway.tlog.tree import SqlTree
 
     bind = op.get_bind()
     table = sa.table(
         "audit_log",
-        *(sa.column(name) for name in ("seq", "leaf_index", "recorded_at", "actor_member_id", "actor_role")),
+        *(sa.column(name) for name in ("seq", "leaf_index", "leaf_hash", "actor_member_id", "actor_role")),
+        sa.column("recorded_at", UTCDateTime()),
         *(
             sa.column(name)
             for name in ("action", "resource", "decision", "reason", "correlation_id", "details")
@@ -123,12 +128,8 @@ def _index_existing_entries() -> None:
     rows = bind.execute(sa.select(table).order_by(table.c.seq)).mappings().all()
     hashes = []
     for index, row in enumerate(rows):
-        bind.execute(sa.update(table).where(table.c.seq == row["seq"]).values(leaf_index=index))
-        recorded_at = row["recorded_at"]
-        if isinstance(recorded_at, str):  # SQLite hands back text in a raw select
-            recorded_at = sa.DateTime().result_processor(bind.dialect, None)(recorded_at)  # type: ignore[misc]
         fields = {
-            "recorded_at": _iso_utc(recorded_at),
+            "recorded_at": _iso_utc(row["recorded_at"]),
             "actor_member_id": row["actor_member_id"],
             "actor_role": row["actor_role"],
             "action": row["action"],
@@ -138,7 +139,11 @@ def _index_existing_entries() -> None:
             "correlation_id": row["correlation_id"],
             "details": json.loads(row["details"]),
         }
-        hashes.append(leaf_hash(audit_leaf_data(index, fields)))
+        value = leaf_hash(audit_leaf_data(index, fields))
+        bind.execute(
+            sa.update(table).where(table.c.seq == row["seq"]).values(leaf_index=index, leaf_hash=value)
+        )
+        hashes.append(value)
     if hashes:
         SqlTree(AUDIT_LOG).append(bind, hashes)
 
