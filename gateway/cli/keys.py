@@ -26,7 +26,14 @@ from gateway.tlog.keys import KEY_LOG_ORIGIN
 from gateway.transparency.bureau import KeyLog
 from gateway.transparency.client import TransparencyClient
 from gateway.transparency.gate import KeyLogGate
-from gateway.transparency.keylog import PENDING, confirmation_entry, decode_entry, encode_entry, replay
+from gateway.transparency.keylog import (
+    PENDING,
+    MemberKeyState,
+    confirmation_entry,
+    decode_entry,
+    encode_entry,
+    replay,
+)
 from gateway.transparency.settings import TransparencySettings
 
 app = typer.Typer(help="The consortium key log: certificates and keys of every node.", no_args_is_help=True)
@@ -147,10 +154,8 @@ def _detail(entry: dict[str, object]) -> str:
     return f"confirms fp {str(entry.get('certificate_fingerprint'))[:12]}"
 
 
-def _status(entry: dict[str, object], state: object, index: int) -> str:
-    from gateway.transparency.keylog import MemberKeyState
-
-    if not isinstance(state, MemberKeyState):
+def _status(entry: dict[str, object], state: MemberKeyState | None, index: int) -> str:
+    if state is None:
         return "-"
     if entry["type"] == "certificate":
         certificate = state.certificate(str(entry["fingerprint"]))
@@ -162,10 +167,8 @@ def _status(entry: dict[str, object], state: object, index: int) -> str:
     return ""
 
 
-def _alerts(state: object, own_fingerprint: str) -> list[str]:
-    from gateway.transparency.keylog import MemberKeyState
-
-    if not isinstance(state, MemberKeyState):
+def _alerts(state: MemberKeyState | None, own_fingerprint: str) -> list[str]:
+    if state is None:
         return []
     alerts = []
     for certificate in state.certificates.values():

@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from cryptography import x509
+
 from gateway.tlog.checkpoints import Publication
 from gateway.tlog.errors import NoteError, ProofError
 from gateway.tlog.keys import KEY_LOG_ORIGIN, LogKeyStatement, member_of_origin
@@ -189,7 +191,5 @@ def _verifier(
 
 def _certificate_time(statement: LogKeyStatement) -> dt.datetime:
     """A time inside the certificate's validity: evidence outlives certificates, so judge it then."""
-    from cryptography import x509
-
     certificate = x509.load_der_x509_certificate(statement.certificate_der)
     return certificate.not_valid_before_utc + dt.timedelta(seconds=1)
