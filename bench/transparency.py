@@ -97,19 +97,30 @@ def append_throughput(folder: Path) -> tuple[str, float]:
                 insert, {"t": (T0 + dt.timedelta(seconds=i)).isoformat(), "c": f"{i:032x}", "d": "{}"}
             )
 
-    # The append as it was before the transparency log: same row, no leaf computed.
+    # The append as it was before the transparency log (same row, no leaf computed), timed
+    # interleaved with the real one and the plain insert, so load drifts hit all three alike.
     saved = {name: audit_module.__dict__[name] for name in ("leaf_hash", "audit_leaf_data")}
-    audit_module.__dict__.update({"leaf_hash": lambda data: bytes(32), "audit_leaf_data": lambda i, f: b""})
-    try:
-        chain_only = appender(AuditLog(chain_store))
-        timed(chain_only, 100)
-        chain = timed(chain_only, APPENDS)
-    finally:
-        audit_module.__dict__.update(saved)
-    timed(audited, 100)
-    timed(baseline, 100)
-    base = timed(baseline, APPENDS)
-    full = timed(audited, APPENDS)
+    no_leaf = {"leaf_hash": lambda data: bytes(32), "audit_leaf_data": lambda i, f: b""}
+    chain_only = appender(AuditLog(chain_store))
+
+    def chain_only_append() -> None:
+        audit_module.__dict__.update(no_leaf)
+        try:
+            chain_only()
+        finally:
+            audit_module.__dict__.update(saved)
+
+    base: list[float] = []
+    chain: list[float] = []
+    full: list[float] = []
+    for _ in range(100):
+        chain_only_append(), audited(), baseline()
+    for _ in range(APPENDS):
+        chain += timed(chain_only_append, 1)
+        full += timed(audited, 1)
+        base += timed(baseline, 1)
+    hashed = {"recorded_at": T0.isoformat(), "action": "x" * 40, "details": {"chunk": 3}, "reason": "r" * 20}
+    leaf_us = 1000 * p50(timed(lambda: audit_module.leaf_hash(audit_module.audit_leaf_data(7, hashed)), 5000))
     rate_base, rate_full = 1000 / statistics.mean(base), 1000 / statistics.mean(full)
     rate_chain = 1000 / statistics.mean(chain)
     with store.transaction() as session:  # the tree over these entries, built at checkpoint time
@@ -127,11 +138,12 @@ def append_throughput(folder: Path) -> tuple[str, float]:
         f"{rate_base / rate_chain:.1f}× slower |\n"
         f"| audit append: chain + transparency-log leaf | {p50(full):.3f} | {rate_full:,.0f} | "
         f"{rate_base / rate_full:.1f}× slower |\n"
-        f"\nThe tree's interior nodes are built when the node signs its next checkpoint: "
+        f"\nComputing the leaf (canonical JSON, SHA-256) costs {leaf_us:.1f} µs p50 on its own. "
+        f"The tree's interior nodes are built when the node signs its next checkpoint: "
         f"{build_ms / (APPENDS + 100):.3f} ms per entry then ({build_ms:.0f} ms for these {APPENDS + 100}), "
         "off the request path.\n"
     )
-    return table, p50(full) - p50(chain)
+    return table, max(p50(full) - p50(chain), leaf_us / 1000)
 
 
 def big_tree(folder: Path) -> str:
@@ -158,7 +170,7 @@ def big_tree(folder: Path) -> str:
     checkpoint_ms = timed(checkpoint, 50)
     with store.transaction() as session:
         root = tree.root(session, BIG)
-        old = BIG - 12_345
+        old = BIG - min(12_345, BIG // 2)
         old_root = tree.root(session, old)
     rng = random.Random(7)
     indices = [rng.randrange(BIG) for _ in range(PROOFS)]
@@ -216,9 +228,9 @@ def main() -> None:
         + "\n### Added latency on a subject check\n\n"
         f"A subject check appends one audit entry at the querier (its decision), one at the bureau "
         f"(the RPC) and one at each responding member (in parallel): {critical_path} appends on the "
-        f"critical path. The transparency log adds {added:.3f} ms p50 per append (leaf computed and "
-        f"stored with the entry, minus the chain-only append), so about {critical_path * added:.3f} ms "
-        "p50 per check against the goal of ≤ 1 ms. The key-log "
+        f"critical path. The transparency log adds {added:.3f} ms p50 per append (the larger of: the "
+        f"interleaved difference to the chain-only append, and the leaf computation alone), so about "
+        f"{critical_path * added:.3f} ms p50 per check against the goal of ≤ 1 ms. The key-log "
         "gate runs only when a member refreshes its peer keys (every 30 s), not per check.\n"
     )
     print(body)
