@@ -53,6 +53,8 @@ from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, Rel
 from gateway.reports.noise import NoiseShareSource
 from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, GrpcShareCaller, MemberChannels
 from gateway.rpc.interceptors import AuthorizationInterceptor
+from gateway.rpc.interceptors.limits import CallLimitInterceptor
+from gateway.rpc.interceptors.observer import CallObserver
 from gateway.rpc.server import Registration, RunningServer, start_server
 from gateway.rpc.servicers.bureau import BureauHandlers, BureauServicer
 from gateway.rpc.servicers.member import MemberServicer
@@ -62,7 +64,6 @@ from gateway.store.repositories.blacklist import live_listings
 from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
 
-SHUTDOWN_GRACE_SECONDS = 5.0
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
 _LOG = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class RunningNode:
             return
         if self.link is not None:
             self.link.stop()
-        self.server.stop(SHUTDOWN_GRACE_SECONDS)
+        self.server.stop(self.settings.server.shutdown_grace_seconds)
         for close in self.closers:
             close()
         self.store.close()
@@ -339,15 +340,20 @@ def _serve(
     interceptor = AuthorizationInterceptor(
         policy=core.policy, revocations=core.identity.revocations, audit=core.audit
     )
+    limits = CallLimitInterceptor(settings.server)
     # Outermost first. Extra interceptors (tests recording the wire) see every request first and
-    # every response last, as it leaves; then identity, policy and audit; then the egress guard,
-    # closest to the handlers, on every response they return.
-    return start_server(
+    # every response last, as it leaves; then the observer (metrics, one log line per call) and
+    # the per-certificate limits, which shed load before any database work; then identity,
+    # policy and audit; then the egress guard, closest to the handlers, on every response.
+    server = start_server(
         identity=core.identity,
         listen=settings.listen,
         services=services,
-        interceptors=[*extra, interceptor, core.egress.server],
+        interceptors=[*extra, CallObserver(), limits, interceptor, core.egress.server],
+        limits=settings.server,
     )
+    server.on_stop.append(limits.close)
+    return server
 
 
 def _announce(node: RunningNode) -> RunningNode:
