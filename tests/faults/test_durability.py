@@ -55,8 +55,8 @@ AuditLog(store).append(actor_member_id="bank-1", actor_role="bank", action="dura
 record_inquiries(store, [InquiryRow("q-durable", b"t" * 32, 1, ReasonCode.LOAN_APPROVAL, "AUTH-1", now)])
 CheckRounds(store).remember(b"h" * 32, b"s" * 32, at=now)
 from pathlib import Path
-ledger = PrivacyLedger.in_data_dir(Path(data_dir), BudgetPolicy.from_file(Path(policies) / "privacy_budget.toml"),
-    clock=system_clock)
+budget = BudgetPolicy.from_file(Path(policies) / "privacy_budget.toml")
+ledger = PrivacyLedger.in_data_dir(Path(data_dir), budget, clock=system_clock)
 ledger.charge(ReleaseKey("monthly-risk", "2000-01", "regulator"), template_version=1,
     request_hash=b"r" * 32, rho=0.01)
 print("acknowledged", flush=True)
@@ -92,7 +92,7 @@ def test_acknowledged_commits_survive_a_power_cut(
                     "import", kind.value, str(book / "bank-1" / f"{kind.value}.csv"),
                     "--mapping", str(book / "bank-1" / f"{kind.value}.mapping.toml"),
                     "--config", str(plan.config_path),
-                )  # fmt: skip
+                )
                 for kind in (ImportKind.BORROWERS, ImportKind.ACCOUNTS)
             ]
             holder.stdin.write("go\n")
