@@ -7,7 +7,6 @@ UNIMPLEMENTED until its handlers exist.
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ from gateway.rpc.convert.subject_check import (
     check_algorithms,
     chunk_from_proto,
     coverage_to_proto,
+    from_timestamp,
     result_to_proto,
     timestamp,
 )
@@ -256,6 +256,6 @@ def _published_keys(
         certificate_der=ssl.PEM_cert_to_DER_cert(certificate_pem),
         hpke_public_key=request.keys.hpke_public_key,
         mask_public_key=request.keys.mask_public_key,
-        created_at=request.keys.created_at.ToDatetime(dt.UTC),
+        created_at=from_timestamp(request.keys.created_at, field="keys.created_at"),
         signature=request.keys.signature,
     )
