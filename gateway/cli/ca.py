@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +67,25 @@ def revoke(
         now=system_clock(), member_id=member_id, serial=None if serial is None else int(serial, 16)
     )
     _console.print(f"revoked {', '.join(f'{s:x}' for s in serials)}; CRL updated at {ca_dir / 'crl.pem'}")
+
+
+@app.command("crl")
+def crl(
+    ca_dir: CADir = Path("ca"),
+    valid_days: Annotated[
+        int, typer.Option(min=1, max=30, help="Days until nextUpdate (nodes refuse every call after it).")
+    ] = 7,
+) -> None:
+    """Re-sign the revocation list (same revocations, fresh nextUpdate); copy it to every node."""
+    path = CertificateAuthority.load(ca_dir).publish_crl(
+        now=system_clock(), validity=dt.timedelta(days=valid_days)
+    )
+    revoked = sum(1 for entry in CertificateAuthority.load(ca_dir).issued() if entry.revoked_at)
+    _console.print(
+        f"CRL re-signed at {path}: {revoked} revoked, valid for {valid_days} days; "
+        "publish it to every node before it expires (schedule this command daily)",
+        markup=False,
+    )
 
 
 @app.command("list")

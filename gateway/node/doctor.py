@@ -16,6 +16,7 @@ from cryptography import x509
 
 from gateway.config import Settings
 from gateway.errors import GatewayError
+from gateway.identity.revocation import EXPIRY_WARNING
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import bureau_client
 from gateway.policy import PolicyDecisionPoint
@@ -52,7 +53,7 @@ def diagnose(config: Path, *, now: Callable[[], dt.datetime]) -> Iterator[Findin
         return
     yield Finding("configuration", Severity.OK, f"{config} read; node {settings.member_id}")
     try:
-        identity = TLSIdentity.from_settings(settings.tls)
+        identity = TLSIdentity.from_settings(settings.tls, clock=now)
     except GatewayError as exc:
         yield Finding("certificates", Severity.FAIL, exc.message)
         return
@@ -102,15 +103,17 @@ def _check_revocation(settings: Settings, identity: TLSIdentity, now: dt.datetim
     except GatewayError as exc:
         return Finding("revocation", Severity.FAIL, f"{exc.message} (CRL {settings.tls.crl})")
     crl = x509.load_pem_x509_crl(settings.tls.crl.read_bytes())
-    if crl.next_update_utc is not None and crl.next_update_utc < now:
+    next_update = crl.next_update_utc
+    if next_update is not None and next_update - now <= EXPIRY_WARNING:
         return Finding(
             "revocation",
             Severity.WARN,
-            f"the revocation list is stale since "
-            f"{crl.next_update_utc:%Y-%m-%d %H:%M}Z; fetch the CA's current crl.pem",
+            f"the revocation list expires at {next_update:%Y-%m-%d %H:%M}Z, after which this node "
+            "refuses every call; have the CA run `credgate ca crl` and copy crl.pem here",
         )
+    until = f", valid until {next_update:%Y-%m-%d %H:%M}Z" if next_update is not None else ""
     return Finding(
-        "revocation", Severity.OK, f"this certificate is not revoked ({len(crl)} revoked in the CRL)"
+        "revocation", Severity.OK, f"this certificate is not revoked ({len(crl)} revoked in the CRL{until})"
     )
 
 

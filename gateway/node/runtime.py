@@ -99,7 +99,7 @@ class RunningNode:
             close()
         self.store.close()
         self.stopped.set()
-        _LOG.info("node %s stopped", self.identity.own.member_id)
+        _LOG.info("node_stopped", extra={"member": self.identity.own.member_id})
 
 
 @dataclass(frozen=True)
@@ -290,7 +290,7 @@ def run_until_signalled(node: RunningNode) -> None:
     received = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        _LOG.info("received %s, shutting down", signal.Signals(signum).name)
+        _LOG.info("shutting_down", extra={"signal": signal.Signals(signum).name})
         received.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -300,7 +300,7 @@ def run_until_signalled(node: RunningNode) -> None:
 
 
 def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Clock) -> _Core:
-    identity = TLSIdentity.from_settings(settings.tls)
+    identity = TLSIdentity.from_settings(settings.tls, clock=clock)
     own = identity.own
     if own.member_id != settings.member_id:
         raise ConfigError(
@@ -369,5 +369,7 @@ def _announce(node: RunningNode) -> RunningNode:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
     tmp.replace(path)
-    _LOG.info("node %s (%s) serving on %s", info["member_id"], info["role"], info["address"])
+    _LOG.info(
+        "node_started", extra={"member": info["member_id"], "role": info["role"], "address": info["address"]}
+    )
     return node

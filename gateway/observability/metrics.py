@@ -87,7 +87,7 @@ class _ScrapedGauges(Collector):
                 for labels, value in source.read():
                     family.add_metric(list(labels), value)
             except Exception:  # a broken source must not break the scrape; it is logged, not hidden
-                _LOG.exception("metric source failed", extra={"metric": source.name})
+                _LOG.exception("metric_source_failed", extra={"metric": source.name})
             yield family
 
 
@@ -132,5 +132,5 @@ def serve_metrics(listen: str) -> MetricsEndpoint:
         thread.join(timeout=5)
 
     bound = server.server_address[1]
-    _LOG.info("metrics served", extra={"address": f"{host}:{bound}"})
+    _LOG.info("metrics_served", extra={"address": f"{host}:{bound}"})
     return MetricsEndpoint(f"{host}:{bound}", stop)

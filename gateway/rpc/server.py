@@ -50,10 +50,8 @@ class RunningServer:
         for close in self.on_stop:
             close()
         if not stopped:
-            _LOG.error(
-                "server did not finish stopping; calls left unfinished were abandoned",
-                extra={"event": "stop_incomplete", "grace_seconds": grace_seconds},
-            )
+            # Calls gRPC never finished are abandoned so that the process can still exit.
+            _LOG.error("server_stop_incomplete", extra={"grace_seconds": grace_seconds})
         return stopped
 
 

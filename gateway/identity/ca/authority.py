@@ -238,13 +238,17 @@ class CertificateAuthority:
         self.publish_crl(now=now)
         return sorted(revoked)
 
-    def publish_crl(self, *, now: dt.datetime) -> Path:
-        """Sign a fresh CRL listing every revoked certificate and write ``crl.pem``."""
+    def publish_crl(self, *, now: dt.datetime, validity: dt.timedelta = CRL_VALIDITY) -> Path:
+        """Sign a fresh CRL listing every revoked certificate and write ``crl.pem`` atomically.
+
+        Nodes refuse every call once its ``nextUpdate`` (``now + validity``) has passed, so
+        the CA re-signs it on a schedule (``credgate ca crl``) well before that.
+        """
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.certificate.subject)
             .last_update(now)
-            .next_update(now + CRL_VALIDITY)
+            .next_update(now + validity)
         )
         for entry in self.issued():
             if entry.revoked_at is not None:
@@ -256,7 +260,9 @@ class CertificateAuthority:
                 )
         crl = builder.sign(self._key, hashes.SHA256())
         path = self.directory / CRL_FILE
-        path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        # Nodes re-read crl.pem while serving: they must see the old file or the new one, never a
+        # half-written one (a truncated CRL refuses every call), so write aside and rename.
+        _write_atomically(path, crl.public_bytes(serialization.Encoding.PEM))
         return path
 
     def issued(self) -> list[IssuedCertificate]:
@@ -268,9 +274,8 @@ class CertificateAuthority:
         self._save([*self.issued(), entry])
 
     def _save(self, register: list[IssuedCertificate]) -> None:
-        tmp = self.directory / f"{REGISTER}.tmp"
-        tmp.write_text(json.dumps([asdict(c) for c in register], indent=1) + "\n", encoding="utf-8")
-        tmp.replace(self.directory / REGISTER)
+        text = json.dumps([asdict(c) for c in register], indent=1) + "\n"
+        _write_atomically(self.directory / REGISTER, text.encode("utf-8"))
 
 
 def _organisation(certificate: x509.Certificate) -> str:
@@ -318,6 +323,26 @@ def _node_key_usage() -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data``: temporary file in the same folder, fsync, rename, fsync folder."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

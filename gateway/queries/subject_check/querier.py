@@ -335,7 +335,7 @@ class SubjectCheckClient:
             if reference.request_hash not in seeds:
                 # A cached row from an earlier round today whose seed this store no longer holds
                 # (lost with the disk or a restore): it cannot be opened, by anyone, until tomorrow.
-                _LOG.error(_SEED_LOST, extra={"event": "round_seed_lost", "rows": len(mine)})
+                _LOG.error("round_seed_lost", extra={"rows": len(mine), "explanation": _SEED_LOST})
                 for index in mine:
                     answers[index] = no_answer(CheckStatus.ERROR, reference.coverage)
                 continue

@@ -170,7 +170,7 @@ class _IdleWatchdog:
                 call.idle_closed = True
                 self.forget(call)
                 _LOG.warning(
-                    "idle stream closed",
+                    "idle_stream_closed",
                     extra={"member": call.peer, "method": call.method, "idle_seconds": self._idle},
                 )
                 metrics.STREAMS_CLOSED_IDLE.labels(method=call.method).inc()
@@ -245,7 +245,7 @@ class CallLimitInterceptor(grpc.ServerInterceptor):
             yield call
         except Exception:
             if call.undecodable is not None:
-                _LOG.warning("undecodable request", extra={"member": call.peer, "method": method})
+                _LOG.warning("undecodable_request", extra={"member": call.peer, "method": method})
                 abort_with(context, call.undecodable)
             raise
         finally:
