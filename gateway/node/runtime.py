@@ -64,6 +64,8 @@ from gateway.store.repositories.blacklist import live_listings
 from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
 
+# The port a node listening on port 0 got, kept in its data_dir so that a restart reuses it.
+PORT_FILE = "port"
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
 _LOG = logging.getLogger(__name__)
 
@@ -337,23 +339,58 @@ def _serve(
     services: list[tuple[str, Registration]],
     extra: Sequence[grpc.ServerInterceptor],
 ) -> RunningServer:
+    limits = CallLimitInterceptor(settings.server)
+    chosen = _previous_port(settings)
+    if chosen is not None:
+        try:
+            server = _start(settings, core, services, extra, limits, listen=chosen)
+        except ConfigError:
+            _LOG.warning("previous_port_taken", extra={"listen": chosen})
+        else:
+            server.on_stop.append(limits.close)
+            return server
+    server = _start(settings, core, services, extra, limits, listen=settings.listen)
+    server.on_stop.append(limits.close)
+    return server
+
+
+def _previous_port(settings: Settings) -> str | None:
+    """``host:port`` this node served on last time, when ``listen`` lets the OS choose (port 0).
+
+    A node restarted on port 0 comes back where its peers already know it (the demo's bureau:
+    its members' configurations name the address it got the first time).
+    """
+    host, _, port = settings.listen.rpartition(":")
+    try:
+        previous = int((settings.data_dir / PORT_FILE).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return f"{host}:{previous}" if port == "0" and 0 < previous < 65536 else None
+
+
+def _start(
+    settings: Settings,
+    core: _Core,
+    services: list[tuple[str, Registration]],
+    extra: Sequence[grpc.ServerInterceptor],
+    limits: CallLimitInterceptor,
+    *,
+    listen: str,
+) -> RunningServer:
     interceptor = AuthorizationInterceptor(
         policy=core.policy, revocations=core.identity.revocations, audit=core.audit
     )
-    limits = CallLimitInterceptor(settings.server)
     # Outermost first. Extra interceptors (tests recording the wire) see every request first and
     # every response last, as it leaves; then the observer (metrics, one log line per call) and
     # the per-certificate limits, which shed load before any database work; then identity,
     # policy and audit; then the egress guard, closest to the handlers, on every response.
-    server = start_server(
+    return start_server(
         identity=core.identity,
-        listen=settings.listen,
+        listen=listen,
         services=services,
         interceptors=[*extra, CallObserver(), limits, interceptor, core.egress.server],
         limits=settings.server,
     )
-    server.on_stop.append(limits.close)
-    return server
 
 
 def _announce(node: RunningNode) -> RunningNode:
@@ -369,6 +406,7 @@ def _announce(node: RunningNode) -> RunningNode:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
     tmp.replace(path)
+    (node.settings.data_dir / PORT_FILE).write_text(f"{node.server.port}\n", encoding="ascii")
     _LOG.info(
         "node_started", extra={"member": info["member_id"], "role": info["role"], "address": info["address"]}
     )
