@@ -143,6 +143,8 @@ class BureauLink:
 
     def _heartbeat(self) -> None:
         request = bureau_pb2.HeartbeatRequest(
-            software_version=__version__, blacklist_listings=self._blacklist_listings()
+            software_version=__version__,
+            blacklist_listings=self._blacklist_listings(),
+            advertised_address=self._advertised_address,
         )
         self._stub.Heartbeat(request, timeout=CALL_TIMEOUT_SECONDS)

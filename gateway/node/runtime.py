@@ -272,7 +272,7 @@ def start_member(
         core.identity,
         bureau_address=settings.bureau_address,
         bureau_member_id=settings.bureau_member_id,
-        advertised_address=node.address,
+        advertised_address=settings.advertise_address or node.address,
         heartbeat_seconds=settings.heartbeat_seconds,
         keys=SignedKeys.create(core.identity, keys, now=clock()),
         blacklist_listings=lambda: live_listings(core.store, clock().astimezone(zone).date()),

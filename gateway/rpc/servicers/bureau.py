@@ -114,6 +114,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             software_version=request.software_version,
             blacklist_listings=request.blacklist_listings,
             now=now,
+            address=request.advertised_address,
         )
         return bureau_pb2.HeartbeatResponse(bureau_time=timestamp(now))
 
