@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.clock import system_clock
+from gateway.errors import InvalidInputError
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 
@@ -50,6 +51,37 @@ def issue(
     _console.print(
         f"issued {role.value} certificate for {member_id}: {issued.cert_path} "
         f"(key {issued.key_path}, serial {issued.serial:x})"
+    )
+
+
+@app.command("sign")
+def sign(
+    csr: Annotated[Path, typer.Option("--csr", help="The node's request (credgate init wrote it).")],
+    member_id: Annotated[str, typer.Option("--member-id", help="The member id the request must name.")],
+    role: Annotated[Role, typer.Option(help="Role written into the certificate (the CA decides it).")],
+    ca_dir: CADir = Path("ca"),
+    out: Annotated[Path, typer.Option(help="Folder for the certificate and ca.cert.pem.")] = Path("certs"),
+    valid_days: Annotated[int, typer.Option(min=1, max=825)] = 365,
+    host: Annotated[list[str] | None, typer.Option(help="Extra IP or DNS name the node serves on.")] = None,
+) -> None:
+    """Certify a node's own key from its CSR; the node's private key never reaches the CA."""
+    try:
+        request = csr.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {csr}: {exc.strerror}", field="--csr") from exc
+    issued = CertificateAuthority.load(ca_dir).sign_request(
+        request,
+        member_id=member_id,
+        role=role,
+        out_dir=out,
+        now=system_clock(),
+        valid_days=valid_days,
+        hosts=("127.0.0.1", "localhost", *(host or [])),
+    )
+    _console.print(
+        f"issued {role.value} certificate for {member_id}: {issued.cert_path} (serial {issued.serial:x}); "
+        f"send it with {issued.ca_cert_path} and {ca_dir / 'crl.pem'} to the node",
+        markup=False,
     )
 
 
