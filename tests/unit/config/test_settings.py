@@ -100,5 +100,5 @@ def test_a_relative_sqlite_path_is_resolved_next_to_the_file_not_the_working_dir
 
 
 def test_metrics_are_served_on_loopback_only(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="metrics.listen must be a loopback address"):
+    with pytest.raises(ConfigError, match=r"metrics\.listen must be a loopback address"):
         Settings.from_file(write(tmp_path, MINIMAL + "\n[metrics]\nlisten = '0.0.0.0:9464'\n"), environ={})

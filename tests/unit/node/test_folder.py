@@ -19,7 +19,12 @@ from gateway.identity.tls import TLSIdentity
 from gateway.node.folder import render_config
 
 EXAMPLES = default_policies_dir().parent / "examples"
-EXAMPLE_NODES = {Role.BUREAU: "bureau", Role.BANK: "bank-1", Role.AGENCY: "agency-1", Role.REGULATOR: "regulator"}
+EXAMPLE_NODES = {
+    Role.BUREAU: "bureau",
+    Role.BANK: "bank-1",
+    Role.AGENCY: "agency-1",
+    Role.REGULATOR: "regulator",
+}
 
 
 @pytest.mark.parametrize("role", list(EXAMPLE_NODES))
