@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gateway.cli.exit_codes import ExitCode
@@ -58,7 +59,8 @@ def doctor(config: ConfigOption) -> None:
     worst = Severity.OK
     for finding in diagnose(config, now=system_clock):
         _console.print(
-            f"[{_STYLE[finding.severity]}]{finding.severity.value:>4}[/] {finding.check}: {finding.message}"
+            f"[{_STYLE[finding.severity]}]{finding.severity.value:>4}[/] {escape(finding.check)}: "
+            f"{escape(finding.message)}"
         )
         if finding.severity is Severity.FAIL or (finding.severity is Severity.WARN and worst is Severity.OK):
             worst = finding.severity
