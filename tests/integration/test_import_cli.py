@@ -195,7 +195,8 @@ def test_an_import_that_refuses_every_row_exits_22_and_quarantine_lists_and_expo
     imported = runner.invoke(
         app, ["import", "borrowers", str(data), "--mapping", str(mapping), "--store-url", url]
     )
-    listed = runner.invoke(app, ["import", "quarantine", "--store-url", url, "--out", str(tmp_path / "r.csv")])
+    export = str(tmp_path / "r.csv")
+    listed = runner.invoke(app, ["import", "quarantine", "--store-url", url, "--out", export])
 
     assert imported.exit_code == EXIT_IMPORT_ALL_REJECTED == 22, imported.output
     assert "refused every row (2 quarantined)" in imported.output
