@@ -38,6 +38,7 @@ from gateway.node.bureau_client import BureauClient
 from gateway.node.bureau_link import BureauLink, SignedKeys
 from gateway.node.egress import NodeEgress, node_egress
 from gateway.node.peer_keys import PeerKeyCache
+from gateway.observability import metrics
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
@@ -83,6 +84,8 @@ class RunningNode:
     egress: NodeEgress | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
+    # Where Prometheus metrics are served ([metrics] listen), once started.
+    metrics_address: str | None = None
 
     @property
     def address(self) -> str:
@@ -207,6 +210,15 @@ def start_bureau(
     ]
     node = _start_node(settings, core, services, interceptors)
     node.closers.append(channels.close)
+    runs = settings.data_dir / "federation" / "runs"
+    metrics.register_gauge(
+        metrics.GaugeSource(
+            "credgate_federated_rounds",
+            "Finished federated-learning rounds of each run the bureau started (credgate train).",
+            ("run", "status"),
+            lambda: federated_rounds(runs),
+        )
+    )
     return _announce(node)
 
 
@@ -239,6 +251,9 @@ def start_member(
         member_id=own.member_id, keys=keys, profiler=profiler, peers=peers, settings=core.check_settings
     )
     collector = InquiryCollector(core.store, member_id=own.member_id, zone=core.check_settings.zone)
+    ledger = PrivacyLedger.in_data_dir(
+        settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
+    )
     reports = ReportResponder(
         ResponderContext(
             own.member_id,
@@ -250,13 +265,19 @@ def start_member(
         ),
         peers=peers,
         policy=core.policy,
-        ledger=PrivacyLedger.in_data_dir(
-            settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
-        ),
+        ledger=ledger,
         noise=NoiseShareSource(np.random.default_rng()),
         pseudonym_sink=bureau.contribute_pseudonyms,
         audit=core.audit,
         clock=clock,
+    )
+    metrics.register_gauge(
+        metrics.GaugeSource(
+            "credgate_privacy_budget_remaining",
+            "zCDP rho this member still allows per regulator and reporting period.",
+            ("regulator", "period"),
+            lambda: [((regulator, period), left) for (regulator, period), left in ledger.balances().items()],
+        )
     )
     servicer = MemberServicer(responder, collector, reports, layout_version=profiler.layout.version)
     services: list[tuple[str, Registration]] = [
@@ -330,7 +351,31 @@ def _start_node(
 ) -> RunningNode:
     """Serve ``services`` over mTLS and wrap the node's parts (identity, store, guard)."""
     server = _serve(settings, core, services, extra)
-    return RunningNode(settings, core.identity, core.store, server, egress=core.egress)
+    node = RunningNode(settings, core.identity, core.store, server, egress=core.egress)
+    if settings.metrics_listen is not None:
+        try:
+            endpoint = metrics.serve_metrics(settings.metrics_listen)
+        except BaseException:
+            node.stop()
+            raise
+        node.metrics_address = endpoint.address
+        node.closers.append(endpoint.stop)
+    return node
+
+
+def federated_rounds(runs: Path) -> list[tuple[tuple[str, str], float]]:
+    """``((run, status), finished rounds)`` from each run's ``results.json`` (round 0 not counted)."""
+    found: list[tuple[tuple[str, str], float]] = []
+    for results in sorted(runs.glob("*/results.json")):
+        try:
+            document = json.loads(results.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # being rewritten (atomically) or not yet written
+        if isinstance(document, dict):
+            rounds = document.get("rounds", [])
+            finished = sum(1 for r in rounds if isinstance(r, dict) and r.get("round", 0) != 0)
+            found.append(((results.parent.name, str(document.get("status", "unknown"))), float(finished)))
+    return found
 
 
 def _serve(
@@ -401,6 +446,7 @@ def _announce(node: RunningNode) -> RunningNode:
         "role": node.identity.own.role.value,
         "address": node.address,
         "pid": os.getpid(),
+        "metrics_address": node.metrics_address,
     }
     path = node.settings.data_dir / RUNTIME_FILE
     tmp = path.with_suffix(".tmp")

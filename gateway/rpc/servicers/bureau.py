@@ -28,9 +28,11 @@ from gateway.bureau import ConsortiumDirectory, MemberView
 from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
 from gateway.clock import Clock
+from gateway.observability import metrics
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.pseudonyms import PseudonymTally
+from gateway.queries.subject_check.messages import ChunkResult
 from gateway.queries.subject_check.router import SubjectCheckRouter
 from gateway.rpc.convert.inquiries import relay_from_proto, sealed_inquiries_to_proto
 from gateway.rpc.convert.reports import release_to_proto
@@ -161,6 +163,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             result = self._handlers.subject_check.check(
                 peer, chunk_from_proto(request), correlation_id=correlation_id
             )
+            _observe_coverage(result, request.subject_count)
             yield result_to_proto(
                 result, layout_version=self._handlers.layout_version, last_chunk=request.last_chunk
             )
@@ -220,6 +223,15 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             signature=model.signature,
             signer_certificate=model.signer_certificate_der,
         )
+
+
+def _observe_coverage(result: ChunkResult, subjects: int) -> None:
+    """Coverage and dropouts of a chunk, for the bureau's metrics (counts only)."""
+    coverage = result.coverage
+    outcome = "answered" if result.complete else "insufficient_coverage"
+    metrics.CHECK_ROWS.labels(outcome=outcome).inc(subjects)
+    metrics.CHECK_MEMBERS_ANSWERED.observe(coverage.members_answered)
+    metrics.CHECK_DROPOUTS.inc(max(0, coverage.members_asked - coverage.members_answered))
 
 
 def _entry(view: MemberView) -> bureau_pb2.DirectoryEntry:
