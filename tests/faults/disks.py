@@ -29,14 +29,23 @@ def _run(*command: str) -> str:
 
 
 def require_mounts() -> None:
-    """Skip (naming why) unless this process may mount filesystems and attach loop devices."""
+    """Skip (naming why) unless this process may mount filesystems and attach loop devices.
+
+    CI sets ``CREDGATE_REQUIRE_MOUNTS``: there a missing capability fails the test instead.
+    """
+    missing = None
     if os.geteuid() != 0:
-        pytest.skip("needs root to mount filesystems (mount, losetup); CI runs as root")
-    for tool in ("mount", "umount", "losetup", "mkfs.ext4"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"needs {tool} (util-linux / e2fsprogs)")
-    if not Path("/dev/loop-control").exists():
-        pytest.skip("needs loop devices (/dev/loop-control is missing)")
+        missing = "needs root to mount filesystems (mount, losetup); CI runs as root"
+    elif not Path("/dev/loop-control").exists():
+        missing = "needs loop devices (/dev/loop-control is missing)"
+    else:
+        for tool in ("mount", "umount", "losetup", "mkfs.ext4"):
+            if shutil.which(tool) is None:
+                missing = f"needs {tool} (util-linux / e2fsprogs)"
+    if missing is not None:
+        if os.environ.get("CREDGATE_REQUIRE_MOUNTS"):
+            pytest.fail(f"CREDGATE_REQUIRE_MOUNTS is set but this machine cannot run the test: {missing}")
+        pytest.skip(missing)
 
 
 @dataclass
