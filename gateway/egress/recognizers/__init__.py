@@ -2,13 +2,15 @@
 
 from gateway.egress.recognizers import (  # noqa: F401  (imported for registration)
     address,
+    address_cue,
     bank_card,
     email,
-    lac,
+    char_ner,
     landline,
     license_plate,
     mobile,
     person,
     resident_id,
+    suspect,
     uscc,
 )

