@@ -19,13 +19,12 @@ generated held-out set.
 from __future__ import annotations
 
 import os
+import random
 import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import random
 
 from bench.report import write_section
 from gateway.egress import corpus

@@ -58,7 +58,7 @@ def redact(
         bool,
         typer.Option(
             "--explain",
-            help="Report entity types, offsets and the detector that fired (JSON: a findings field; text: stderr).",
+            help="Report types, offsets and the detector that fired (JSON: a findings field; text: stderr).",
         ),
     ] = False,
     structured_only: Annotated[

@@ -32,13 +32,14 @@ from torch import nn
 from gateway.egress import corpus
 from gateway.egress.charner import CONFIG_FILE, MODEL_FILE, N_FLAGS, TAGS, HeadConfig, flags, personal_spans
 from gateway.egress.evaluation import RealTextScores, hiding
+from gateway.egress.evaluation import load as load_generated
 from gateway.egress.ner import LacEmbedding, length_batches, patched_encoder
 from gateway.egress.redactor import Finding
 
 SEED = 20261206
 DEV_SEED = 15_2021
 DEV_SIZE = 1000
-EPOCHS = 10
+EPOCHS = 8
 BATCH = 32
 EMBEDDING = 128
 GRU_SIZE = 128
@@ -47,11 +48,12 @@ DROPOUT = 0.2
 HEAD_LR = 2e-3
 GRU_LR = 5e-4
 FINE_TUNE_UPPER = True
-FINE_TUNE_LOWER = True
+FINE_TUNE_LOWER = False
 LOWER_LR = 2e-4
 # LAC's first GRU layer, after its transpose and reshape: (time, batch, 256).
 _FIRST_LAYER = "helper.reshape.3"
-MAX_DEV_OVER_REDACTION = 0.017
+MAX_DEV_OVER_REDACTION = 0.018
+GENERATED_REPEATS = 2
 OUT = Path(__file__).resolve().parent / "model"
 
 
@@ -81,17 +83,21 @@ class Tagger(nn.Module):
         packed = nn.utils.rnn.pack_padded_sequence(x, length, batch_first=True, enforce_sorted=False)
         states, _ = gru(packed)
         unpacked, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, total_length=x.shape[1])
-        return unpacked  # type: ignore[no-any-return]
+        return unpacked
 
     def logits(self, embedded: torch.Tensor, flag_rows: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
         """Return tag logits ``(batch, width, tags)``; padded positions never influence real ones."""
         return self.upper_logits(self._run(self.gru1, embedded, length), flag_rows, length)
 
-    def upper_logits(self, first: torch.Tensor, flag_rows: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    def upper_logits(
+        self, first: torch.Tensor, flag_rows: torch.Tensor, length: torch.Tensor
+    ) -> torch.Tensor:
         """Return tag logits from the first GRU layer's output (training reads LAC's, computed once)."""
         return self.head_logits(self._run(self.gru2, first, length), flag_rows, length)
 
-    def head_logits(self, hidden: torch.Tensor, flag_rows: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    def head_logits(
+        self, hidden: torch.Tensor, flag_rows: torch.Tensor, length: torch.Tensor
+    ) -> torch.Tensor:
         """Return tag logits from the second GRU layer's output."""
         positions = torch.arange(hidden.shape[1], device=hidden.device)
         mask = (positions[None, :] < length[:, None]).to(hidden.dtype)[:, :, None]
@@ -135,7 +141,9 @@ def lac_gru(model: Tagger) -> None:
 class _Encoded:
     """One sentence's fixed inputs (LAC embedding, flags) and gold tags."""
 
-    def __init__(self, sentence: corpus.Sentence, embedding: LacEmbedding, hidden: npt.NDArray[np.float32]) -> None:
+    def __init__(
+        self, sentence: corpus.Sentence, embedding: LacEmbedding, hidden: npt.NDArray[np.float32]
+    ) -> None:
         self.text = sentence.text
         self.embedded = embedding.embed(sentence.text)
         self.hidden = hidden
@@ -163,8 +171,12 @@ def _tensors(items: Sequence[_Encoded]) -> tuple[torch.Tensor, ...]:
         flag_rows[row, :n], tags[row, :n] = item.flags, item.tags
     length = torch.tensor([len(item.text) for item in items], dtype=torch.int64)
     return (
-        torch.from_numpy(embedded), torch.from_numpy(flag_rows), length, torch.from_numpy(tags),
-        torch.from_numpy(hidden), torch.from_numpy(first),
+        torch.from_numpy(embedded),
+        torch.from_numpy(flag_rows),
+        length,
+        torch.from_numpy(tags),
+        torch.from_numpy(hidden),
+        torch.from_numpy(first),
     )
 
 
@@ -211,11 +223,63 @@ def _predict(model: Tagger, items: Sequence[_Encoded]) -> list[npt.NDArray[np.fl
     return out
 
 
+def _replace_mentions(sentences: Sequence[corpus.Sentence], rng: random.Random) -> list[corpus.Sentence]:
+    """Return one copy of each sentence with a name or address, every such mention swapped for another.
+
+    Mention replacement (Dai and Adel, COLING 2020): the context stays, the name or address is
+    one seen elsewhere in the training part, so the model learns the context rather than the
+    particular names.
+    """
+    pools: dict[str, list[str]] = {kind: [] for kind in corpus.PII_TYPES}
+    for sentence in sentences:
+        for kind, start, end in sentence.spans:
+            if kind in pools:
+                pools[kind].append(sentence.text[start:end])
+    out = []
+    for sentence in sentences:
+        if not any(kind in pools for kind, _, _ in sentence.spans):
+            continue
+        text, spans, cursor = "", [], 0
+        nested = False
+        for kind, start, end in sentence.spans:
+            if start < cursor:
+                nested = True
+                break
+            value = rng.choice(pools[kind]) if kind in pools else sentence.text[start:end]
+            text += sentence.text[cursor:start]
+            spans.append((kind, len(text), len(text) + len(value)))
+            text += value
+            cursor = end
+        if nested:
+            continue
+        text += sentence.text[cursor:]
+        out.append(corpus.Sentence(text, tuple(spans)))
+    return out
+
+
+def _generated_notes() -> list[corpus.Sentence]:
+    """Return the development half of the generated collection notes (never the held-out half).
+
+    Real collection notes are the guard's daily input and CLUENER has none; the development half
+    of the generated set (``tests/data/egress/dev.jsonl``) teaches the model their formulas
+    (户名…, 回访时…确认). Only its names and addresses are labels; the held-out half stays unseen.
+    """
+    path = Path(__file__).resolve().parents[2] / "tests" / "data" / "egress" / "dev.jsonl"
+    kinds = {"CN_PERSON": "name", "CN_ADDRESS": "address"}
+    notes = []
+    for example in load_generated(path):
+        spans = tuple(sorted((kinds[k], s, e) for k, s, e in example.gold if k in kinds))
+        notes.append(corpus.Sentence(example.text, spans))
+    return notes
+
+
 def _score(
     dev: Sequence[corpus.Sentence], probs: Sequence[npt.NDArray[np.float32]], config: HeadConfig
 ) -> RealTextScores:
     findings = [
-        tuple(Finding(kind, s, e, score, "CharNER") for kind, s, e, score in personal_spans(p, config, d.text))
+        tuple(
+            Finding(kind, s, e, score, "CharNER") for kind, s, e, score in personal_spans(p, config, d.text)
+        )
         for p, d in zip(probs, dev, strict=True)
     ]
     by_text = dict(zip([s.text for s in dev], findings, strict=False))
@@ -227,7 +291,9 @@ def _recall(scores: RealTextScores) -> float:
     return (name.hidden + address.hidden) / (name.gold + address.gold)
 
 
-def _choose(dev: Sequence[corpus.Sentence], probs: Sequence[npt.NDArray[np.float32]]) -> tuple[HeadConfig, RealTextScores]:
+def _choose(
+    dev: Sequence[corpus.Sentence], probs: Sequence[npt.NDArray[np.float32]]
+) -> tuple[HeadConfig, RealTextScores]:
     best: tuple[float, HeadConfig, RealTextScores] | None = None
     for seed_threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         for grow_threshold in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6):
@@ -235,9 +301,12 @@ def _choose(dev: Sequence[corpus.Sentence], probs: Sequence[npt.NDArray[np.float
                 continue
             config = HeadConfig(seed_threshold, grow_threshold)
             scores = _score(dev, probs, config)
-            print(f"  seed {seed_threshold:.2f} grow {grow_threshold:.2f}: recall {_recall(scores):.4f} "
-                  f"name {scores.by_type['name'].recall:.3f} address {scores.by_type['address'].recall:.3f} "
-                  f"over-redaction {scores.over_redaction:.4f}", flush=True)
+            print(
+                f"  seed {seed_threshold:.2f} grow {grow_threshold:.2f}: recall {_recall(scores):.4f} "
+                f"name {scores.by_type['name'].recall:.3f} address {scores.by_type['address'].recall:.3f} "
+                f"over-redaction {scores.over_redaction:.4f}",
+                flush=True,
+            )
             if scores.over_redaction > MAX_DEV_OVER_REDACTION:
                 continue
             if best is None or _recall(scores) > best[0]:
@@ -288,7 +357,9 @@ def _export(model: Tagger, items: Sequence[_Encoded]) -> None:
     onnx.save(graph_model, str(path))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     embedded, flag_rows, length, _, _, _ = _tensors(items[:64])
-    (got,) = session.run(None, {"embedded": embedded.numpy(), "flags": flag_rows.numpy(), "length": length.numpy()})
+    (got,) = session.run(
+        None, {"embedded": embedded.numpy(), "flags": flag_rows.numpy(), "length": length.numpy()}
+    )
     with torch.no_grad():
         want = model(embedded, flag_rows, length).numpy()
     mask = np.arange(embedded.shape[1])[None, :] < length.numpy()[:, None]
@@ -302,11 +373,12 @@ def main() -> None:
     np.random.seed(SEED % 2**32)
     torch.manual_seed(SEED)
     torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # one thread: reproducible, and no spinning on a shared machine
     train_part, _ = corpus.split(corpus.load())  # the held-aside part is never read here
     dev_index = set(random.Random(DEV_SEED).sample(range(len(train_part)), DEV_SIZE))
     dev = [s for i, s in enumerate(train_part) if i in dev_index]
     fit = [s for i, s in enumerate(train_part) if i not in dev_index]
+    fit = fit + _replace_mentions(fit, random.Random(SEED + 1)) + GENERATED_REPEATS * _generated_notes()
     embedding = LacEmbedding.load()
     fit_items, dev_items = _items(fit, embedding), _items(dev, embedding)
     model = Tagger()
@@ -319,7 +391,7 @@ def main() -> None:
         groups.append({"params": list(model.gru2.parameters()), "lr": GRU_LR})
     if FINE_TUNE_LOWER:
         groups.append({"params": list(model.gru1.parameters()), "lr": LOWER_LR})
-    optimiser = torch.optim.AdamW(groups, weight_decay=1e-4)  # type: ignore[arg-type]
+    optimiser = torch.optim.AdamW(groups, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=EPOCHS)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
     shuffle = random.Random(SEED)
@@ -341,15 +413,18 @@ def main() -> None:
                 logits = model.head_logits(hidden, flag_rows, length)
             loss = loss_fn(logits.reshape(-1, len(TAGS)), tags.reshape(-1))
             optimiser.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
+            loss.backward()
             optimiser.step()
             total += float(loss.detach()) * len(batch)
         schedule.step()
         scores = _score(dev, _predict(model, dev_items), probe)
         # Model selection: recall of names and addresses, less a penalty for over-redaction.
         value = _recall(scores) - 4 * scores.over_redaction
-        print(f"epoch {epoch + 1}: loss {total / len(fit_items):.4f}, dev recall {_recall(scores):.4f}, "
-              f"over-redaction {scores.over_redaction:.4f}", flush=True)
+        print(
+            f"epoch {epoch + 1}: loss {total / len(fit_items):.4f}, dev recall {_recall(scores):.4f}, "
+            f"over-redaction {scores.over_redaction:.4f}",
+            flush=True,
+        )
         if best is None or value > best[0]:
             best = (value, {k: v.clone() for k, v in model.state_dict().items()}, epoch + 1)
     assert best is not None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,8 @@ N_FLAGS = 5
 MODEL_FILE = "char_ner.onnx"
 CONFIG_FILE = "char_ner.json"
 _SURNAME_SET = frozenset(SURNAMES)
+# Punctuation and spaces, ASCII and CJK, that never begin or end a name or an address.
+_EDGE = re.compile(r"[\s,.;:!?'\"，。；：！？、“”‘’（）()《》【】\[\]…—-]")
 
 
 def tag_indices(kind: str) -> list[int]:
@@ -112,7 +115,7 @@ class _Loaded:
             graph = resources.files("gateway.egress.model").joinpath(MODEL_FILE).read_bytes()
         except FileNotFoundError as exc:
             raise NERModelError(
-                f"gateway/egress/model/{MODEL_FILE} is missing; run python -m gateway.egress.char_ner_training"
+                f"gateway/egress/model/{MODEL_FILE} is missing; run make train-ner"
             ) from exc
         self.embedding = LacEmbedding.load()
         self.config = load_config()
@@ -262,10 +265,18 @@ def personal_spans(
         start = index
         while index < length and personal[index] >= config.grow_threshold:
             index += 1
-        peak = float(personal[start:index].max())
+        first, last = start, index
+        if text is not None:  # a name or an address neither starts nor ends with punctuation or space
+            while first < last and _EDGE.match(text[first]):
+                first += 1
+            while last > first and _EDGE.match(text[last - 1]):
+                last -= 1
+        if first == last:
+            continue
+        peak = float(personal[first:last].max())
         if peak >= config.seed_threshold:
-            kind = "CN_PERSON" if name[start:index].sum() >= address[start:index].sum() else "CN_ADDRESS"
-            spans.append((kind, start, index, peak))
+            kind = "CN_PERSON" if name[first:last].sum() >= address[first:last].sum() else "CN_ADDRESS"
+            spans.append((kind, first, last, peak))
     if text is None:
         return spans
     covered = {i for _, start, end, _ in spans for i in range(start, end)}

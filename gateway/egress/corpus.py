@@ -77,11 +77,15 @@ def load(path: Path = CORPUS) -> list[Sentence]:
         spans = []
         for kind, values in labels.items():
             if kind not in TYPES or not isinstance(values, dict):
-                raise InvalidInputError(f"line {number}: expected a type among {TYPES}, got {kind}", field="label")
+                raise InvalidInputError(
+                    f"line {number}: expected a type among {TYPES}, got {kind}", field="label"
+                )
             for value, offsets in values.items():
                 for start, end in offsets:
                     if text[start : end + 1] != value:
-                        raise InvalidInputError(f"line {number}: span {start}-{end} is not {value!r}", field="label")
+                        raise InvalidInputError(
+                            f"line {number}: span {start}-{end} is not {value!r}", field="label"
+                        )
                     spans.append((str(kind), int(start), int(end) + 1))
         sentences.append(Sentence(text, tuple(sorted(spans, key=lambda s: (s[1], s[2])))))
     return sentences

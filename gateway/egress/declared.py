@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -109,9 +109,9 @@ class DeclaredRecognizer(ValidatedRecognizer):
     """Base of the classes built from :class:`RecognizerSpec` (one class per declared recognizer)."""
 
     ENTITY = "DECLARED"
-    PATTERNS = ()
-    SPEC: RecognizerSpec
-    SCORES: tuple[float, ...] = ()
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = ()
+    SPEC: ClassVar[RecognizerSpec]
+    SCORES: ClassVar[tuple[float, ...]] = ()
 
     def score(self, candidate: str) -> float | None:
         """Return the best base score of the patterns that match ``candidate``, if its validator passes.
@@ -129,7 +129,9 @@ class DeclaredRecognizer(ValidatedRecognizer):
         """
         if not _valid(self.SPEC.validator, candidate):
             return None
-        scores = [s for p, s in zip(self.PATTERNS, self.SCORES, strict=True) if p.search(candidate)]
+        scores = [
+            score for pattern, score in zip(self.PATTERNS, self.SCORES, strict=True) if pattern.search(candidate)
+        ]
         return max(scores) if scores else max(self.SCORES)
 
     def explain(self, candidate: str) -> str:

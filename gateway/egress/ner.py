@@ -353,7 +353,9 @@ class LacTagger:
             jobs.extend((index, offset, piece) for offset, piece in pieces(text))
         batches = length_batches([len(piece) for _, _, piece in jobs], self._batch_size)
         done: dict[int, tuple[list[LacToken], npt.NDArray[np.float32]]] = {}
-        results = self._pool.map(lambda batch: self._encode_batch(model, [jobs[j][2] for j in batch]), batches)
+        results = self._pool.map(
+            lambda batch: self._encode_batch(model, [jobs[j][2] for j in batch]), batches
+        )
         for batch, batch_results in zip(batches, results, strict=True):
             done.update(zip(batch, batch_results, strict=True))
         tokens: list[list[LacToken]] = [[] for _ in texts]
@@ -395,7 +397,9 @@ class LacTagger:
         return np.asarray(emissions, dtype=np.float32), np.asarray(states, dtype=np.float32)
 
     @staticmethod
-    def _encode_batch(model: _Model, texts: list[str]) -> list[tuple[list[LacToken], npt.NDArray[np.float32]]]:
+    def _encode_batch(
+        model: _Model, texts: list[str]
+    ) -> list[tuple[list[LacToken], npt.NDArray[np.float32]]]:
         lengths = np.array([len(text) for text in texts], dtype=np.int64)
         emissions, states = LacTagger.run(model, texts)
         paths = _viterbi(emissions, model.transitions, lengths)

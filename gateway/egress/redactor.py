@@ -110,7 +110,9 @@ class Redactor:
         wanted = tuple(entities) if entities is not None else known
         unknown = sorted(set(wanted) - set(known))
         if unknown:
-            raise InvalidInputError(f"expected entity types among {list(known)}, got {unknown}", field="entities")
+            raise InvalidInputError(
+                f"expected entity types among {list(known)}, got {unknown}", field="entities"
+            )
         self.entities = wanted
         self.score_threshold = score_threshold
         self._ner = CharNER(batch_size=batch_size)
@@ -200,6 +202,7 @@ class Redactor:
                 entities=list(self.entities),
                 nlp_artifacts=artifact,
                 score_threshold=self.score_threshold,
+                return_decision_process=True,  # keeps each result's explanation for --explain
             )
             found.append(resolve(results))
         return found

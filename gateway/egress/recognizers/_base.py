@@ -52,11 +52,11 @@ class ValidatedRecognizer(EntityRecognizer, ABC):
     NEGATIVE_CONTEXT: ClassVar[tuple[str, ...]] = ()
     NEEDS_NER: ClassVar[bool] = False
 
-    def __init__(self, *, name: str | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__(
             supported_entities=[self.ENTITY],
             supported_language=LANGUAGE,
-            name=name or type(self).__name__,
+            name=type(self).__name__,
             context=list(self.CONTEXT),
         )
 
@@ -179,7 +179,7 @@ class ValidatedRecognizer(EntityRecognizer, ABC):
 
     def _result(self, value: float, start: int, end: int, reason: str) -> RecognizerResult:
         explanation = AnalysisExplanation(
-            recognizer=self.name, original_score=value, textual_explanation=reason
+            recognizer=type(self).__name__, original_score=value, textual_explanation=reason
         )
         return RecognizerResult(
             entity_type=self.ENTITY,
@@ -188,7 +188,7 @@ class ValidatedRecognizer(EntityRecognizer, ABC):
             score=value,
             analysis_explanation=explanation,
             recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )

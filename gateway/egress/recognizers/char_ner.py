@@ -102,12 +102,12 @@ class CharNERRecognizer(EntityRecognizer):
                     end=end,
                     score=max(score, 0.5),
                     analysis_explanation=AnalysisExplanation(
-                        recognizer=self.name,
+                        recognizer=type(self).__name__,
                         original_score=score,
                         textual_explanation=f"character NER model, p(personal) up to {score:.2f}",
                     ),
                     recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
                         RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                     },
                 )

@@ -23,7 +23,14 @@ import re
 
 from gateway.egress.checksums import PROVINCE_CODES, USCC_ALPHABET, luhn_valid, uscc_valid
 from gateway.egress.context import has_context
-from gateway.egress.recognizers._base import NOT_DIGIT_AFTER, NOT_DIGIT_BEFORE, SEP, D, ValidatedRecognizer, digits
+from gateway.egress.recognizers._base import (
+    NOT_DIGIT_AFTER,
+    NOT_DIGIT_BEFORE,
+    SEP,
+    D,
+    ValidatedRecognizer,
+    digits,
+)
 from gateway.egress.recognizers.bank_card import BankCardRecognizer
 from gateway.egress.recognizers.mobile import MobileRecognizer
 from gateway.egress.registry import register
@@ -102,7 +109,9 @@ class SuspectIdentifierRecognizer(ValidatedRecognizer):
         """
         candidate = text[start:end]
         kind = self.kind(candidate)
-        if kind == "card" and (_folded(candidate).startswith("62") or has_context(text, start, end, _CARD_WORDS)):
+        if kind == "card" and (
+            _folded(candidate).startswith("62") or has_context(text, start, end, _CARD_WORDS)
+        ):
             return SCORE
         return SCORE if kind is not None and kind != "card" else None
 
@@ -148,7 +157,12 @@ class SuspectIdentifierRecognizer(ValidatedRecognizer):
                 return None
             return "resident_id" if folded[0] != "0" else None
         if len(folded) == 18 and all(char in USCC_ALPHABET for char in folded):
-            if folded[2:8].isdigit() and not folded.isdigit() and folded[0] in "123456789ANY" and not uscc_valid(folded):
+            if (
+                folded[2:8].isdigit()
+                and not folded.isdigit()
+                and folded[0] in "123456789ANY"
+                and not uscc_valid(folded)
+            ):
                 return "uscc"
             return None
         if folded.isdigit() and 16 <= len(folded) <= 19 and not candidate.startswith(("+", "\uff0b")):
@@ -158,7 +172,7 @@ class SuspectIdentifierRecognizer(ValidatedRecognizer):
             national = national[4:] if national.startswith("0086") else national
             if len(national) == 11 and MobileRecognizer().score(candidate) is not None:
                 return None
-            if 10 <= len(national) <= 12 and national[0] == "1" and national[1] in "3456789":
-                if len(national) == 11 or _SEPARATORS.search(candidate):
-                    return "mobile"
+            plausible = 10 <= len(national) <= 12 and national[0] == "1" and national[1] in "3456789"
+            if plausible and (len(national) == 11 or _SEPARATORS.search(candidate)):
+                return "mobile"
         return None

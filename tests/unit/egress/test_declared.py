@@ -33,7 +33,9 @@ recognizers:
 
 def _spans(declared: DeclaredRecognizers, text: str) -> list[tuple[str, str, float]]:
     return [
-        (r.entity_type, text[r.start : r.end], r.score) for rec in declared.recognizers() for r in rec.analyze(text, [])
+        (r.entity_type, text[r.start : r.end], r.score)
+        for rec in declared.recognizers()
+        for r in rec.analyze(text, [])
     ]
 
 
