@@ -105,7 +105,12 @@ def _near_misses(count: int, seed: int = 15) -> list[tuple[str, str]]:
             value = next(body + d for d in "0123456789" if not luhn_valid(body + d))
             out.append((f"，还款卡号{value}", value))
         elif kind == 2:
-            first17 = rng.choice("9151") + rng.choice("123") + "".join(rng.choice("0123456789") for _ in range(6)) + "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
+            first17 = (
+                rng.choice("9151")
+                + rng.choice("123")
+                + "".join(rng.choice("0123456789") for _ in range(6))
+                + "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
+            )
             good = uscc_check_char(first17)
             value = first17 + rng.choice([c for c in USCC_ALPHABET if c != good])
             out.append((f"，信用代码{value}", value))
@@ -151,17 +156,22 @@ def main() -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     mean = sum(len(t) for t in texts) / len(texts)
     baseline = rows[-1][1]
-    lines = [f"### Redactor throughput ({len(texts)} notes, mean {mean:.0f} chars, {cpus} CPUs)\n",
-             "| pipeline | notes/s | ratio to plain regex (baseline, same run) |", "|---|---|---|"]
+    lines = [
+        f"### Redactor throughput ({len(texts)} notes, mean {mean:.0f} chars, {cpus} CPUs)\n",
+        "| pipeline | notes/s | ratio to plain regex (baseline, same run) |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {rate:,.0f} | {rate / baseline:.4f} |" for name, rate in rows]
-    lines += [f"\n### Real text: CLUENER2020 held-aside part ({len(aside):,} sentences, never trained or tuned on)\n",
-              "A name or address counts as hidden when none of its characters survives; any other span "
-              "counts as kept when all of its characters survive.\n",
-              hiding_table(hiding(aside, full.analyze_many)),
-              "\n### Near-miss identifiers (fail closed)\n",
-              _near_miss_table(full, aside[:400]),
-              f"\n### Held-out quality ({len(heldout)} sentences, generated; not real text)\n",
-              markdown_table(evaluate(heldout, full.analyze_many))]
+    lines += [
+        f"\n### Real text: CLUENER2020 held-aside part ({len(aside):,} sentences, never trained or tuned on)\n",
+        "A name or address counts as hidden when none of its characters survives; any other span "
+        "counts as kept when all of its characters survive.\n",
+        hiding_table(hiding(aside, full.analyze_many)),
+        "\n### Near-miss identifiers (fail closed)\n",
+        _near_miss_table(full, aside[:400]),
+        f"\n### Held-out quality ({len(heldout)} sentences, generated; not real text)\n",
+        markdown_table(evaluate(heldout, full.analyze_many)),
+    ]
     body = "\n".join(lines)
     write_section("Egress guard", body)
     print(body)

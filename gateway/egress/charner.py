@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from gateway.egress.corpus import TYPES
 from gateway.egress.gazetteer import matches
-from gateway.egress.ner import LacEmbedding, NERModelError, length_batches, pieces
+from gateway.egress.ner import LacEmbedding, LacTagger, LacToken, NERModelError, length_batches, pieces
 from gateway.egress.surnames import COMPOUND_SURNAMES, SURNAMES
 
 TAGS = ("O", *(f"{prefix}-{kind}" for kind in TYPES for prefix in ("B", "I")))
@@ -100,11 +100,15 @@ class HeadConfig:
         A run of personal characters needs one character with at least this probability.
     grow_threshold
         A run extends over neighbours with at least this probability.
+    veto_threshold
+        A LAC ``PER``/``LOC`` word is added unless one of its characters has at least this
+        probability of belonging to a non-personal entity (organisation, company, title…).
 
     """
 
     seed_threshold: float
     grow_threshold: float
+    veto_threshold: float = 0.35
 
 
 class _Loaded:
@@ -114,9 +118,7 @@ class _Loaded:
         try:
             graph = resources.files("gateway.egress.model").joinpath(MODEL_FILE).read_bytes()
         except FileNotFoundError as exc:
-            raise NERModelError(
-                f"gateway/egress/model/{MODEL_FILE} is missing; run make train-ner"
-            ) from exc
+            raise NERModelError(f"gateway/egress/model/{MODEL_FILE} is missing; run make train-ner") from exc
         self.embedding = LacEmbedding.load()
         self.config = load_config()
         options = ort.SessionOptions()
@@ -137,17 +139,35 @@ class _Loaded:
         return [np.asarray(probs[row, : len(text)], dtype=np.float32) for row, text in enumerate(texts)]
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the models read in one text.
+
+    Attributes
+    ----------
+    probabilities
+        ``(len(text), len(TAGS))`` from the character NER model.
+    lac_tokens
+        Baidu LAC's words and tags (``PER``, ``LOC``…), for the ensemble.
+
+    """
+
+    probabilities: npt.NDArray[np.float32]
+    lac_tokens: tuple[LacToken, ...]
+
+
 class CharNER:
-    """Per-character tag probabilities; thread-safe, loaded on first use.
+    """Per-character tag probabilities, and LAC's tags beside them; thread-safe, loaded on first use.
 
     Parameters
     ----------
     batch_size
-        Texts per ONNX call (sorted by length, padded; the graph masks padding).
+        Texts per ONNX call (sorted by length, padded; the graphs mask padding).
 
     """
 
     def __init__(self, *, batch_size: int = 64) -> None:
+        self.tagger = LacTagger(batch_size=batch_size)
         self._batch_size = batch_size
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
@@ -169,6 +189,29 @@ class CharNER:
     def config(self) -> HeadConfig:
         """The decision thresholds shipped with the model."""
         return self._get().config
+
+    def read_many(self, texts: Sequence[str]) -> list[Reading]:
+        """Run the character NER model and LAC on every text.
+
+        Parameters
+        ----------
+        texts
+            Texts of any length.
+
+        Returns
+        -------
+        list[Reading]
+            One per text, in order.
+
+        Raises
+        ------
+        NERModelError
+            When a model cannot be loaded.
+
+        """
+        probabilities = self.probabilities_many(texts)
+        tokens = self.tagger.tag_many(texts)
+        return [Reading(p, t) for p, t in zip(probabilities, tokens, strict=True)]
 
     def probabilities_many(self, texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
         """Return the tag distribution of every character of every text.
@@ -218,7 +261,9 @@ def load_config() -> HeadConfig:
     """
     try:
         raw = json.loads(resources.files("gateway.egress.model").joinpath(CONFIG_FILE).read_text("utf-8"))
-        return HeadConfig(float(raw["seed_threshold"]), float(raw["grow_threshold"]))
+        return HeadConfig(
+            float(raw["seed_threshold"]), float(raw["grow_threshold"]), float(raw["veto_threshold"])
+        )
     except (FileNotFoundError, KeyError, ValueError, TypeError) as exc:
         raise NERModelError(f"gateway/egress/model/{CONFIG_FILE} is missing or malformed") from exc
 
@@ -291,3 +336,52 @@ def personal_spans(
                 covered.update(range(found, found + end - start))
             found = text.find(text[start:end], found + 1)
     return sorted(spans + repeats, key=lambda span: span[1])
+
+
+_NON_PERSONAL = [
+    TAGS.index(f"{prefix}-{kind}") for kind in TYPES if kind not in ("name", "address") for prefix in "BI"
+]
+_LAC_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,4}")
+
+
+def lac_spans(
+    tokens: Sequence[LacToken], probs: npt.NDArray[np.float32], config: HeadConfig, text: str
+) -> list[tuple[str, int, int, float]]:
+    """Return LAC's person and place words that the character model does not claim for another type.
+
+    LAC was trained on a large news corpus and tags bare places (countries, cities: 罗马, 香港)
+    that CLUENER labels inconsistently, so the character model is unsure about them. A ``LOC``
+    word becomes an address and a ``PER`` word of 2–5 Chinese characters a name, unless the
+    model gives one of its characters at least ``veto_threshold`` probability of an
+    organisation, company, government, position, scene or title (北京 in 北京大学 stays).
+
+    Parameters
+    ----------
+    tokens
+        LAC's words.
+    probs
+        The character model's probabilities for the same text.
+    config
+        The thresholds.
+    text
+        The text.
+
+    Returns
+    -------
+    list[tuple[str, int, int, float]]
+        ``(entity, start, end, score)``; the score is one less the veto probability.
+
+    """
+    other = probs[:, _NON_PERSONAL].sum(axis=1) if len(probs) else np.zeros(0, dtype=np.float32)
+    spans = []
+    for token in tokens:
+        if token.tag == "LOC" and token.end - token.start >= 2:
+            kind = "CN_ADDRESS"
+        elif token.tag == "PER" and _LAC_NAME.fullmatch(text[token.start : token.end]):
+            kind = "CN_PERSON"
+        else:
+            continue
+        veto = float(other[token.start : token.end].max())
+        if veto < config.veto_threshold:
+            spans.append((kind, token.start, token.end, 1.0 - veto))
+    return spans

@@ -130,7 +130,9 @@ class DeclaredRecognizer(ValidatedRecognizer):
         if not _valid(self.SPEC.validator, candidate):
             return None
         scores = [
-            score for pattern, score in zip(self.PATTERNS, self.SCORES, strict=True) if pattern.search(candidate)
+            score
+            for pattern, score in zip(self.PATTERNS, self.SCORES, strict=True)
+            if pattern.search(candidate)
         ]
         return max(scores) if scores else max(self.SCORES)
 

@@ -21,6 +21,7 @@ from gateway.egress.context import CharWindowContextEnhancer
 from gateway.egress.declared import DeclaredRecognizers
 from gateway.egress.recognizers._base import LANGUAGE
 from gateway.egress.recognizers.char_ner import CharNERRecognizer, NerArtifacts
+from gateway.egress.recognizers.lac import LacRecognizer
 from gateway.egress.registry import ALL_ENTITIES, NER_ENTITIES, STRUCTURED_ENTITIES, registered
 from gateway.errors import InvalidInputError
 
@@ -119,7 +120,7 @@ class Redactor:
         self._needs_ner = any(entity in NER_ENTITIES for entity in wanted)
         recognizers: list[EntityRecognizer] = []
         for cls in registered():
-            recognizer = CharNERRecognizer(self._ner) if cls is CharNERRecognizer else cls()
+            recognizer = cls(self._ner) if cls in (CharNERRecognizer, LacRecognizer) else cls()
             if any(entity in wanted for entity in recognizer.supported_entities):
                 recognizers.append(recognizer)
         recognizers += [r for r in declared.recognizers() if r.ENTITY in wanted]
@@ -190,8 +191,7 @@ class Redactor:
 
         """
         if self._needs_ner:
-            probabilities = self._ner.probabilities_many(texts)
-            artifacts: list[NerArtifacts | None] = [NerArtifacts(p) for p in probabilities]
+            artifacts: list[NerArtifacts | None] = [NerArtifacts(r) for r in self._ner.read_many(texts)]
         else:
             artifacts = [None] * len(texts)
         found = []

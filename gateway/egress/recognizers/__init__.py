@@ -6,6 +6,7 @@ from gateway.egress.recognizers import (  # noqa: F401  (imported for registrati
     bank_card,
     char_ner,
     email,
+    lac,
     landline,
     license_plate,
     mobile,

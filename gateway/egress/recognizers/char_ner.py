@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-import numpy.typing as npt
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from gateway.egress.charner import CharNER, personal_spans
+from gateway.egress.charner import CharNER, Reading, personal_spans
 from gateway.egress.recognizers._base import LANGUAGE
 from gateway.egress.registry import register
 
@@ -25,20 +23,20 @@ _EMPTY_DOC = Doc(Vocab(), words=[])
 
 
 class NerArtifacts(NlpArtifacts):
-    """NLP artifacts carrying the model's per-character probabilities, computed ahead for a batch.
+    """NLP artifacts carrying what the models read, computed ahead for a batch.
 
     Parameters
     ----------
-    probabilities
-        ``(len(text), tags)`` from :meth:`CharNER.probabilities_many`.
+    reading
+        From :meth:`CharNER.read_many`.
 
     """
 
-    def __init__(self, probabilities: npt.NDArray[np.float32]) -> None:
+    def __init__(self, reading: Reading) -> None:
         super().__init__(
             entities=[], tokens=_EMPTY_DOC, tokens_indices=[], lemmas=[], nlp_engine=None, language=LANGUAGE
         )
-        self.probabilities = probabilities
+        self.reading = reading
 
 
 @register
@@ -88,7 +86,7 @@ class CharNERRecognizer(EntityRecognizer):
         if not wanted or not text:
             return []
         if isinstance(nlp_artifacts, NerArtifacts):
-            probabilities = nlp_artifacts.probabilities
+            probabilities = nlp_artifacts.reading.probabilities
         else:
             probabilities = self.ner.probabilities_many([text])[0]
         results = []

@@ -35,8 +35,14 @@ def test_long_texts_are_read_in_pieces_and_keep_their_length(ner: CharNER) -> No
 
 
 CASES: list[tuple[str, list[tuple[str, str]]]] = [
-    ("债务人张伟住在北京市朝阳区建国路88号。", [("CN_PERSON", "张伟"), ("CN_ADDRESS", "北京市朝阳区建国路88号")]),
-    ("浙商银行企业信贷部叶老桂博士认为，叶老桂的观点值得重视。", [("CN_PERSON", "叶老桂"), ("CN_PERSON", "叶老桂")]),
+    (
+        "债务人张伟住在北京市朝阳区建国路88号。",
+        [("CN_PERSON", "张伟"), ("CN_ADDRESS", "北京市朝阳区建国路88号")],
+    ),
+    (
+        "浙商银行企业信贷部叶老桂博士认为，叶老桂的观点值得重视。",
+        [("CN_PERSON", "叶老桂"), ("CN_PERSON", "叶老桂")],
+    ),
     ("本轮西甲，瓦拉多利德主场迎战塞维利亚。", []),
     ("今天天气很好，适合出门散步。", []),
 ]
@@ -78,7 +84,13 @@ def test_spans_do_not_start_or_end_on_punctuation() -> None:
 
 @pytest.mark.parametrize(
     ("official", "short"),
-    [("海淀区", "海淀"), ("恩施土家族苗族自治州", "恩施"), ("广西壮族自治区", "广西"), ("香港特别行政区", "香港"), ("赵县", None)],
+    [
+        ("海淀区", "海淀"),
+        ("恩施土家族苗族自治州", "恩施"),
+        ("广西壮族自治区", "广西"),
+        ("香港特别行政区", "香港"),
+        ("赵县", None),
+    ],
 )
 def test_division_short_forms(official: str, short: str | None) -> None:
     assert short_form(official) == short

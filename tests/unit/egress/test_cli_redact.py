@@ -71,7 +71,9 @@ def test_jsonl_without_text_field_is_invalid_input(app: typer.Typer) -> None:
 def test_explain_says_which_detector_fired_and_why_for_a_near_miss(app: typer.Typer) -> None:
     line = json.dumps({"text": "身份证110105194912310012"}, ensure_ascii=False)
 
-    result = CliRunner().invoke(app, ["redact", "--jsonl", "--explain", "--structured-only"], input=line + "\n")
+    result = CliRunner().invoke(
+        app, ["redact", "--jsonl", "--explain", "--structured-only"], input=line + "\n"
+    )
 
     row = json.loads(result.stdout)
     assert row["text"] == "身份证<SUSPECT_IDENTIFIER>"
