@@ -293,7 +293,8 @@ def resolve(results: Sequence[RecognizerResult]) -> tuple[Finding, ...]:
                 top.entity_type,
                 min(r.start for r in group),
                 max(r.end for r in group),
-                top.score,
+                # Rounded: batching changes model scores in the 10th decimal, never a decision.
+                round(top.score, 4),
                 "+".join(names),
                 str(detail or ""),
             )
