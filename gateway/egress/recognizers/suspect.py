@@ -59,6 +59,12 @@ def _resident_id_ok(folded: str) -> bool:
     return True
 
 
+def _read_by_mobile_recognizer(candidate: str) -> bool:
+    """Whether the mobile recognizer finds exactly this candidate (it allows one separator between digits)."""
+    match = MobileRecognizer.PATTERNS[0].match(candidate)
+    return bool(match and match.group("v") == candidate and MobileRecognizer().score(candidate) is not None)
+
+
 @register
 class SuspectIdentifierRecognizer(ValidatedRecognizer):
     """Near-misses of resident IDs, credit codes, bank cards and mobiles."""
@@ -153,7 +159,9 @@ class SuspectIdentifierRecognizer(ValidatedRecognizer):
         """
         folded = _folded(candidate)
         if len(folded) == 18 and folded[:17].isdigit() and folded[17] in "0123456789X":
-            if _resident_id_ok(folded) or uscc_valid(folded) or luhn_valid(folded):
+            # A Luhn-valid number that is no valid ID stays suspect too: the card recognizer only
+            # takes it with an issuer prefix or a card word, and overlapping findings merge.
+            if _resident_id_ok(folded) or uscc_valid(folded):
                 return None
             return "resident_id" if folded[0] != "0" else None
         if len(folded) == 18 and all(char in USCC_ALPHABET for char in folded):
@@ -170,7 +178,7 @@ class SuspectIdentifierRecognizer(ValidatedRecognizer):
         if folded.isdigit() and folded[:1] in "01" and 10 <= len(folded) <= 15:
             national = folded[2:] if folded.startswith("86") and len(folded) >= 12 else folded
             national = national[4:] if national.startswith("0086") else national
-            if len(national) == 11 and MobileRecognizer().score(candidate) is not None:
+            if len(national) == 11 and _read_by_mobile_recognizer(candidate):
                 return None
             plausible = 10 <= len(national) <= 12 and national[0] == "1" and national[1] in "3456789"
             if plausible and (len(national) == 11 or _SEPARATORS.search(candidate)):
