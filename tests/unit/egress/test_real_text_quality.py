@@ -17,10 +17,14 @@ from gateway.egress import corpus
 from gateway.egress.evaluation import RealTextScores, hiding
 from gateway.egress.redactor import Redactor
 
-NAME_RECALL_FLOOR = 0.0
-ADDRESS_RECALL_FLOOR = 0.0
-OVER_REDACTION_CEILING = 1.0
-KEPT_FLOOR = 0.0
+# Measured when the model was shipped: names 0.841 (449 of 534), addresses 0.633 (257 of 406),
+# over-redaction 1.99 % (1,045 of 52,423 characters), organisations and titles kept 0.967.
+# The margins (three spans each, 0.06 points) absorb float differences between CPUs, which can
+# move a character across a threshold; they do not absorb a regression.
+NAME_RECALL_FLOOR = 0.835
+ADDRESS_RECALL_FLOOR = 0.625
+OVER_REDACTION_CEILING = 0.0205
+KEPT_FLOOR = 0.96
 
 
 @pytest.fixture(scope="module")
