@@ -30,6 +30,7 @@ from bench.report import write_section
 from gateway.egress import corpus
 from gateway.egress.checksums import USCC_ALPHABET, luhn_valid, uscc_check_char
 from gateway.egress.evaluation import evaluate, hiding, hiding_table, load, markdown_table
+from gateway.egress.ner import LacTagger
 from gateway.egress.redactor import Redactor
 from gateway.identifiers import resident_id_check_char
 
@@ -150,14 +151,16 @@ def main() -> None:
         ("credgate Redactor (rules + character NER), redact_many", _rate(full.redact_many, texts)),
         ("credgate Redactor, one redact() per note", _rate(lambda ts: [full.redact(t) for t in ts], texts)),
         ("credgate structured-only (no NER)", _rate(structured.redact_many, texts)),
+        ("Baidu LAC tags alone (the NER cost before issue #15)", _rate(LacTagger().tag_many, texts)),
         ("Presidio predefined recognizers, no-op engine", _rate(_presidio_default(), texts)),
         ("plain compiled regex", _rate(_regex, texts)),
     ]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     mean = sum(len(t) for t in texts) / len(texts)
     baseline = rows[-1][1]
+    load = os.getloadavg()[0]
     lines = [
-        f"### Redactor throughput ({len(texts)} notes, mean {mean:.0f} chars, {cpus} CPUs)\n",
+        f"### Redactor throughput ({len(texts)} notes, mean {mean:.0f} chars, {cpus} CPUs, load average {load:.1f})\n",
         "| pipeline | notes/s | ratio to plain regex (baseline, same run) |",
         "|---|---|---|",
     ]
