@@ -158,9 +158,9 @@ def main() -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     mean = sum(len(t) for t in texts) / len(texts)
     baseline = rows[-1][1]
-    load = os.getloadavg()[0]
+    load_average = os.getloadavg()[0]
     lines = [
-        f"### Redactor throughput ({len(texts)} notes, mean {mean:.0f} chars, {cpus} CPUs, load average {load:.1f})\n",
+        f"### Redactor throughput ({len(texts)} notes, mean {mean:.0f} chars, {cpus} CPUs, load average {load_average:.1f})\n",
         "| pipeline | notes/s | ratio to plain regex (baseline, same run) |",
         "|---|---|---|",
     ]
