@@ -36,6 +36,7 @@ lint: $(STAMP)
 
 # Retrains the character NER model of the egress guard (seeded; a few minutes on 2 cores; never in CI).
 train-ner: $(STAMP)
+	$(PIP) -e ".[train]"
 	$(BIN)/python -m gateway.egress.char_ner_training
 
 # openmined-psi (an external peer in bench.subject_check) pins an older protobuf: it gets its own venv.
