@@ -8,91 +8,35 @@ additions, never the other way round, and neither removes a finding of the other
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
-
-from gateway.egress.charner import CharNER, lac_spans
-from gateway.egress.recognizers._base import LANGUAGE
-from gateway.egress.recognizers.char_ner import NerArtifacts
+from gateway.egress.charner import Reading, lac_spans
+from gateway.egress.recognizers._model import ModelRecognizer
 from gateway.egress.registry import register
 
 _TAG = {"CN_PERSON": "PER", "CN_ADDRESS": "LOC"}
 
 
 @register
-class LacRecognizer(EntityRecognizer):
-    """LAC person and place words not vetoed by the character model.
+class LacRecognizer(ModelRecognizer):
+    """LAC person and place words not vetoed by the character model."""
 
-    Parameters
-    ----------
-    ner
-        The models to use; a new lazily loaded pair by default.
-
-    """
-
-    ENTITIES: ClassVar[tuple[str, ...]] = ("CN_PERSON", "CN_ADDRESS")
-    NEEDS_NER: ClassVar[bool] = True
-
-    def __init__(self, ner: CharNER | None = None) -> None:
-        self.ner = ner or CharNER()
-        super().__init__(
-            supported_entities=list(self.ENTITIES), supported_language=LANGUAGE, name="LacRecognizer"
-        )
-
-    def load(self) -> None:
-        """Nothing here: the models are loaded on first use."""
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        """Return LAC's names and places in ``text`` that the character model does not veto.
+    def spans(self, reading: Reading, text: str) -> list[tuple[str, int, int, float]]:
+        """Return LAC's names and places that the character model does not claim for another type.
 
         Parameters
         ----------
+        reading
+            The models' reading of ``text``.
         text
-            Text to analyse.
-        entities
-            Requested entity types.
-        nlp_artifacts
-            A :class:`NerArtifacts` with a precomputed reading, or anything else to read now.
+            The text.
 
         Returns
         -------
-        list[RecognizerResult]
-            One result per word.
+        list[tuple[str, int, int, float]]
+            ``(entity, start, end, score)``.
 
         """
-        wanted = [entity for entity in self.ENTITIES if not entities or entity in entities]
-        if not wanted or not text:
-            return []
-        reading = (
-            nlp_artifacts.reading
-            if isinstance(nlp_artifacts, NerArtifacts)
-            else self.ner.read_many([text])[0]
-        )
-        results = []
-        for entity, start, end, score in lac_spans(
-            reading.lac_tokens, reading.probabilities, self.ner.config, text
-        ):
-            if entity not in wanted:
-                continue
-            results.append(
-                RecognizerResult(
-                    entity_type=entity,
-                    start=start,
-                    end=end,
-                    score=max(score, 0.5),
-                    analysis_explanation=AnalysisExplanation(
-                        recognizer=type(self).__name__,
-                        original_score=score,
-                        textual_explanation=f"LAC {_TAG[entity]} tag, not vetoed by the character model",
-                    ),
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
-                )
-            )
-        return results
+        return lac_spans(reading.lac_tokens, reading.probabilities, self.ner.config, text)
+
+    def reason(self, entity: str, score: float) -> str:
+        """Return the explanation: the LAC tag, kept because the model did not veto it."""
+        return f"LAC {_TAG[entity]} tag, not vetoed by the character model"
