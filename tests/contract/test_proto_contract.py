@@ -50,6 +50,7 @@ ALLOWED_STRING_FIELDS = {
     "credgate.v1.LogPosition.origin": "transparency-log origin (credgate/audit/<member id>)",
     "credgate.v1.Cosignature.origin": "transparency-log origin (credgate/audit/<member id>)",
     "credgate.v1.Cosignature.line": "C2SP co-signature line: witness name and base64 signature",
+    "credgate.v1.HeartbeatRequest.advertised_address": "host:port of a node",
     "credgate.v1.RegisterRequest.software_version": "version string",
     "credgate.v1.RegisterRequest.protocol_version": "version string",
     "credgate.v1.RegisterResponse.member_id": "consortium member id",
