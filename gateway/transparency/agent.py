@@ -125,7 +125,7 @@ class MemberWitness:
         self._lock = threading.Lock()
 
     def tick(self) -> TickReport:
-        """Run one round of every duty; failures of one step are reported, not raised."""
+        """Run one round of every duty; a failing bureau call ends the round (the next one retries)."""
         report = TickReport()
         with self._lock:
             self._publisher.publish()
