@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gateway.clock import system_clock
+from gateway.clock import LOCAL_ZONE, system_clock
 from gateway.crypto.ed25519 import load_or_create_log_key
 from gateway.demo.provision import BUREAU_ID
 from gateway.store.models import AuditRecord, TlogCheckpoint, TlogNode
@@ -60,7 +61,7 @@ def test_every_audit_log_is_cosigned_by_the_other_members_verified_and_exported(
         lambda: witnessed.cosigned_by_others(BUREAU_ID, 1) or None, "the bureau's audit log to be co-signed"
     )
     bundle = tmp_path / "bank-1.json"
-    today = system_clock().astimezone(__import__("gateway.clock", fromlist=["LOCAL_ZONE"]).LOCAL_ZONE).date()
+    today = system_clock().astimezone(LOCAL_ZONE).date()
 
     # Execute
     verified = credgate("audit", "verify", "--config", config(witnessed, "bank-1"))
@@ -69,10 +70,11 @@ def test_every_audit_log_is_cosigned_by_the_other_members_verified_and_exported(
         "export",
         "--config",
         config(witnessed, "bank-1"),
+        # Local days around the clock's today: the window holds the entries even across midnight.
         "--from",
-        (today.replace(day=1)).isoformat(),
+        (today - dt.timedelta(days=1)).isoformat(),
         "--to",
-        today.isoformat(),
+        (today + dt.timedelta(days=1)).isoformat(),
         "--out",
         str(bundle),
     )

@@ -94,13 +94,8 @@ def test_a_second_root_for_a_cosigned_size_is_a_split_view_that_verifies_offline
     result = walk(held, [publication(leaves(5, salt=b"x"), 5, 0)], statement)
 
     assert [e["kind"] for e in result.evidence] == ["split_view"]
-    finding = verify_evidence(
-        result.evidence[0],
-        ca_certificate_pem=authority.certificate.public_bytes(
-            __import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.PEM
-        ),
-        bureau_member_id="bureau",
-    )
+    pem = (Path(authority.directory) / "ca.cert.pem").read_bytes()
+    finding = verify_evidence(result.evidence[0], ca_certificate_pem=pem, bureau_member_id="bureau")
     assert finding.owner == "bank-1"
 
 
