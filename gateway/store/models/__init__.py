@@ -14,6 +14,13 @@ from gateway.store.models.credit import (
 )
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
 from gateway.store.models.tokens import SubjectTokenRecord
+from gateway.store.models.transparency import (
+    TlogCheckpoint,
+    TlogEntry,
+    TlogEvidence,
+    TlogNode,
+    TlogWitnessState,
+)
 
 __all__ = [
     "Account",
@@ -32,4 +39,9 @@ __all__ = [
     "QuarantinedRow",
     "RepaymentMonth",
     "SubjectTokenRecord",
+    "TlogCheckpoint",
+    "TlogEntry",
+    "TlogEvidence",
+    "TlogNode",
+    "TlogWitnessState",
 ]
