@@ -1,7 +1,14 @@
 """ORM models of the local store; ``Base.metadata`` is the schema the migrations build."""
 
 from gateway.store.models.base import Base
-from gateway.store.models.checks import CachedCheckRow, CheckRound
+from gateway.store.models.checks import (
+    AccessStatement,
+    CachedCheckRow,
+    CheckRound,
+    CheckRoundInfo,
+    OPRFUsage,
+    ResponderRound,
+)
 from gateway.store.models.credit import (
     Account,
     Application,
@@ -13,9 +20,16 @@ from gateway.store.models.credit import (
     RepaymentMonth,
 )
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
+from gateway.store.models.peers import PeerPin, PeerPinCandidate
 from gateway.store.models.tokens import SubjectTokenRecord
 
 __all__ = [
+    "AccessStatement",
+    "CheckRoundInfo",
+    "OPRFUsage",
+    "PeerPin",
+    "PeerPinCandidate",
+    "ResponderRound",
     "Account",
     "Application",
     "AuditRecord",
