@@ -32,6 +32,7 @@ for _module in (
     "gateway.cli.synth",
     "gateway.cli.queries",
     "gateway.cli.subject",
+    "gateway.cli.members_secret",
     "gateway.cli.blacklist",
     "gateway.cli.redact",
     "gateway.cli.reports",

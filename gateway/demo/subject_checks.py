@@ -11,7 +11,9 @@ from gateway.cli.queries import write_results
 from gateway.clock import local_date, system_clock
 from gateway.crypto.keys import KeyPair
 from gateway.demo.context import DemoContext
+from gateway.errors import UnavailableError
 from gateway.node.book_tokens import tokenise_book
+from gateway.node.ceremony import run_ceremony
 from gateway.node.bureau_calls import request_inquiries
 from gateway.node.session import member_session
 from gateway.queries.inquiries.collector import CollectRequest
@@ -24,7 +26,17 @@ from gateway.store.repositories.consents import valid_consents
 
 
 def tokenise_books(context: DemoContext) -> None:
-    """Every member tokenises its book through the bureau's blind OPRF."""
+    """The members' secret ceremony (once), then every member tokenises its book through the OPRF."""
+    first = next(iter(context.member_settings.values()))
+    with member_session(first) as session:
+        if not session.secrets.epochs:
+            epoch, delivered, failed = run_ceremony(session)
+            context.console.print(
+                f"  members' secret epoch {epoch} made by {session.identity.own.member_id}, "
+                f"delivered to {len(delivered)} members (the bureau relayed sealed envelopes only)"
+            )
+            if failed:
+                raise UnavailableError(f"the members' secret did not reach {', '.join(failed)}")
     total = 0
     for settings in context.member_settings.values():
         with member_session(settings) as session:

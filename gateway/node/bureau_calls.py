@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import grpc
 
-from gateway._proto.credgate.v1 import bureau_pb2_grpc, subject_check_pb2
+from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc, subject_check_pb2
+from gateway.node.ceremony import SecretEnvelope
+from gateway.rpc.convert.ceremony import envelope_to_proto
 from gateway.crypto.hpke import SealedBox
 from gateway.queries.inquiries.collector import CollectRequest
 from gateway.queries.subject_check.messages import CheckChunk, ChunkResult, Coverage
@@ -79,3 +81,41 @@ def request_inquiries(
     return [sealed_inquiries_from_proto(e) for e in response.envelopes], coverage_from_proto(
         response.coverage
     )
+
+
+def distribute_members_secret(
+    channel: grpc.Channel, envelopes: Sequence[SecretEnvelope]
+) -> tuple[list[str], list[str]]:
+    """Have the bureau relay a ceremony's envelopes; return (delivered, failed) member ids.
+
+    Raises
+    ------
+    GatewayError
+        The bureau's refusal or unavailability.
+
+    """
+    stub = bureau_pb2_grpc.BureauServiceStub(channel)
+    request = bureau_pb2.DistributeMembersSecretRequest(envelopes=[envelope_to_proto(e) for e in envelopes])
+    try:
+        response = stub.DistributeMembersSecret(request, timeout=INQUIRIES_TIMEOUT_SECONDS)
+    except grpc.RpcError as exc:
+        raise error_from_rpc(exc, peer="bureau (members' secret)") from exc
+    return list(response.delivered_member_ids), list(response.failed_member_ids)
+
+
+def invalidate_cached_checks(channel: grpc.Channel, tags: Sequence[bytes]) -> int:
+    """Ask the bureau to forget cached answers for ``tags``; returns the rows removed.
+
+    Raises
+    ------
+    GatewayError
+        The bureau's refusal or unavailability.
+
+    """
+    stub = bureau_pb2_grpc.BureauServiceStub(channel)
+    request = subject_check_pb2.InvalidateCachedChecksRequest(header=new_header(), dedup_tags=list(tags))
+    try:
+        response = stub.InvalidateCachedChecks(request, timeout=INQUIRIES_TIMEOUT_SECONDS)
+    except grpc.RpcError as exc:
+        raise error_from_rpc(exc, peer="bureau (cache invalidation)") from exc
+    return int(response.rows_removed)

@@ -27,6 +27,7 @@ from gateway.audit import AuditRecorder
 from gateway.bureau import ConsortiumDirectory
 from gateway.bureau.directory import liveness_window
 from gateway.bureau.oprf import OPRFEvaluator
+from gateway.bureau.secret_relay import SecretRelay
 from gateway.bureau.rate_limit import Limit, RateLimiter
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
@@ -37,7 +38,10 @@ from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import BureauClient
 from gateway.node.bureau_link import BureauLink, SignedKeys
 from gateway.node.egress import NodeEgress, node_egress
-from gateway.node.peer_keys import PeerKeyCache
+from gateway.crypto.members_secret import MembersSecretStore
+from gateway.node.ceremony import SecretReceiver
+from gateway.node.pins import PinStore
+from gateway.store.repositories.rounds import ResponderState
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
@@ -51,7 +55,13 @@ from gateway.queries.subject_check.router import RouterSettings, SubjectCheckRou
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, ReleaseCache
 from gateway.reports.noise import NoiseShareSource
-from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, GrpcShareCaller, MemberChannels
+from gateway.rpc.fanout import (
+    GrpcInquiryCaller,
+    GrpcMemberCaller,
+    GrpcSecretCaller,
+    GrpcShareCaller,
+    MemberChannels,
+)
 from gateway.rpc.interceptors import AuthorizationInterceptor
 from gateway.rpc.server import Registration, RunningServer, start_server
 from gateway.rpc.servicers.bureau import BureauHandlers, BureauServicer
@@ -183,6 +193,12 @@ def start_bureau(
         settings=CoordinatorSettings(liveness_window=liveness),
         clock=clock,
     )
+    secrets = SecretRelay(
+        members=directory.members,
+        caller=GrpcSecretCaller(channels),
+        audit=core.audit,
+        timeout=core.check_settings.aggregation.member_deadline_seconds,
+    )
     handlers = BureauHandlers(
         directory,
         oprf,
@@ -192,6 +208,7 @@ def start_bureau(
         tally,
         layout.version,
         settings.data_dir / "federation" / "runs",
+        secrets,
     )
     # Contact clearance answers UNIMPLEMENTED through the generated base class until its
     # handlers exist.
@@ -230,10 +247,23 @@ def start_member(
         bureau_member_id=settings.bureau_member_id,
         egress=core.egress.client,
     )
-    peers = PeerKeyCache(core.identity, lambda: bureau.directory()[0], clock=clock)
+    peers = PinStore(core.store, core.identity, lambda: bureau.directory()[0], clock=clock, audit=core.audit)
+    secrets = MembersSecretStore.for_data_dir(settings.data_dir)
     profiler = SubjectProfiler(core.store, role=own.role, settings=core.check_settings)
     responder = SubjectCheckResponder(
-        member_id=own.member_id, keys=keys, profiler=profiler, peers=peers, settings=core.check_settings
+        me=own,
+        keys=keys,
+        tls_key_pem=core.identity.key_pem,
+        profiler=profiler,
+        peers=peers,
+        secrets=secrets,
+        state=ResponderState(core.store),
+        settings=core.check_settings,
+        audit=core.audit,
+        clock=clock,
+    )
+    receiver = SecretReceiver(
+        identity=core.identity, keys=keys, pins=peers, secrets=secrets, audit=core.audit, clock=clock
     )
     collector = InquiryCollector(core.store, member_id=own.member_id, zone=core.check_settings.zone)
     reports = ReportResponder(
@@ -255,7 +285,7 @@ def start_member(
         audit=core.audit,
         clock=clock,
     )
-    servicer = MemberServicer(responder, collector, reports, layout_version=profiler.layout.version)
+    servicer = MemberServicer(responder, collector, reports, receiver, layout_version=profiler.layout.version)
     services: list[tuple[str, Registration]] = [
         (
             "credgate.v1.MemberService",

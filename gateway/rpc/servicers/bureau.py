@@ -28,11 +28,13 @@ from gateway._proto.credgate.v1 import (
 from gateway.bureau import ConsortiumDirectory, MemberView
 from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
+from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.pseudonyms import PseudonymTally
 from gateway.queries.subject_check.router import SubjectCheckRouter
+from gateway.rpc.convert.ceremony import envelope_from_proto
 from gateway.rpc.convert.inquiries import relay_from_proto, sealed_inquiries_to_proto
 from gateway.rpc.convert.reports import release_to_proto
 from gateway.rpc.convert.subject_check import (
@@ -62,6 +64,7 @@ class BureauHandlers:
     layout_version: int
     # Where `credgate train` leaves each run's signed model (``federation/runs`` in the data dir).
     model_runs: Path
+    secrets: SecretRelay
 
 
 class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
@@ -203,6 +206,26 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
                 peer.member_id, request.request_hash, request.header.attempt, list(request.pseudonyms)
             )
         return regulator_report_pb2.ContributePseudonymsResponse(received=received)
+
+    @maps_errors
+    def DistributeMembersSecret(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.DistributeMembersSecretRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.DistributeMembersSecretResponse:
+        """Relay a members' secret ceremony's envelopes to their recipients."""
+        delivered, failed = self._handlers.secrets.relay(
+            current_peer(context), [envelope_from_proto(e) for e in request.envelopes]
+        )
+        return bureau_pb2.DistributeMembersSecretResponse(delivered_member_ids=delivered, failed_member_ids=failed)
+
+    @maps_errors
+    def InvalidateCachedChecks(  # noqa: N802 - gRPC method name
+        self, request: subject_check_pb2.InvalidateCachedChecksRequest, context: grpc.ServicerContext
+    ) -> subject_check_pb2.InvalidateCachedChecksResponse:
+        """Forget cached answers that counted a listing no longer standing."""
+        removed = self._handlers.subject_check.invalidate(
+            current_peer(context), list(request.dedup_tags), correlation_id=uuid.uuid4().hex
+        )
+        return subject_check_pb2.InvalidateCachedChecksResponse(rows_removed=removed)
 
     @maps_errors
     def GetModel(  # noqa: N802 - gRPC method name

@@ -20,7 +20,7 @@ from gateway.queries.subject_check.answer import CheckStatus
 from gateway.queries.subject_check.querier import SubjectRequest
 from gateway.store import open_store
 from gateway.store.enums import AppealState, ReasonCode, TokenType
-from gateway.store.repositories.blacklist import set_appeal_state
+from gateway.node.appeals import record_appeal
 from gateway.tokens.oprf.keyring import OPRFKeyRing
 
 from .conftest import Consortium
@@ -70,11 +70,11 @@ def test_listings_count_until_an_appeal_is_upheld_and_never_after_expiry(
         listed = session.subject_checks().check_one(
             SubjectRequest(_subject_id(), "X-C-loan_approval"), ReasonCode.LOAN_APPROVAL
         )
-        store = open_store(consortium.settings["bank-2"].store_url)
-        set_appeal_state(store, "X-B1", AppealState.UPHELD)
-        store.close()
+        with member_session(consortium.settings["bank-2"]) as listing_member:
+            record_appeal(listing_member, "X-B1", AppealState.UPHELD)
+        # Same reason and day: without the invalidation the bureau would answer from its cache.
         appealed = session.subject_checks().check_one(
-            SubjectRequest(_subject_id(), "X-C-credit_review"), ReasonCode.CREDIT_REVIEW
+            SubjectRequest(_subject_id(), "X-C-loan_approval"), ReasonCode.LOAN_APPROVAL
         )
 
     assert listed.answer.blacklist == {

@@ -59,6 +59,10 @@ class BureauServiceStub:
     """Data-subject inquiry history."""
     GetModel: _grpc.UnaryUnaryMultiCallable[_models_pb2.GetModelRequest, _models_pb2.GetModelResponse]
     """The newest signed shared model, for members to score locally."""
+    DistributeMembersSecret: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.DistributeMembersSecretRequest, _bureau_pb2.DistributeMembersSecretResponse]
+    """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+    InvalidateCachedChecks: _grpc.UnaryUnaryMultiCallable[_subject_check_pb2.InvalidateCachedChecksRequest, _subject_check_pb2.InvalidateCachedChecksResponse]
+    """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 @_typing.type_check_only
 class BureauServiceAsyncStub(BureauServiceStub):
@@ -85,6 +89,10 @@ class BureauServiceAsyncStub(BureauServiceStub):
     """Data-subject inquiry history."""
     GetModel: _aio.UnaryUnaryMultiCallable[_models_pb2.GetModelRequest, _models_pb2.GetModelResponse]  # type: ignore[assignment]
     """The newest signed shared model, for members to score locally."""
+    DistributeMembersSecret: _aio.UnaryUnaryMultiCallable[_bureau_pb2.DistributeMembersSecretRequest, _bureau_pb2.DistributeMembersSecretResponse]  # type: ignore[assignment]
+    """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+    InvalidateCachedChecks: _aio.UnaryUnaryMultiCallable[_subject_check_pb2.InvalidateCachedChecksRequest, _subject_check_pb2.InvalidateCachedChecksResponse]  # type: ignore[assignment]
+    """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the bureau; every caller is identified by its mTLS certificate."""
@@ -174,5 +182,21 @@ class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_models_pb2.GetModelResponse, _abc.Awaitable[_models_pb2.GetModelResponse]]:
         """The newest signed shared model, for members to score locally."""
+
+    @_abc_1.abstractmethod
+    def DistributeMembersSecret(
+        self,
+        request: _bureau_pb2.DistributeMembersSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bureau_pb2.DistributeMembersSecretResponse, _abc.Awaitable[_bureau_pb2.DistributeMembersSecretResponse]]:
+        """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+
+    @_abc_1.abstractmethod
+    def InvalidateCachedChecks(
+        self,
+        request: _subject_check_pb2.InvalidateCachedChecksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subject_check_pb2.InvalidateCachedChecksResponse, _abc.Awaitable[_subject_check_pb2.InvalidateCachedChecksResponse]]:
+        """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 def add_BureauServiceServicer_to_server(servicer: BureauServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
