@@ -89,8 +89,10 @@ class UnavailableError(GatewayError):
 
 
 class ProtocolRefused(PolicyDenied):
-    """A peer deviated from a protocol (a replayed attempt, a grown answering set, a query no
-    member made…); the request is refused and audited."""
+    """A peer deviated from a protocol; the request is refused and audited.
+
+    For example a replayed attempt, a grown answering set, or a query no member made.
+    """
 
     reason = "protocol_refused"
 

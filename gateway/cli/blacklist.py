@@ -26,8 +26,10 @@ def appeal(
     entry_ref: Annotated[str, typer.Option("--entry-ref", help="The listing appealed against.")],
     state: Annotated[AppealState, typer.Option(help="pending, upheld (listing removed) or rejected.")],
 ) -> None:
-    """Record an appeal's state; an upheld appeal removes the listing from every later answer,
-    including answers the bureau cached today for a repeated check."""
+    """Record an appeal's state; an upheld appeal removes the listing from every later answer.
+
+    Answers the bureau cached today for a repeated check that counted it are withdrawn too.
+    """
     with member_session(Settings.from_file(config)) as session:
         removed = record_appeal(session, entry_ref, state)
         live = live_listings(session.store, local_date(system_clock()))

@@ -26,7 +26,9 @@ _console = Console(highlight=False)
 @app.command("create")
 def create(
     config: ConfigOption,
-    epoch: Annotated[int | None, typer.Option(help="Re-send this held epoch instead of making a new one.")] = None,
+    epoch: Annotated[
+        int | None, typer.Option(help="Re-send this held epoch instead of making a new one.")
+    ] = None,
 ) -> None:
     """Make the next epoch of the members' secret and hand it to every member through the bureau."""
     with member_session(Settings.from_file(config)) as session:

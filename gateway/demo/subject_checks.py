@@ -14,13 +14,12 @@ from gateway.demo.context import DemoContext
 from gateway.errors import UnavailableError
 from gateway.node.book_tokens import tokenise_book
 from gateway.node.ceremony import run_ceremony
-from gateway.node.bureau_calls import request_inquiries
 from gateway.node.session import member_session
-from gateway.queries.inquiries.collector import CollectRequest
+from gateway.node.subject_access import relay_subject_access
 from gateway.queries.inquiries.records import open_records
 from gateway.queries.subject_check.querier import CheckOutcome, SubjectRequest
 from gateway.store.database import Store
-from gateway.store.enums import ReasonCode, TokenType
+from gateway.store.enums import ReasonCode
 from gateway.store.models import Account, Borrower
 from gateway.store.repositories.consents import valid_consents
 
@@ -104,10 +103,7 @@ def subject_access(context: DemoContext) -> None:
     checked = context.checked_subjects
     subject = KeyPair.generate()
     with member_session(context.member_settings["cfc-1"]) as session:
-        epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [checked[0]])
-        envelopes, _ = request_inquiries(
-            session.channel, CollectRequest(token, epoch, subject.public_key), consent_digest=bytes(32)
-        )
+        envelopes, _ = relay_subject_access(session, checked[0], subject.public_key, "DEMO-SUBJECT-REQUEST")
     records = sorted(
         r
         for box in envelopes

@@ -38,8 +38,12 @@ def record_appeal(session: MemberSession, entry_ref: str, state: AppealState) ->
     """
     set_appeal_state(session.store, entry_ref, state)
     with session.store.transaction() as db:
-        borrower = db.scalars(sa.select(BlacklistEntry.borrower_id).where(BlacklistEntry.entry_ref == entry_ref)).one()
-        tokens = set(db.scalars(sa.select(SubjectTokenRecord.token).where(SubjectTokenRecord.borrower_id == borrower)))
+        borrower = db.scalars(
+            sa.select(BlacklistEntry.borrower_id).where(BlacklistEntry.entry_ref == entry_ref)
+        ).one()
+        tokens = set(
+            db.scalars(sa.select(SubjectTokenRecord.token).where(SubjectTokenRecord.borrower_id == borrower))
+        )
     today = session.clock().astimezone(session.check_settings.zone).date()
     days = (today - dt.timedelta(days=1), today)
     tags = [

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Iterator, Sequence
 import grpc
 
 from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc, subject_check_pb2
-from gateway.node.ceremony import SecretEnvelope
-from gateway.rpc.convert.ceremony import envelope_to_proto
 from gateway.crypto.hpke import SealedBox
-from gateway.queries.inquiries.collector import CollectRequest
+from gateway.node.ceremony import SecretEnvelope
+from gateway.queries.inquiries.relay import RelayRequest
 from gateway.queries.subject_check.messages import CheckChunk, ChunkResult, Coverage
+from gateway.rpc.convert.ceremony import envelope_to_proto
 from gateway.rpc.convert.inquiries import relay_to_proto, sealed_inquiries_from_proto
 from gateway.rpc.convert.subject_check import (
     chunk_to_proto,
@@ -58,9 +58,7 @@ class GrpcCheckTransport:
             raise error_from_rpc(exc, peer="bureau (subject check)") from exc
 
 
-def request_inquiries(
-    channel: grpc.Channel, request: CollectRequest, *, consent_digest: bytes
-) -> tuple[list[SealedBox], Coverage]:
+def request_inquiries(channel: grpc.Channel, request: RelayRequest) -> tuple[list[SealedBox], Coverage]:
     """Relay a subject's access request; return the sealed envelopes and the coverage.
 
     Raises
@@ -73,7 +71,7 @@ def request_inquiries(
     stub = bureau_pb2_grpc.BureauServiceStub(channel)
     try:
         response = stub.RequestSubjectInquiries(
-            relay_to_proto(request, consent_digest=consent_digest, header=header),
+            relay_to_proto(request, header=header),
             timeout=INQUIRIES_TIMEOUT_SECONDS,
         )
     except grpc.RpcError as exc:

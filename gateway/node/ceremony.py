@@ -87,7 +87,9 @@ def seal_for_members(
     for member_id, keys in sorted(recipients.items()):
         if member_id == me or keys.role not in MEMBER_ROLES:
             continue
-        box = seal(keys.bundle.hpke_public_key, secret.value, info=_info(secret.epoch, me, member_id), aad=b"")
+        box = seal(
+            keys.bundle.hpke_public_key, secret.value, info=_info(secret.epoch, me, member_id), aad=b""
+        )
         unsigned = SecretEnvelope(secret.epoch, me, member_id, box.enc, box.ciphertext, b"")
         signature = sign_with_tls_key(SIGNATURE_LABEL, unsigned.signed_part(), tls_key_pem, field="tls_key")
         envelopes.append(SecretEnvelope(secret.epoch, me, member_id, box.enc, box.ciphertext, signature))
@@ -142,7 +144,8 @@ class SecretReceiver:
             raise ProtocolRefused("the initiator is not a pinned member", reason="unknown_initiator") from exc
         if initiator.role not in MEMBER_ROLES:
             raise ProtocolRefused(
-                f"only members make the members' secret, not a {initiator.role.value}", reason="initiator_role"
+                f"only members make the members' secret, not a {initiator.role.value}",
+                reason="initiator_role",
             )
         pem = ssl.DER_cert_to_PEM_cert(initiator.certificate_der).encode("ascii")
         try:

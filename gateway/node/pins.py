@@ -178,7 +178,9 @@ class PinStore:
             self._write_pin(session, peer, keys)
             session.delete(candidate)
             self._peers[member_id] = peer
-        self._record("accepted_certificate_change", member_id, Outcome.ALLOW, peer.bundle.certificate_fingerprint)
+        self._record(
+            "accepted_certificate_change", member_id, Outcome.ALLOW, peer.bundle.certificate_fingerprint
+        )
         return peer
 
     def _refresh(self) -> None:
@@ -189,7 +191,9 @@ class PinStore:
             try:
                 found = self._accept(view.member_id, view.keys)
             except KeyBundleError as exc:
-                _LOG.warning("left out %s: its key bundle does not verify (%s)", view.member_id, exc.__cause__)
+                _LOG.warning(
+                    "left out %s: its key bundle does not verify (%s)", view.member_id, exc.__cause__
+                )
                 self._record("refused_bundle", view.member_id, Outcome.DENY, "verification_failed")
                 continue
             if found is not None:
@@ -217,7 +221,9 @@ class PinStore:
         with self._store.transaction() as session:
             pin = session.get(PeerPin, member_id)
             if pin is None:
-                self._witness.check(member_id, offered.certificate_der, peer.bundle.bundle, offered.keys_signature)
+                self._witness.check(
+                    member_id, offered.certificate_der, peer.bundle.bundle, offered.keys_signature
+                )
                 self._write_pin(session, peer, offered)
                 event = ("pinned", Outcome.ALLOW)
             elif pin.cert_fingerprint == peer.bundle.certificate_fingerprint:
@@ -226,7 +232,9 @@ class PinStore:
                 if offered.keys_created_at <= pin.keys_created_at:
                     self._record("refused_key_rollback", member_id, Outcome.DENY, "older_bundle")
                     return self._pinned(pin)
-                self._witness.check(member_id, offered.certificate_der, peer.bundle.bundle, offered.keys_signature)
+                self._witness.check(
+                    member_id, offered.certificate_der, peer.bundle.bundle, offered.keys_signature
+                )
                 self._write_pin(session, peer, offered)
                 event = ("rotated_keys", Outcome.ALLOW)
             else:
@@ -237,7 +245,9 @@ class PinStore:
                     member_id,
                     member_id,
                 )
-                self._record("held_certificate_change", member_id, Outcome.DENY, peer.bundle.certificate_fingerprint)
+                self._record(
+                    "held_certificate_change", member_id, Outcome.DENY, peer.bundle.certificate_fingerprint
+                )
                 return self._pinned(pin)
         self._record(event[0], member_id, event[1], peer.bundle.certificate_fingerprint)
         return peer
@@ -296,12 +306,18 @@ class _Keys:
 
     @classmethod
     def from_published(cls, keys: PublishedKeys) -> _Keys:
-        return cls(keys.certificate_der, keys.hpke_public_key, keys.mask_public_key, keys.created_at, keys.signature)
+        return cls(
+            keys.certificate_der, keys.hpke_public_key, keys.mask_public_key, keys.created_at, keys.signature
+        )
 
     @classmethod
     def from_pin(cls, pin: PeerPin | PeerPinCandidate) -> _Keys:
         return cls(
-            pin.certificate_der, pin.hpke_public_key, pin.mask_public_key, pin.keys_created_at, pin.keys_signature
+            pin.certificate_der,
+            pin.hpke_public_key,
+            pin.mask_public_key,
+            pin.keys_created_at,
+            pin.keys_signature,
         )
 
 

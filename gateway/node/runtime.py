@@ -27,21 +27,20 @@ from gateway.audit import AuditRecorder
 from gateway.bureau import ConsortiumDirectory
 from gateway.bureau.directory import liveness_window
 from gateway.bureau.oprf import OPRFEvaluator
-from gateway.bureau.secret_relay import SecretRelay
 from gateway.bureau.rate_limit import Limit, RateLimiter
+from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
 from gateway.crypto.keys import NodeKeys
+from gateway.crypto.members_secret import MembersSecretStore
 from gateway.errors import ConfigError
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import BureauClient
 from gateway.node.bureau_link import BureauLink, SignedKeys
-from gateway.node.egress import NodeEgress, node_egress
-from gateway.crypto.members_secret import MembersSecretStore
 from gateway.node.ceremony import SecretReceiver
+from gateway.node.egress import NodeEgress, node_egress
 from gateway.node.pins import PinStore
-from gateway.store.repositories.rounds import ResponderState
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
@@ -71,6 +70,7 @@ from gateway.store.repositories.audit import AuditLog
 from gateway.store.repositories.blacklist import live_listings
 from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
+from gateway.store.repositories.rounds import ResponderState
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
@@ -180,6 +180,15 @@ def start_bureau(
         clock=clock,
         liveness_window=liveness,
         timeout=core.check_settings.aggregation.member_deadline_seconds,
+        limiter=RateLimiter(
+            (
+                Limit(
+                    core.check_settings.subject_access.max_per_relayer_per_day,
+                    dt.timedelta(days=1),
+                    "subject-access requests per day",
+                ),
+            )
+        ),
     )
     tally = PseudonymTally()
     reports = ReportCoordinator(
@@ -265,7 +274,16 @@ def start_member(
     receiver = SecretReceiver(
         identity=core.identity, keys=keys, pins=peers, secrets=secrets, audit=core.audit, clock=clock
     )
-    collector = InquiryCollector(core.store, member_id=own.member_id, zone=core.check_settings.zone)
+    collector = InquiryCollector(
+        core.store,
+        identity=core.identity,
+        keys=keys,
+        pins=peers,
+        secrets=secrets,
+        settings=core.check_settings,
+        audit=core.audit,
+        clock=clock,
+    )
     reports = ReportResponder(
         ResponderContext(
             own.member_id,

@@ -83,7 +83,9 @@ class MemberSession:
             bureau_member_id=self.settings.bureau_member_id,
             egress=self.egress.client,
         )
-        return PinStore(self.store, self.identity, lambda: bureau.directory()[0], clock=self.clock, audit=self.audit)
+        return PinStore(
+            self.store, self.identity, lambda: bureau.directory()[0], clock=self.clock, audit=self.audit
+        )
 
     @property
     def _bureau_address(self) -> str:

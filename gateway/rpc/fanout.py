@@ -12,6 +12,7 @@ from gateway._proto.credgate.v1 import member_pb2, member_pb2_grpc
 from gateway.aggregation.field import Residues
 from gateway.bureau import MemberView
 from gateway.crypto.hpke import SealedBox
+from gateway.errors import InvalidInputError
 from gateway.identity.tls import TLSIdentity
 from gateway.node.ceremony import SecretEnvelope
 from gateway.queries.inquiries.collector import CollectRequest
@@ -29,7 +30,6 @@ from gateway.rpc.convert.subject_check import (
     timestamp,
 )
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
-from gateway.errors import InvalidInputError
 from gateway.rpc.status import error_from_rpc
 
 
@@ -95,7 +95,9 @@ class GrpcMemberCaller:
 
         """
         try:
-            response = self._channels.stub(member).FinalizeSubjectRound(finalize_to_proto(request), timeout=timeout)
+            response = self._channels.stub(member).FinalizeSubjectRound(
+                finalize_to_proto(request), timeout=timeout
+            )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
         if len(response.self_mask_seed) != 32:

@@ -96,7 +96,11 @@ class TokenChunk:
 
 
 def chunk_binding(
-    idempotency_key: bytes, chunk_index: int, subject_count: int, secret_epoch: int, dedup_tags: Sequence[bytes]
+    idempotency_key: bytes,
+    chunk_index: int,
+    subject_count: int,
+    secret_epoch: int,
+    dedup_tags: Sequence[bytes],
 ) -> bytes:
     """SHA-256 over a chunk's public fields, which every responder receives too."""
     parts = [
@@ -160,7 +164,9 @@ def check_authenticator(secret: MembersSecret, binding: bytes, chunk: TokenChunk
     )
     if not hmac.compare_digest(expected, chunk.authenticator):
         raise InvalidInputError(
-            "no member made this query (authenticator does not verify)", field="sealed", reason="unauthenticated_query"
+            "no member made this query (authenticator does not verify)",
+            field="sealed",
+            reason="unauthenticated_query",
         )
 
 
@@ -173,7 +179,11 @@ def check_dedup_tags(
     sending fresh tags for a subject it already asked about today.
     """
     if len(tags) != len(tokens):
-        raise InvalidInputError(f"expected {len(tokens)} dedup tags, received {len(tags)}", field="dedup_tags")
+        raise InvalidInputError(
+            f"expected {len(tokens)} dedup tags, received {len(tags)}", field="dedup_tags"
+        )
     for index, (token, tag) in enumerate(zip(tokens, tags, strict=True)):
         if not hmac.compare_digest(dedup_tag(secret, token, local_date), tag):
-            raise InvalidInputError("does not match its token and the query date", field=f"dedup_tags[{index}]")
+            raise InvalidInputError(
+                "does not match its token and the query date", field=f"dedup_tags[{index}]"
+            )

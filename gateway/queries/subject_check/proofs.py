@@ -13,6 +13,7 @@ for every row the bureau returns (``gateway.aggregation.verification``).
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 from collections.abc import Mapping, Sequence
 
@@ -21,7 +22,12 @@ import numpy as np
 from gateway.aggregation import MaskContext, answering_set_hash, row_digests, verification_vector
 from gateway.aggregation.field import P, Residues
 from gateway.crypto.encoding import i2osp, length_prefixed
-from gateway.crypto.signatures import SerialCheck, SignatureInvalid, sign_with_tls_key, verify_with_certificate
+from gateway.crypto.signatures import (
+    SerialCheck,
+    SignatureInvalid,
+    sign_with_tls_key,
+    verify_with_certificate,
+)
 from gateway.errors import VerificationError
 from gateway.queries.subject_check.messages import ContributionProof
 
@@ -38,10 +44,14 @@ def _message(member_id: str, context: MaskContext, digest: bytes) -> bytes:
     )
 
 
-def sign_proof(member_id: str, context: MaskContext, digests: Residues, tls_key_pem: bytes) -> ContributionProof:
+def sign_proof(
+    member_id: str, context: MaskContext, digests: Residues, tls_key_pem: bytes
+) -> ContributionProof:
     """Sign this participant's per-row digests."""
     digest = digests.astype("<u8").tobytes()
-    signature = sign_with_tls_key(PROOF_LABEL, _message(member_id, context, digest), tls_key_pem, field="tls_key")
+    signature = sign_with_tls_key(
+        PROOF_LABEL, _message(member_id, context, digest), tls_key_pem, field="tls_key"
+    )
     return ContributionProof(member_id, digest, signature)
 
 
@@ -57,7 +67,7 @@ def verify_sum(
     certificates: Mapping[str, bytes],
     ca_pem: bytes,
     revocation: SerialCheck,
-    now: object,
+    now: dt.datetime,
 ) -> None:
     """Raise unless ``rows`` (row ``k`` at round position ``positions[k]``) match the signed digests.
 
@@ -67,9 +77,6 @@ def verify_sum(
         When a participant's proof is missing, extra or badly signed, or a row was shifted.
 
     """
-    import datetime as dt
-
-    assert isinstance(now, dt.datetime)
     set_hash = answering_set_hash(participants)
     context = MaskContext(request_hash, attempt, set_hash)
     if sorted(p.member_id for p in proofs) != sorted(participants):

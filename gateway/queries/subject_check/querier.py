@@ -325,7 +325,12 @@ class SubjectCheckClient:
         sealed: list[SealedFor] = []
         for member_id, keys in sorted(recipients.items()):
             content = TokenChunk(
-                epoch, TokenType.RESIDENT_ID, seed, authenticator, tuple(tokens), member_id == self._me.member_id
+                epoch,
+                TokenType.RESIDENT_ID,
+                seed,
+                authenticator,
+                tuple(tokens),
+                member_id == self._me.member_id,
             )
             box = seal(
                 keys.bundle.hpke_public_key,
@@ -363,9 +368,9 @@ class SubjectCheckClient:
                 raise VerificationError("the bureau answered from a round this node did not start")
             if len(reference.participants) != reference.coverage.participants:
                 raise VerificationError("the round's participants do not match its coverage")
-            missing = [m for m in reference.participants if m not in certificates]
-            if missing:
-                certificates |= {m: k.certificate_der for m, k in self._peers.get(missing).items()}
+            unpinned = [m for m in reference.participants if m not in certificates]
+            if unpinned:
+                certificates |= {m: k.certificate_der for m, k in self._peers.get(unpinned).items()}
             verify_sum(
                 result.masked_rows[mine],
                 positions,

@@ -31,7 +31,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from gateway.aggregation import answering_set_hash, self_mask, sum_contributions
-from gateway.aggregation.field import Residues, sub_into
+from gateway.aggregation.field import sub_into
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.bureau import MemberView
 from gateway.bureau.rate_limit import RateLimiter
@@ -148,7 +148,12 @@ class SubjectCheckRouter:
             "cached_rows": cached,
         }
         self._record(
-            querier, chunk, correlation_id, Outcome.ALLOW if result.complete else Outcome.ERROR, chunk.reason.value, details
+            querier,
+            chunk,
+            correlation_id,
+            Outcome.ALLOW if result.complete else Outcome.ERROR,
+            chunk.reason.value,
+            details,
         )
         return result
 
@@ -275,7 +280,9 @@ class SubjectCheckRouter:
         live = [
             m
             for m in members
-            if m.role in RESPONDER_ROLES and m.keys is not None and m.online(now, self._router.liveness_window)
+            if m.role in RESPONDER_ROLES
+            and m.keys is not None
+            and m.online(now, self._router.liveness_window)
         ]
         # A querier choosing whom to ask could leave one member out and difference the answers.
         if any(m.member_id not in recipients for m in live if m.member_id != querier.member_id):
@@ -312,15 +319,27 @@ class SubjectCheckRouter:
                 live, chunk, sealed, request_hash, attempt, participants, segment_map, now
             )
             if failed:
-                _LOG.warning("round %s attempt %d: %d members missed the deadline", request_hash.hex()[:12], attempt, len(failed))
+                _LOG.warning(
+                    "round %s attempt %d: %d members missed the deadline",
+                    request_hash.hex()[:12],
+                    attempt,
+                    len(failed),
+                )
                 live = [m for m in live if m.member_id not in failed]
                 continue
             seeds, failed = self._finalize(live, request_hash, attempt, participants, now)
             if failed:
                 # Members that finalized will answer no later attempt: this request cannot
                 # be re-run (docs/masked-aggregation.md); the querier sees insufficient coverage.
-                _LOG.warning("round %s attempt %d: %d members did not finalize", request_hash.hex()[:12], attempt, len(failed))
-                return _insufficient(chunk, Coverage(asked, len(others) - len(failed), attempt, len(live), consortium))
+                _LOG.warning(
+                    "round %s attempt %d: %d members did not finalize",
+                    request_hash.hex()[:12],
+                    attempt,
+                    len(failed),
+                )
+                return _insufficient(
+                    chunk, Coverage(asked, len(others) - len(failed), attempt, len(live), consortium)
+                )
             rows = sum_contributions([a.rows for a in answers.values()])
             scratch = np.empty_like(rows)
             for seed in seeds.values():
@@ -335,7 +354,9 @@ class SubjectCheckRouter:
                 tuple(answers[m].proof for m in participants),
             )
             count = chunk.subject_count
-            return ChunkResult(chunk.chunk_index, True, coverage, rows, (reference,), (0,) * count, tuple(range(count)))
+            return ChunkResult(
+                chunk.chunk_index, True, coverage, rows, (reference,), (0,) * count, tuple(range(count))
+            )
         others = [m for m in live if m.member_id != querier.member_id]
         return _insufficient(chunk, Coverage(asked, len(others), attempts, len(live), consortium))
 
@@ -421,7 +442,9 @@ class SubjectCheckRouter:
             for index, tag in enumerate(chunk.dedup_tags)
             if tag not in skip
         }
-        info = RoundInfo(reference.request_hash, reference.attempt, day, reference.participants, reference.proofs)
+        info = RoundInfo(
+            reference.request_hash, reference.attempt, day, reference.participants, reference.proofs
+        )
         self._cache.store(querier.member_id, day, rows.values(), info, at=now)
 
 
@@ -447,7 +470,13 @@ def _reference(row: CachedRow, info: RoundInfo | None, consortium: int) -> Round
     participants = info.participants if info is not None else ()
     proofs: tuple[ContributionProof, ...] = info.proofs if info is not None else ()
     return RoundReference(
-        row.request_hash, row.attempt, coverage, parse_segment_map(row.segment_map), row.round_rows, participants, proofs
+        row.request_hash,
+        row.attempt,
+        coverage,
+        parse_segment_map(row.segment_map),
+        row.round_rows,
+        participants,
+        proofs,
     )
 
 

@@ -173,10 +173,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
     ) -> inquiry_history_pb2.RequestSubjectInquiriesResponse:
         """Relay a consented subject-access request to every online member."""
         envelopes, coverage = self._handlers.inquiries.request(
-            current_peer(context),
-            relay_from_proto(request),
-            consent_digest=request.consent_digest,
-            correlation_id=uuid.uuid4().hex,
+            current_peer(context), relay_from_proto(request), correlation_id=uuid.uuid4().hex
         )
         return inquiry_history_pb2.RequestSubjectInquiriesResponse(
             envelopes=[sealed_inquiries_to_proto(e) for e in envelopes], coverage=coverage_to_proto(coverage)
@@ -215,7 +212,9 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         delivered, failed = self._handlers.secrets.relay(
             current_peer(context), [envelope_from_proto(e) for e in request.envelopes]
         )
-        return bureau_pb2.DistributeMembersSecretResponse(delivered_member_ids=delivered, failed_member_ids=failed)
+        return bureau_pb2.DistributeMembersSecretResponse(
+            delivered_member_ids=delivered, failed_member_ids=failed
+        )
 
     @maps_errors
     def InvalidateCachedChecks(  # noqa: N802 - gRPC method name

@@ -20,9 +20,9 @@ from gateway.node.ceremony import SecretReceiver
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.reports.responder import ReportResponder
 from gateway.queries.subject_check.responder import SubjectCheckResponder
+from gateway.rpc.convert.ceremony import envelope_from_proto
 from gateway.rpc.convert.inquiries import collect_from_proto, sealed_inquiries_to_proto
 from gateway.rpc.convert.reports import share_request_from_proto, share_to_proto
-from gateway.rpc.convert.ceremony import envelope_from_proto
 from gateway.rpc.convert.subject_check import contribution_to_proto, finalize_from_proto, round_from_proto
 from gateway.rpc.interceptors import current_peer
 from gateway.rpc.status import maps_errors

@@ -163,7 +163,8 @@ class CheckCache:
                     row.local_day,
                     tuple(row.participants.split(",")),
                     tuple(
-                        ContributionProof(m, bytes.fromhex(d), bytes.fromhex(s)) for m, d, s in json.loads(row.proofs)
+                        ContributionProof(m, bytes.fromhex(d), bytes.fromhex(s))
+                        for m, d, s in json.loads(row.proofs)
                     ),
                 )
                 for row in rows
@@ -182,7 +183,9 @@ class CheckCache:
         with self._store.transaction() as session:
             for start in range(0, len(tags), _IN_BATCH):
                 result = session.execute(
-                    sa.delete(CachedCheckRow).where(CachedCheckRow.dedup_tag.in_(tags[start : start + _IN_BATCH]))
+                    sa.delete(CachedCheckRow).where(
+                        CachedCheckRow.dedup_tag.in_(tags[start : start + _IN_BATCH])
+                    )
                 )
                 removed += int(getattr(result, "rowcount", 0) or 0)
         return removed

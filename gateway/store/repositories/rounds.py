@@ -58,10 +58,13 @@ class ResponderState:
             if earlier:
                 last = earlier[-1]
                 if any(row.state is RoundState.FINALIZED for row in earlier):
-                    raise ProtocolRefused("an attempt of this request was already finalized", reason="finalized")
+                    raise ProtocolRefused(
+                        "an attempt of this request was already finalized", reason="finalized"
+                    )
                 if attempt <= last.attempt:
                     raise ProtocolRefused(
-                        f"attempt {attempt} after attempt {last.attempt} was answered", reason="attempt_replayed"
+                        f"attempt {attempt} after attempt {last.attempt} was answered",
+                        reason="attempt_replayed",
                     )
                 before = set(last.participants.split(","))
                 if not set(participants) < before:

@@ -25,13 +25,12 @@ from gateway.egress.index import ExactMatchIndex
 from gateway.egress.schema import CHECKS, EgressSchema
 from gateway.identity.peer import Role
 from gateway.node import bureau_link
-from gateway.node.bureau_calls import request_inquiries
 from gateway.node.session import member_session
-from gateway.queries.inquiries.collector import CollectRequest
+from gateway.node.subject_access import relay_subject_access
 from gateway.queries.reports.client import RegulatorClient
 from gateway.queries.subject_check.querier import SubjectRequest
 from gateway.store import open_store
-from gateway.store.enums import ReasonCode, TokenType
+from gateway.store.enums import ReasonCode
 from gateway.store.models import Borrower
 
 from ..reports.conftest import PERIOD
@@ -110,12 +109,7 @@ def exercise_every_rpc(world: Consortium) -> None:
             )
         )
     with member_session(world.settings["cfc-1"]) as session:
-        epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [subjects[0].national_id])
-        request_inquiries(
-            session.channel,
-            CollectRequest(token, epoch, KeyPair.generate().public_key),
-            consent_digest=bytes(32),
-        )
+        relay_subject_access(session, subjects[0].national_id, KeyPair.generate().public_key, "CANARY-REQ")
     regulator = world.provision("cbirc", Role.REGULATOR, bureau_address=world.bureau.address)
     with member_session(regulator) as session:
         RegulatorClient.for_session(session).request("monthly-risk", PERIOD)

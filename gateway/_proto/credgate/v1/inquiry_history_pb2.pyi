@@ -9,7 +9,6 @@ from collections import abc as _abc
 from gateway._proto.credgate.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
@@ -39,7 +38,9 @@ class RequestSubjectInquiriesRequest(_message.Message):
     """The subject's one-time X25519 public key (32 bytes), HPKE recipient."""
     consent_digest: _builtins.bytes
     statement: _builtins.bytes
-    """The relayer's signed statement (SubjectAccessStatement, serialized) and signature."""
+    """The relayer's signed statement (gateway/queries/inquiries/statement.py: relayer, subject
+    key, consent digest, keyed lookup tag, secrets epoch, time, nonce) and its signature.
+    """
     statement_signature: _builtins.bytes
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
@@ -69,51 +70,6 @@ class RequestSubjectInquiriesRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RequestSubjectInquiriesRequest: _TypeAlias = RequestSubjectInquiriesRequest  # noqa: Y015
-
-@_typing.final
-class SubjectAccessStatement(_message.Message):
-    """What a relaying member signs for a subject-access request; every responder verifies
-    it against the relayer's pinned certificate, records it and rate-limits per relayer.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    RELAYER_MEMBER_ID_FIELD_NUMBER: _builtins.int
-    SUBJECT_PUBLIC_KEY_FIELD_NUMBER: _builtins.int
-    CONSENT_DIGEST_FIELD_NUMBER: _builtins.int
-    LOOKUP_TAG_FIELD_NUMBER: _builtins.int
-    SECRET_EPOCH_FIELD_NUMBER: _builtins.int
-    ISSUED_AT_FIELD_NUMBER: _builtins.int
-    NONCE_FIELD_NUMBER: _builtins.int
-    relayer_member_id: _builtins.str
-    subject_public_key: _builtins.bytes
-    consent_digest: _builtins.bytes
-    lookup_tag: _builtins.bytes
-    """HMAC under the members' secret (purpose subject-access) of the token: the bureau's
-    audit key for the request, which it cannot compute itself.
-    """
-    secret_epoch: _builtins.int
-    nonce: _builtins.bytes
-    @_builtins.property
-    def issued_at(self) -> _timestamp_pb2.Timestamp: ...
-    def __init__(
-        self,
-        *,
-        relayer_member_id: _builtins.str = ...,
-        subject_public_key: _builtins.bytes = ...,
-        consent_digest: _builtins.bytes = ...,
-        lookup_tag: _builtins.bytes = ...,
-        secret_epoch: _builtins.int = ...,
-        issued_at: _timestamp_pb2.Timestamp | None = ...,
-        nonce: _builtins.bytes = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["issued_at", b"issued_at"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_digest", b"consent_digest", "issued_at", b"issued_at", "lookup_tag", b"lookup_tag", "nonce", b"nonce", "relayer_member_id", b"relayer_member_id", "secret_epoch", b"secret_epoch", "subject_public_key", b"subject_public_key"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___SubjectAccessStatement: _TypeAlias = SubjectAccessStatement  # noqa: Y015
 
 @_typing.final
 class RequestSubjectInquiriesResponse(_message.Message):

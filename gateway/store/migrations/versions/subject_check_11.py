@@ -20,7 +20,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "subject_check_11"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -197,52 +196,6 @@ def downgrade() -> None:
             name=op.f("uq_check_cache_querier_member_id_reason_local_day_dedup_tag"),
         ),
     )
-
-    with op.batch_alter_table("responder_rounds", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_responder_rounds_answered_at"), ["answered_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_responder_rounds_request_hash"), ["request_hash"], unique=False)
-
-    # The cache holds one day's masked rows: recreate it rather than convert it.
-    op.drop_table("check_cache")
-    op.create_table(
-        "check_cache",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("querier_member_id", sa.String(length=64), nullable=False),
-        sa.Column("local_day", sa.Date(), nullable=False),
-        sa.Column("dedup_tag", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("masked_row", sa.LargeBinary(), nullable=False),
-        sa.Column("row_index", sa.Integer(), nullable=False),
-        sa.Column("round_rows", sa.Integer(), nullable=False),
-        sa.Column("request_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("attempt", sa.Integer(), nullable=False),
-        sa.Column("members_asked", sa.Integer(), nullable=False),
-        sa.Column("members_answered", sa.Integer(), nullable=False),
-        sa.Column("participants", sa.Integer(), nullable=False),
-        sa.Column("segment_map", sa.String(length=32), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_check_cache")),
-        sa.UniqueConstraint(
-            "querier_member_id",
-            "local_day",
-            "dedup_tag",
-            name=op.f("uq_check_cache_querier_member_id_local_day_dedup_tag"),
-        ),
-    )
-
-
-def downgrade() -> None:
-    op.execute(sa.text("DELETE FROM check_cache"))
-    with op.batch_alter_table("check_cache", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("reason", sa.VARCHAR(length=30), nullable=False, server_default="loan_approval")
-        )
-        batch_op.drop_constraint(
-            batch_op.f("uq_check_cache_querier_member_id_local_day_dedup_tag"), type_="unique"
-        )
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_check_cache_querier_member_id_reason_local_day_dedup_tag"),
-            ["querier_member_id", "reason", "local_day", "dedup_tag"],
-        )
 
     with op.batch_alter_table("responder_rounds", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_responder_rounds_request_hash"))
