@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from gateway.bureau.oprf import rotate_with_grace
+from gateway.clock import system_clock
 from gateway.config import Settings
 from gateway.node.runtime import (
     RunningNode,
@@ -17,7 +20,7 @@ from gateway.node.runtime import (
     start_bureau,
     start_member,
 )
-from gateway.tokens.oprf.keyring import OPRFKeyRing
+from gateway.queries.subject_check.settings import SubjectCheckSettings
 
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
 FederatedOption = Annotated[
@@ -42,9 +45,20 @@ def bureau_start(config: ConfigOption, federated: FederatedOption = False) -> No
 
 @bureau_app.command("rotate-key")
 def bureau_rotate_key(config: ConfigOption) -> None:
-    """Start a new OPRF key epoch; members must tokenise their books again (credgate tokenise)."""
-    epoch = OPRFKeyRing.load_or_create(oprf_key_folder(Settings.from_file(config))).rotate()
-    typer.echo(f"OPRF key epoch {epoch} is now current; ask every member to run `credgate tokenise`")
+    """Add a new OPRF key epoch; it starts serving after the policy's grace period.
+
+    During the grace period the previous epoch keeps serving checks and members run
+    `credgate tokenise`, which tokenises their books under both epochs.
+    """
+    settings = Settings.from_file(config)
+    grace = dt.timedelta(
+        hours=SubjectCheckSettings.from_directory(settings.policies_dir).key_rotation.grace_hours
+    )
+    epoch, serves_from = rotate_with_grace(oprf_key_folder(settings), grace=grace, now=system_clock())
+    typer.echo(
+        f"OPRF key epoch {epoch} added; it serves checks from {serves_from.isoformat()}. "
+        "Until then ask every member to run `credgate tokenise`."
+    )
 
 
 @node_app.command("start")

@@ -26,7 +26,7 @@ from gateway._proto.credgate.v1 import bureau_pb2_grpc, member_pb2_grpc
 from gateway.audit import AuditRecorder
 from gateway.bureau import ConsortiumDirectory
 from gateway.bureau.directory import liveness_window
-from gateway.bureau.oprf import OPRFEvaluator
+from gateway.bureau.oprf import OPRFEvaluator, OPRFUsageLedger
 from gateway.bureau.rate_limit import Limit, RateLimiter
 from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock, system_clock
@@ -168,9 +168,11 @@ def start_bureau(
                 ),
             )
         ),
+        usage=OPRFUsageLedger(core.store, core.check_settings.oprf_caps),
         policy=core.policy,
         audit=core.audit,
         clock=clock,
+        zone=core.check_settings.zone,
     )
     inquiries = InquiryRelay(
         members=directory.members,

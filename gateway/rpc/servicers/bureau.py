@@ -139,14 +139,16 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         correlation_id = uuid.uuid4().hex
         for request in request_iterator:
             check_algorithms(request.header.algorithms)
-            epoch, evaluated = self._handlers.oprf.evaluate(
+            epoch, newest, evaluated = self._handlers.oprf.evaluate(
                 peer,
                 list(request.blinded_elements),
                 token_type=token_type_from_proto(request.token_type).value,
                 correlation_id=correlation_id,
+                epoch=request.key_epoch,
             )
             yield tokens_pb2.EvaluateBlindedResponse(
                 key_epoch=epoch,
+                newest_key_epoch=newest,
                 chunk_index=request.chunk_index,
                 last_chunk=request.last_chunk,
                 evaluated_elements=evaluated,
