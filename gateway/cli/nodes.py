@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.bureau.oprf import rotate_with_grace
 from gateway.clock import system_clock
 from gateway.config import Settings
+from gateway.crypto.keys import retire_node_keys
+from gateway.identity.tls import TLSIdentity
 from gateway.node.runtime import (
     RunningNode,
     oprf_key_folder,
@@ -21,6 +25,9 @@ from gateway.node.runtime import (
     start_member,
 )
 from gateway.queries.subject_check.settings import SubjectCheckSettings
+from gateway.store.database import open_store
+from gateway.store.repositories.audit import AuditLog
+from gateway.store.repositories.members import MemberDirectory
 
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
 FederatedOption = Annotated[
@@ -59,6 +66,47 @@ def bureau_rotate_key(config: ConfigOption) -> None:
         f"OPRF key epoch {epoch} added; it serves checks from {serves_from.isoformat()}. "
         "Until then ask every member to run `credgate tokenise`."
     )
+
+
+@bureau_app.command("remove-member")
+def bureau_remove_member(
+    config: ConfigOption,
+    member: Annotated[str, typer.Option("--member", help="The member id to remove from the directory.")],
+) -> None:
+    """Remove a member from the directory: it is no longer listed, asked or sealed to.
+
+    Revoke its certificate too (`credgate ca revoke`), or it can register again.
+    """
+    settings = Settings.from_file(config)
+    store = open_store(settings.store_url)
+    try:
+        MemberDirectory(store).remove(member)
+        identity = TLSIdentity.from_settings(settings.tls)
+        AuditRecorder(AuditLog(store), node_id=identity.own.member_id, clock=system_clock).record(
+            AuditEvent.for_peer(
+                identity.own,
+                action="directory.remove_member",
+                outcome=Outcome.ALLOW,
+                reason="operator",
+                correlation_id=uuid.uuid4().hex,
+                details={"member": member},
+            )
+        )
+    finally:
+        store.close()
+    typer.echo(f"{member} removed from the directory")
+
+
+@node_app.command("rotate-keys")
+def node_rotate_keys(config: ConfigOption) -> None:
+    """Retire this node's HPKE and mask keys; restart the node to publish fresh ones.
+
+    Peers accept the new bundle as a rotation because the node's pinned certificate signs
+    it (the bureau cannot); each records the rotation in its audit log.
+    """
+    settings = Settings.from_file(config)
+    moved = retire_node_keys(settings.data_dir / "keys", suffix=system_clock().strftime("%Y%m%dT%H%M%SZ"))
+    typer.echo(f"{len(moved)} key files retired; restart the node (`credgate node start`) to publish new keys")
 
 
 @node_app.command("start")

@@ -326,11 +326,8 @@ def _published(candidate: PeerPinCandidate) -> _Keys:
 
 
 def _same_keys(pin: PeerPin, keys: _Keys) -> bool:
-    return (
-        pin.hpke_public_key == keys.hpke_public_key
-        and pin.mask_public_key == keys.mask_public_key
-        and pin.keys_created_at == keys.keys_created_at
-    )
+    # A restart re-signs the same keys with a new time: that is not a rotation.
+    return pin.hpke_public_key == keys.hpke_public_key and pin.mask_public_key == keys.mask_public_key
 
 
 def _fingerprint(certificate_der: bytes) -> str:

@@ -139,6 +139,7 @@ def start_bureau(
         core.policy,
         ca_certificate_pem=core.identity.ca_pem,
         revocations=core.identity.revocations,
+        clock=clock,
     )
     channels = MemberChannels(core.identity, egress=core.egress.client)
     liveness = liveness_window(settings.heartbeat_seconds)
