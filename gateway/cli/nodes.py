@@ -106,7 +106,7 @@ def node_rotate_keys(config: ConfigOption) -> None:
     """
     settings = Settings.from_file(config)
     moved = retire_node_keys(settings.data_dir / "keys", suffix=system_clock().strftime("%Y%m%dT%H%M%SZ"))
-    typer.echo(f"{len(moved)} key files retired; restart the node (`credgate node start`) to publish new keys")
+    typer.echo(f"{len(moved)} key files retired; restart the node (`credgate node start`) to publish them")
 
 
 @node_app.command("start")
