@@ -24,13 +24,19 @@ from .conftest import People, World, colluding_chunk, fresh_time, round_request,
 DROPPED = "bank-2"
 
 
-def test_a_responder_answers_each_attempt_once_and_only_over_shrinking_sets(world: World, people: People) -> None:
+def test_a_responder_answers_each_attempt_once_and_only_over_shrinking_sets(
+    world: World, people: People
+) -> None:
     person, consent, reason = people.take("bank-1")
     chunk, _ = colluding_chunk(world, "bank-1", person["resident_id"], consent, reason)
     caller, views = world.bureau_caller(), world.member_views()
     everyone = sorted(world.members)
     when = fresh_time()
-    caller.compute(views["bank-3"], round_request(chunk, "bank-3", attempt=1, participants=everyone, when=when), timeout=30)
+    caller.compute(
+        views["bank-3"],
+        round_request(chunk, "bank-3", attempt=1, participants=everyone, when=when),
+        timeout=30,
+    )
 
     deviations = {
         "the same attempt again": (1, everyone),
@@ -68,11 +74,15 @@ def test_bureau_and_querier_learn_nothing_from_a_fake_dropout(world: World, peop
     request_hash = chunk.request_hash()
 
     first = {
-        m: caller.compute(views[m], round_request(chunk, m, attempt=1, participants=everyone, when=when), timeout=30)
+        m: caller.compute(
+            views[m], round_request(chunk, m, attempt=1, participants=everyone, when=when), timeout=30
+        )
         for m in everyone
     }
     second = {
-        m: caller.compute(views[m], round_request(chunk, m, attempt=2, participants=survivors, when=when), timeout=30)
+        m: caller.compute(
+            views[m], round_request(chunk, m, attempt=2, participants=survivors, when=when), timeout=30
+        )
         for m in survivors
     }
     seeds_first, refused = {}, []
@@ -84,7 +94,9 @@ def test_bureau_and_querier_learn_nothing_from_a_fake_dropout(world: World, peop
         except PolicyDenied:
             refused.append(m)
     seeds_second = {
-        m: caller.finalize(views[m], FinalizeRequest(when, request_hash, 2, answering_set_hash(survivors)), timeout=30)
+        m: caller.finalize(
+            views[m], FinalizeRequest(when, request_hash, 2, answering_set_hash(survivors)), timeout=30
+        )
         for m in survivors
     }
 
@@ -101,7 +113,9 @@ def test_bureau_and_querier_learn_nothing_from_a_fake_dropout(world: World, peop
         )
         return sub(total, scalar_mul(r, len(members)))
 
-    difference = decode(sub(opened(first, seeds_first, 1, everyone), opened(second, seeds_second, 2, survivors)))[0]
+    difference = decode(
+        sub(opened(first, seeds_first, 1, everyone), opened(second, seeds_second, 2, survivors))
+    )[0]
     epoch, token = world.token_as_the_bureau(person["resident_id"])
     truth = true_row(world, DROPPED, token, epoch, when)
 
