@@ -38,6 +38,14 @@ def relay_subject_access(
         When the ID is invalid, the members' secret is missing, or the bureau refuses.
 
     """
+    request = relay_request(session, national_id, subject_public_key, consent_ref)
+    return request_inquiries(session.channel, request)
+
+
+def relay_request(
+    session: MemberSession, national_id: str, subject_public_key: bytes, consent_ref: str
+) -> RelayRequest:
+    """The signed statement and the token sealed to every pinned member, ready for the bureau."""
     epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [national_id])
     secret = session.secrets.current()
     statement = AccessStatement(
@@ -63,7 +71,6 @@ def relay_subject_access(
             aad=b"",
         )
         sealed.append(SealedFor(member_id, box.enc, box.ciphertext))
-    request = RelayRequest(
+    return RelayRequest(
         statement.to_bytes(), signature, subject_public_key, statement.consent_digest, tuple(sealed)
     )
-    return request_inquiries(session.channel, request)
