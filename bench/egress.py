@@ -98,11 +98,16 @@ def main() -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     mean = sum(len(t) for t in texts) / len(texts)
     baseline = rows[-1][1]
-    lines = [f"### Redactor throughput ({len(texts)} notes, mean {mean:.0f} chars, {cpus} CPUs)\n",
-             "| pipeline | notes/s | ratio to plain regex (baseline, same run) |", "|---|---|---|"]
+    lines = [
+        f"### Redactor throughput ({len(texts)} notes, mean {mean:.0f} chars, {cpus} CPUs)\n",
+        "| pipeline | notes/s | ratio to plain regex (baseline, same run) |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {rate:,.0f} | {rate / baseline:.4f} |" for name, rate in rows]
-    lines += [f"\n### Held-out quality ({len(heldout)} sentences, generated; not real text)\n",
-              markdown_table(evaluate(heldout, full.analyze_many))]
+    lines += [
+        f"\n### Held-out quality ({len(heldout)} sentences, generated; not real text)\n",
+        markdown_table(evaluate(heldout, full.analyze_many)),
+    ]
     body = "\n".join(lines)
     write_section("Egress guard", body)
     print(body)
