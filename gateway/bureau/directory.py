@@ -24,6 +24,7 @@ from gateway.store.repositories.members import MemberDirectory, MemberRecord, Pu
 LIVENESS_ACTION = "directory.read_liveness"
 # A member missing this many heartbeats counts as offline for routing.
 LIVENESS_HEARTBEATS = 3
+MINIMUM_LIVENESS = dt.timedelta(seconds=15)
 MAX_VERSION_LENGTH = 64
 
 
@@ -214,5 +215,11 @@ def heartbeat_interval(configured_seconds: float) -> int:
 
 
 def liveness_window(configured_seconds: float) -> dt.timedelta:
-    """How long after its last heartbeat a member still counts as online."""
-    return dt.timedelta(seconds=LIVENESS_HEARTBEATS * heartbeat_interval(configured_seconds))
+    """How long after its last heartbeat a member still counts as online.
+
+    Three heartbeats, and never less than ``MINIMUM_LIVENESS``: a node that a busy host stalls
+    for a few seconds is still asked, and answers; one that is really gone fails its call at
+    once and is dropped from the round like any other dropout.
+    """
+    heartbeats = dt.timedelta(seconds=LIVENESS_HEARTBEATS * heartbeat_interval(configured_seconds))
+    return max(heartbeats, MINIMUM_LIVENESS)
