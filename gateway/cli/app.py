@@ -33,6 +33,7 @@ for _module in (
     "gateway.cli.queries",
     "gateway.cli.subject",
     "gateway.cli.members_secret",
+    "gateway.cli.peers",
     "gateway.cli.blacklist",
     "gateway.cli.redact",
     "gateway.cli.reports",

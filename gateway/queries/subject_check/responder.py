@@ -116,6 +116,7 @@ class SubjectCheckResponder:
         self._settings = settings
         self._audit = audit
         self._clock = clock
+        self._purged_at: dt.datetime | None = None
 
     def answer(self, request: RoundRequest) -> Contribution:
         """Self-masked rows and signed digest for ``request``.
@@ -171,6 +172,7 @@ class SubjectCheckResponder:
             raise ProtocolRefused(exc.message, reason="unauthenticated_query") from exc
         local_date = request.query_time.astimezone(self._settings.zone).date()
         check_dedup_tags(secret, chunk.tokens, request.dedup_tags, local_date)
+        self._purge()
         self._state.begin(
             request.request_hash,
             request.attempt,
@@ -209,6 +211,13 @@ class SubjectCheckResponder:
             scratch=np.empty_like(masked),
         )
         return Contribution(masked, proof)
+
+    def _purge(self) -> None:
+        """Forget the state of requests no longer fresh (a replay of them is refused as stale)."""
+        now = self._clock()
+        if self._purged_at is None or now - self._purged_at > FRESHNESS:
+            self._state.purge(now - 2 * FRESHNESS)
+            self._purged_at = now
 
     def _check_round(self, request: RoundRequest) -> None:
         if request.layout_version != self._profiler.layout.version:
