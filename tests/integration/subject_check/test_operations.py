@@ -16,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gateway.bureau.oprf import SCHEDULE_FILE, rotate_with_grace
 from gateway.clock import system_clock
+from gateway.crypto.keys import retire_node_keys
 from gateway.identity.ca import CertificateAuthority
 from gateway.node.book_tokens import tokenise_book
-from gateway.node.runtime import oprf_key_folder
+from gateway.node.runtime import oprf_key_folder, start_member
 from gateway.node.session import member_session
 from gateway.queries.subject_check.answer import CheckStatus
 from gateway.queries.subject_check.querier import SubjectRequest
@@ -95,3 +96,24 @@ def test_both_key_epochs_answer_through_a_rotations_grace_period(consortium: Con
     assert epoch == new_epoch
     assert during.answer.status is CheckStatus.HIT
     assert after.answer.status is CheckStatus.HIT
+
+
+def test_a_members_rotated_node_keys_are_accepted_by_its_peers_and_audited(consortium: Consortium) -> None:
+    person, consent, reason = consortium.consented_person("bank-1", multi_lender)
+    with member_session(consortium.settings["bank-1"]) as session:
+        before = session.pins().refresh()["bank-3"].bundle.hpke_public_key
+    node = consortium.members["bank-3"]
+    node.stop()
+    retire_node_keys(node.settings.data_dir / "keys", suffix="rotated")
+    restarted = start_member(node.settings)
+    consortium.members["bank-3"] = restarted
+    assert restarted.link is not None and restarted.link.registered.wait(15)
+
+    with member_session(consortium.settings["bank-1"]) as session:
+        after = session.pins().refresh()["bank-3"].bundle.hpke_public_key
+        outcome = session.subject_checks().check_one(SubjectRequest(person["resident_id"], consent), reason)
+        audited = [e.action for e in AuditLog(session.store).entries()]
+
+    assert after != before
+    assert "peers.pin.rotated_keys" in audited
+    assert outcome.answer.coverage.members_answered == 4
