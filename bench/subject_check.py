@@ -74,10 +74,16 @@ def main() -> None:
     """Measure the baseline tree, then this one, and write the section."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--baseline", default="main", help="git ref measured as 'before'")
+    parser.add_argument("--save", type=Path, help="folder to keep before.json and after.json in")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         before = measure(baseline_tree(args.baseline, Path(tmp)))
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+        (args.save / "before.json").write_text(json.dumps(before))
     after = measure(REPO)
+    if args.save:
+        (args.save / "after.json").write_text(json.dumps(after))
     lat_b, lat_a = before["latency"], after["latency"]
     assert isinstance(lat_b, dict) and isinstance(lat_a, dict)
     lines = [

@@ -30,9 +30,16 @@ def tokenise_books(context: DemoContext) -> None:
     with member_session(first) as session:
         if not session.secrets.epochs:
             epoch, delivered, failed = run_ceremony(session)
+            for _ in range(5):
+                if not failed:
+                    break
+                # A member still starting up: re-send the same epoch to those that missed it.
+                time.sleep(1.0)
+                _, more, failed = run_ceremony(session, epoch=epoch)
+                delivered += more
             context.console.print(
                 f"  members' secret epoch {epoch} made by {session.identity.own.member_id}, "
-                f"delivered to {len(delivered)} members (the bureau relayed sealed envelopes only)"
+                f"delivered to {len(set(delivered))} members (the bureau relayed sealed envelopes only)"
             )
             if failed:
                 raise UnavailableError(f"the members' secret did not reach {', '.join(failed)}")

@@ -37,7 +37,7 @@ from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.bureau import MemberView
 from gateway.crypto.bundle import KeyBundle, VerifiedKeyBundle, verify_bundle
 from gateway.crypto.errors import KeyBundleError
-from gateway.errors import NotFoundError
+from gateway.errors import NotFoundError, StoreError
 from gateway.identity.tls import TLSIdentity
 from gateway.roles import Role
 from gateway.store.database import Store
@@ -189,7 +189,11 @@ class PinStore:
             if view.keys is None:
                 continue
             try:
-                found = self._accept(view.member_id, view.keys)
+                try:
+                    found = self._accept(view.member_id, view.keys)
+                except StoreError:
+                    # Another process of this member pinned it at the same moment: read its pin.
+                    found = self._accept(view.member_id, view.keys)
             except KeyBundleError as exc:
                 _LOG.warning(
                     "left out %s: its key bundle does not verify (%s)", view.member_id, exc.__cause__
