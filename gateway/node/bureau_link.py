@@ -121,7 +121,9 @@ class BureauLink:
             except grpc.RpcError as exc:
                 if exc.code() == grpc.StatusCode.NOT_FOUND:
                     self.registered.clear()
-                _LOG.warning("bureau call failed: %s %s", exc.code().name, exc.details())
+                _LOG.warning(
+                    "bureau_call_failed", extra={"status": exc.code().name, "details": exc.details()}
+                )
                 wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
             self._stop.wait(wait)
 
@@ -137,10 +139,12 @@ class BureauLink:
         )
         self._interval = float(response.heartbeat_interval_seconds or self._interval)
         self.registered.set()
-        _LOG.info("registered with the bureau as %s", response.member_id)
+        _LOG.info("registered", extra={"member": response.member_id, "address": self._advertised_address})
 
     def _heartbeat(self) -> None:
         request = bureau_pb2.HeartbeatRequest(
-            software_version=__version__, blacklist_listings=self._blacklist_listings()
+            software_version=__version__,
+            blacklist_listings=self._blacklist_listings(),
+            advertised_address=self._advertised_address,
         )
         self._stub.Heartbeat(request, timeout=CALL_TIMEOUT_SECONDS)

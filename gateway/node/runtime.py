@@ -41,6 +41,7 @@ from gateway.node.bureau_link import BureauLink, SignedKeys
 from gateway.node.ceremony import SecretReceiver
 from gateway.node.egress import NodeEgress, node_egress
 from gateway.node.pins import PinStore
+from gateway.observability import metrics
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
@@ -62,6 +63,8 @@ from gateway.rpc.fanout import (
     MemberChannels,
 )
 from gateway.rpc.interceptors import AuthorizationInterceptor
+from gateway.rpc.interceptors.limits import CallLimitInterceptor
+from gateway.rpc.interceptors.observer import CallObserver
 from gateway.rpc.server import Registration, RunningServer, start_server
 from gateway.rpc.servicers.bureau import BureauHandlers, BureauServicer
 from gateway.rpc.servicers.member import MemberServicer
@@ -72,7 +75,8 @@ from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
 from gateway.store.repositories.rounds import ResponderState
 
-SHUTDOWN_GRACE_SECONDS = 5.0
+# The port a node listening on port 0 got, kept in its data_dir so that a restart reuses it.
+PORT_FILE = "port"
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
 _LOG = logging.getLogger(__name__)
 
@@ -90,6 +94,8 @@ class RunningNode:
     egress: NodeEgress | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
+    # Where Prometheus metrics are served ([metrics] listen), once started.
+    metrics_address: str | None = None
 
     @property
     def address(self) -> str:
@@ -103,12 +109,12 @@ class RunningNode:
             return
         if self.link is not None:
             self.link.stop()
-        self.server.stop(SHUTDOWN_GRACE_SECONDS)
+        self.server.stop(self.settings.server.shutdown_grace_seconds)
         for close in self.closers:
             close()
         self.store.close()
         self.stopped.set()
-        _LOG.info("node %s stopped", self.identity.own.member_id)
+        _LOG.info("node_stopped", extra={"member": self.identity.own.member_id})
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,15 @@ def start_bureau(
     ]
     node = _start_node(settings, core, services, interceptors)
     node.closers.append(channels.close)
+    runs = settings.data_dir / "federation" / "runs"
+    metrics.register_gauge(
+        metrics.GaugeSource(
+            "credgate_federated_rounds",
+            "Finished federated-learning rounds of each run the bureau started (credgate train).",
+            ("run", "status"),
+            lambda: federated_rounds(runs),
+        )
+    )
     return _announce(node)
 
 
@@ -287,6 +302,9 @@ def start_member(
         audit=core.audit,
         clock=clock,
     )
+    ledger = PrivacyLedger.in_data_dir(
+        settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
+    )
     reports = ReportResponder(
         ResponderContext(
             own.member_id,
@@ -298,13 +316,19 @@ def start_member(
         ),
         peers=peers,
         policy=core.policy,
-        ledger=PrivacyLedger.in_data_dir(
-            settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
-        ),
+        ledger=ledger,
         noise=NoiseShareSource(np.random.default_rng()),
         pseudonym_sink=bureau.contribute_pseudonyms,
         audit=core.audit,
         clock=clock,
+    )
+    metrics.register_gauge(
+        metrics.GaugeSource(
+            "credgate_privacy_budget_remaining",
+            "zCDP rho this member still allows per regulator and reporting period.",
+            ("regulator", "period"),
+            lambda: [((regulator, period), left) for (regulator, period), left in ledger.balances().items()],
+        )
     )
     servicer = MemberServicer(responder, collector, reports, receiver, layout_version=profiler.layout.version)
     services: list[tuple[str, Registration]] = [
@@ -320,7 +344,7 @@ def start_member(
         core.identity,
         bureau_address=settings.bureau_address,
         bureau_member_id=settings.bureau_member_id,
-        advertised_address=node.address,
+        advertised_address=settings.advertise_address or node.address,
         heartbeat_seconds=settings.heartbeat_seconds,
         keys=SignedKeys.create(core.identity, keys, now=clock()),
         blacklist_listings=lambda: live_listings(core.store, clock().astimezone(zone).date()),
@@ -340,7 +364,7 @@ def run_until_signalled(node: RunningNode) -> None:
     received = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        _LOG.info("received %s, shutting down", signal.Signals(signum).name)
+        _LOG.info("shutting_down", extra={"signal": signal.Signals(signum).name})
         received.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -350,7 +374,7 @@ def run_until_signalled(node: RunningNode) -> None:
 
 
 def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Clock) -> _Core:
-    identity = TLSIdentity.from_settings(settings.tls)
+    identity = TLSIdentity.from_settings(settings.tls, clock=clock)
     own = identity.own
     if own.member_id != settings.member_id:
         raise ConfigError(
@@ -378,7 +402,31 @@ def _start_node(
 ) -> RunningNode:
     """Serve ``services`` over mTLS and wrap the node's parts (identity, store, guard)."""
     server = _serve(settings, core, services, extra)
-    return RunningNode(settings, core.identity, core.store, server, egress=core.egress)
+    node = RunningNode(settings, core.identity, core.store, server, egress=core.egress)
+    if settings.metrics_listen is not None:
+        try:
+            endpoint = metrics.serve_metrics(settings.metrics_listen)
+        except BaseException:
+            node.stop()
+            raise
+        node.metrics_address = endpoint.address
+        node.closers.append(endpoint.stop)
+    return node
+
+
+def federated_rounds(runs: Path) -> list[tuple[tuple[str, str], float]]:
+    """``((run, status), finished rounds)`` from each run's ``results.json`` (round 0 not counted)."""
+    found: list[tuple[tuple[str, str], float]] = []
+    for results in sorted(runs.glob("*/results.json")):
+        try:
+            document = json.loads(results.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # being rewritten (atomically) or not yet written
+        if isinstance(document, dict):
+            rounds = document.get("rounds", [])
+            finished = sum(1 for r in rounds if isinstance(r, dict) and r.get("round", 0) != 0)
+            found.append(((results.parent.name, str(document.get("status", "unknown"))), float(finished)))
+    return found
 
 
 def _serve(
@@ -387,17 +435,57 @@ def _serve(
     services: list[tuple[str, Registration]],
     extra: Sequence[grpc.ServerInterceptor],
 ) -> RunningServer:
+    limits = CallLimitInterceptor(settings.server)
+    chosen = _previous_port(settings)
+    if chosen is not None:
+        try:
+            server = _start(settings, core, services, extra, limits, listen=chosen)
+        except ConfigError:
+            _LOG.warning("previous_port_taken", extra={"listen": chosen})
+        else:
+            server.on_stop.append(limits.close)
+            return server
+    server = _start(settings, core, services, extra, limits, listen=settings.listen)
+    server.on_stop.append(limits.close)
+    return server
+
+
+def _previous_port(settings: Settings) -> str | None:
+    """``host:port`` this node served on last time, when ``listen`` lets the OS choose (port 0).
+
+    A node restarted on port 0 comes back where its peers already know it (the demo's bureau:
+    its members' configurations name the address it got the first time).
+    """
+    host, _, port = settings.listen.rpartition(":")
+    try:
+        previous = int((settings.data_dir / PORT_FILE).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return f"{host}:{previous}" if port == "0" and 0 < previous < 65536 else None
+
+
+def _start(
+    settings: Settings,
+    core: _Core,
+    services: list[tuple[str, Registration]],
+    extra: Sequence[grpc.ServerInterceptor],
+    limits: CallLimitInterceptor,
+    *,
+    listen: str,
+) -> RunningServer:
     interceptor = AuthorizationInterceptor(
         policy=core.policy, revocations=core.identity.revocations, audit=core.audit
     )
     # Outermost first. Extra interceptors (tests recording the wire) see every request first and
-    # every response last, as it leaves; then identity, policy and audit; then the egress guard,
-    # closest to the handlers, on every response they return.
+    # every response last, as it leaves; then the observer (metrics, one log line per call) and
+    # the per-certificate limits, which shed load before any database work; then identity,
+    # policy and audit; then the egress guard, closest to the handlers, on every response.
     return start_server(
         identity=core.identity,
-        listen=settings.listen,
+        listen=listen,
         services=services,
-        interceptors=[*extra, interceptor, core.egress.server],
+        interceptors=[*extra, CallObserver(), limits, interceptor, core.egress.server],
+        limits=settings.server,
     )
 
 
@@ -409,10 +497,14 @@ def _announce(node: RunningNode) -> RunningNode:
         "role": node.identity.own.role.value,
         "address": node.address,
         "pid": os.getpid(),
+        "metrics_address": node.metrics_address,
     }
     path = node.settings.data_dir / RUNTIME_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
     tmp.replace(path)
-    _LOG.info("node %s (%s) serving on %s", info["member_id"], info["role"], info["address"])
+    (node.settings.data_dir / PORT_FILE).write_text(f"{node.server.port}\n", encoding="ascii")
+    _LOG.info(
+        "node_started", extra={"member": info["member_id"], "role": info["role"], "address": info["address"]}
+    )
     return node

@@ -45,6 +45,7 @@ ALLOWED_STRING_FIELDS = {
     "credgate.v1.BucketCount.bucket": "bucket label from the vector layout",
     "credgate.v1.SegmentWindowCount.bucket": "bucket label from the vector layout",
     "credgate.v1.RegisterRequest.advertised_address": "host:port of a node",
+    "credgate.v1.HeartbeatRequest.advertised_address": "host:port of a node",
     "credgate.v1.RegisterRequest.software_version": "version string",
     "credgate.v1.RegisterRequest.protocol_version": "version string",
     "credgate.v1.RegisterResponse.member_id": "consortium member id",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.crypto.encoding import length_prefixed_all
 from gateway.crypto.hpke import seal
 from gateway.crypto.members_secret import MembersSecret, MembersSecretStore
-from gateway.errors import GatewayError, InvalidInputError, PolicyDenied, VerificationError
+from gateway.errors import GatewayError, InvalidInputError, PolicyDenied, StoreError, VerificationError
 from gateway.identifiers import normalise_resident_id
 from gateway.identity.peer import Peer
 from gateway.identity.tls import TLSIdentity
@@ -58,6 +59,12 @@ from gateway.store.repositories.inquiries import InquiryRow, record_inquiries
 from gateway.store.repositories.tokens import SubjectTokens
 
 LOCAL_ACTION = "subject_check.request"
+_LOG = logging.getLogger(__name__)
+_SEED_LOST = (
+    "this node's store no longer holds the seed of an earlier round today that the bureau answers "
+    "this subject from (the store lost committed data or was restored from an older backup); "
+    "the answer cannot be opened until the bureau's cache turns over tomorrow"
+)
 # How long a learned OPRF key epoch is trusted before asking the bureau again.
 EPOCH_TTL = dt.timedelta(seconds=60)
 _CONSENT_LABEL = b"credgate/v1/consent-refs"
@@ -145,6 +152,8 @@ class SubjectCheckClient:
 
         """
         outcome = self.check_many([subject], reason)[0]
+        if outcome.answer.status is CheckStatus.ERROR:
+            raise StoreError(_SEED_LOST, reason="round_seed_lost")
         if outcome.answer.status is CheckStatus.REFUSED:
             raise PolicyDenied(
                 f"{reason.value}: no valid consent {subject.consent_ref!r} for this subject"
@@ -363,9 +372,14 @@ class SubjectCheckClient:
         certificates = {m: k.certificate_der for m, k in self._peers.all_members().items()}
         for number, reference in enumerate(result.rounds):
             mine = [i for i, r in enumerate(result.row_round) if r == number]
-            positions = [result.row_index[i] for i in mine]
             if reference.request_hash not in seeds:
-                raise VerificationError("the bureau answered from a round this node did not start")
+                # A cached row from an earlier round today whose seed this store no longer holds
+                # (lost with the disk or a restore): it cannot be opened, by anyone, until tomorrow.
+                _LOG.error("round_seed_lost", extra={"rows": len(mine), "explanation": _SEED_LOST})
+                for index in mine:
+                    answers[index] = no_answer(CheckStatus.ERROR, reference.coverage)
+                continue
+            positions = [result.row_index[i] for i in mine]
             if len(reference.participants) != reference.coverage.participants:
                 raise VerificationError("the round's participants do not match its coverage")
             unpinned = [m for m in reference.participants if m not in certificates]

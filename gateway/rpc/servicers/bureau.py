@@ -7,7 +7,6 @@ UNIMPLEMENTED until its handlers exist.
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -30,9 +29,11 @@ from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
 from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock
+from gateway.observability import metrics
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.pseudonyms import PseudonymTally
+from gateway.queries.subject_check.messages import ChunkResult
 from gateway.queries.subject_check.router import SubjectCheckRouter
 from gateway.rpc.convert.ceremony import envelope_from_proto
 from gateway.rpc.convert.inquiries import relay_from_proto, sealed_inquiries_to_proto
@@ -41,6 +42,7 @@ from gateway.rpc.convert.subject_check import (
     check_algorithms,
     chunk_from_proto,
     coverage_to_proto,
+    from_timestamp,
     result_to_proto,
     timestamp,
 )
@@ -117,6 +119,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             software_version=request.software_version,
             blacklist_listings=request.blacklist_listings,
             now=now,
+            address=request.advertised_address,
         )
         return bureau_pb2.HeartbeatResponse(bureau_time=timestamp(now))
 
@@ -165,6 +168,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             result = self._handlers.subject_check.check(
                 peer, chunk_from_proto(request), correlation_id=correlation_id
             )
+            _observe_coverage(result, request.subject_count)
             yield result_to_proto(
                 result, layout_version=self._handlers.layout_version, last_chunk=request.last_chunk
             )
@@ -245,6 +249,15 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         )
 
 
+def _observe_coverage(result: ChunkResult, subjects: int) -> None:
+    """Coverage and dropouts of a chunk, for the bureau's metrics (counts only)."""
+    coverage = result.coverage
+    outcome = "answered" if result.complete else "insufficient_coverage"
+    metrics.CHECK_ROWS.labels(outcome=outcome).inc(subjects)
+    metrics.CHECK_MEMBERS_ANSWERED.observe(coverage.members_answered)
+    metrics.CHECK_DROPOUTS.inc(max(0, coverage.members_asked - coverage.members_answered))
+
+
 def _entry(view: MemberView) -> bureau_pb2.DirectoryEntry:
     entry = bureau_pb2.DirectoryEntry(
         member_id=view.member_id,
@@ -280,6 +293,6 @@ def _published_keys(
         certificate_der=ssl.PEM_cert_to_DER_cert(certificate_pem),
         hpke_public_key=request.keys.hpke_public_key,
         mask_public_key=request.keys.mask_public_key,
-        created_at=request.keys.created_at.ToDatetime(dt.UTC),
+        created_at=from_timestamp(request.keys.created_at, field="keys.created_at"),
         signature=request.keys.signature,
     )

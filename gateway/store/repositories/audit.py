@@ -55,6 +55,14 @@ class AuditEntry:
     entry_hash: str
 
 
+@dataclass(frozen=True)
+class AuditHead:
+    """Where the chain ended when someone looked: kept outside the store to detect a lost tail."""
+
+    seq: int
+    entry_hash: str
+
+
 def canonical_json(value: object) -> str:
     """Return the canonical JSON text used for hashing: sorted keys, compact, UTF-8."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -160,17 +168,33 @@ class AuditLog:
         with self._store.transaction() as session:
             return [_to_entry(record) for record in session.scalars(query)]
 
-    def verify_chain(self) -> None:
+    def head(self) -> AuditHead | None:
+        """The last entry's ``(seq, entry_hash)``, to keep outside the store (``None`` when empty)."""
+        with self._store.transaction() as session:
+            row = session.execute(
+                sa.select(AuditRecord.seq, AuditRecord.entry_hash).order_by(AuditRecord.seq.desc()).limit(1)
+            ).first()
+        return None if row is None else AuditHead(row.seq, row.entry_hash)
+
+    def verify_chain(self, *, known_head: AuditHead | None = None) -> None:
         """Check every link of the chain from the first entry to the last.
+
+        A chain cut short still links up, so a lost tail (entries acknowledged, then lost
+        with the disk) is only visible against a head recorded earlier elsewhere:
+        ``known_head`` must still be in the chain, at its place, with its hash.
+        (Witnessed checkpoints exchanged between nodes are the consortium-wide form.)
 
         Raises
         ------
         AuditChainError
             Naming the first entry whose ``prev_hash`` does not match its
-            predecessor or whose ``entry_hash`` does not match its content.
+            predecessor or whose ``entry_hash`` does not match its content, or
+            the recorded head the chain no longer reaches.
 
         """
         expected_prev = GENESIS_HASH
+        last_seq = 0
+        reached = known_head is None
         for record in self._iter_records():
             if record.prev_hash != expected_prev:
                 raise AuditChainError(
@@ -183,7 +207,22 @@ class AuditLog:
                     f"audit entry {record.seq}: entry_hash does not match its content (entry altered)",
                     seq=record.seq,
                 )
-            expected_prev = record.entry_hash
+            expected_prev, last_seq = record.entry_hash, record.seq
+            if known_head is not None and record.seq == known_head.seq:
+                if record.entry_hash != known_head.entry_hash:
+                    raise AuditChainError(
+                        f"audit entry {record.seq} differs from the head recorded earlier "
+                        "(history was rewritten)",
+                        seq=record.seq,
+                    )
+                reached = True
+        if not reached:
+            assert known_head is not None
+            raise AuditChainError(
+                f"the audit log ends at entry {last_seq} but entry {known_head.seq} was recorded "
+                "earlier: its tail was lost",
+                seq=last_seq + 1,
+            )
 
     def _iter_records(self) -> Iterator[AuditRecord]:
         with self._store.transaction() as session:

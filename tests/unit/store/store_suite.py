@@ -294,6 +294,30 @@ class StoreSuite:
             log.verify_chain()
         assert caught.value.seq == third
 
+    def test_a_lost_tail_is_detected_against_a_head_recorded_earlier(self, store: Store) -> None:
+        # Prepare: the head was recorded (outside the store) after five entries; two were then lost.
+        log = AuditLog(store)
+        append(log, 5)
+        recorded = log.head()
+        fourth = log.entries()[3].seq
+        with store.transaction() as session:
+            session.execute(sa.text(self.drop_delete_trigger))
+            session.execute(sa.text("DELETE FROM audit_log WHERE seq >= :seq"), {"seq": fourth})
+
+        # Execute / Assert: the shorter chain still links up; only the recorded head shows the loss.
+        log.verify_chain()
+        assert recorded is not None
+        with pytest.raises(AuditChainError, match="its tail was lost"):
+            log.verify_chain(known_head=recorded)
+
+    def test_the_recorded_head_passes_while_the_log_grows(self, store: Store) -> None:
+        log = AuditLog(store)
+        append(log, 2)
+        recorded = log.head()
+        append(log, 2)
+
+        log.verify_chain(known_head=recorded)
+
     @pytest.mark.parametrize("value", ["11010119900101001X", "13800138000", "call 13800138000 now"])
     def test_audit_details_shaped_like_pii_are_refused(self, store: Store, value: str) -> None:
         # Execute / Assert

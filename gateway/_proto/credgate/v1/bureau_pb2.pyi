@@ -177,18 +177,22 @@ class HeartbeatRequest(_message.Message):
 
     SOFTWARE_VERSION_FIELD_NUMBER: _builtins.int
     BLACKLIST_LISTINGS_FIELD_NUMBER: _builtins.int
+    ADVERTISED_ADDRESS_FIELD_NUMBER: _builtins.int
     software_version: _builtins.str
     blacklist_listings: _builtins.int
     """Live blacklist listings this member contributes (a count, for reciprocity)."""
+    advertised_address: _builtins.str
+    """Where the member serves now; the bureau corrects a registration that names another address."""
     def __init__(
         self,
         *,
         software_version: _builtins.str = ...,
         blacklist_listings: _builtins.int = ...,
+        advertised_address: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklist_listings", b"blacklist_listings", "software_version", b"software_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advertised_address", b"advertised_address", "blacklist_listings", b"blacklist_listings", "software_version", b"software_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
