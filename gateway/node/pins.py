@@ -267,23 +267,13 @@ class PinStore:
     def _write_pin(self, session: sa.orm.Session, peer: PeerKeys, keys: _Keys) -> None:
         pin = session.get(PeerPin, peer.member_id) or PeerPin(member_id=peer.member_id)
         pin.role = peer.role
-        pin.cert_fingerprint = peer.bundle.certificate_fingerprint
-        pin.certificate_der = keys.certificate_der
-        pin.hpke_public_key = keys.hpke_public_key
-        pin.mask_public_key = keys.mask_public_key
-        pin.keys_created_at = keys.keys_created_at
-        pin.keys_signature = keys.keys_signature
+        _copy_keys(pin, keys)
         pin.pinned_at = self._clock()
         session.add(pin)
 
     def _hold(self, session: sa.orm.Session, member_id: str, keys: _Keys) -> None:
         candidate = session.get(PeerPinCandidate, member_id) or PeerPinCandidate(member_id=member_id)
-        candidate.cert_fingerprint = _fingerprint(keys.certificate_der)
-        candidate.certificate_der = keys.certificate_der
-        candidate.hpke_public_key = keys.hpke_public_key
-        candidate.mask_public_key = keys.mask_public_key
-        candidate.keys_created_at = keys.keys_created_at
-        candidate.keys_signature = keys.keys_signature
+        _copy_keys(candidate, keys)
         candidate.seen_at = self._clock()
         session.add(candidate)
 
@@ -323,6 +313,15 @@ class _Keys:
             pin.keys_created_at,
             pin.keys_signature,
         )
+
+
+def _copy_keys(row: PeerPin | PeerPinCandidate, keys: _Keys) -> None:
+    row.cert_fingerprint = _fingerprint(keys.certificate_der)
+    row.certificate_der = keys.certificate_der
+    row.hpke_public_key = keys.hpke_public_key
+    row.mask_public_key = keys.mask_public_key
+    row.keys_created_at = keys.keys_created_at
+    row.keys_signature = keys.keys_signature
 
 
 def _published(candidate: PeerPinCandidate) -> _Keys:
