@@ -24,6 +24,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench.report import write_section
 
@@ -80,14 +81,21 @@ def main() -> None:
     parser.add_argument("--baseline", default="main", help="git ref measured as 'before'")
     parser.add_argument("--save", type=Path, help="folder to keep before.json and after.json in")
     args = parser.parse_args()
+    before: dict[str, Any] = {"latency": {}}
+    after: dict[str, Any] = {"latency": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        before = measure(baseline_tree(args.baseline, Path(tmp)))
-    if args.save:
-        args.save.mkdir(parents=True, exist_ok=True)
-        (args.save / "before.json").write_text(json.dumps(before))
-    after = measure(REPO)
-    if args.save:
-        (args.save / "after.json").write_text(json.dumps(after))
+        baseline = baseline_tree(args.baseline, Path(tmp))
+        # Phase by phase, before then after, so both meet the same background load.
+        for phase in PHASES:
+            for tree, result in ((baseline, before), (REPO, after)):
+                measured = measure(tree, phase)
+                result["latency"] |= measured.get("latency", {})
+                if "screening" in measured:
+                    result["screening"] = measured["screening"]
+                if args.save:
+                    args.save.mkdir(parents=True, exist_ok=True)
+                    (args.save / "before.json").write_text(json.dumps(before))
+                    (args.save / "after.json").write_text(json.dumps(after))
     lat_b, lat_a = before["latency"], after["latency"]
     assert isinstance(lat_b, dict) and isinstance(lat_a, dict)
     lines = [
