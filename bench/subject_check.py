@@ -33,12 +33,15 @@ MEASURE = Path(__file__).with_name("subject_check_measure.py")
 PSI_PYTHON = Path(os.environ.get("CREDGATE_PSI_PYTHON", ".venv-psi/bin/python"))
 
 
-def measure(tree: Path) -> dict[str, object]:
-    """Run the measurement script with ``tree``'s gateway package first on the path."""
+PHASES = ("latency-5", "latency-10", "screening")
+
+
+def measure(tree: Path, phase: str) -> dict[str, object]:
+    """Run one phase of the measurement script with ``tree``'s gateway package first on the path."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     for attempt in range(3):
         run = subprocess.run(
-            [sys.executable, str(tree / "bench" / MEASURE.name)],
+            [sys.executable, str(tree / "bench" / MEASURE.name), phase],
             capture_output=True,
             text=True,
             env=env,
