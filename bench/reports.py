@@ -53,7 +53,9 @@ def truth(
     """Exact sums from the members' stores, and the seconds computing them took (the baseline)."""
     urls = {member_id: settings.store_url for member_id, settings in context.member_settings.items()}
     started = time.perf_counter()
-    exact = exact_counts(roles, urls, template, Period.parse(period), contact_rules=RULES, now=system_clock())
+    exact = exact_counts(
+        roles, urls, template, Period.parse(period), contact_rules=RULES, now=system_clock()
+    )
     return exact, time.perf_counter() - started
 
 
