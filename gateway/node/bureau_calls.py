@@ -107,7 +107,9 @@ def distribute_members_secret(
 
     """
     stub = bureau_pb2_grpc.BureauServiceStub(channel)
-    request = bureau_pb2.DistributeMembersSecretRequest(envelopes=[envelope_to_proto(e) for e in envelopes])
+    request = bureau_pb2.DistributeMembersSecretRequest(
+        envelopes=[envelope_to_proto(e) for e in envelopes], header=new_header()
+    )
     try:
         response = stub.DistributeMembersSecret(request, timeout=INQUIRIES_TIMEOUT_SECONDS)
     except grpc.RpcError as exc:

@@ -170,7 +170,9 @@ class GrpcSecretCaller:
             The member's refusal or unavailability, mapped from its status.
 
         """
-        request = member_pb2.ReceiveMembersSecretRequest(envelope=envelope_to_proto(envelope))
+        request = member_pb2.ReceiveMembersSecretRequest(
+            envelope=envelope_to_proto(envelope), header=new_header()
+        )
         try:
             response = self._channels.stub(member).ReceiveMembersSecret(request, timeout=timeout)
         except grpc.RpcError as exc:
