@@ -58,6 +58,8 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
     ),
     "metrics": frozenset({"listen"}),
     "federation": frozenset({"enabled", "relay_listen", "relay_address"}),
+    # The bureau only: the CA folder it copies into the consortium key log (docs/audit.md).
+    "ca": frozenset({"dir"}),
 }
 
 
@@ -134,6 +136,9 @@ class Settings:
         Loopback ``host:port`` serving Prometheus metrics; ``None`` serves none.
     source
         The file the settings came from (for messages), or ``None``.
+    ca_dir
+        The bureau only: the consortium CA's folder, whose issued and revoked certificates
+        the bureau writes into the consortium key log (``[ca] dir``).
 
     """
 
@@ -150,6 +155,7 @@ class Settings:
     server: ServerLimits = field(default_factory=ServerLimits)
     metrics_listen: str | None = None
     source: Path | None = None
+    ca_dir: Path | None = None
 
     @classmethod
     def from_file(cls, path: Path, *, environ: Mapping[str, str] | None = None) -> Settings:
@@ -224,6 +230,7 @@ class Settings:
                 ),
             ),
             metrics_listen=metrics_listen,
+            ca_dir=reader.optional_path("ca", "dir"),
         )
 
 

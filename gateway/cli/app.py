@@ -42,6 +42,8 @@ for _module in (
     "gateway.cli.score",
     "gateway.cli.model",
     "gateway.cli.train",
+    "gateway.cli.audit",
+    "gateway.cli.keys",
     "gateway.cli.init",
 ):
     import_module(_module).register(app)

@@ -12,6 +12,7 @@ from gateway import errors
 from gateway.crypto.errors import CryptoError
 from gateway.egress.guard import EgressBlocked
 from gateway.federation.errors import FederationError, TrainingFailed
+from gateway.tlog.errors import KeyLogAlert, LogIntegrityError, TransparencyError
 from gateway.tokens.oprf.errors import OPRFKeyError
 
 
@@ -41,6 +42,9 @@ class ExitCode(enum.IntEnum):
     DEMO_FAILED = 60
     FEDERATION_FAILED = 70
     TRAINING_FAILED = 71
+    LOG_TAMPERED = 80
+    TRANSPARENCY_FAILED = 81
+    KEY_ALERT = 82
 
 
 _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
@@ -61,6 +65,9 @@ _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
     (errors.RateLimited, ExitCode.RATE_LIMITED),
     (TrainingFailed, ExitCode.TRAINING_FAILED),
     (FederationError, ExitCode.FEDERATION_FAILED),
+    (LogIntegrityError, ExitCode.LOG_TAMPERED),
+    (KeyLogAlert, ExitCode.KEY_ALERT),
+    (TransparencyError, ExitCode.TRANSPARENCY_FAILED),
 )
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
+from gateway.audit.entry import ANONYMOUS
 from gateway.bureau.oprf import rotate_with_grace
 from gateway.clock import system_clock
 from gateway.config import Settings
@@ -26,6 +27,7 @@ from gateway.node.runtime import (
 )
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.store.database import open_store
+from gateway.store.enums import AuditDecision
 from gateway.store.repositories.audit import AuditLog
 from gateway.store.repositories.members import MemberDirectory
 
@@ -62,6 +64,21 @@ def bureau_rotate_key(config: ConfigOption) -> None:
         hours=SubjectCheckSettings.from_directory(settings.policies_dir).key_rotation.grace_hours
     )
     epoch, serves_from = rotate_with_grace(oprf_key_folder(settings), grace=grace, now=system_clock())
+    store = open_store(settings.store_url)
+    try:  # a key rotation is a decision of its own in the bureau's witnessed audit log
+        AuditLog(store).append(
+            actor_member_id=ANONYMOUS,
+            actor_role="operator",
+            action="oprf.rotate_key",
+            resource=settings.member_id,
+            decision=AuditDecision.ALLOW,
+            reason="operator",
+            correlation_id=f"oprf-epoch-{epoch}",
+            details={"epoch": epoch, "serves_from": serves_from.isoformat()},
+            at=system_clock(),
+        )
+    finally:
+        store.close()
     typer.echo(
         f"OPRF key epoch {epoch} added; it serves checks from {serves_from.isoformat()}. "
         "Until then ask every member to run `credgate tokenise`."

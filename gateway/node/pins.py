@@ -26,6 +26,7 @@ import hashlib
 import logging
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,16 +38,18 @@ from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.bureau import MemberView
 from gateway.crypto.bundle import KeyBundle, VerifiedKeyBundle, verify_bundle
 from gateway.crypto.errors import KeyBundleError
-from gateway.errors import NotFoundError, StoreError
+from gateway.errors import GatewayError, NotFoundError, StoreError
 from gateway.identity.tls import TLSIdentity
 from gateway.roles import Role
 from gateway.store.database import Store
 from gateway.store.models import PeerPin, PeerPinCandidate
 from gateway.store.repositories.members import PublishedKeys
+from gateway.transparency.gate import PeerKeyRefused
 
-__all__ = ["KeyLogWitness", "NullKeyLogWitness", "PeerKeys", "PinStore"]
+__all__ = ["KeyLogWitness", "NullKeyLogWitness", "PeerGate", "PeerKeys", "PinStore"]
 
 _LOG = logging.getLogger(__name__)
+_TRUST_POLL_SECONDS = 0.25
 PIN_ACTION = "peers.pin"
 
 
@@ -58,6 +61,13 @@ class PeerKeys:
     role: Role
     bundle: VerifiedKeyBundle
     certificate_der: bytes
+
+
+class PeerGate(Protocol):
+    """Decides whether a relayed certificate and bundle may be used (``KeyLogGate.check``, issue #12)."""
+
+    def check(self, view: MemberView) -> None:
+        """Raise :class:`PeerKeyRefused` unless ``view``'s keys are in a trusted key-log checkpoint."""
 
 
 class KeyLogWitness(Protocol):
@@ -113,8 +123,13 @@ class PinStore:
         clock: Callable[[], dt.datetime],
         audit: AuditRecorder,
         witness: KeyLogWitness | None = None,
+        gate: PeerGate | None = None,
+        trust_wait: dt.timedelta = dt.timedelta(0),
         max_age: dt.timedelta = dt.timedelta(seconds=30),
     ) -> None:
+        self._gate = gate
+        self._trust_wait = trust_wait
+        self._refused: dict[str, GatewayError] = {}
         self._store = store
         self._identity = identity
         self._fetch = fetch_directory
@@ -139,16 +154,30 @@ class PinStore:
         with self._lock:
             if any(member_id not in self._peers for member_id in wanted):
                 self._refresh()
+                self._wait_for_trust(wanted)
             missing = sorted(member_id for member_id in wanted if member_id not in self._peers)
             if missing:
-                raise NotFoundError(f"no pinned, verified key bundle for {', '.join(missing)}")
+                reasons = "; ".join(self._refused[m].message for m in missing if m in self._refused)
+                because = f" ({reasons})" if reasons else ""
+                raise NotFoundError(f"no pinned, verified key bundle for {', '.join(missing)}{because}")
             return {member_id: self._peers[member_id] for member_id in wanted}
+
+    def _wait_for_trust(self, wanted: list[str]) -> None:
+        """New keys reach a trusted key-log checkpoint within a few checkpoint intervals: wait a little."""
+        deadline = time.monotonic() + self._trust_wait.total_seconds()
+        while time.monotonic() < deadline:
+            refusals = [self._refused.get(m) for m in wanted if m not in self._peers]
+            if not refusals or not all(isinstance(r, PeerKeyRefused) and r.transient for r in refusals):
+                return
+            time.sleep(_TRUST_POLL_SECONDS)
+            self._refresh()
 
     def all_members(self) -> dict[str, PeerKeys]:
         """Every member with a usable pin, from a directory at most ``max_age`` old."""
         with self._lock:
             if self._fetched_at is None or self._clock() - self._fetched_at > self._max_age:
                 self._refresh()
+                self._wait_for_trust(list(self._refused))
             return dict(self._peers)
 
     def refresh(self) -> dict[str, PeerKeys]:
@@ -185,9 +214,19 @@ class PinStore:
 
     def _refresh(self) -> None:
         peers: dict[str, PeerKeys] = {}
+        self._refused = {}
         for view in self._fetch():
             if view.keys is None:
                 continue
+            if self._gate is not None:
+                # Issue #12: only keys in a key-log checkpoint this member co-signed.
+                try:
+                    self._gate.check(view)
+                except PeerKeyRefused as exc:
+                    self._refused[view.member_id] = exc
+                    if not exc.transient:
+                        _LOG.warning("leaving %s out: %s", view.member_id, exc.message)
+                    continue
             try:
                 try:
                     found = self._accept(view.member_id, view.keys)

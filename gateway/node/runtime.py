@@ -31,6 +31,7 @@ from gateway.bureau.rate_limit import Limit, RateLimiter
 from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
+from gateway.crypto.ed25519 import load_or_create_log_key
 from gateway.crypto.keys import NodeKeys
 from gateway.crypto.members_secret import MembersSecretStore
 from gateway.errors import ConfigError
@@ -55,6 +56,7 @@ from gateway.queries.subject_check.router import RouterSettings, SubjectCheckRou
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, ReleaseCache
 from gateway.reports.noise import NoiseShareSource
+from gateway.rpc.channel import open_channel
 from gateway.rpc.fanout import (
     GrpcInquiryCaller,
     GrpcMemberCaller,
@@ -74,6 +76,12 @@ from gateway.store.repositories.blacklist import live_listings
 from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
 from gateway.store.repositories.rounds import ResponderState
+from gateway.transparency.agent import MemberWitness
+from gateway.transparency.bureau import BureauTransparency
+from gateway.transparency.client import TransparencyClient
+from gateway.transparency.gate import KeyLogGate
+from gateway.transparency.settings import TransparencySettings
+from gateway.transparency.ticker import Ticker
 
 # The port a node listening on port 0 got, kept in its data_dir so that a restart reuses it.
 PORT_FILE = "port"
@@ -125,6 +133,7 @@ class _Core:
     audit: AuditRecorder
     check_settings: SubjectCheckSettings
     egress: NodeEgress
+    transparency: TransparencySettings
 
 
 def start_bureau(
@@ -217,6 +226,16 @@ def start_bureau(
         audit=core.audit,
         timeout=core.check_settings.aggregation.member_deadline_seconds,
     )
+    transparency = BureauTransparency(
+        core.store,
+        member_id=core.identity.own.member_id,
+        identity_cert_pem=core.identity.cert_pem,
+        identity_key_pem=core.identity.key_pem,
+        log_key=load_or_create_log_key(settings.data_dir / "keys"),
+        ca_dir=settings.ca_dir,
+        clock=clock,
+    )
+    transparency.tick()
     handlers = BureauHandlers(
         directory,
         oprf,
@@ -226,7 +245,8 @@ def start_bureau(
         tally,
         layout.version,
         settings.data_dir / "federation" / "runs",
-        secrets,
+        transparency=transparency,
+        secrets=secrets,
     )
     # Contact clearance answers UNIMPLEMENTED through the generated base class until its
     # handlers exist.
@@ -239,6 +259,9 @@ def start_bureau(
     ]
     node = _start_node(settings, core, services, interceptors)
     node.closers.append(channels.close)
+    ticker = Ticker("key-log", transparency.tick, interval=core.transparency.checkpoint_seconds)
+    ticker.start()
+    node.closers.insert(0, ticker.stop)
     runs = settings.data_dir / "federation" / "runs"
     metrics.register_gauge(
         metrics.GaugeSource(
@@ -268,14 +291,30 @@ def start_member(
     core = _assemble(settings, allowed_roles=MEMBER_ROLES, clock=clock)
     own = core.identity.own
     keys = NodeKeys.load_or_create(settings.data_dir / "keys")
+    log_key = load_or_create_log_key(settings.data_dir / "keys")
     bureau = BureauClient(
         core.identity,
         settings.bureau_address,
         bureau_member_id=settings.bureau_member_id,
         egress=core.egress.client,
     )
-    peers = PinStore(core.store, core.identity, lambda: bureau.directory()[0], clock=clock, audit=core.audit)
     secrets = MembersSecretStore.for_data_dir(settings.data_dir)
+    gate = KeyLogGate(
+        core.store,
+        ca_certificate_pem=core.identity.ca_pem,
+        bureau_member_id=settings.bureau_member_id,
+        settings=core.transparency,
+        clock=clock,
+    )
+    peers = PinStore(
+        core.store,
+        core.identity,
+        lambda: bureau.directory()[0],
+        clock=clock,
+        audit=core.audit,
+        gate=gate,
+        trust_wait=dt.timedelta(seconds=core.transparency.trust_wait_seconds),
+    )
     profiler = SubjectProfiler(core.store, role=own.role, settings=core.check_settings)
     responder = SubjectCheckResponder(
         me=own,
@@ -346,11 +385,29 @@ def start_member(
         bureau_member_id=settings.bureau_member_id,
         advertised_address=settings.advertise_address or node.address,
         heartbeat_seconds=settings.heartbeat_seconds,
-        keys=SignedKeys.create(core.identity, keys, now=clock()),
+        keys=SignedKeys.create(core.identity, keys, now=clock(), log_key=log_key),
         blacklist_listings=lambda: live_listings(core.store, clock().astimezone(zone).date()),
         egress=core.egress.client,
     )
     node.link.start()
+    witness_channel = open_channel(
+        core.identity,
+        settings.bureau_address,
+        peer_member_id=settings.bureau_member_id,
+        egress=core.egress.client,
+    )
+    witness = MemberWitness(
+        core.store,
+        identity=core.identity,
+        log_key=log_key,
+        client=TransparencyClient(witness_channel, address=settings.bureau_address),
+        audit=core.audit,
+        bureau_member_id=settings.bureau_member_id,
+        clock=clock,
+    )
+    ticker = Ticker("witness", witness.tick, interval=core.transparency.checkpoint_seconds)
+    ticker.start()
+    node.closers[:0] = [ticker.stop, witness_channel.close]
     return _announce(node)
 
 
@@ -391,7 +448,10 @@ def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Cloc
         settings.policies_dir, node_id=own.member_id, node_role=own.role
     )
     audit = AuditRecorder(AuditLog(store), node_id=own.member_id, clock=clock)
-    return _Core(identity, store, policy, audit, check_settings, node_egress(settings, store, audit, own))
+    transparency = TransparencySettings.from_directory(settings.policies_dir)
+    return _Core(
+        identity, store, policy, audit, check_settings, node_egress(settings, store, audit, own), transparency
+    )
 
 
 def _start_node(

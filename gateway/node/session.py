@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.rpc.channel import open_channel
 from gateway.store.database import Store, open_store
 from gateway.store.repositories.audit import AuditLog
+from gateway.transparency.gate import KeyLogGate
+from gateway.transparency.settings import TransparencySettings
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,10 @@ class MemberSession:
         return MembersSecretStore.for_data_dir(self.settings.data_dir)
 
     def pins(self, client: BureauClient | None = None) -> PinStore:
-        """This member's pin store over the bureau's directory (the one place peer keys are accepted)."""
+        """This member's pin store over the bureau's directory (the one place peer keys are accepted).
+
+        Keys pass the key-log gate (issue #12) before the pinning rules (issue #11).
+        """
         bureau = client or BureauClient(
             self.identity,
             self._bureau_address,
@@ -84,7 +90,28 @@ class MemberSession:
             egress=self.egress.client,
         )
         return PinStore(
-            self.store, self.identity, lambda: bureau.directory()[0], clock=self.clock, audit=self.audit
+            self.store,
+            self.identity,
+            lambda: bureau.directory()[0],
+            clock=self.clock,
+            audit=self.audit,
+            gate=self.key_log_gate(),
+            trust_wait=dt.timedelta(seconds=self.transparency.trust_wait_seconds),
+        )
+
+    @property
+    def transparency(self) -> TransparencySettings:
+        """The transparency policy."""
+        return TransparencySettings.from_directory(self.settings.policies_dir)
+
+    def key_log_gate(self) -> KeyLogGate:
+        """Peer certificates and keys only through trusted key-log checkpoints (kept by the node)."""
+        return KeyLogGate(
+            self.store,
+            ca_certificate_pem=self.identity.ca_pem,
+            bureau_member_id=self.settings.bureau_member_id,
+            settings=self.transparency,
+            clock=self.clock,
         )
 
     @property

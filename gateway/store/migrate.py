@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Alembic's migration context is process-global (``alembic.context``): two threads upgrading
 # at once used each other's connection, and 79 of 160 concurrent opens failed (issue #17).
-_UPGRADE_LOCK = threading.Lock()
+_UPGRADE_LOCK = threading.RLock()
 # Any fixed number: the PostgreSQL advisory lock that serialises migrations across processes.
 _PG_MIGRATION_LOCK = 0x63726564  # "cred"
 
@@ -44,6 +44,21 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def schema_at_head(connection: Connection) -> bool:
+    """Whether the schema on ``connection`` is at the newest revision (a read, no lock)."""
+    return current_revision(connection) == head_revision()
+
+
+def upgrade_lock() -> threading.RLock:
+    """The process-wide lock that serialises upgrades; re-entered by :func:`upgrade_to_head`.
+
+    Take it *before* opening the transaction that upgrades: on SQLite that transaction holds
+    the database's single write lock, and a thread that held it while waiting here would make
+    every other opener of the same file wait out its busy timeout.
+    """
+    return _UPGRADE_LOCK
+
+
 def upgrade_to_head(connection: Connection) -> None:
     """Upgrade the schema on ``connection`` to the newest revision.
 
@@ -54,7 +69,7 @@ def upgrade_to_head(connection: Connection) -> None:
     (a transaction-scoped advisory lock); on SQLite the store's ``BEGIN IMMEDIATE``
     already holds the database's single write lock.
     """
-    if current_revision(connection) == head_revision():
+    if schema_at_head(connection):
         return
     with _UPGRADE_LOCK:
         if connection.dialect.name == "postgresql":

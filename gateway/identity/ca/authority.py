@@ -1,8 +1,9 @@
 """A file-backed consortium CA.
 
 The CA folder holds ``ca.key.pem`` (mode 0600), ``ca.cert.pem``, ``crl.pem``
-(always re-signed after a revocation) and ``issued.json``, the register of every
-certificate issued. Node certificates carry their member id and role as URIs in
+(always re-signed after a revocation), ``issued.json``, the register of every
+certificate issued, and ``issued/<serial>.pem``, a copy of each, which the bureau logs in
+the consortium key log (``gateway.transparency``). Node certificates carry their member id and role as URIs in
 the subjectAltName and are valid for both TLS server and client use, so a node
 presents one certificate on every channel.
 """
@@ -29,6 +30,7 @@ CA_KEY = "ca.key.pem"
 CA_CERT = "ca.cert.pem"
 CRL_FILE = "crl.pem"
 REGISTER = "issued.json"
+ISSUED_DIR = "issued"
 MEMBER_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 CRL_VALIDITY = dt.timedelta(days=7)
 
@@ -250,6 +252,10 @@ class CertificateAuthority:
         cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         ca_cert_path = out_dir / CA_CERT
         ca_cert_path.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
+        (self.directory / ISSUED_DIR).mkdir(exist_ok=True)
+        self.issued_certificate_path(certificate.serial_number).write_bytes(
+            certificate.public_bytes(serialization.Encoding.PEM)
+        )
         self._record(
             IssuedCertificate(
                 serial=certificate.serial_number,
@@ -324,6 +330,10 @@ class CertificateAuthority:
         # half-written one (a truncated CRL refuses every call), so write aside and rename.
         _write_atomically(path, crl.public_bytes(serialization.Encoding.PEM))
         return path
+
+    def issued_certificate_path(self, serial: int) -> Path:
+        """Where the CA keeps its copy of the certificate with ``serial`` (PEM)."""
+        return self.directory / ISSUED_DIR / f"{serial:x}.pem"
 
     def issued(self) -> list[IssuedCertificate]:
         """Return the register of issued certificates, oldest first."""

@@ -22,6 +22,13 @@ from gateway.store.models.credit import (
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
 from gateway.store.models.peers import PeerPin, PeerPinCandidate
 from gateway.store.models.tokens import SubjectTokenRecord
+from gateway.store.models.transparency import (
+    TlogCheckpoint,
+    TlogEntry,
+    TlogEvidence,
+    TlogNode,
+    TlogWitnessState,
+)
 
 __all__ = [
     "AccessStatement",
@@ -46,4 +53,9 @@ __all__ = [
     "RepaymentMonth",
     "ResponderRound",
     "SubjectTokenRecord",
+    "TlogCheckpoint",
+    "TlogEntry",
+    "TlogEvidence",
+    "TlogNode",
+    "TlogWitnessState",
 ]

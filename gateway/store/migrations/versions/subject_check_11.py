@@ -9,7 +9,7 @@ answered from the cache per querier, subject and day whatever the reason. Cached
 per-day ephemera, so the table is emptied rather than converted.
 
 Revision ID: subject_check_11
-Revises: 0002
+Revises: tlog_12
 Create Date: 2026-12-06
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "subject_check_11"
-down_revision: str | None = "0002"
+down_revision: str | None = "tlog_12"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
