@@ -199,7 +199,8 @@ def run_ceremony(session: MemberSession, *, epoch: int | None = None) -> tuple[i
     from gateway.node.bureau_calls import distribute_members_secret
 
     secret = next_secret(session.secrets, epoch=epoch)
-    recipients = session.pins().refresh()
+    # all_members waits (trust_wait) for keys not yet in a trusted key-log checkpoint.
+    recipients = session.pins().all_members()
     envelopes = seal_for_members(
         secret, me=session.identity.own.member_id, tls_key_pem=session.identity.key_pem, recipients=recipients
     )
