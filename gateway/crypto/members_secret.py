@@ -104,6 +104,8 @@ class MembersSecretStore:
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
+        # An installed epoch is never overwritten, so a value read once stays right.
+        self._held: dict[int, MembersSecret] = {}
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> MembersSecretStore:
@@ -146,6 +148,8 @@ class MembersSecretStore:
             When the file is malformed or readable by others.
 
         """
+        if epoch in self._held:
+            return self._held[epoch]
         path = self._folder / f"epoch-{epoch:04d}.key"
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
@@ -163,7 +167,8 @@ class MembersSecretStore:
             raise ConfigError(f"{path}: expected {5 + SECRET_BYTES} bytes starting with version 1")
         if int.from_bytes(content[1:5], "big") != epoch:
             raise ConfigError(f"{path}: file name and content name different epochs")
-        return MembersSecret(epoch, content[5:])
+        self._held[epoch] = MembersSecret(epoch, content[5:])
+        return self._held[epoch]
 
     def install(self, secret: MembersSecret) -> bool:
         """Keep ``secret``; returns False when that epoch was already held with the same value.

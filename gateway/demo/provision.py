@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import Settings
-from gateway.crypto.members_secret import MembersSecret, MembersSecretStore
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.ca.authority import CA_CERT, CRL_FILE
 from gateway.identity.peer import Role
@@ -71,24 +69,12 @@ def provision_node(
     ]
     if bureau_address is not None:
         lines.append(f'address = "{bureau_address}"')
+    if plan.role is Role.BUREAU:
+        # The bureau writes the CA's issued and revoked certificates into the key log.
+        lines += ["", "[ca]", f'dir = "{authority.directory.resolve()}"']
     plan.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    if plan.role in MEMBER_ROLES:
-        MembersSecretStore.for_data_dir(plan.directory / "data").install(
-            MembersSecret(1, _provisioned_members_secret(plan.directory.parent))
-        )
+    # No members' secret here: the members make it among themselves by the ceremony
+    # (``credgate members-secret create``, issue #11) once they are online; the provisioner and
+    # the bureau never hold it.
     return Settings.from_file(plan.config_path, environ={})
 
-
-def _provisioned_members_secret(folder: Path) -> bytes:
-    """Epoch 1 of the members' secret, shared by every member provisioned under ``folder``.
-
-    The bureau's node never receives it. It is made by the provisioner of a demo or a test
-    consortium; a real consortium makes every epoch by the members' own ceremony
-    (``credgate members-secret create``, issue #11), whose newer epoch supersedes this one.
-    """
-    path = folder / "members-secret-epoch-1.key"
-    if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(os.urandom(32))
-    return path.read_bytes()

@@ -287,6 +287,25 @@ class ReportLedger:
         """ρ charged and not refunded in ``period``, for one regulator or over all of them."""
         return math.fsum(c.rho for c in self.charges(regulator=regulator, period=period) if not c.refunded)
 
+    def remaining(self, regulator: str, period: str) -> float:
+        """ρ this member still allows ``regulator`` in ``period``.
+
+        The lower of the regulator's own cap and what is left of the member's monthly cap over
+        every regulator together.
+        """
+        return _remaining(self._policy, self.charges(period=period), regulator)
+
+    def balances(self) -> dict[tuple[str, str], float]:
+        """ρ still allowed per ``(regulator, period)`` charged so far (for the metrics gauge)."""
+        charges = self.charges()
+        by_period: dict[str, list[ChargeRecord]] = {}
+        for charge in charges:
+            by_period.setdefault(charge.period, []).append(charge)
+        return {
+            (c.regulator, c.period): _remaining(self._policy, by_period[c.period], c.regulator)
+            for c in charges
+        }
+
     # -- rules -------------------------------------------------------------------------------
 
     def _check(
@@ -471,4 +490,15 @@ def _record(row: ReportAttempt) -> AttemptRecord:
         row.context_hash,
         row.share,
         row.state,
+    )
+
+
+def _remaining(policy: BudgetPolicy, charges: Sequence[ChargeRecord], regulator: str) -> float:
+    """What :meth:`ReportLedger.remaining` computes, over one period's ``charges``."""
+    live = [c for c in charges if not c.refunded]
+    by_regulator = math.fsum(c.rho for c in live if c.regulator == regulator)
+    overall = math.fsum(c.rho for c in live)
+    return max(
+        0.0,
+        min(policy.rho_per_regulator_period - by_regulator, policy.rho_per_member_period - overall),
     )

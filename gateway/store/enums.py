@@ -148,3 +148,10 @@ class ReportAttemptState(StrEnum):
     # Refunded: another attempt of its phase was opened (or its request closed), so this
     # member will never reveal its self-mask and the sum it was in can never be opened.
     CLOSED = "closed"
+
+
+class RoundState(StrEnum):
+    """A responder's state for one (request, attempt) of a subject check."""
+
+    ANSWERED = "answered"
+    FINALIZED = "finalized"

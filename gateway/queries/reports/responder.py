@@ -46,7 +46,7 @@ from gateway.crypto.members_secret import MembersSecret
 from gateway.errors import InvalidInputError, PolicyDenied, ProtocolRefused
 from gateway.identity.peer import Peer
 from gateway.identity.revocation import RevocationList
-from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.pins import PinStore
 from gateway.policy import PolicyDecisionPoint
 from gateway.policy.contact_rules import ContactRules
 from gateway.queries.reports.holders import (
@@ -79,6 +79,7 @@ from gateway.store.enums import TokenType
 from gateway.store.repositories.tokens import SubjectTokens
 
 ANSWER_ACTION = "report.answer"
+BUDGET_ACTION = "report.budget_charge"
 
 
 class HoldersChannel(Protocol):
@@ -111,7 +112,7 @@ class ReportResponder:
         self,
         context: ResponderContext,
         *,
-        peers: PeerKeyCache,
+        peers: PinStore,
         policy: PolicyDecisionPoint,
         ledger: ReportLedger,
         noise: NoiseShareSource,
@@ -172,6 +173,8 @@ class ReportResponder:
             values = self._values(template, plan, holders, request)
             masked = self._mask(values, identity, request)
             stored = self._ledger.record(order, identity, rules, masked.astype("<u8").tobytes())
+            if rules.rho > 0:
+                self._record_charge(caller, order, request, rules.rho, correlation_id)
         self._record(caller, request, Outcome.ALLOW, correlation_id)
         return _residues(stored)
 
@@ -387,6 +390,29 @@ class ReportResponder:
 
     def _snapshot(self, template: ReportTemplate) -> Period:
         return Period.containing(self._clock(), template.zone)
+
+    def _record_charge(
+        self, caller: Peer, order: VerifiedOrder, request: ShareRequest, rho: float, correlation_id: str
+    ) -> None:
+        """A privacy-budget charge is a decision of its own in the witnessed audit log (issue #12)."""
+        regulator, period = order.regulator.member_id, order.order.period
+        self._audit.record(
+            AuditEvent.for_peer(
+                caller,
+                action=BUDGET_ACTION,
+                outcome=Outcome.ALLOW,
+                reason=request.template_id,
+                correlation_id=correlation_id,
+                details={
+                    "period": period,
+                    "regulator": regulator,
+                    "phase": int(request.phase),
+                    "attempt": request.attempt,
+                    "rho": f"{rho:.6g}",
+                    "remaining": f"{self._ledger.remaining(regulator, period):.6g}",
+                },
+            )
+        )
 
     def _record(self, caller: Peer, request: ShareRequest, outcome: Outcome, correlation_id: str) -> None:
         self._audit.record(

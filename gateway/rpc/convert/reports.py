@@ -6,8 +6,6 @@ maps them back to labels with the same template.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import numpy.typing as npt
 
@@ -24,7 +22,13 @@ from gateway.reports.release import (
     Treatment,
 )
 from gateway.reports.templates import HistogramSpec, MarginSpec, ReportTemplate
-from gateway.rpc.convert.subject_check import ALGORITHMS, check_algorithms, new_header, timestamp
+from gateway.rpc.convert.subject_check import (
+    ALGORITHMS,
+    check_algorithms,
+    from_timestamp,
+    new_header,
+    timestamp,
+)
 
 _TREATMENTS = {
     Treatment.NOISED: regulator_report_pb2.CELL_TREATMENT_NOISED,
@@ -83,7 +87,7 @@ def share_request_from_proto(message: regulator_report_pb2.ComputeReportShareReq
         message.regulator_certificate,
     )
     return ShareRequest(
-        query_time=message.header.query_time.ToDatetime(dt.UTC),
+        query_time=from_timestamp(message.header.query_time, field="header.query_time"),
         idempotency_key=message.header.idempotency_key,
         attempt=message.header.attempt,
         template_id=message.template_id,
@@ -277,7 +281,7 @@ def release_from_proto(
         colluders=message.colluders,
         institution_rules_applied=message.institution_rules_applied,
         rho=message.rho_spent,
-        released_at=message.released_at.ToDatetime(dt.UTC),
+        released_at=from_timestamp(message.released_at, field="released_at"),
         histograms=histograms,
         max_members_per_person=message.max_members_per_person,
         rho_per_person=message.rho_per_person,

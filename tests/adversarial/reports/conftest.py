@@ -34,6 +34,7 @@ from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
 from gateway.node.book_tokens import tokenise_book
+from gateway.node.ceremony import run_ceremony
 from gateway.node.runtime import start_bureau, start_member
 from gateway.node.session import member_session
 from gateway.queries.reports.client import ReceivedReport, RegulatorClient
@@ -212,6 +213,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportWorld]:
     world = ReportWorld(bureau, members, settings, truth, books, provision, bureau_recorder, recorders, {})
     try:
         world.wait_online()
+        with member_session(settings["bank-1"]) as session:
+            _, delivered, failed = run_ceremony(session)  # the members' secret, made by members
+            assert (len(delivered), failed) == (len(MEMBERS) - 1, [])
         for member_settings in settings.values():
             with member_session(member_settings) as session:
                 tokenise_book(session.store, session.tokeniser, now=system_clock())
