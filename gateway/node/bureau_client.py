@@ -1,4 +1,8 @@
-"""Synchronous calls to the bureau: operators' tools (status, doctor) and report holders counts."""
+"""Synchronous calls to the bureau: operators' tools (status, doctor) and report holders counts.
+
+Inside the answer to a report round every call takes the round's remaining deadline
+(``gateway.rpc.deadline``), not its fixed default: the defaults hold only outside a round.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,13 @@ from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
 from gateway.rpc.convert.subject_check import from_timestamp, new_header
+from gateway.rpc.deadline import call_timeout
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.roles import role_from_proto
 from gateway.rpc.status import error_from_rpc
 from gateway.store.repositories.members import PublishedKeys
 
+# Defaults outside a round (operators' tools); inside one the round's remaining deadline applies.
 CALL_TIMEOUT_SECONDS = 5.0
 # A holders-count vector is a few MiB: streamed in 512 KiB chunks, with a longer deadline.
 VECTOR_TIMEOUT_SECONDS = 120.0
@@ -48,8 +54,9 @@ class BureauClient:
 
     def directory(self) -> tuple[list[MemberView], dt.datetime]:
         """The consortium directory as this node may see it, and the bureau's time."""
+        timeout = call_timeout(CALL_TIMEOUT_SECONDS)
         response = self._call(
-            lambda: self._stub.GetDirectory(bureau_pb2.GetDirectoryRequest(), timeout=CALL_TIMEOUT_SECONDS)
+            lambda: self._stub.GetDirectory(bureau_pb2.GetDirectoryRequest(), timeout=timeout)
         )
         return [_view(entry) for entry in response.members], from_timestamp(
             response.bureau_time, field="bureau_time"
@@ -57,10 +64,9 @@ class BureauClient:
 
     def health(self) -> str:
         """The bureau's overall health status name (``SERVING`` when well)."""
+        timeout = call_timeout(CALL_TIMEOUT_SECONDS)
         response = self._call(
-            lambda: self._health.Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=CALL_TIMEOUT_SECONDS
-            )
+            lambda: self._health.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
         )
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
@@ -82,9 +88,8 @@ class BureauClient:
                     ),
                 )
 
-        response = self._call(
-            lambda: self._stub.ContributeReportVector(chunks(), timeout=VECTOR_TIMEOUT_SECONDS)
-        )
+        timeout = call_timeout(VECTOR_TIMEOUT_SECONDS)
+        response = self._call(lambda: self._stub.ContributeReportVector(chunks(), timeout=timeout))
         return response.received
 
     def fetch_report_vector(self, request_hash: bytes) -> tuple[bytes, int]:
@@ -96,7 +101,8 @@ class BureauClient:
             request = regulator_report_pb2.FetchReportVectorRequest(
                 header=new_header(), request_hash=request_hash
             )
-            for response in self._stub.FetchReportVector(request, timeout=VECTOR_TIMEOUT_SECONDS):
+            timeout = call_timeout(VECTOR_TIMEOUT_SECONDS)
+            for response in self._stub.FetchReportVector(request, timeout=timeout):
                 if response.chunk.chunk_index != len(parts):
                     raise ConfigError("the bureau sent the holders count out of order")
                 parts.append(response.chunk.words)

@@ -74,6 +74,7 @@ from gateway.reports.order import VerifiedOrder, verify_order
 from gateway.reports.release import ReleasePlan, dominance_flags, institution_indicators, plan_release
 from gateway.reports.templates import Feed, ReportTemplate, load_template
 from gateway.roles import Role
+from gateway.rpc.deadline import answering_within
 from gateway.store.database import Store
 from gateway.store.enums import TokenType
 from gateway.store.repositories.tokens import SubjectTokens
@@ -131,7 +132,9 @@ class ReportResponder:
         self._audit = audit
         self._clock = clock
 
-    def share(self, caller: Peer, request: ShareRequest, *, correlation_id: str) -> Residues:
+    def share(
+        self, caller: Peer, request: ShareRequest, *, correlation_id: str, time_left: float | None
+    ) -> Residues:
         """The masked share for ``request`` (phase 3: the masked check value; the vector is streamed).
 
         Raises
@@ -151,7 +154,14 @@ class ReportResponder:
         InvalidInputError
             When the request is malformed (names the field).
 
+        ``time_left`` is what the bureau's call leaves (seconds; ``None``: no deadline): every
+        call this member makes back to the bureau while answering takes what remains of it.
+
         """
+        with answering_within(time_left):
+            return self._share(caller, request, correlation_id=correlation_id)
+
+    def _share(self, caller: Peer, request: ShareRequest, *, correlation_id: str) -> Residues:
         try:
             order, template = self._verified(request)
             self._check_round(request)

@@ -86,7 +86,10 @@ class MemberServicer(member_pb2_grpc.MemberServiceServicer):
     ) -> regulator_report_pb2.ComputeReportShareResponse:
         """This member's noised, masked share of one report round."""
         share = self._reports.share(
-            current_peer(context), share_request_from_proto(request), correlation_id=uuid.uuid4().hex
+            current_peer(context),
+            share_request_from_proto(request),
+            correlation_id=uuid.uuid4().hex,
+            time_left=context.time_remaining(),
         )
         return share_to_proto(share, template_version=request.header.vector_layout_version)
 
