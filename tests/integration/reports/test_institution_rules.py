@@ -13,6 +13,7 @@ from gateway.config import Settings
 from gateway.demo.provision import BUREAU_ID
 from gateway.identity.peer import Role
 from gateway.node.book_tokens import tokenise_book
+from gateway.node.ceremony import run_ceremony
 from gateway.node.runtime import RunningNode, start_bureau, start_member
 from gateway.node.session import member_session
 from gateway.queries.reports.client import RegulatorClient
@@ -47,6 +48,11 @@ def eight_members(
             members.append(start_member(settings, interceptors=[recorders[member.member_id]]))
         for node in members:
             assert node.link is not None and node.link.registered.wait(15)
+        with member_session(members[0].settings) as session:
+            # The members' secret (phase 3 keys its buckets with it), made by the members.
+            _, delivered, failed = run_ceremony(session)
+            assert (len(delivered), failed) == (len(members) - 1, [])
+        for node in members:
             with member_session(node.settings) as session:
                 tokenise_book(session.store, session.tokeniser, now=system_clock())
         yield bureau, recorders, provision("cbirc", Role.REGULATOR, bureau_address=bureau.address)
