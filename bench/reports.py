@@ -116,6 +116,11 @@ def errors_by_size(samples: list[tuple[Release, dict[str, Counts]]]) -> tuple[st
 _LEVELS = ("grand totals", "totals by one dimension", "totals by two dimensions")
 
 
+def _standard_error(errors: np.ndarray) -> float:
+    """Standard error of the mean error (the figures of one level are nearly independent)."""
+    return float(np.std(errors, ddof=1) / math.sqrt(errors.size)) if errors.size > 1 else float("nan")
+
+
 def totals_error(template: ReportTemplate, samples: list[tuple[Release, dict[str, Counts]]]) -> str:
     """Bias and RMSE of published totals per hierarchy level, against the pre-#13 estimator."""
     after: dict[int, list[float]] = defaultdict(list)
@@ -137,15 +142,17 @@ def totals_error(template: ReportTemplate, samples: list[tuple[Release, dict[str
                 after[depth] += list(published - true)
                 before[depth] += list(old - true)
     rows = [
-        "| level | figures | bias, published (reconciled) | RMSE, published | bias, sum of released cells (pre-#13) | RMSE, pre-#13 |",
+        "| level | figures | bias, published (reconciled) ± s.e. | RMSE, published | "
+        "bias, sum of released cells (pre-#13) ± s.e. | RMSE, pre-#13 |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for depth in sorted(after):
         new, old = np.asarray(after[depth]), np.asarray(before[depth])
         label = _LEVELS[depth] if depth < len(_LEVELS) else f"totals by {depth} dimensions"
         rows.append(
-            f"| {label} | {new.size} | {new.mean():+.1f} | {math.sqrt(float(np.mean(new**2))):.1f} | "
-            f"{old.mean():+.1f} | {math.sqrt(float(np.mean(old**2))):.1f} |"
+            f"| {label} | {new.size} | {new.mean():+.1f} ± {_standard_error(new):.1f} | "
+            f"{math.sqrt(float(np.mean(new**2))):.1f} | {old.mean():+.1f} ± {_standard_error(old):.1f} | "
+            f"{math.sqrt(float(np.mean(old**2))):.1f} |"
         )
     return "\n".join(rows)
 
@@ -194,7 +201,8 @@ def main() -> None:
         + f"\n\n### Error of published totals (5 members, {len(samples)} releases)\n\n"
         "Published − true, over every total of every histogram, by level. The pre-#13 estimator (the "
         "sum of the released cells only) is computed from the same releases: suppression drops small "
-        "cells, mostly noise lifted over the threshold, so it is biased.\n\n"
+        "cells, mostly noise lifted over the threshold, so it is biased. A published bias within about two "
+        "standard errors of zero is noise, not bias.\n\n"
         + totals_error(template, samples)
         + f"\n\n### Error of released cells (5 members, ρ = {rho:.3g} per release, 6 releases)\n\n"
         "Relative error |released − true| / true of each released cell, by the cell's true count. Budget: "
