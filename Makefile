@@ -59,6 +59,7 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.federated
 	$(BIN)/python -m bench.federation_rounds
 	$(BIN)/python -m bench.transparency
+	$(BIN)/python -m bench.load
 
 $(PSI_VENV)/.installed:
 	$(PYTHON) -m venv $(PSI_VENV)
