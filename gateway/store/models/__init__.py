@@ -2,6 +2,18 @@
 
 from gateway.store.models.base import Base
 from gateway.store.models.checks import CachedCheckRow, CheckRound
+from gateway.store.models.contact import (
+    ContactClearanceRecord,
+    ContactDayEpoch,
+    ContactDecisionCount,
+    ContactEntrustment,
+    ContactFlag,
+    ContactFlagBatch,
+    ContactFlagTagRecord,
+    ContactGrantRecord,
+    ContactRequestRecord,
+    ContactReservation,
+)
 from gateway.store.models.credit import (
     Account,
     Application,
@@ -26,6 +38,16 @@ __all__ = [
     "CheckRound",
     "Consent",
     "ContactAttempt",
+    "ContactClearanceRecord",
+    "ContactDayEpoch",
+    "ContactDecisionCount",
+    "ContactEntrustment",
+    "ContactFlag",
+    "ContactFlagBatch",
+    "ContactFlagTagRecord",
+    "ContactGrantRecord",
+    "ContactRequestRecord",
+    "ContactReservation",
     "ImportBatch",
     "Inquiry",
     "Member",
