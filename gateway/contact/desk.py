@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -56,8 +59,9 @@ from gateway.store.enums import (
     ReservationState,
 )
 from gateway.store.repositories.contact import BureauContactState, FlagRow, PriorAnswer
+from gateway.tokens.oprf.keyring import OPRFKeyRing
 
-__all__ = ["CLEAR_ACTION", "ClearanceDesk", "DeskSettings"]
+__all__ = ["CLEAR_ACTION", "ClearanceDesk", "DeskSettings", "ServingEpoch"]
 
 CLEAR_ACTION = "contact.clear"
 RECORD_ACTION = "contact.record"
@@ -68,6 +72,29 @@ _DEBTOR_FLAGS = {
     ContactFlagKind.DISPUTE: ClearanceDecision.DISPUTE_OR_DO_NOT_CONTACT,
     ContactFlagKind.DO_NOT_CONTACT: ClearanceDecision.DISPUTE_OR_DO_NOT_CONTACT,
 }
+
+
+class ServingEpoch:
+    """The OPRF epoch the bureau evaluates under, re-read from its key ring every few seconds.
+
+    Tokens of every member must be under the same epoch for their tags to meet in one counter;
+    a request under another epoch is refused and the member re-tokenises.
+    """
+
+    def __init__(self, key_folder: Path, *, refresh_seconds: float = 5.0) -> None:
+        self._folder = key_folder
+        self._refresh = refresh_seconds
+        self._read_at = -math.inf
+        self._epoch = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        """The current epoch (``credgate bureau rotate-key`` takes effect within seconds)."""
+        with self._lock:
+            if time.monotonic() - self._read_at > self._refresh:
+                self._epoch = OPRFKeyRing.load(self._folder).current.epoch
+                self._read_at = time.monotonic()
+            return self._epoch
 
 
 class DeskSettings:

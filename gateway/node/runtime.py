@@ -30,15 +30,21 @@ from gateway.bureau.oprf import OPRFEvaluator
 from gateway.bureau.rate_limit import Limit, RateLimiter
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
+from gateway.contact.desk import ClearanceDesk, DeskSettings, ServingEpoch
+from gateway.contact.flags import FlagPublisher
+from gateway.contact.keys import MembersKeyDailyKeys
 from gateway.crypto.keys import NodeKeys
 from gateway.errors import ConfigError
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import BureauClient
 from gateway.node.bureau_link import BureauLink, SignedKeys
+from gateway.node.contact_calls import GrpcContactTransport
 from gateway.node.egress import NodeEgress, node_egress
 from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.tokeniser import RemoteTokeniser
 from gateway.policy import PolicyDecisionPoint
+from gateway.policy.contact_rules import ContactRules
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import CoordinatorSettings, ReportCoordinator
@@ -63,6 +69,8 @@ from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
 
 SHUTDOWN_GRACE_SECONDS = 5.0
+# How often a member checks whether its contact flags need publishing (a new day, a change).
+FLAG_PUBLISH_SECONDS = 30.0
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
 _LOG = logging.getLogger(__name__)
 
@@ -183,6 +191,18 @@ def start_bureau(
         settings=CoordinatorSettings(liveness_window=liveness),
         clock=clock,
     )
+    contact = ClearanceDesk(
+        store=core.store,
+        rules=ContactRules.from_directory(settings.policies_dir),
+        policy=core.policy,
+        audit=core.audit,
+        settings=DeskSettings(
+            ca_certificate_pem=core.identity.ca_pem,
+            revocations=core.identity.revocations,
+            serving_token_epoch=ServingEpoch(oprf_key_folder(settings)),
+        ),
+        clock=clock,
+    )
     handlers = BureauHandlers(
         directory,
         oprf,
@@ -192,10 +212,9 @@ def start_bureau(
         tally,
         layout.version,
         settings.data_dir / "federation" / "runs",
+        contact,
     )
-    # Contact clearance answers UNIMPLEMENTED through the generated base class until its
-    # handlers exist.
-    servicer = BureauServicer(handlers, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)  # type: ignore[abstract]
+    servicer = BureauServicer(handlers, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)
     services: list[tuple[str, Registration]] = [
         (
             "credgate.v1.BureauService",
@@ -276,7 +295,29 @@ def start_member(
         egress=core.egress.client,
     )
     node.link.start()
+    _start_flag_publisher(node, core, bureau, clock)
     return _announce(node)
+
+
+def _start_flag_publisher(node: RunningNode, core: _Core, bureau: BureauClient, clock: Clock) -> None:
+    """Publish this member's contact flags every day (``gateway.contact.flags``)."""
+    try:
+        day_keys = MembersKeyDailyKeys.for_data_dir(node.settings.data_dir)
+    except ConfigError as exc:
+        _LOG.warning("contact flags will not be published: %s", exc.message)
+        return
+    publisher = FlagPublisher(
+        me=core.identity.own,
+        store=core.store,
+        tokeniser=RemoteTokeniser(bureau.channel),
+        day_keys=day_keys,
+        transport=GrpcContactTransport(bureau.channel),
+        rules=ContactRules.from_directory(node.settings.policies_dir),
+        clock=clock,
+    )
+    publisher.start(FLAG_PUBLISH_SECONDS)
+    # Stopped before the bureau channel closes (closers run in order).
+    node.closers.insert(0, publisher.stop)
 
 
 def oprf_key_folder(settings: Settings) -> Path:

@@ -219,3 +219,19 @@ class ComplaintState(StrEnum):
     RESPONDED = "responded"
     PLANNED = "planned"
     CLOSED = "closed"
+
+
+class ComplaintOutcome(StrEnum):
+    """How a closed complaint ended."""
+
+    UPHELD = "upheld"
+    PARTLY_UPHELD = "partly_upheld"
+    NOT_UPHELD = "not_upheld"
+    WITHDRAWN = "withdrawn"
+
+
+class ConductSource(StrEnum):
+    """What a conduct screening read: a call transcript or a collector's note."""
+
+    TRANSCRIPT = "transcript"
+    NOTE = "note"

@@ -2,6 +2,8 @@
 
 from gateway.store.models.base import Base
 from gateway.store.models.checks import CachedCheckRow, CheckRound
+from gateway.store.models.complaints import Complaint, ComplaintEvent
+from gateway.store.models.conduct import ConductFlagRecord, ConductScreening
 from gateway.store.models.contact import (
     ContactClearanceRecord,
     ContactDayEpoch,
@@ -36,6 +38,10 @@ __all__ = [
     "Borrower",
     "CachedCheckRow",
     "CheckRound",
+    "Complaint",
+    "ComplaintEvent",
+    "ConductFlagRecord",
+    "ConductScreening",
     "Consent",
     "ContactAttempt",
     "ContactClearanceRecord",
