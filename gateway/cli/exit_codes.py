@@ -37,6 +37,7 @@ class ExitCode(enum.IntEnum):
     DEMO_FAILED = 60
     FEDERATION_FAILED = 70
     TRAINING_FAILED = 71
+    CONTACT_REFUSED = 80
 
 
 _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (

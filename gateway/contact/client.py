@@ -312,18 +312,39 @@ class ContactClearanceClient:
             When the bureau stayed unreachable for ``retry_seconds``.
 
         """
-        return self._settle(clearance, connected=connected, released=False, attempted_at=attempted_at)
+        return self.settle(
+            _reservation(clearance),
+            connected=connected,
+            released=False,
+            attempted_at=attempted_at,
+            number=clearance.number,
+        )
 
     def release(self, clearance: Clearance) -> OutcomeAnswer:
         """Give a granted slot back without contacting anyone."""
-        return self._settle(clearance, connected=False, released=True, attempted_at=None)
+        return self.settle(
+            _reservation(clearance), connected=False, released=True, attempted_at=None, number=None
+        )
 
-    def _settle(
-        self, clearance: Clearance, *, connected: bool, released: bool, attempted_at: dt.datetime | None
+    def settle(
+        self,
+        reservation_id: bytes,
+        *,
+        connected: bool,
+        released: bool,
+        attempted_at: dt.datetime | None,
+        number: str | None = None,
     ) -> OutcomeAnswer:
-        reservation_id = clearance.answer.reservation_id
-        if not clearance.granted or reservation_id is None:
-            raise InvalidInputError("only a granted clearance has an outcome to record", field="clearance")
+        """Settle a reservation by id (``credgate contact record``): tell the bureau, then log it here.
+
+        Raises
+        ------
+        NotFoundError
+            When the bureau or this member's log knows no such reservation of this member.
+        UnavailableError
+            When the bureau stayed unreachable for ``retry_seconds``.
+
+        """
         record = OutcomeRecord(reservation_id, connected, attempted_at, released)
         answer = self._with_retries(lambda: self._transport.record(record))
         state = (
@@ -338,7 +359,7 @@ class ContactClearanceClient:
             state,
             at=self._clock(),
             attempted_at=attempted_at or self._clock(),
-            contact_number=clearance.number,
+            contact_number=number,
             agency=self._me.member_id if self._me.role is Role.AGENCY else None,
         )
         return answer
@@ -384,3 +405,9 @@ class ContactClearanceClient:
                 self._numbers.update({n: (epoch, t) for n, t in zip(missing, tokens, strict=True)})
         with self._lock:
             return {n: self._numbers[n] for n in numbers}
+
+
+def _reservation(clearance: Clearance) -> bytes:
+    if not clearance.granted or clearance.answer.reservation_id is None:
+        raise InvalidInputError("only a granted clearance has an outcome to record", field="clearance")
+    return clearance.answer.reservation_id
