@@ -145,6 +145,7 @@ class ContactClearanceClient:
         self._numbers: dict[str, tuple[int, bytes]] = {}
         self._accounts: dict[str, AccountForContact] = {}
         self._lock = threading.Lock()
+        self._token_lock = threading.Lock()
 
     # --- preparation -----------------------------------------------------------------------
 
@@ -391,9 +392,10 @@ class ContactClearanceClient:
 
     def _debtor_tokens(self, accounts: Sequence[AccountForContact]) -> dict[int, tuple[int, bytes]]:
         """``borrower_id → (OPRF epoch, resident-ID token)``, tokenising what the store lacks."""
-        epoch, found = debtor_tokens(
-            self._store, self._tokeniser, [a.borrower_id for a in accounts], now=self._clock()
-        )
+        with self._token_lock:  # two dialer threads must not tokenise the same debtor twice
+            epoch, found = debtor_tokens(
+                self._store, self._tokeniser, [a.borrower_id for a in accounts], now=self._clock()
+            )
         return {b: (epoch, token) for b, token in found.items()}
 
     def _number_tokens(self, numbers: Sequence[str]) -> dict[str, tuple[int, bytes]]:

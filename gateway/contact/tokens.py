@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
+from gateway.errors import StoreError
 from gateway.store.database import Store
 from gateway.store.enums import TokenType
 from gateway.store.repositories.contact_member import borrower_resident_ids, resident_tokens
@@ -42,6 +43,11 @@ def debtor_tokens(
     if missing:
         ids = borrower_resident_ids(store, missing)
         epoch, values = tokeniser.tokenise(TokenType.RESIDENT_ID, [ids[b] for b in missing])
-        tokens.save(TokenType.RESIDENT_ID, epoch, zip(missing, values, strict=True), at=now)
+        try:
+            tokens.save(TokenType.RESIDENT_ID, epoch, zip(missing, values, strict=True), at=now)
+        except StoreError:
+            # Another dialer process tokenised the same debtors meanwhile: its tokens are ours.
+            if set(resident_tokens(store, epoch, missing)) != set(missing):
+                raise
         found = resident_tokens(store, epoch, wanted)
     return epoch, found
