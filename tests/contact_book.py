@@ -34,7 +34,8 @@ def people(count: int, *, seed: int = 0) -> list[BookPerson]:
     """``count`` people with distinct, valid resident IDs and mobiles."""
     found = []
     for index in range(count):
-        first17 = f"110101{1960 + (index + seed) % 40}{1 + index % 12:02d}{1 + index % 28:02d}{(index * 7 + seed) % 1000:03d}"
+        year, month, day = 1960 + (index + seed) % 40, 1 + index % 12, 1 + index % 28
+        first17 = f"110101{year}{month:02d}{day:02d}{(index * 7 + seed) % 1000:03d}"
         found.append(
             BookPerson(
                 index,
