@@ -31,7 +31,9 @@ def tags_for(world: ContactWorld, member: str, person: int, day: dt.date) -> Con
     epoch, tokens = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [world.persons[person].resident_id])
     _, numbers = session.tokeniser.tokenise(TokenType.MOBILE, [world.persons[person].mobile])
     key = session.day_keys.key_for(day, epoch=1)
-    return ContactTags(local_day_number(day), 1, epoch, debtor_tag(key, tokens[0]), number_tag(key, numbers[0]))
+    return ContactTags(
+        local_day_number(day), 1, epoch, debtor_tag(key, tokens[0]), number_tag(key, numbers[0])
+    )
 
 
 def grant_held(world: ContactWorld, agency: str, tags: ContactTags) -> EntrustmentGrant:
@@ -51,7 +53,9 @@ def grant_held(world: ContactWorld, agency: str, tags: ContactTags) -> Entrustme
     )
 
 
-def ask(world: ContactWorld, member: str, tags: ContactTags, grant: EntrustmentGrant | None) -> ClearanceDecision:
+def ask(
+    world: ContactWorld, member: str, tags: ContactTags, grant: EntrustmentGrant | None
+) -> ClearanceDecision:
     request = ClearanceRequest(os.urandom(16), PHONE, ContactParty.DEBTOR, tags, grant)
     return world.client(member)._transport.clear(request).decision
 
@@ -83,7 +87,9 @@ def test_a_grant_for_another_debtor_or_another_day_is_refused(contact_world: Con
 
     assert ask(contact_world, agency, tags, other_debtor) is ClearanceDecision.NOT_ENTRUSTED
     assert ask(contact_world, agency, tags, tomorrows) is ClearanceDecision.NOT_ENTRUSTED
-    assert ask(contact_world, agency, tags, grant_held(contact_world, agency, tags)) is ClearanceDecision.GRANTED
+    assert (
+        ask(contact_world, agency, tags, grant_held(contact_world, agency, tags)) is ClearanceDecision.GRANTED
+    )
 
 
 def test_a_grant_signed_by_an_agency_or_altered_is_refused(contact_world: ContactWorld) -> None:
