@@ -143,6 +143,7 @@ class ContactClearanceClient:
         self._log = ClearanceLog(store)
         self._grants = Grants(store)
         self._numbers: dict[str, tuple[int, bytes]] = {}
+        self._debtors: dict[int, tuple[int, bytes]] = {}
         self._accounts: dict[str, AccountForContact] = {}
         self._lock = threading.Lock()
         self._token_lock = threading.Lock()
@@ -392,11 +393,17 @@ class ContactClearanceClient:
 
     def _debtor_tokens(self, accounts: Sequence[AccountForContact]) -> dict[int, tuple[int, bytes]]:
         """``borrower_id → (OPRF epoch, resident-ID token)``, tokenising what the store lacks."""
+        wanted = {a.borrower_id for a in accounts}
+        with self._lock:
+            known = {b: self._debtors[b] for b in wanted if b in self._debtors}
+        if len(known) == len(wanted):
+            return known
         with self._token_lock:  # two dialer threads must not tokenise the same debtor twice
-            epoch, found = debtor_tokens(
-                self._store, self._tokeniser, [a.borrower_id for a in accounts], now=self._clock()
-            )
-        return {b: (epoch, token) for b, token in found.items()}
+            epoch, found = debtor_tokens(self._store, self._tokeniser, sorted(wanted), now=self._clock())
+        tokens = {b: (epoch, token) for b, token in found.items()}
+        with self._lock:
+            self._debtors.update(tokens)
+        return tokens
 
     def _number_tokens(self, numbers: Sequence[str]) -> dict[str, tuple[int, bytes]]:
         with self._lock:

@@ -27,6 +27,7 @@ import math
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -153,6 +154,9 @@ class ClearanceDesk:
         self._state = BureauContactState()
         self._purged_through: dt.date | None = None
         self._lock = threading.Lock()
+        self._epochs: dict[dt.date, int] = {}
+        self._flags_by_day: dict[dt.date, dict[bytes, list[FlagRow]]] = {}
+        self._publishers_by_day: dict[dt.date, frozenset[str]] = {}
 
     # --- ClearContact ---------------------------------------------------------------------
 
@@ -186,7 +190,6 @@ class ClearanceDesk:
                 requester=peer.member_id,
                 idempotency_key=request.idempotency_key,
                 day=day,
-                digest=digest,
                 answer=PriorAnswer(
                     digest,
                     answer.decision,
@@ -197,7 +200,6 @@ class ClearanceDesk:
                 ),
                 at=now,
             )
-            self._state.count_decision(session, day, answer.decision)
             self._audit.record(
                 AuditEvent.for_peer(
                     peer,
@@ -246,7 +248,7 @@ class ClearanceDesk:
         self, session: Session, peer: Peer, request: ClearanceRequest, day: dt.date, now: dt.datetime
     ) -> tuple[ClearanceAnswer, str]:
         tags, rules = request.tags, self._rules
-        pinned = self._state.pinned_epoch(session, day, offered=tags.tag_key_epoch, at=now)
+        pinned = self._pinned_epoch(session, day, offered=tags.tag_key_epoch, at=now)
         if pinned != tags.tag_key_epoch:
             return ClearanceAnswer(ClearanceDecision.TAG_EPOCH, tag_key_epoch=pinned), ""
         lender, entrusted = self._entrustment(peer, request, day, now)
@@ -336,16 +338,56 @@ class ClearanceDesk:
         )
         return grant.lender_member_id, matches
 
+    # The bureau runs as one process and is the only writer of its contact tables, so the day's
+    # pinned epoch, flags and publishers are read once and kept in memory until a member
+    # publishes (which replaces them) or the day passes.
+
+    def _pinned_epoch(self, session: Session, day: dt.date, *, offered: int, at: dt.datetime) -> int:
+        with self._lock:
+            if day in self._epochs:
+                return self._epochs[day]
+        pinned = self._state.pinned_epoch(session, day, offered=offered, at=at)
+        with self._lock:
+            self._epochs[day] = pinned
+        return pinned
+
     def _flags_missing(self, session: Session, day: dt.date) -> bool:
-        yesterday = self._state.publishers(session, day - dt.timedelta(days=1))
-        return bool(yesterday - self._state.publishers(session, day))
+        return bool(self._publishers(session, day - dt.timedelta(days=1)) - self._publishers(session, day))
+
+    def _publishers(self, session: Session, day: dt.date) -> frozenset[str]:
+        with self._lock:
+            cached = self._publishers_by_day.get(day)
+        if cached is None:
+            cached = frozenset(self._state.publishers(session, day))
+            with self._lock:
+                self._publishers_by_day[day] = cached
+        return cached
+
+    def _day_flags(self, session: Session, day: dt.date) -> dict[bytes, list[FlagRow]]:
+        with self._lock:
+            cached = self._flags_by_day.get(day)
+        if cached is None:
+            cached = {}
+            for row in self._state.day_flags(session, day):
+                cached.setdefault(row.tag, []).append(row)
+            with self._lock:
+                self._flags_by_day[day] = cached
+        return cached
+
+    def _forget(self, day: dt.date) -> None:
+        with self._lock:
+            self._flags_by_day.pop(day, None)
+            self._publishers_by_day.pop(day, None)
+            self._epochs.pop(day, None)
 
     def _flag_decision(
         self, session: Session, peer: Peer, request: ClearanceRequest, day: dt.date, lender: str
     ) -> ClearanceDecision | None:
         tags = request.tags
-        wanted = [tags.debtor_tag] + ([tags.number_tag] if tags.number_tag is not None else [])
-        found = self._state.flags_on(session, day, wanted)
+        standing = self._day_flags(session, day)
+        found = standing.get(tags.debtor_tag, []) + (
+            standing.get(tags.number_tag, []) if tags.number_tag else []
+        )
         applies = [f for f in found if f.scope_lender in ("", lender)]
         on_debtor = [f for f in applies if f.tag == tags.debtor_tag]
         for kind in (ContactFlagKind.DECEASED, ContactFlagKind.DISPUTE, ContactFlagKind.DO_NOT_CONTACT):
@@ -371,7 +413,7 @@ class ClearanceDesk:
             >= rules.connected_calls_per_debtor_per_day
         ):
             retry = self._state.earliest_open_expiry(
-                session, day, scope, debtor_tag=tags.debtor_tag, number_tag=None, now=now
+                session, day, scope, tag=tags.debtor_tag, on_number=False, now=now
             )
             return self._deny(ClearanceDecision.CONNECTED_CAP, epoch, retry or rules.next_day_opening(now))
         if tags.number_tag is not None and (
@@ -379,7 +421,7 @@ class ClearanceDesk:
             >= rules.unanswered_attempts_per_number_per_day
         ):
             retry = self._state.earliest_open_expiry(
-                session, day, scope, debtor_tag=None, number_tag=tags.number_tag, now=now
+                session, day, scope, tag=tags.number_tag, on_number=True, now=now
             )
             return self._deny(ClearanceDecision.UNANSWERED_CAP, epoch, retry or rules.next_day_opening(now))
         return None
@@ -392,6 +434,10 @@ class ClearanceDesk:
         cutoff = day - dt.timedelta(days=self._rules.bureau.retention_days)
         with self._store.transaction() as session:
             self._state.purge_before(session, cutoff)
+        with self._lock:
+            for cache in (self._epochs, self._flags_by_day, self._publishers_by_day):
+                for old in [d for d in cache if d < cutoff]:
+                    del cache[old]
 
     # --- RecordContactOutcome ---------------------------------------------------------------
 
@@ -475,7 +521,7 @@ class ClearanceDesk:
                     "only the entrusting lender ends an entrustment, naming the agency", field="flags.kind"
                 )
         with self._store.transaction() as session:
-            pinned = self._state.pinned_epoch(session, day, offered=tag_key_epoch, at=now)
+            pinned = self._pinned_epoch(session, day, offered=tag_key_epoch, at=now)
             if pinned != tag_key_epoch:
                 raise InvalidInputError(
                     f"the counters of {day} are keyed under epoch {pinned}, received {tag_key_epoch}",
@@ -495,9 +541,10 @@ class ClearanceDesk:
                     details={"local_day": day.isoformat(), "flags": len(rows)},
                 )
             )
+        self._forget(day)
         return len(flags)
 
-    def decision_counts(self, day: dt.date) -> dict[ClearanceDecision, int]:
+    def decision_counts(self, day: dt.date) -> Counter[ClearanceDecision]:
         """How many clearances each rule decided on ``day`` (for operators and the demo)."""
         with self._store.transaction() as session:
             return self._state.decision_counts(session, day)

@@ -7,7 +7,6 @@ from gateway.store.models.conduct import ConductFlagRecord, ConductScreening
 from gateway.store.models.contact import (
     ContactClearanceRecord,
     ContactDayEpoch,
-    ContactDecisionCount,
     ContactEntrustment,
     ContactFlag,
     ContactFlagBatch,
@@ -46,7 +45,6 @@ __all__ = [
     "ContactAttempt",
     "ContactClearanceRecord",
     "ContactDayEpoch",
-    "ContactDecisionCount",
     "ContactEntrustment",
     "ContactFlag",
     "ContactFlagBatch",

@@ -117,18 +117,6 @@ class ContactDayEpoch(Base):
     pinned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
-class ContactDecisionCount(Base):
-    """At the bureau: how many clearances each rule decided on a day (no tags, kept)."""
-
-    __tablename__ = "contact_decision_counts"
-
-    local_day: Mapped[dt.date] = mapped_column(sa.Date(), primary_key=True)
-    decision: Mapped[ClearanceDecision] = mapped_column(
-        enum_type(ClearanceDecision, name="decision"), primary_key=True
-    )
-    count: Mapped[int] = mapped_column(sa.Integer())
-
-
 class ContactFlag(Base):
     """At a member: a flag it set that stops contact, with its provenance and expiry.
 

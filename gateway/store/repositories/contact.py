@@ -6,17 +6,20 @@ transaction holds the write lock from its first statement (``BEGIN IMMEDIATE``, 
 ``gateway/store/engine.py``), so two clearances of the last slot are serialised. On
 PostgreSQL :meth:`BureauContactState.lock_counters` takes transaction-scoped advisory locks
 on the counters a decision reads, in a fixed order, for the same effect.
+
+Hot path (several statements per clearance): prebuilt Core statements with bound
+parameters, compiled once, no ORM unit of work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.store.enums import (
@@ -28,7 +31,6 @@ from gateway.store.enums import (
 )
 from gateway.store.models.contact import (
     ContactDayEpoch,
-    ContactDecisionCount,
     ContactFlagBatch,
     ContactFlagTagRecord,
     ContactRequestRecord,
@@ -72,7 +74,66 @@ class FlagRow:
     agency_member_id: str
 
 
+_R = ContactReservation
+_Q = ContactRequestRecord
 _OPEN = ReservationState.OPEN
+_b = sa.bindparam
+
+_PRIOR = sa.select(
+    _Q.request_digest, _Q.decision, _Q.reservation_id, _Q.expires_at, _Q.retry_after, _Q.tag_key_epoch
+).where(_Q.requester_member_id == _b("requester"), _Q.idempotency_key == _b("key"))
+_INSERT_REQUEST = sa.insert(_Q)
+_INSERT_RESERVATION = sa.insert(_R)
+_SAME_COUNTER = (_R.local_day == _b("day"), _R.scope_lender == _b("scope"), _R.counts_call.is_(True))
+_OPEN_UNEXPIRED = sa.and_(_R.state == _OPEN, _R.expires_at > _b("now"))
+_CALLS_IN_USE = sa.select(sa.func.count()).where(
+    *_SAME_COUNTER,
+    _R.debtor_tag == _b("tag"),
+    sa.or_(_R.state == ReservationState.CONNECTED, _OPEN_UNEXPIRED),
+)
+_UNANSWERED_IN_USE = sa.select(sa.func.count()).where(
+    *_SAME_COUNTER,
+    _R.number_tag == _b("tag"),
+    sa.or_(_R.state == ReservationState.UNANSWERED, _OPEN_UNEXPIRED),
+)
+_DEBTOR_REACH = (
+    sa.select(_R.state, sa.func.count())
+    .where(
+        *_SAME_COUNTER,
+        _R.debtor_tag == _b("tag"),
+        _R.party == ContactParty.DEBTOR,
+        _R.state.in_([ReservationState.CONNECTED, ReservationState.UNANSWERED]),
+    )
+    .group_by(_R.state)
+)
+_EARLIEST_ON_DEBTOR = (
+    sa.select(_R.expires_at)
+    .where(*_SAME_COUNTER, _R.debtor_tag == _b("tag"), _OPEN_UNEXPIRED)
+    .order_by(_R.expires_at)
+    .limit(1)
+)
+_EARLIEST_ON_NUMBER = (
+    sa.select(_R.expires_at)
+    .where(*_SAME_COUNTER, _R.number_tag == _b("tag"), _OPEN_UNEXPIRED)
+    .order_by(_R.expires_at)
+    .limit(1)
+)
+_RESERVATION = sa.select(
+    _R.reservation_id, _R.requester_member_id, _R.channel, _R.counts_call, _R.state, _R.expires_at
+).where(_R.reservation_id == _b("id"))
+_SETTLE = (
+    sa.update(_R)
+    .where(_R.reservation_id == _b("id"), _R.state == _OPEN)
+    .values(state=_b("state"), settled_at=_b("at"), late=_b("late"))
+)
+_DAY_FLAGS = sa.select(
+    ContactFlagTagRecord.tag,
+    ContactFlagTagRecord.kind,
+    ContactFlagTagRecord.scope_lender,
+    ContactFlagTagRecord.agency_member_id,
+).where(ContactFlagTagRecord.local_day == _b("day"))
+_PUBLISHERS = sa.select(ContactFlagBatch.publisher_member_id).where(ContactFlagBatch.local_day == _b("day"))
+_DECISIONS = sa.select(_Q.decision, sa.func.count()).where(_Q.local_day == _b("day")).group_by(_Q.decision)
 
 
 class BureauContactState:
@@ -82,17 +143,8 @@ class BureauContactState:
 
     def prior_answer(self, session: Session, requester: str, idempotency_key: bytes) -> PriorAnswer | None:
         """The answer given before to ``(requester, idempotency_key)``, if any."""
-        row = session.get(ContactRequestRecord, (requester, idempotency_key))
-        if row is None:
-            return None
-        return PriorAnswer(
-            row.request_digest,
-            row.decision,
-            row.reservation_id,
-            row.expires_at,
-            row.retry_after,
-            row.tag_key_epoch,
-        )
+        row = session.execute(_PRIOR, {"requester": requester, "key": idempotency_key}).first()
+        return None if row is None else PriorAnswer(*row)
 
     def save_answer(
         self,
@@ -101,44 +153,31 @@ class BureauContactState:
         requester: str,
         idempotency_key: bytes,
         day: dt.date,
-        digest: bytes,
         answer: PriorAnswer,
         at: dt.datetime,
     ) -> None:
         """Remember the answer to an idempotency key (replayed on a retry)."""
-        session.add(
-            ContactRequestRecord(
-                requester_member_id=requester,
-                idempotency_key=idempotency_key,
-                local_day=day,
-                request_digest=digest,
-                decision=answer.decision,
-                reservation_id=answer.reservation_id,
-                expires_at=answer.expires_at,
-                retry_after=answer.retry_after,
-                tag_key_epoch=answer.tag_key_epoch,
-                created_at=at,
-            )
-        )
-
-    def count_decision(self, session: Session, day: dt.date, decision: ClearanceDecision) -> None:
-        """Add one to the day's count of ``decision`` (kept without any tag)."""
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(ContactDecisionCount).values(local_day=day, decision=decision, count=1)
         session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["local_day", "decision"],
-                set_={"count": ContactDecisionCount.count + 1},
-            )
+            _INSERT_REQUEST,
+            {
+                "requester_member_id": requester,
+                "idempotency_key": idempotency_key,
+                "local_day": day,
+                "request_digest": answer.request_digest,
+                "decision": answer.decision,
+                "reservation_id": answer.reservation_id,
+                "expires_at": answer.expires_at,
+                "retry_after": answer.retry_after,
+                "tag_key_epoch": answer.tag_key_epoch,
+                "created_at": at,
+            },
         )
 
-    def decision_counts(self, session: Session, day: dt.date) -> dict[ClearanceDecision, int]:
-        """How many clearances each rule decided on ``day``."""
-        query = sa.select(ContactDecisionCount.decision, ContactDecisionCount.count).where(
-            ContactDecisionCount.local_day == day
+    def decision_counts(self, session: Session, day: dt.date) -> Counter[ClearanceDecision]:
+        """How many clearances each rule decided on ``day`` (while the day is retained)."""
+        return Counter(
+            {decision: int(count) for decision, count in session.execute(_DECISIONS, {"day": day})}
         )
-        return {decision: count for decision, count in session.execute(query)}
 
     # --- epochs and locks ----------------------------------------------------------------
 
@@ -169,78 +208,29 @@ class BureauContactState:
         self, session: Session, day: dt.date, scope: str, debtor_tag: bytes, now: dt.datetime
     ) -> int:
         """Connected calls about the debtor, plus open unexpired call slots (either may connect)."""
-        query = sa.select(sa.func.count()).where(
-            ContactReservation.local_day == day,
-            ContactReservation.scope_lender == scope,
-            ContactReservation.debtor_tag == debtor_tag,
-            ContactReservation.counts_call.is_(True),
-            sa.or_(
-                ContactReservation.state == ReservationState.CONNECTED,
-                sa.and_(ContactReservation.state == _OPEN, ContactReservation.expires_at > now),
-            ),
+        return int(
+            session.scalar(_CALLS_IN_USE, {"day": day, "scope": scope, "tag": debtor_tag, "now": now}) or 0
         )
-        return int(session.scalar(query) or 0)
 
     def unanswered_in_use(
         self, session: Session, day: dt.date, scope: str, number_tag: bytes, now: dt.datetime
     ) -> int:
         """Unanswered call attempts on the number, plus open unexpired call slots on it."""
-        query = sa.select(sa.func.count()).where(
-            ContactReservation.local_day == day,
-            ContactReservation.scope_lender == scope,
-            ContactReservation.number_tag == number_tag,
-            ContactReservation.counts_call.is_(True),
-            sa.or_(
-                ContactReservation.state == ReservationState.UNANSWERED,
-                sa.and_(ContactReservation.state == _OPEN, ContactReservation.expires_at > now),
-            ),
-        )
-        return int(session.scalar(query) or 0)
+        parameters = {"day": day, "scope": scope, "tag": number_tag, "now": now}
+        return int(session.scalar(_UNANSWERED_IN_USE, parameters) or 0)
 
     def debtor_reach(self, session: Session, day: dt.date, scope: str, debtor_tag: bytes) -> tuple[int, int]:
         """``(connected, unanswered)`` settled call attempts on the debtor's own numbers today."""
-        query = (
-            sa.select(ContactReservation.state, sa.func.count())
-            .where(
-                ContactReservation.local_day == day,
-                ContactReservation.scope_lender == scope,
-                ContactReservation.debtor_tag == debtor_tag,
-                ContactReservation.party == ContactParty.DEBTOR,
-                ContactReservation.counts_call.is_(True),
-                ContactReservation.state.in_([ReservationState.CONNECTED, ReservationState.UNANSWERED]),
-            )
-            .group_by(ContactReservation.state)
-        )
-        counts = {state: int(count) for state, count in session.execute(query)}
+        rows = session.execute(_DEBTOR_REACH, {"day": day, "scope": scope, "tag": debtor_tag})
+        counts = {state: int(count) for state, count in rows}
         return counts.get(ReservationState.CONNECTED, 0), counts.get(ReservationState.UNANSWERED, 0)
 
     def earliest_open_expiry(
-        self,
-        session: Session,
-        day: dt.date,
-        scope: str,
-        *,
-        debtor_tag: bytes | None,
-        number_tag: bytes | None,
-        now: dt.datetime,
+        self, session: Session, day: dt.date, scope: str, *, tag: bytes, on_number: bool, now: dt.datetime
     ) -> dt.datetime | None:
         """When the first open call slot on the debtor (or the number) expires."""
-        tag_column, tag = (
-            (ContactReservation.debtor_tag, debtor_tag)
-            if debtor_tag is not None
-            else (ContactReservation.number_tag, number_tag)
-        )
-        query = sa.select(sa.func.min(ContactReservation.expires_at)).where(
-            ContactReservation.local_day == day,
-            ContactReservation.scope_lender == scope,
-            tag_column == tag,
-            ContactReservation.counts_call.is_(True),
-            ContactReservation.state == _OPEN,
-            ContactReservation.expires_at > now,
-        )
-        value = session.scalar(query)
-        if isinstance(value, dt.datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)  # sqlite returns aggregate timestamps naive
+        statement = _EARLIEST_ON_NUMBER if on_number else _EARLIEST_ON_DEBTOR
+        value = session.scalar(statement, {"day": day, "scope": scope, "tag": tag, "now": now})
         return value if isinstance(value, dt.datetime) else None
 
     # --- reservations --------------------------------------------------------------------
@@ -262,61 +252,43 @@ class BureauContactState:
         expires_at: dt.datetime,
     ) -> None:
         """Reserve a slot."""
-        session.add(
-            ContactReservation(
-                reservation_id=reservation_id,
-                local_day=day,
-                requester_member_id=requester,
-                scope_lender=scope,
-                debtor_tag=debtor_tag,
-                number_tag=number_tag,
-                channel=channel,
-                party=party,
-                counts_call=counts_call,
-                state=_OPEN,
-                granted_at=granted_at,
-                expires_at=expires_at,
-                settled_at=None,
-                late=False,
-            )
+        session.execute(
+            _INSERT_RESERVATION,
+            {
+                "reservation_id": reservation_id,
+                "local_day": day,
+                "requester_member_id": requester,
+                "scope_lender": scope,
+                "debtor_tag": debtor_tag,
+                "number_tag": number_tag,
+                "channel": channel,
+                "party": party,
+                "counts_call": counts_call,
+                "state": _OPEN,
+                "granted_at": granted_at,
+                "expires_at": expires_at,
+                "settled_at": None,
+                "late": False,
+            },
         )
 
     def reservation(self, session: Session, reservation_id: bytes) -> ReservationRow | None:
         """A reservation by id."""
-        row = session.get(ContactReservation, reservation_id)
-        if row is None:
-            return None
-        return ReservationRow(
-            row.reservation_id,
-            row.requester_member_id,
-            row.channel,
-            row.counts_call,
-            row.state,
-            row.expires_at,
-        )
+        row = session.execute(_RESERVATION, {"id": reservation_id}).first()
+        return None if row is None else ReservationRow(*row)
 
     def settle(
         self, session: Session, reservation_id: bytes, state: ReservationState, *, at: dt.datetime, late: bool
     ) -> bool:
         """Settle an open reservation; False when it was no longer open (a concurrent settle)."""
-        result = session.execute(
-            sa.update(ContactReservation)
-            .where(ContactReservation.reservation_id == reservation_id, ContactReservation.state == _OPEN)
-            .values(state=state, settled_at=at, late=late)
-        )
+        result = session.execute(_SETTLE, {"id": reservation_id, "state": state, "at": at, "late": late})
         return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult at run time
 
     # --- flags ------------------------------------------------------------------------
 
-    def flags_on(self, session: Session, day: dt.date, tags: Sequence[bytes]) -> list[FlagRow]:
-        """Flags standing on ``day`` against any of ``tags``."""
-        query = sa.select(
-            ContactFlagTagRecord.tag,
-            ContactFlagTagRecord.kind,
-            ContactFlagTagRecord.scope_lender,
-            ContactFlagTagRecord.agency_member_id,
-        ).where(ContactFlagTagRecord.local_day == day, ContactFlagTagRecord.tag.in_(list(tags)))
-        return [FlagRow(*row) for row in session.execute(query)]
+    def day_flags(self, session: Session, day: dt.date) -> list[FlagRow]:
+        """Every flag tag standing on ``day``."""
+        return [FlagRow(*row) for row in session.execute(_DAY_FLAGS, {"day": day})]
 
     def replace_flags(
         self,
@@ -365,21 +337,14 @@ class BureauContactState:
 
     def publishers(self, session: Session, day: dt.date) -> set[str]:
         """Members that published their flags for ``day``."""
-        query = sa.select(ContactFlagBatch.publisher_member_id).where(ContactFlagBatch.local_day == day)
-        return set(session.scalars(query))
+        return set(session.scalars(_PUBLISHERS, {"day": day}))
 
     # --- retention -------------------------------------------------------------------------
 
     def purge_before(self, session: Session, day: dt.date) -> int:
         """Delete every tag-bearing row of a day before ``day``; return how many went."""
         removed = 0
-        for model in (
-            ContactReservation,
-            ContactRequestRecord,
-            ContactFlagTagRecord,
-            ContactFlagBatch,
-            ContactDayEpoch,
-        ):
+        for model in (_R, _Q, ContactFlagTagRecord, ContactFlagBatch, ContactDayEpoch):
             column = model.__table__.c.local_day
             result = session.execute(sa.delete(model).where(column < day))
             removed += int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult at run time

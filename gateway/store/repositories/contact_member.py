@@ -431,19 +431,24 @@ class ClearanceLog:
         reservation_id: bytes | None,
         expires_at: dt.datetime | None,
     ) -> None:
-        """Log a decision (a retried request with the same key updates its entry)."""
+        """Log a decision (each request has a fresh idempotency key)."""
         with self._store.transaction() as session:
-            row = session.scalar(
-                sa.select(ContactClearanceRecord).where(
-                    ContactClearanceRecord.idempotency_key == idempotency_key
-                )
+            session.execute(
+                sa.insert(ContactClearanceRecord),
+                {
+                    "idempotency_key": idempotency_key,
+                    "account_id": account_id,
+                    "requested_at": requested_at,
+                    "local_day": local_day,
+                    "channel": channel,
+                    "party": party,
+                    "decision": decision,
+                    "reservation_id": reservation_id,
+                    "expires_at": expires_at,
+                    "outcome": None,
+                    "recorded_at": None,
+                },
             )
-            if row is None:
-                row = ContactClearanceRecord(idempotency_key=idempotency_key, outcome=None, recorded_at=None)
-                session.add(row)
-            row.account_id, row.requested_at, row.local_day = account_id, requested_at, local_day
-            row.channel, row.party, row.decision = channel, party, decision
-            row.reservation_id, row.expires_at = reservation_id, expires_at
 
     def settle(
         self,

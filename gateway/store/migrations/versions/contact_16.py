@@ -3,9 +3,8 @@
 At the bureau: ``contact_reservations`` (granted slots, counted for the daily caps),
 ``contact_requests`` (answers replayed per idempotency key), ``contact_flag_tags`` and
 ``contact_flag_batches`` (members' standing flags for a day, as keyed tags),
-``contact_day_epochs`` (the members'-secret epoch a day's counters use) and
-``contact_decision_counts`` (decisions per rule and day, without tags). Every tag-bearing
-table is keyed by its local day and purged after the policy's retention.
+and ``contact_day_epochs`` (the members'-secret epoch a day's counters use). Every table is
+keyed by its local day and purged after the policy's retention.
 
 At a member: ``contact_flags`` (flags it set, with provenance and expiry),
 ``contact_entrustments`` (a lender's entrusted accounts), ``contact_grants`` (an agency's
@@ -38,32 +37,6 @@ def upgrade() -> None:
         sa.Column("tag_key_epoch", sa.Integer(), nullable=False),
         sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("local_day", name=op.f("pk_contact_day_epochs")),
-    )
-    op.create_table(
-        "contact_decision_counts",
-        sa.Column("local_day", sa.Date(), nullable=False),
-        sa.Column(
-            "decision",
-            sa.Enum(
-                "granted",
-                "quiet_hours",
-                "connected_cap",
-                "unanswered_cap",
-                "dispute_or_do_not_contact",
-                "deceased",
-                "not_entrusted",
-                "third_party",
-                "visit_collectors",
-                "tag_epoch",
-                "flags_unavailable",
-                name="decision",
-                native_enum=False,
-                create_constraint=True,
-            ),
-            nullable=False,
-        ),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("local_day", "decision", name=op.f("pk_contact_decision_counts")),
     )
     op.create_table(
         "contact_flag_batches",
@@ -564,5 +537,4 @@ def downgrade() -> None:
 
     op.drop_table("contact_flag_tags")
     op.drop_table("contact_flag_batches")
-    op.drop_table("contact_decision_counts")
     op.drop_table("contact_day_epochs")
