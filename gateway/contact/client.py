@@ -37,7 +37,7 @@ from gateway.contact.messages import (
     OutcomeRecord,
 )
 from gateway.contact.tokens import Tokeniser, debtor_tokens
-from gateway.errors import InvalidInputError, UnavailableError
+from gateway.errors import GatewayError, InvalidInputError, UnavailableError
 from gateway.identifiers import normalise_mobile
 from gateway.identity.peer import Peer, Role
 from gateway.policy.contact_rules import ContactRules
@@ -53,6 +53,8 @@ from gateway.store.repositories.contact_member import (
 __all__ = ["Clearance", "ContactClearanceClient", "ContactTransport"]
 
 _LOG = logging.getLogger(__name__)
+# Reasons a bureau answer may carry that a retry of the same request can clear.
+_TRANSIENT = frozenset({"unavailable", "store_failed"})
 T = TypeVar("T")
 
 
@@ -369,16 +371,24 @@ class ContactClearanceClient:
     # --- helpers -----------------------------------------------------------------------------
 
     def _with_retries(self, call: Callable[[], T]) -> T:
-        """Call, retrying on unavailability with the same request (and so the same key)."""
+        """Call, retrying the same request (and so the same idempotency key) while needed.
+
+        Retried while the bureau is unreachable or its store momentarily busy: the bureau
+        answers a repeat as it answered the first, so a retry never reserves or counts twice.
+        """
         deadline = time.monotonic() + self._retry_seconds
         wait = 0.1
         while True:
             try:
                 return call()
-            except UnavailableError:
+            except GatewayError as exc:
+                if not (isinstance(exc, UnavailableError) or exc.reason in _TRANSIENT):
+                    raise
                 if time.monotonic() + wait > deadline:
                     raise
-                _LOG.warning("bureau unreachable; retrying the same request in %.1f s", wait)
+                _LOG.warning(
+                    "bureau unreachable or busy (%s); retrying the same request in %.1f s", exc.reason, wait
+                )
                 self._sleep(wait)
                 wait = min(wait * 2, 2.0)
 

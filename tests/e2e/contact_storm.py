@@ -12,8 +12,9 @@ threads each, so the agencies race for every debtor's last slot. When part of th
 the bureau is killed (SIGKILL) and restarted on the same port; the agencies' dialer library
 retries with the same idempotency keys.
 
-Phase B (evening): the bureau is restarted at 21:59:40 local on the same day and the agencies
-keep dialling fresh debtors until 22:00:15, so the quiet hours begin under load.
+Phase B (evening): once the agencies are ready, the bureau is restarted at 21:59:50 local on the
+same day and the agencies keep dialling fresh debtors until 22:00:15, so the quiet hours begin
+under load.
 
 The verification is made from what the agencies logged (what they were told and what they did)
 against what the bureau stored.
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from contact_book import BookPerson, load_book, people  # noqa: E402
 
 LENDER = "bank-1"
-PHASE_B_START = dt.time(21, 59, 40)
+PHASE_B_START = dt.time(21, 59, 50)
 PHASE_B_UNTIL = dt.time(22, 0, 15)
 
 
@@ -252,11 +254,16 @@ class StormWorld:
         phase: str,
         persons: list[BookPerson],
         *,
-        offset: int,
+        start: Callable[[], int],
         until_local: dt.time | None,
         restart_after: int | None,
+        prepare_numbers: bool,
     ) -> tuple[PhaseFigures, float | None]:
-        """Run one worker per agency over ``persons``; optionally crash the bureau mid-way."""
+        """Run one worker per agency over ``persons``; optionally crash the bureau mid-way.
+
+        ``start`` is called once every worker is ready; it returns the offset of the bureau's
+        clock, which the workers' clocks follow from then on.
+        """
         folder = self.folder / phase
         folder.mkdir()
         go = folder / "go"
@@ -272,7 +279,7 @@ class StormWorld:
                 "connect_probability": self.size.connect_probability,
                 "retry_seconds": 120.0,
                 "until_local": until_local.isoformat() if until_local else None,
-                "clock_offset": offset,
+                "prepare_numbers": prepare_numbers,
             }
             (folder / f"{agency}.plan.json").write_text(json.dumps(plan))
             log = folder / f"{agency}.jsonl"
@@ -298,8 +305,11 @@ class StormWorld:
             if time.monotonic() > deadline or any(p.poll() is not None for p, _ in processes):
                 raise RuntimeError(f"storm workers did not get ready: see {folder}")
             time.sleep(0.1)
+        offset = start()
         started = time.monotonic()
-        go.write_text("go")
+        temporary = folder / "go.tmp"
+        temporary.write_text(str(offset))
+        temporary.replace(go)
         restart_wall: float | None = None
         while any(p.poll() is None for p, _ in processes):
             if (
@@ -345,22 +355,28 @@ def run_storm(folder: Path, size: StormSize) -> StormResult:
             agencies,
             "daytime",
             daytime_persons,
-            offset=daytime_offset,
+            start=lambda: daytime_offset,
             until_local=None,
             restart_after=int(expected_lines * size.restart_at_fraction),
+            prepare_numbers=True,
         )
         evening = PhaseFigures()
         if size.evening:
             world.stop_bureau()
-            evening_offset = offset_to(world.local(PHASE_B_START))
-            world.start_bureau(evening_offset)
+
+            def evening_bureau() -> int:
+                offset = offset_to(world.local(PHASE_B_START))
+                world.start_bureau(offset)
+                return offset
+
             evening, _ = world.run_workers(
                 agencies,
                 "evening",
                 world.persons[size.debtors :],
-                offset=evening_offset,
+                start=evening_bureau,
                 until_local=PHASE_B_UNTIL,
                 restart_after=None,
+                prepare_numbers=False,
             )
     finally:
         world.stop_bureau()

@@ -20,12 +20,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway.clock import UnsafeOffsetClock, local_time
+from gateway.clock import UnsafeOffsetClock, local_time, system_clock
 from gateway.config import Settings
 from gateway.contact.client import Clearance
 from gateway.errors import UnavailableError
 from gateway.node.session import member_session
 from gateway.store.enums import ContactChannel
+
+
+class Offset:
+    """This dialer's clock: the system clock moved by the offset the go file gives."""
+
+    def __init__(self) -> None:
+        self._clock: UnsafeOffsetClock | None = None
+
+    def set(self, seconds: float) -> None:
+        self._clock = UnsafeOffsetClock(seconds)
+
+    def clock(self) -> dt.datetime:
+        return system_clock() if self._clock is None else self._clock()
 
 
 class Log:
@@ -54,13 +67,16 @@ def main() -> None:
     plan = json.loads(arguments.plan.read_text())
     settings = Settings.from_file(arguments.config)
     log = Log(arguments.log)
-    clock = UnsafeOffsetClock(plan["clock_offset"])
+    # The go file carries the offset of the bureau's clock, which this dialer's clock follows.
+    offset = Offset()
+    clock = offset.clock
     with member_session(settings, clock=clock) as session:
         client = session.contact_clearance(retry_seconds=plan["retry_seconds"])
-        client.prepare(plan["accounts"], plan["numbers"])
+        client.prepare(plan["accounts"], plan["numbers"] if plan["prepare_numbers"] else [])
         arguments.ready.write_text("ready")
-        while not arguments.go.exists():
+        while not arguments.go.exists() or not arguments.go.read_text().strip():
             time.sleep(0.05)
+        offset.set(float(arguments.go.read_text()))
         rng_lock = threading.Lock()
         rng = random.Random(plan["seed"])
         until = dt.time.fromisoformat(plan["until_local"]) if plan.get("until_local") else None
