@@ -2,10 +2,9 @@
 a bureau crash in the middle, then a burst across 22:00 (``contact_storm.py``; the 1,000-debtor
 storm runs in ``bench/contact.py``).
 
-Mutations shown red (each run once at this size): the desk counting only settled calls, not
-open slots (connected over cap > 0); grants not capped at the quiet-hours start (quiet grants
-> 0); the answer saved outside the decision's transaction (answers not as stored after the
-crash, lost reservations).
+Mutations shown red (each run once at this size): the desk counting connected calls only, not
+open slots (124 debtors over the cap); grants not cut at the quiet-hours start (176 grants
+running into 22:00, 4 calls made in the quiet hours).
 """
 
 from __future__ import annotations
