@@ -40,6 +40,7 @@ for _module in (
     "gateway.cli.model",
     "gateway.cli.train",
     "gateway.cli.contact",
+    "gateway.cli.complaints",
 ):
     import_module(_module).register(app)
 
