@@ -41,6 +41,7 @@ for _module in (
     "gateway.cli.train",
     "gateway.cli.contact",
     "gateway.cli.complaints",
+    "gateway.cli.conduct",
 ):
     import_module(_module).register(app)
 
