@@ -69,7 +69,7 @@ def complaints(context: DemoContext) -> None:
         account = _accounts(store, 1)[0]
         book.file(
             ComplaintIntake(
-                "AG1-2025-0001",
+                "AG1-CPL-0001",
                 ComplaintChannel.PHONE,
                 ComplaintCategory.ATTITUDE_OR_EXCESSIVE,
                 ComplaintGrade.MODERATE,
@@ -80,9 +80,9 @@ def complaints(context: DemoContext) -> None:
                 linked_ref="B1-CPL-0042",
             )
         )
-        book.respond("AG1-2025-0001", "回电致歉，说明已暂停该催收员的外呼")
-        book.plan("AG1-2025-0001", "更换催收员，每日联系上限改为两次，三天内回访")
-        closed = book.close("AG1-2025-0001", ComplaintOutcome.UPHELD, "客户接受处理方案")
+        book.respond("AG1-CPL-0001", "回电致歉，说明已暂停该催收员的外呼")
+        book.plan("AG1-CPL-0001", "更换催收员，每日联系上限改为两次，三天内回访")
+        closed = book.close("AG1-CPL-0001", ComplaintOutcome.UPHELD, "客户接受处理方案")
         table.add_row("agency-1", *_row(closed))
         _month_of_complaints(book, "agency-1", count=30)
     with _store(context, "bank-1") as store:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import random
 import shutil
 from collections import Counter
@@ -111,10 +112,10 @@ def contact_clearance(context: DemoContext) -> None:
         console.print(f"  {LENDER} records a dispute on debtor 2; {AGENCY} asks to call: refused, {disputed}")
         _working_day(clients, refs, numbers, clock, day)
         clock.at_local(day, 22, 30)
-        quiet = call(SECOND_AGENCY, 2)
-        console.print(f"  22:30 local, {SECOND_AGENCY} asks to call debtor 3: refused, {quiet}")
+        quiet = call(AGENCY, 2)
+        console.print(f"  22:30 local, {AGENCY} asks to call debtor 3: refused, {quiet}")
         for index in range(3, HANDED_OVER):
-            call(SECOND_AGENCY, index)
+            call(AGENCY, index)
         _show_decisions(context, sessions, day)
         context.results["contact_fourth_call"] = fourth
         context.results["contact_quiet_hours"] = quiet
@@ -144,18 +145,12 @@ def _working_day(
 
 
 def _show_decisions(context: DemoContext, sessions: dict[str, MemberSession], day: dt.date) -> None:
-    table = Table(
-        "member",
-        *(d.value for d in ClearanceDecision if d is not ClearanceDecision.TAG_EPOCH),
-        title="clearances today, by decision (each member's own log)",
-    )
+    table = Table("member", "decisions today (the member's own clearance log)", title="contact clearance")
     totals: Counter[ClearanceDecision] = Counter()
     for member, session in sessions.items():
         counts = ClearanceLog(session.store).counts(day)
         totals.update(counts)
-        table.add_row(
-            member, *(str(counts[d]) for d in ClearanceDecision if d is not ClearanceDecision.TAG_EPOCH)
-        )
+        table.add_row(member, ", ".join(f"{d.value} {n}" for d, n in sorted(counts.items())))
     context.console.print(table)
     context.results["contact_decisions"] = {d.value: n for d, n in totals.items()}
 
@@ -169,11 +164,16 @@ def _desk(context: DemoContext, clock: DemoClock) -> Iterator[RunningNode]:
     settings = dataclasses.replace(
         bureau, listen="127.0.0.1:0", data_dir=folder, store_url=f"sqlite:///{folder / 'store.db'}"
     )
+    # The desk audits every decision like the bureau; its log lines would drown the demo's output.
+    audit_logger = logging.getLogger("gateway.audit.recorder")
+    level = audit_logger.level
+    audit_logger.setLevel(logging.WARNING)
     node = start_bureau(settings, clock=clock)
     try:
         yield node
     finally:
         node.stop()
+        audit_logger.setLevel(level)
 
 
 def _second_agency(context: DemoContext, desk_address: str) -> Settings:
