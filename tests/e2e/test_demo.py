@@ -46,7 +46,8 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     # a complaint closed within its clocks and a serious one escalated, calls screened, and the
     # regulator's conduct report released.
     results = summary["results"]
-    assert results["contact_fourth_call"] == "connected_cap" and results["contact_quiet_hours"] == "quiet_hours"
+    assert results["contact_fourth_call"] == "connected_cap"
+    assert results["contact_quiet_hours"] == "quiet_hours"
     assert results["contact_dispute"] == "dispute_or_do_not_contact"
     assert results["complaint_closed_sla"] == "met"
     assert results["complaint_serious_escalated_to"] == "compliance_officer"
