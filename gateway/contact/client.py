@@ -46,6 +46,7 @@ from gateway.store.enums import ClearanceDecision, ContactChannel, ContactParty,
 from gateway.store.repositories.contact_member import (
     AccountForContact,
     ClearanceLog,
+    GrantRecord,
     Grants,
     account_for_contact,
 )
@@ -146,6 +147,7 @@ class ContactClearanceClient:
         self._grants = Grants(store)
         self._numbers: dict[str, tuple[int, bytes]] = {}
         self._debtors: dict[int, tuple[int, bytes]] = {}
+        self._day_grants: dict[int, dict[tuple[bytes, str], GrantRecord]] = {}
         self._accounts: dict[str, AccountForContact] = {}
         self._lock = threading.Lock()
         self._token_lock = threading.Lock()
@@ -287,7 +289,14 @@ class ContactClearanceClient:
         return ClearanceRequest(key, channel, party, tags, grant, collectors)
 
     def _grant(self, tags: ContactTags, lender: str) -> EntrustmentGrant | None:
-        record = self._grants.find(tags.local_day, tags.debtor_tag, lender)
+        with self._lock:
+            day = self._day_grants.get(tags.local_day)
+        if day is None or (tags.debtor_tag, lender) not in day:
+            # The day's grants are read once; a miss re-reads (grants imported meanwhile).
+            day = self._grants.for_day(tags.local_day)
+            with self._lock:
+                self._day_grants = {tags.local_day: day}
+        record = day.get((tags.debtor_tag, lender))
         if record is None or record.tag_key_epoch != tags.tag_key_epoch:
             return None
         return EntrustmentGrant(

@@ -375,6 +375,14 @@ class Grants:
                 saved += 1
         return saved
 
+    def for_day(self, local_day: int) -> dict[tuple[bytes, str], GrantRecord]:
+        """Every grant held for ``local_day``, by ``(debtor tag, lender)``."""
+        with self._store.transaction() as session:
+            rows = session.scalars(
+                sa.select(ContactGrantRecord).where(ContactGrantRecord.local_day == local_day)
+            )
+            return {(row.debtor_tag, row.lender_member_id): _grant(row) for row in rows}
+
     def find(self, local_day: int, debtor_tag: bytes, lender: str) -> GrantRecord | None:
         """The grant for a debtor tag and day from ``lender``."""
         with self._store.transaction() as session:
@@ -385,20 +393,7 @@ class Grants:
                     ContactGrantRecord.lender_member_id == lender,
                 )
             )
-            if row is None:
-                return None
-            return GrantRecord(
-                row.local_day,
-                row.debtor_tag,
-                row.lender_member_id,
-                row.agency_member_id,
-                row.tag_key_epoch,
-                frozenset(ContactChannel(c) for c in row.channels.split(",")),
-                row.third_party_allowed,
-                row.version,
-                row.lender_certificate,
-                row.signature,
-            )
+            return None if row is None else _grant(row)
 
     def purge_before(self, local_day: int) -> int:
         """Drop grants of days before ``local_day``."""
@@ -407,6 +402,21 @@ class Grants:
                 sa.delete(ContactGrantRecord).where(ContactGrantRecord.local_day < local_day)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult at run time
+
+
+def _grant(row: ContactGrantRecord) -> GrantRecord:
+    return GrantRecord(
+        row.local_day,
+        row.debtor_tag,
+        row.lender_member_id,
+        row.agency_member_id,
+        row.tag_key_epoch,
+        frozenset(ContactChannel(c) for c in row.channels.split(",")),
+        row.third_party_allowed,
+        row.version,
+        row.lender_certificate,
+        row.signature,
+    )
 
 
 # --- the member's clearance log ----------------------------------------------------------
