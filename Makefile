@@ -53,6 +53,8 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.federated
 	$(BIN)/python -m bench.federation_rounds
+	$(BIN)/python -m bench.contact
+	$(BIN)/python -m bench.conduct
 
 $(PSI_VENV)/.installed:
 	$(PYTHON) -m venv $(PSI_VENV)
