@@ -8,7 +8,7 @@ PROTO_OUT := gateway/_proto
 DEMO_DIR ?= .demo
 DEMO_PEOPLE ?= 2000
 
-.PHONY: setup proto demo test test-shifted lint bench clean
+.PHONY: setup proto demo test test-shifted lint bench clean train-ner
 
 setup: $(STAMP)
 
@@ -42,6 +42,11 @@ lint: $(STAMP)
 	$(BIN)/mypy gateway federated
 	$(BIN)/buf lint protos
 
+# Retrains the character NER model of the egress guard (seeded; a few minutes on 2 cores; never in CI).
+train-ner: $(STAMP)
+	$(PIP) -e ".[train]"
+	$(BIN)/python -m gateway.egress.char_ner_training
+
 # openmined-psi (an external peer in bench.subject_check) pins an older protobuf: it gets its own venv.
 PSI_VENV := .venv-psi
 
@@ -53,6 +58,7 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.federated
 	$(BIN)/python -m bench.federation_rounds
+	$(BIN)/python -m bench.transparency
 	$(BIN)/python -m bench.contact
 	$(BIN)/python -m bench.conduct
 

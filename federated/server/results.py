@@ -47,6 +47,8 @@ class RunResult:
     card_path: Path | None = None
     elapsed: float = 0.0
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    # What the run is doing now, for `credgate train` before round 1 ("agreeing on …").
+    phase: str = ""
 
     @classmethod
     def start(cls, settings: RunSettings, spec: FeatureSpec, members: int) -> RunResult:
@@ -87,6 +89,7 @@ class RunResult:
         final = self.final
         return {
             "status": status,
+            "phase": self.phase,
             "settings": settings,
             "spec": {"name": self.spec.name, "version": self.spec.version, "sha256": self.spec.digest},
             "members": self.members,
@@ -104,6 +107,11 @@ class RunResult:
             "model": str(self.model_path) if self.model_path else None,
             "model_card": str(self.card_path) if self.card_path else None,
         }
+
+    def enter(self, phase: str) -> None:
+        """Record and publish the phase the run is entering."""
+        self.phase = phase
+        self.write_progress()
 
     def write_progress(self, status: str = "running") -> None:
         """Rewrite ``results.json`` atomically (no-op without ``output-dir``)."""

@@ -52,6 +52,7 @@ def run_federation(grid: Grid, context: Context, *, registration_timeout: float 
     settings = RunSettings.from_run_config(context.run_config)
     spec = load_spec(settings.feature_spec)
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=settings.rounds), strategy=PhaseStrategy())
+    RunResult.start(settings, spec, 0).enter(f"waiting for at least {settings.min_members} members")
     members = _register(grid, legacy, settings.min_members, registration_timeout)
     logger.info("run %s: %s members registered; secagg=%s", context.run_id, members, settings.secagg)
     runner = PhaseRunner(
@@ -74,6 +75,7 @@ def run_federation(grid: Grid, context: Context, *, registration_timeout: float 
 def _train(runner: PhaseRunner, result: RunResult, settings: RunSettings, width: int) -> None:
     started = time.perf_counter()
 
+    result.enter(f"{result.members} members connected; agreeing on feature normalisation")
     first = runner.run(Phase.STATS_MEAN, [])
     sums = sums_from_mean(first.mean, first.members)
     rows = float(sums[0])
@@ -83,11 +85,13 @@ def _train(runner: PhaseRunner, result: RunResult, settings: RunSettings, width:
     result.set_normaliser(mean, std, rows=round(rows))
 
     weights = initial_weights(settings.model, width, hidden=settings.hidden, seed=settings.seed)
+    result.enter("evaluating the initial model")
     result.add_round(
         0, _evaluate(runner, weights, mean, std, 0), epsilon=0.0, members=first.members, seconds=0.0
     )
     for round_number in range(1, settings.rounds + 1):
         round_started = time.perf_counter()
+        result.enter(f"training round {round_number} of {settings.rounds}")
         update = runner.run(Phase.TRAIN, [weights, mean, std], round_number=round_number)
         totals = sums_from_mean(update.mean[:-1], update.members)
         if totals[-1] <= 0:

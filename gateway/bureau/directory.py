@@ -122,19 +122,37 @@ class ConsortiumDirectory:
         return _view(record)
 
     def heartbeat(
-        self, peer: Peer, *, software_version: str, blacklist_listings: int, now: dt.datetime
+        self,
+        peer: Peer,
+        *,
+        software_version: str,
+        blacklist_listings: int,
+        now: dt.datetime,
+        address: str = "",
     ) -> None:
-        """Note that ``peer`` is alive and how many blacklist listings it contributes.
+        """Note that ``peer`` is alive, how many blacklist listings it contributes, and where it serves.
+
+        A heartbeat naming another address than the registration corrects it: a
+        registration with a wrong address was otherwise kept for as long as the member
+        lived, and every check waited the member deadline on it (issue #17).
 
         Raises
         ------
         NotFoundError
             When ``peer`` has not registered (it should register first).
+        InvalidInputError
+            When the address is not ``host:port``.
 
         """
         _check_version(software_version, field="software_version")
+        if address:
+            _check_address(address)
         self._members.touch_heartbeat(
-            peer.member_id, now, software_version=software_version, blacklist_listings=blacklist_listings
+            peer.member_id,
+            now,
+            software_version=software_version,
+            blacklist_listings=blacklist_listings,
+            address=address or None,
         )
 
     def members(self) -> list[MemberView]:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gateway import __version__
 from gateway.cli import ca, nodes, status
@@ -39,6 +40,9 @@ for _module in (
     "gateway.cli.score",
     "gateway.cli.model",
     "gateway.cli.train",
+    "gateway.cli.audit",
+    "gateway.cli.keys",
+    "gateway.cli.init",
     "gateway.cli.contact",
     "gateway.cli.complaints",
     "gateway.cli.conduct",
@@ -48,8 +52,20 @@ for _module in (
 _VERBOSE_ENV = "CREDGATE_VERBOSE"
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"credgate {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
     verbose: Annotated[
         bool,
         typer.Option(
@@ -71,7 +87,8 @@ def main() -> None:
     except GatewayError as exc:
         if os.environ.get(_VERBOSE_ENV):
             raise
-        Console(stderr=True).print(f"[red]error:[/] {exc.message}", highlight=False)
+        # Messages name TOML sections ("[bureau] address"): escaped, or rich takes them for markup.
+        Console(stderr=True).print(f"[red]error:[/] {escape(exc.message)}", highlight=False)
         sys.exit(exit_code_for(exc))
 
 

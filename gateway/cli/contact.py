@@ -1,6 +1,6 @@
 """``credgate contact``: clear a collection contact, record its outcome, set flags, entrust accounts.
 
-``clear`` exits 0 when the contact is granted and 80 (``CONTACT_REFUSED``) with the rule that
+``clear`` exits 0 when the contact is granted and 90 (``CONTACT_REFUSED``) with the rule that
 refused it otherwise, so a dialer script can branch on the exit code.
 """
 

@@ -12,6 +12,7 @@ from gateway import errors
 from gateway.crypto.errors import CryptoError
 from gateway.egress.guard import EgressBlocked
 from gateway.federation.errors import FederationError, TrainingFailed
+from gateway.tlog.errors import KeyLogAlert, LogIntegrityError, TransparencyError
 from gateway.tokens.oprf.errors import OPRFKeyError
 
 
@@ -30,6 +31,7 @@ class ExitCode(enum.IntEnum):
     EGRESS_BLOCKED = 16
     IMPORT_FILE_INVALID = 20
     STORE_FAILED = 21
+    IMPORT_ALL_REJECTED = 22
     UNAVAILABLE = 30
     POLICY_DENIED = 40
     RATE_LIMITED = 41
@@ -37,7 +39,10 @@ class ExitCode(enum.IntEnum):
     DEMO_FAILED = 60
     FEDERATION_FAILED = 70
     TRAINING_FAILED = 71
-    CONTACT_REFUSED = 80
+    LOG_TAMPERED = 80
+    TRANSPARENCY_FAILED = 81
+    KEY_ALERT = 82
+    CONTACT_REFUSED = 90
 
 
 _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
@@ -55,6 +60,9 @@ _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
     (errors.RateLimited, ExitCode.RATE_LIMITED),
     (TrainingFailed, ExitCode.TRAINING_FAILED),
     (FederationError, ExitCode.FEDERATION_FAILED),
+    (LogIntegrityError, ExitCode.LOG_TAMPERED),
+    (KeyLogAlert, ExitCode.KEY_ALERT),
+    (TransparencyError, ExitCode.TRANSPARENCY_FAILED),
 )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from gateway.audit.entry import ANONYMOUS
 from gateway.clock import Clock, UnsafeOffsetClock, system_clock
 from gateway.config import Settings
 from gateway.errors import ConfigError
@@ -19,6 +20,9 @@ from gateway.node.runtime import (
     start_bureau,
     start_member,
 )
+from gateway.store.database import open_store
+from gateway.store.enums import AuditDecision
+from gateway.store.repositories.audit import AuditLog
 from gateway.tokens.oprf.keyring import OPRFKeyRing
 
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
@@ -59,7 +63,23 @@ def bureau_start(config: ConfigOption, federated: FederatedOption = False) -> No
 @bureau_app.command("rotate-key")
 def bureau_rotate_key(config: ConfigOption) -> None:
     """Start a new OPRF key epoch; members must tokenise their books again (credgate tokenise)."""
-    epoch = OPRFKeyRing.load_or_create(oprf_key_folder(Settings.from_file(config))).rotate()
+    settings = Settings.from_file(config)
+    epoch = OPRFKeyRing.load_or_create(oprf_key_folder(settings)).rotate()
+    store = open_store(settings.store_url)
+    try:  # a key rotation is a decision of its own in the bureau's witnessed audit log
+        AuditLog(store).append(
+            actor_member_id=ANONYMOUS,
+            actor_role="operator",
+            action="oprf.rotate_key",
+            resource=settings.member_id,
+            decision=AuditDecision.ALLOW,
+            reason="operator",
+            correlation_id=f"oprf-epoch-{epoch}",
+            details={"epoch": epoch},
+            at=system_clock(),
+        )
+    finally:
+        store.close()
     typer.echo(f"OPRF key epoch {epoch} is now current; ask every member to run `credgate tokenise`")
 
 

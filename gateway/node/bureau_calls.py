@@ -37,23 +37,37 @@ class GrpcCheckTransport:
         Raises
         ------
         GatewayError
-            The bureau's refusal (policy, rate limit, bad input) or unavailability.
+            The bureau's refusal (policy, rate limit, bad input) or unavailability; or, as
+            raised, a local failure while preparing the next chunk (this node's own store
+            full or read-only is a ``StoreError``, never the bureau's fault).
 
         """
         counts: dict[int, int] = {}
+        local_failure: list[Exception] = []
 
         def requests() -> Iterator[subject_check_pb2.SubjectCheckRequest]:
-            for chunk in chunks:
-                counts[chunk.chunk_index] = chunk.subject_count
-                yield chunk_to_proto(chunk, layout_version=self._layout_version)
+            # gRPC runs this on its own thread and turns an exception here into the call's
+            # UNKNOWN "Exception iterating requests!": keep the real error and end the call.
+            try:
+                for chunk in chunks:
+                    counts[chunk.chunk_index] = chunk.subject_count
+                    yield chunk_to_proto(chunk, layout_version=self._layout_version)
+            except Exception as exc:
+                local_failure.append(exc)
+                call.cancel()
 
+        call = self._stub.SubjectCheck(requests(), timeout=CHECK_TIMEOUT_SECONDS)
         try:
-            for response in self._stub.SubjectCheck(requests(), timeout=CHECK_TIMEOUT_SECONDS):
+            for response in call:
                 yield result_from_proto(
                     response, subject_count=counts[response.chunk_index], width=self._width
                 )
         except grpc.RpcError as exc:
+            if local_failure:
+                raise local_failure[0] from None
             raise error_from_rpc(exc, peer="bureau (subject check)") from exc
+        if local_failure:
+            raise local_failure[0]
 
 
 def request_inquiries(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.rpc.channel import open_channel
 from gateway.store.database import Store, open_store
 from gateway.store.repositories.audit import AuditLog
+from gateway.transparency.gate import KeyLogGate
+from gateway.transparency.settings import TransparencySettings
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,13 @@ class MemberSession:
             store=self.store,
             policy=self.policy,
             tokeniser=self.tokeniser,
-            peers=PeerKeyCache(self.identity, lambda: client.directory()[0], clock=self.clock),
+            peers=PeerKeyCache(
+                self.identity,
+                lambda: client.directory()[0],
+                clock=self.clock,
+                gate=self.key_log_gate(),
+                trust_wait=dt.timedelta(seconds=self.transparency.trust_wait_seconds),
+            ),
             transport=GrpcCheckTransport(self.channel, layout_version=layout.version, width=layout.width),
             settings=self.check_settings,
             clock=self.clock,
@@ -104,6 +113,21 @@ class MemberSession:
             day_keys=self.day_keys,
             transport=GrpcContactTransport(self.channel),
             rules=self.contact_rules,
+            clock=self.clock,
+        )
+
+    @property
+    def transparency(self) -> TransparencySettings:
+        """The transparency policy."""
+        return TransparencySettings.from_directory(self.settings.policies_dir)
+
+    def key_log_gate(self) -> KeyLogGate:
+        """Peer certificates and keys only through trusted key-log checkpoints (kept by the node)."""
+        return KeyLogGate(
+            self.store,
+            ca_certificate_pem=self.identity.ca_pem,
+            bureau_member_id=self.settings.bureau_member_id,
+            settings=self.transparency,
             clock=self.clock,
         )
 

@@ -45,6 +45,12 @@ ALLOWED_STRING_FIELDS = {
     "credgate.v1.BucketCount.bucket": "bucket label from the vector layout",
     "credgate.v1.SegmentWindowCount.bucket": "bucket label from the vector layout",
     "credgate.v1.RegisterRequest.advertised_address": "host:port of a node",
+    "credgate.v1.PublishCheckpointRequest.publication": "signed checkpoint of a node's audit log (C2SP note)",
+    "credgate.v1.GetCheckpointsResponse.publications": "signed checkpoints (C2SP notes)",
+    "credgate.v1.LogPosition.origin": "transparency-log origin (credgate/audit/<member id>)",
+    "credgate.v1.Cosignature.origin": "transparency-log origin (credgate/audit/<member id>)",
+    "credgate.v1.Cosignature.line": "C2SP co-signature line: witness name and base64 signature",
+    "credgate.v1.HeartbeatRequest.advertised_address": "host:port of a node",
     "credgate.v1.RegisterRequest.software_version": "version string",
     "credgate.v1.RegisterRequest.protocol_version": "version string",
     "credgate.v1.RegisterResponse.member_id": "consortium member id",
@@ -130,7 +136,17 @@ def test_no_field_is_named_after_personal_data() -> None:
 
 
 def test_every_query_request_carries_the_header() -> None:
-    fabric = {"RegisterRequest", "HeartbeatRequest", "GetDirectoryRequest"}
+    fabric = {
+        "RegisterRequest",
+        "HeartbeatRequest",
+        "GetDirectoryRequest",
+        # Transparency-log plumbing: signed checkpoints and key-log leaves, no query.
+        "PublishCheckpointRequest",
+        "GetCheckpointsRequest",
+        "AddCosignaturesRequest",
+        "GetKeyLogEntriesRequest",
+        "ConfirmKeyRotationRequest",
+    }
     requests = [m for m in all_messages() if m.name.endswith("Request") and m.name not in fabric]
     missing = [m.full_name for m in requests if "header" not in m.fields_by_name]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from gateway.aggregation.field import scalar_mul, sub
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.crypto.encoding import length_prefixed_all
 from gateway.crypto.hpke import seal
-from gateway.errors import GatewayError, PolicyDenied
+from gateway.errors import GatewayError, PolicyDenied, StoreError
 from gateway.identifiers import normalise_resident_id
 from gateway.identity.peer import Peer
 from gateway.node.peer_keys import PeerKeyCache, PeerKeys
@@ -47,6 +48,12 @@ from gateway.store.repositories.inquiries import InquiryRow, record_inquiries
 from gateway.store.repositories.tokens import SubjectTokens
 
 LOCAL_ACTION = "subject_check.request"
+_LOG = logging.getLogger(__name__)
+_SEED_LOST = (
+    "this node's store no longer holds the seed of an earlier round today that the bureau answers "
+    "this subject from (the store lost committed data or was restored from an older backup); "
+    "the answer cannot be opened until the bureau's cache turns over tomorrow"
+)
 # How long a learned OPRF key epoch is trusted before asking the bureau again.
 EPOCH_TTL = dt.timedelta(seconds=60)
 _CONSENT_LABEL = b"credgate/v1/consent-refs"
@@ -130,6 +137,8 @@ class SubjectCheckClient:
 
         """
         outcome = self.check_many([subject], reason)[0]
+        if outcome.answer.status is CheckStatus.ERROR:
+            raise StoreError(_SEED_LOST, reason="round_seed_lost")
         if outcome.answer.status is CheckStatus.REFUSED:
             raise PolicyDenied(
                 f"{reason.value}: no valid consent {subject.consent_ref!r} for this subject"
@@ -323,6 +332,13 @@ class SubjectCheckClient:
         answers: list[SubjectCheckAnswer | None] = [None] * count
         for number, reference in enumerate(result.rounds):
             mine = [i for i, r in enumerate(result.row_round) if r == number]
+            if reference.request_hash not in seeds:
+                # A cached row from an earlier round today whose seed this store no longer holds
+                # (lost with the disk or a restore): it cannot be opened, by anyone, until tomorrow.
+                _LOG.error("round_seed_lost", extra={"rows": len(mine), "explanation": _SEED_LOST})
+                for index in mine:
+                    answers[index] = no_answer(CheckStatus.ERROR, reference.coverage)
+                continue
             # The querier's mask was expanded over that round's whole matrix: take each row's own position.
             mask = query_mask(
                 seeds[reference.request_hash],

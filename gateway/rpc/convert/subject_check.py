@@ -56,6 +56,26 @@ def timestamp(moment: dt.datetime) -> Timestamp:
     return stamp
 
 
+def from_timestamp(stamp: Timestamp, *, field: str) -> dt.datetime:
+    """The aware UTC datetime of a peer's timestamp.
+
+    Raises
+    ------
+    InvalidInputError
+        When the timestamp lies outside 0001-01-01..9999-12-31 or its nanos are out of
+        range (protobuf refuses it; a peer sending one gets INVALID_ARGUMENT, not INTERNAL).
+
+    """
+    try:
+        return stamp.ToDatetime(dt.UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInputError(
+            f"expected a timestamp within years 1..9999, "
+            f"received seconds={stamp.seconds} nanos={stamp.nanos}",
+            field=field,
+        ) from exc
+
+
 def check_algorithms(suite: common_pb2.AlgorithmSuite) -> None:
     """Refuse a request built with algorithms this node does not speak."""
     if suite != ALGORITHMS:
@@ -189,7 +209,7 @@ def round_from_proto(message: subject_check_pb2.ComputeSubjectVectorsRequest) ->
     if not message.header.HasField("query_time"):
         raise InvalidInputError("the bureau must stamp the query time", field="header.query_time")
     return RoundRequest(
-        query_time=message.header.query_time.ToDatetime(dt.UTC),
+        query_time=from_timestamp(message.header.query_time, field="header.query_time"),
         layout_version=message.header.vector_layout_version,
         attempt=message.header.attempt,
         request_hash=message.request_hash,

@@ -6,7 +6,6 @@ errors become statuses through ``maps_errors``.
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -30,9 +29,12 @@ from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
 from gateway.clock import Clock
 from gateway.contact.desk import ClearanceDesk
+from gateway.crypto.bundle import KeyBundle
+from gateway.observability import metrics
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.pseudonyms import PseudonymTally
+from gateway.queries.subject_check.messages import ChunkResult
 from gateway.queries.subject_check.router import SubjectCheckRouter
 from gateway.rpc.convert.contact import (
     answer_to_proto,
@@ -47,6 +49,7 @@ from gateway.rpc.convert.subject_check import (
     check_algorithms,
     chunk_from_proto,
     coverage_to_proto,
+    from_timestamp,
     result_to_proto,
     timestamp,
 )
@@ -55,6 +58,8 @@ from gateway.rpc.interceptors import current_peer, peer_certificate_pem
 from gateway.rpc.roles import role_to_proto
 from gateway.rpc.status import maps_errors, maps_stream_errors
 from gateway.store.repositories.members import PublishedKeys
+from gateway.tlog.keys import LogKeyStatement
+from gateway.transparency.bureau import MAX_ENTRIES_PER_CALL, BureauTransparency, RegisteredKeys
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class BureauHandlers:
     layout_version: int
     # Where `credgate train` leaves each run's signed model (``federation/runs`` in the data dir).
     model_runs: Path
+    # The key log and the relay of checkpoints (issue #12).
+    transparency: BureauTransparency
     contact: ClearanceDesk
 
 
@@ -96,15 +103,19 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
     def Register(  # noqa: N802 - gRPC method name
         self, request: bureau_pb2.RegisterRequest, context: grpc.ServicerContext
     ) -> bureau_pb2.RegisterResponse:
-        """Register the caller under its certificate's identity."""
+        """Register the caller under its certificate's identity; log its certificate and keys."""
+        peer = current_peer(context)
+        keys = _published_keys(request, context)
         view = self._handlers.directory.register(
-            current_peer(context),
+            peer,
             address=request.advertised_address,
             software_version=request.software_version,
             protocol_version=request.protocol_version,
-            keys=_published_keys(request, context),
+            keys=keys,
             now=self._clock(),
         )
+        if request.HasField("log_key"):
+            self._handlers.transparency.register(peer, _registered_keys(request, keys, context))
         return bureau_pb2.RegisterResponse(
             member_id=view.member_id,
             role=role_to_proto(view.role),
@@ -123,6 +134,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             software_version=request.software_version,
             blacklist_listings=request.blacklist_listings,
             now=now,
+            address=request.advertised_address,
         )
         return bureau_pb2.HeartbeatResponse(bureau_time=timestamp(now))
 
@@ -169,6 +181,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             result = self._handlers.subject_check.check(
                 peer, chunk_from_proto(request), correlation_id=correlation_id
             )
+            _observe_coverage(result, request.subject_count)
             yield result_to_proto(
                 result, layout_version=self._handlers.layout_version, last_chunk=request.last_chunk
             )
@@ -263,6 +276,76 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             signer_certificate=model.signer_certificate_der,
         )
 
+    @maps_errors
+    def PublishCheckpoint(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.PublishCheckpointRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.PublishCheckpointResponse:
+        """Keep a node's checkpoint publication of its own audit log."""
+        self._handlers.transparency.publish(current_peer(context), request.publication)
+        return bureau_pb2.PublishCheckpointResponse()
+
+    @maps_errors
+    def GetCheckpoints(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.GetCheckpointsRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.GetCheckpointsResponse:
+        """Publications of every log after the sizes the caller names."""
+        publications = self._handlers.transparency.publications(
+            {position.origin: position.size for position in request.after}, only_listed=request.only_listed
+        )
+        return bureau_pb2.GetCheckpointsResponse(publications=[p.render() for p in publications])
+
+    @maps_errors
+    def AddCosignatures(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.AddCosignaturesRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.AddCosignaturesResponse:
+        """Relay the caller's co-signatures."""
+        self._handlers.transparency.add_cosignatures(
+            current_peer(context), [(c.origin, c.size, c.line) for c in request.cosignatures]
+        )
+        return bureau_pb2.AddCosignaturesResponse()
+
+    @maps_errors
+    def GetKeyLogEntries(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.GetKeyLogEntriesRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.GetKeyLogEntriesResponse:
+        """Leaves of the consortium key log."""
+        end = min(request.end, request.start + MAX_ENTRIES_PER_CALL)
+        return bureau_pb2.GetKeyLogEntriesResponse(
+            entries=self._handlers.transparency.key_log.entries(request.start, end)
+        )
+
+    @maps_errors
+    def ConfirmKeyRotation(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.ConfirmKeyRotationRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.ConfirmKeyRotationResponse:
+        """Log a member's confirmation of its own new certificate or log key."""
+        index = self._handlers.transparency.confirm_rotation(current_peer(context), request.statement)
+        return bureau_pb2.ConfirmKeyRotationResponse(leaf_index=max(index, 0))
+
+
+def _registered_keys(
+    request: bureau_pb2.RegisterRequest, keys: PublishedKeys | None, context: grpc.ServicerContext
+) -> RegisteredKeys:
+    """The certificate, log key statement and key bundle a node registered with."""
+    certificate_der = ssl.PEM_cert_to_DER_cert(peer_certificate_pem(context).decode("ascii"))
+    peer = current_peer(context)
+    statement = LogKeyStatement(
+        peer.member_id, request.log_key.public_key, certificate_der, request.log_key.signature
+    )
+    if keys is None:
+        return RegisteredKeys(certificate_der, statement)
+    bundle = KeyBundle(peer.member_id, keys.hpke_public_key, keys.mask_public_key, keys.created_at)
+    return RegisteredKeys(certificate_der, statement, bundle, keys.signature)
+
+
+def _observe_coverage(result: ChunkResult, subjects: int) -> None:
+    """Coverage and dropouts of a chunk, for the bureau's metrics (counts only)."""
+    coverage = result.coverage
+    outcome = "answered" if result.complete else "insufficient_coverage"
+    metrics.CHECK_ROWS.labels(outcome=outcome).inc(subjects)
+    metrics.CHECK_MEMBERS_ANSWERED.observe(coverage.members_answered)
+    metrics.CHECK_DROPOUTS.inc(max(0, coverage.members_asked - coverage.members_answered))
+
 
 def _entry(view: MemberView) -> bureau_pb2.DirectoryEntry:
     entry = bureau_pb2.DirectoryEntry(
@@ -299,6 +382,6 @@ def _published_keys(
         certificate_der=ssl.PEM_cert_to_DER_cert(certificate_pem),
         hpke_public_key=request.keys.hpke_public_key,
         mask_public_key=request.keys.mask_public_key,
-        created_at=request.keys.created_at.ToDatetime(dt.UTC),
+        created_at=from_timestamp(request.keys.created_at, field="keys.created_at"),
         signature=request.keys.signature,
     )

@@ -27,6 +27,13 @@ from gateway.store.models.credit import (
 )
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
 from gateway.store.models.tokens import SubjectTokenRecord
+from gateway.store.models.transparency import (
+    TlogCheckpoint,
+    TlogEntry,
+    TlogEvidence,
+    TlogNode,
+    TlogWitnessState,
+)
 
 __all__ = [
     "Account",
@@ -58,4 +65,9 @@ __all__ = [
     "QuarantinedRow",
     "RepaymentMonth",
     "SubjectTokenRecord",
+    "TlogCheckpoint",
+    "TlogEntry",
+    "TlogEvidence",
+    "TlogNode",
+    "TlogWitnessState",
 ]

@@ -498,7 +498,12 @@ COMPLIANT = [
 def entries() -> list[dict[str, object]]:
     """Every labelled utterance, with a stable id."""
     found: list[dict[str, object]] = []
-    for label, texts in ((THREAT, THREATS), (INSULT, INSULTS), (LEGAL, FALSE_LEGAL), (IMPERSONATION, IMPERSONATIONS)):
+    for label, texts in (
+        (THREAT, THREATS),
+        (INSULT, INSULTS),
+        (LEGAL, FALSE_LEGAL),
+        (IMPERSONATION, IMPERSONATIONS),
+    ):
         found += [{"text": text, "labels": [label], "party": D} for text in texts]
     found += [{"text": text, "labels": [DISCLOSURE], "party": party} for text, party in DISCLOSURES]
     found += [{"text": text, "labels": [], "party": party} for text, party in COMPLIANT]
@@ -524,7 +529,10 @@ def build(folder: Path) -> tuple[int, int]:
         dev += group[:half]
         frozen += group[half:]
     for name, part in (("dev.jsonl", dev), ("frozen.jsonl", frozen)):
-        lines = [json.dumps(e, ensure_ascii=False, sort_keys=True) for e in sorted(part, key=lambda e: str(e["id"]))]
+        lines = [
+            json.dumps(e, ensure_ascii=False, sort_keys=True)
+            for e in sorted(part, key=lambda e: str(e["id"]))
+        ]
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(dev), len(frozen)
 

@@ -88,7 +88,7 @@ def test_entrust_grant_clear_record_flag_and_complain_from_the_command_line(
     )  # fmt: skip
     listed = run("contact", "flag", "list", "--config", bank)
     assert flagged[0] == 0 and "stops bank-1's collection" in flagged[1]
-    assert refused == (80, refused[1]) and "refused: dispute_or_do_not_contact" in refused[1]
+    assert refused == (90, refused[1]) and "refused: dispute_or_do_not_contact" in refused[1]
     assert "F-1" in listed[1] and "debtor letter" in listed[1]
 
     filed = run(
