@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from cryptography import x509
+
 from gateway.crypto.bundle import KeyBundle, SerialCheck, verify_bundle
-from gateway.errors import InvalidInputError
+from gateway.errors import GatewayError, InvalidInputError
 from gateway.identity.peer import Peer, Role
 from gateway.policy import PolicyDecisionPoint
 from gateway.store.repositories.members import MemberDirectory, MemberRecord, PublishedKeys
@@ -66,7 +69,9 @@ class ConsortiumDirectory:
         *,
         ca_certificate_pem: bytes,
         revocations: SerialCheck,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        self._clock = clock
         self._members = members
         self._policy = policy
         self._ca_pem = ca_certificate_pem
@@ -156,12 +161,42 @@ class ConsortiumDirectory:
         )
 
     def members(self) -> list[MemberView]:
-        """Every registered member with liveness, for the bureau's own routing."""
-        return [_view(record) for record in self._members.list_members()]
+        """Every registered member in good standing, with liveness, for the bureau's own routing.
+
+        A member whose certificate is revoked or expired is left out (issue #17 item 1):
+        it is neither asked nor listed, and checks go on without it.
+        """
+        return [_view(record) for record in self._members.list_members() if self._in_good_standing(record)]
+
+    def remove(self, member_id: str) -> None:
+        """Delete a member from the directory (``credgate bureau remove-member``).
+
+        Raises
+        ------
+        NotFoundError
+            When the member is not registered.
+
+        """
+        self._members.remove(member_id)
+
+    def _in_good_standing(self, record: MemberRecord) -> bool:
+        try:
+            self._revocations.check(int(record.cert_serial))
+        except (GatewayError, ValueError):
+            return False
+        if record.keys is not None:
+            try:
+                certificate = x509.load_der_x509_certificate(record.keys.certificate_der)
+            except ValueError:
+                return False
+            now = self._clock() if self._clock is not None else record.last_seen_at or record.registered_at
+            if certificate.not_valid_after_utc < now:
+                return False
+        return True
 
     def listing(self, viewer: Peer) -> list[MemberView]:
-        """Every registered member, with liveness only when ``viewer`` may see it."""
-        views = [_view(record) for record in self._members.list_members()]
+        """Every member in good standing, with liveness only when ``viewer`` may see it."""
+        views = self.members()
         if self._policy.decide(viewer, LIVENESS_ACTION).allowed:
             return views
         return [replace(view, last_seen_at=None) for view in views]

@@ -33,6 +33,8 @@ for _module in (
     "gateway.cli.synth",
     "gateway.cli.queries",
     "gateway.cli.subject",
+    "gateway.cli.members_secret",
+    "gateway.cli.peers",
     "gateway.cli.blacklist",
     "gateway.cli.redact",
     "gateway.cli.reports",

@@ -29,12 +29,15 @@ class ExitCode(enum.IntEnum):
     CRYPTO_REFUSED = 14
     OPRF_KEY_INVALID = 15
     EGRESS_BLOCKED = 16
+    VERIFICATION_FAILED = 17
     IMPORT_FILE_INVALID = 20
     STORE_FAILED = 21
     IMPORT_ALL_REJECTED = 22
     UNAVAILABLE = 30
+    INSUFFICIENT_COVERAGE = 31
     POLICY_DENIED = 40
     RATE_LIMITED = 41
+    PROTOCOL_REFUSED = 42
     DOCTOR_FOUND_PROBLEMS = 50
     DEMO_FAILED = 60
     FEDERATION_FAILED = 70
@@ -56,6 +59,9 @@ _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
     (errors.ImportFileError, ExitCode.IMPORT_FILE_INVALID),
     (errors.StoreError, ExitCode.STORE_FAILED),
     (errors.UnavailableError, ExitCode.UNAVAILABLE),
+    (errors.InsufficientCoverage, ExitCode.INSUFFICIENT_COVERAGE),
+    (errors.VerificationError, ExitCode.VERIFICATION_FAILED),
+    (errors.ProtocolRefused, ExitCode.PROTOCOL_REFUSED),
     (errors.PolicyDenied, ExitCode.POLICY_DENIED),
     (errors.RateLimited, ExitCode.RATE_LIMITED),
     (TrainingFailed, ExitCode.TRAINING_FAILED),

@@ -14,12 +14,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gateway.aggregation import MIN_ANSWERING_MEMBERS
 from gateway.clock import system_clock
 from gateway.config import Settings
-from gateway.errors import ImportFileError, InvalidInputError
+from gateway.errors import ImportFileError, InsufficientCoverage, InvalidInputError
 from gateway.node.book_tokens import tokenise_book
 from gateway.node.session import member_session
 from gateway.queries.subject_check.answer import CheckStatus, SubjectCheckAnswer
+from gateway.queries.subject_check.messages import Coverage
 from gateway.queries.subject_check.querier import CheckOutcome, SubjectRequest
 from gateway.store.enums import ReasonCode
 
@@ -83,6 +85,26 @@ def check(
         _console.print_json(json.dumps(_as_dict(outcomes[0])))
     else:
         _show(outcomes[0])
+    _fail_on_insufficient_coverage(outcomes)
+
+
+def _fail_on_insufficient_coverage(outcomes: list[CheckOutcome]) -> None:
+    """Insufficient coverage has its own exit code, for one check and for any row of a batch."""
+    short = [o for o in outcomes if o.answer.status is CheckStatus.INSUFFICIENT_COVERAGE]
+    if short:
+        raise InsufficientCoverage(
+            f"{len(short)} of {len(outcomes)} subjects: {coverage_sentence(short[0].answer.coverage)}"
+        )
+
+
+def coverage_sentence(coverage: Coverage) -> str:
+    """The coverage worded against the consortium's size and the minimum (issue #17 item 11)."""
+    consortium = max(coverage.consortium_members, coverage.members_asked)
+    return (
+        f"{coverage.members_answered} of the consortium's {consortium} other members answered "
+        f"({coverage.members_asked} online, {coverage.attempts} attempt(s)); "
+        f"at least {MIN_ANSWERING_MEMBERS} must answer"
+    )
 
 
 def _subjects(national_id: str | None, consent_ref: str | None, batch: Path | None) -> list[SubjectRequest]:
@@ -189,10 +211,7 @@ def _numbers(row: dict[str, str]) -> dict[str, object]:
 def _show(outcome: CheckOutcome) -> None:
     answer = outcome.answer
     coverage = answer.coverage
-    _console.print(
-        f"status: [bold]{answer.status.value}[/] — {coverage.members_answered} of "
-        f"{coverage.members_asked} other members answered ({coverage.attempts} attempt(s))"
-    )
+    _console.print(f"status: [bold]{answer.status.value}[/] — {escape(coverage_sentence(coverage))}")
     if reason_for(answer):
         _console.print(f"reason: {escape(reason_for(answer))}", highlight=False)
     if answer.lenders_by_outstanding:

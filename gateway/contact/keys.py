@@ -6,11 +6,9 @@ bureau holds the OPRF key, so it could compute any person's token, but without t
 secret it can compute no tag; and keys of different days are independent (RFC 5869 §3.2,
 distinct ``info``), so a tag says nothing about the same person's tag on another day.
 
-Keys come from a :class:`DailyKeyProvider`. Until the members-secret ceremony of the subject
-check hardening (issue #11) is merged, :class:`MembersKeyDailyKeys` derives them from the
-members' key every provisioned member already holds (``keys/members-pseudonym.key``), as
-epoch 1. At merge the provider is swapped for one over ``MembersSecretStore`` with purpose
-``"contact-clearance"`` (``/work/wt/NOTES.md``); nothing else changes.
+Keys come from a :class:`DailyKeyProvider`; at a member, :class:`MembersSecretDailyKeys`
+derives them from the members' secret of the subject-check hardening (issue #11), purpose
+``"contact-clearance"``. Requests carry the secret's epoch (``tag_key_epoch``).
 """
 
 from __future__ import annotations
@@ -21,15 +19,15 @@ import hmac
 from pathlib import Path
 from typing import Protocol
 
-from gateway.crypto.encoding import i2osp, length_prefixed
-from gateway.crypto.primitives import hkdf_sha256
-from gateway.errors import InvalidInputError, NotFoundError
-from gateway.queries.reports.pseudonyms import load_members_key, members_key_path
+from gateway.crypto.encoding import length_prefixed
+from gateway.crypto.members_secret import MembersSecretStore
+from gateway.errors import InvalidInputError
 
 __all__ = [
+    "CONTACT_PURPOSE",
     "TAG_BYTES",
     "DailyKeyProvider",
-    "MembersKeyDailyKeys",
+    "MembersSecretDailyKeys",
     "day_from_number",
     "debtor_tag",
     "local_day_number",
@@ -37,7 +35,8 @@ __all__ = [
 ]
 
 TAG_BYTES = 32
-_PURPOSE = b"credgate/v1/contact-clearance"
+# The purpose registered for contact tags in ``gateway.crypto.members_secret.PURPOSES``.
+CONTACT_PURPOSE = "contact-clearance"
 _DEBTOR = b"debtor"
 _NUMBER = b"number"
 _EPOCH_ZERO = dt.date(1970, 1, 1)
@@ -68,59 +67,57 @@ class DailyKeyProvider(Protocol):
         """
 
 
-class MembersKeyDailyKeys:
-    """Day keys from the members' key file every provisioned member holds (epoch 1).
+class MembersSecretDailyKeys:
+    """Day keys from the members' secret of issue #11 (``MembersSecretStore``).
+
+    ``K_day = store.get(epoch).derive("contact-clearance", day.isoformat())``: HKDF-SHA256 over
+    the epoch's secret with ``info = label ‖ purpose ‖ epoch ‖ day`` (``MembersSecret.derive``).
+    Every member holding the epoch (handed out by the ceremony, ``credgate members-secret
+    create``) derives the same key; the bureau, which relays the ceremony's sealed envelopes
+    but never opens them, can derive none.
 
     Parameters
     ----------
-    members_key
-        The 32-byte members' key (``keys/members-pseudonym.key``), never held by the bureau.
+    store
+        The epochs this member holds.
 
     """
 
-    EPOCH = 1
-
-    def __init__(self, members_key: bytes) -> None:
-        if len(members_key) != 32:
-            raise InvalidInputError(f"expected 32 bytes, received {len(members_key)}", field="members_key")
-        self._key = members_key
+    def __init__(self, store: MembersSecretStore) -> None:
+        self._store = store
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path) -> MembersKeyDailyKeys:
-        """The provider of a member whose data folder is ``data_dir``.
+    def for_data_dir(cls, data_dir: Path) -> MembersSecretDailyKeys:
+        """The provider of a member whose data folder is ``data_dir``."""
+        return cls(MembersSecretStore.for_data_dir(data_dir))
+
+    def current_epoch(self) -> int:
+        """The newest epoch held.
 
         Raises
         ------
         ConfigError
-            When the members' key is missing or unsafe.
+            When no epoch is held yet (the ceremony has not reached this member).
 
         """
-        return cls(load_members_key(members_key_path(data_dir)))
-
-    def current_epoch(self) -> int:
-        """Always epoch 1: the key file has no epochs."""
-        return self.EPOCH
+        return self._store.current().epoch
 
     def holds(self, epoch: int) -> bool:
-        """Whether ``epoch`` is 1."""
-        return epoch == self.EPOCH
+        """Whether this member holds ``epoch``."""
+        return epoch in self._store.epochs
 
     def key_for(self, day: dt.date, *, epoch: int) -> bytes:
-        """``HKDF-SHA256(members_key, info = label ‖ epoch ‖ day)``.
+        """The day's key under ``epoch``.
 
         Raises
         ------
         NotFoundError
-            For any epoch but 1.
+            When this member does not hold ``epoch``.
+        ConfigError
+            When the epoch's file is malformed or readable by others.
 
         """
-        if epoch != self.EPOCH:
-            raise NotFoundError(
-                f"this member does not hold epoch {epoch} of the members' secret",
-                reason="members_secret_epoch_unknown",
-            )
-        info = length_prefixed(_PURPOSE) + i2osp(epoch, 4) + length_prefixed(day.isoformat().encode("ascii"))
-        return hkdf_sha256(self._key, salt=None, info=info, length=32)
+        return self._store.get(epoch).derive(CONTACT_PURPOSE, day.isoformat().encode("ascii"))
 
 
 def debtor_tag(day_key: bytes, token: bytes) -> bytes:

@@ -26,23 +26,26 @@ from gateway._proto.credgate.v1 import bureau_pb2_grpc, member_pb2_grpc
 from gateway.audit import AuditRecorder
 from gateway.bureau import ConsortiumDirectory
 from gateway.bureau.directory import liveness_window
-from gateway.bureau.oprf import OPRFEvaluator
+from gateway.bureau.oprf import OPRFEvaluator, OPRFUsageLedger
 from gateway.bureau.rate_limit import Limit, RateLimiter
+from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
 from gateway.contact.desk import ClearanceDesk, DeskSettings, ServingEpoch
 from gateway.contact.flags import FlagPublisher
-from gateway.contact.keys import MembersKeyDailyKeys
+from gateway.contact.keys import MembersSecretDailyKeys
 from gateway.crypto.ed25519 import load_or_create_log_key
 from gateway.crypto.keys import NodeKeys
+from gateway.crypto.members_secret import MembersSecretStore
 from gateway.errors import ConfigError
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import BureauClient
 from gateway.node.bureau_link import BureauLink, SignedKeys
+from gateway.node.ceremony import SecretReceiver
 from gateway.node.contact_calls import GrpcContactTransport
 from gateway.node.egress import NodeEgress, node_egress
-from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.pins import PinStore
 from gateway.node.tokeniser import RemoteTokeniser
 from gateway.observability import metrics
 from gateway.policy import PolicyDecisionPoint
@@ -60,7 +63,13 @@ from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, ReleaseCache
 from gateway.reports.noise import NoiseShareSource
 from gateway.rpc.channel import open_channel
-from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, GrpcShareCaller, MemberChannels
+from gateway.rpc.fanout import (
+    GrpcInquiryCaller,
+    GrpcMemberCaller,
+    GrpcSecretCaller,
+    GrpcShareCaller,
+    MemberChannels,
+)
 from gateway.rpc.interceptors import AuthorizationInterceptor
 from gateway.rpc.interceptors.limits import CallLimitInterceptor
 from gateway.rpc.interceptors.observer import CallObserver
@@ -72,6 +81,7 @@ from gateway.store.repositories.audit import AuditLog
 from gateway.store.repositories.blacklist import live_listings
 from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
+from gateway.store.repositories.rounds import ResponderState
 from gateway.transparency.agent import MemberWitness
 from gateway.transparency.bureau import BureauTransparency
 from gateway.transparency.client import TransparencyClient
@@ -152,6 +162,7 @@ def start_bureau(
         core.policy,
         ca_certificate_pem=core.identity.ca_pem,
         revocations=core.identity.revocations,
+        clock=clock,
     )
     channels = MemberChannels(core.identity, egress=core.egress.client)
     liveness = liveness_window(settings.heartbeat_seconds)
@@ -181,9 +192,11 @@ def start_bureau(
                 ),
             )
         ),
+        usage=OPRFUsageLedger(core.store, core.check_settings.oprf_caps),
         policy=core.policy,
         audit=core.audit,
         clock=clock,
+        zone=core.check_settings.zone,
     )
     inquiries = InquiryRelay(
         members=directory.members,
@@ -193,6 +206,15 @@ def start_bureau(
         clock=clock,
         liveness_window=liveness,
         timeout=core.check_settings.aggregation.member_deadline_seconds,
+        limiter=RateLimiter(
+            (
+                Limit(
+                    core.check_settings.subject_access.max_per_relayer_per_day,
+                    dt.timedelta(days=1),
+                    "subject-access requests per day",
+                ),
+            )
+        ),
     )
     tally = PseudonymTally()
     reports = ReportCoordinator(
@@ -205,6 +227,12 @@ def start_bureau(
         policies_dir=settings.policies_dir,
         settings=CoordinatorSettings(liveness_window=liveness),
         clock=clock,
+    )
+    secrets = SecretRelay(
+        members=directory.members,
+        caller=GrpcSecretCaller(channels),
+        audit=core.audit,
+        timeout=core.check_settings.aggregation.member_deadline_seconds,
     )
     transparency = BureauTransparency(
         core.store,
@@ -237,8 +265,9 @@ def start_bureau(
         tally,
         layout.version,
         settings.data_dir / "federation" / "runs",
-        transparency,
-        contact,
+        transparency=transparency,
+        secrets=secrets,
+        contact=contact,
     )
     servicer = BureauServicer(handlers, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)
     services: list[tuple[str, Registration]] = [
@@ -288,6 +317,7 @@ def start_member(
         bureau_member_id=settings.bureau_member_id,
         egress=core.egress.client,
     )
+    secrets = MembersSecretStore.for_data_dir(settings.data_dir)
     gate = KeyLogGate(
         core.store,
         ca_certificate_pem=core.identity.ca_pem,
@@ -295,18 +325,41 @@ def start_member(
         settings=core.transparency,
         clock=clock,
     )
-    peers = PeerKeyCache(
+    peers = PinStore(
+        core.store,
         core.identity,
         lambda: bureau.directory()[0],
         clock=clock,
+        audit=core.audit,
         gate=gate,
         trust_wait=dt.timedelta(seconds=core.transparency.trust_wait_seconds),
     )
     profiler = SubjectProfiler(core.store, role=own.role, settings=core.check_settings)
     responder = SubjectCheckResponder(
-        member_id=own.member_id, keys=keys, profiler=profiler, peers=peers, settings=core.check_settings
+        me=own,
+        keys=keys,
+        tls_key_pem=core.identity.key_pem,
+        profiler=profiler,
+        peers=peers,
+        secrets=secrets,
+        state=ResponderState(core.store),
+        settings=core.check_settings,
+        audit=core.audit,
+        clock=clock,
     )
-    collector = InquiryCollector(core.store, member_id=own.member_id, zone=core.check_settings.zone)
+    receiver = SecretReceiver(
+        identity=core.identity, keys=keys, pins=peers, secrets=secrets, audit=core.audit, clock=clock
+    )
+    collector = InquiryCollector(
+        core.store,
+        identity=core.identity,
+        keys=keys,
+        pins=peers,
+        secrets=secrets,
+        settings=core.check_settings,
+        audit=core.audit,
+        clock=clock,
+    )
     ledger = PrivacyLedger.in_data_dir(
         settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
     )
@@ -335,7 +388,7 @@ def start_member(
             lambda: [((regulator, period), left) for (regulator, period), left in ledger.balances().items()],
         )
     )
-    servicer = MemberServicer(responder, collector, reports, layout_version=profiler.layout.version)
+    servicer = MemberServicer(responder, collector, reports, receiver, layout_version=profiler.layout.version)
     services: list[tuple[str, Registration]] = [
         (
             "credgate.v1.MemberService",
@@ -379,17 +432,16 @@ def start_member(
 
 
 def _start_flag_publisher(node: RunningNode, core: _Core, bureau: BureauClient, clock: Clock) -> None:
-    """Publish this member's contact flags every day (``gateway.contact.flags``)."""
-    try:
-        day_keys = MembersKeyDailyKeys.for_data_dir(node.settings.data_dir)
-    except ConfigError as exc:
-        _LOG.warning("contact flags will not be published: %s", exc.message)
-        return
+    """Publish this member's contact flags every day (``gateway.contact.flags``).
+
+    Tags are keyed with the members' secret; until the ceremony reaches this member each tick
+    logs that the flags are not published yet (no epoch held).
+    """
     publisher = FlagPublisher(
         me=core.identity.own,
         store=core.store,
         tokeniser=RemoteTokeniser(bureau.channel),
-        day_keys=day_keys,
+        day_keys=MembersSecretDailyKeys.for_data_dir(node.settings.data_dir),
         transport=GrpcContactTransport(bureau.channel),
         rules=ContactRules.from_directory(node.settings.policies_dir),
         clock=clock,

@@ -14,14 +14,15 @@ from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.contact.client import ContactClearanceClient
 from gateway.contact.flags import FlagPublisher
-from gateway.contact.keys import MembersKeyDailyKeys
+from gateway.contact.keys import MembersSecretDailyKeys
+from gateway.crypto.members_secret import MembersSecretStore
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_calls import GrpcCheckTransport
 from gateway.node.bureau_client import BureauClient
 from gateway.node.contact_calls import GrpcContactTransport
 from gateway.node.egress import NodeEgress, node_egress
-from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.pins import PinStore
 from gateway.node.tokeniser import RemoteTokeniser
 from gateway.policy import PolicyDecisionPoint
 from gateway.policy.contact_rules import ContactRules
@@ -65,16 +66,12 @@ class MemberSession:
         layout = VectorLayout.from_settings(self.check_settings)
         return SubjectCheckClient(
             me=self.identity.own,
+            identity=self.identity,
             store=self.store,
             policy=self.policy,
             tokeniser=self.tokeniser,
-            peers=PeerKeyCache(
-                self.identity,
-                lambda: client.directory()[0],
-                clock=self.clock,
-                gate=self.key_log_gate(),
-                trust_wait=dt.timedelta(seconds=self.transparency.trust_wait_seconds),
-            ),
+            peers=self.pins(client),
+            secrets=self.secrets,
             transport=GrpcCheckTransport(self.channel, layout_version=layout.version, width=layout.width),
             settings=self.check_settings,
             clock=self.clock,
@@ -82,9 +79,9 @@ class MemberSession:
         )
 
     @property
-    def day_keys(self) -> MembersKeyDailyKeys:
-        """Per-day contact-tag keys from the members-only secret."""
-        return MembersKeyDailyKeys.for_data_dir(self.settings.data_dir)
+    def day_keys(self) -> MembersSecretDailyKeys:
+        """Per-day contact-tag keys from the members' secret (``secrets``, issue #11)."""
+        return MembersSecretDailyKeys(self.secrets)
 
     @property
     def contact_rules(self) -> ContactRules:
@@ -114,6 +111,32 @@ class MemberSession:
             transport=GrpcContactTransport(self.channel),
             rules=self.contact_rules,
             clock=self.clock,
+        )
+
+    @property
+    def secrets(self) -> MembersSecretStore:
+        """The epochs of the members' secret this member holds."""
+        return MembersSecretStore.for_data_dir(self.settings.data_dir)
+
+    def pins(self, client: BureauClient | None = None) -> PinStore:
+        """This member's pin store over the bureau's directory (the one place peer keys are accepted).
+
+        Keys pass the key-log gate (issue #12) before the pinning rules (issue #11).
+        """
+        bureau = client or BureauClient(
+            self.identity,
+            self._bureau_address,
+            bureau_member_id=self.settings.bureau_member_id,
+            egress=self.egress.client,
+        )
+        return PinStore(
+            self.store,
+            self.identity,
+            lambda: bureau.directory()[0],
+            clock=self.clock,
+            audit=self.audit,
+            gate=self.key_log_gate(),
+            trust_wait=dt.timedelta(seconds=self.transparency.trust_wait_seconds),
         )
 
     @property

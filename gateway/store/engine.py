@@ -29,7 +29,12 @@ from sqlalchemy.exc import ArgumentError
 
 from gateway.errors import StoreError
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# A writer waits this long for another's lock before "database is locked". Commits are
+# fsynced (see above); on a loaded two-core host a burst of audit appends, checkpoints and
+# an import can hold the lock in turn for several seconds, and 5 s failed a bureau's
+# subject check in CI. PostgreSQL waits on row locks without limit; 30 s stays well under
+# every RPC deadline that matters while still surfacing a truly stuck writer.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def create_store_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:

@@ -235,3 +235,10 @@ class ConductSource(StrEnum):
 
     TRANSCRIPT = "transcript"
     NOTE = "note"
+
+
+class RoundState(StrEnum):
+    """A responder's state for one (request, attempt) of a subject check."""
+
+    ANSWERED = "answered"
+    FINALIZED = "finalized"

@@ -42,6 +42,12 @@ MODULES = (
 # Adding a string field means adding it here, with a reason, and to the egress rules.
 ALLOWED_STRING_FIELDS = {
     "credgate.v1.SealedTokens.recipient_member_id": "consortium member id",
+    "credgate.v1.DistributeMembersSecretResponse.delivered_member_ids": "consortium member ids",
+    "credgate.v1.DistributeMembersSecretResponse.failed_member_ids": "consortium member ids",
+    "credgate.v1.MembersSecretEnvelope.initiator_member_id": "consortium member id",
+    "credgate.v1.MembersSecretEnvelope.recipient_member_id": "consortium member id",
+    "credgate.v1.RoundReference.answering_member_ids": "consortium member ids",
+    "credgate.v1.ContributionProof.member_id": "consortium member id",
     "credgate.v1.BucketCount.bucket": "bucket label from the vector layout",
     "credgate.v1.SegmentWindowCount.bucket": "bucket label from the vector layout",
     "credgate.v1.RegisterRequest.advertised_address": "host:port of a node",

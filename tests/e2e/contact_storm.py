@@ -57,6 +57,7 @@ from gateway.store.repositories.contact_member import Entrustments
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from contact_book import BookPerson, load_book, people  # noqa: E402
+from members_ceremony import hand_out_members_secret, quick_checkpoints  # noqa: E402
 
 LENDER = "bank-1"
 PHASE_B_START = dt.time(21, 59, 50)
@@ -136,6 +137,7 @@ class StormWorld:
         self.authority: CertificateAuthority = provision_ca(folder / "ca", now=system_clock())
         self.policies = folder / "policies"
         shutil.copytree(default_policies_dir(), self.policies)
+        quick_checkpoints(self.policies)
         self.rules = ContactRules.from_directory(self.policies)
         self.persons = people(size.debtors + size.evening_debtors, seed=11)
         self.agencies = [f"agency-{n + 1}" for n in range(size.agencies)]
@@ -195,9 +197,11 @@ class StormWorld:
     # --- books and grants ---------------------------------------------------------------------
 
     def prepare_members(self) -> dict[str, Settings]:
-        """Load the books, entrust every debtor to every agency, hand out the day's grants."""
+        """Hand out the members' secret, load the books, entrust every debtor to every agency, grant."""
         lender = self._provision(LENDER, Role.BANK, self.address)
         agencies = {a: self._provision(a, Role.AGENCY, self.address) for a in self.agencies}
+        # The members' secret that keys the contact tags: the real ceremony (issue #11).
+        hand_out_members_secret([lender, *agencies.values()])
         with member_session(lender) as session:
             load_book(session.store, LENDER, self.persons, now=system_clock())
             tokenise_book(session.store, session.tokeniser, now=system_clock())

@@ -26,7 +26,7 @@ from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.crypto.keys import NodeKeys
 from gateway.errors import InvalidInputError, PolicyDenied
 from gateway.identity.peer import Peer
-from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.pins import PinStore
 from gateway.policy import PolicyDecisionPoint
 from gateway.policy.contact_rules import ContactRules
 from gateway.queries.reports.messages import Phase, ShareLayout, ShareRequest, phase_hash
@@ -72,7 +72,7 @@ class ReportResponder:
         self,
         context: ResponderContext,
         *,
-        peers: PeerKeyCache,
+        peers: PinStore,
         policy: PolicyDecisionPoint,
         ledger: PrivacyLedger,
         noise: NoiseShareSource,

@@ -27,6 +27,7 @@ from gateway._proto.credgate.v1 import (
 from gateway.bureau import ConsortiumDirectory, MemberView
 from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
+from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock
 from gateway.contact.desk import ClearanceDesk
 from gateway.crypto.bundle import KeyBundle
@@ -36,6 +37,7 @@ from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.pseudonyms import PseudonymTally
 from gateway.queries.subject_check.messages import ChunkResult
 from gateway.queries.subject_check.router import SubjectCheckRouter
+from gateway.rpc.convert.ceremony import envelope_from_proto
 from gateway.rpc.convert.contact import (
     answer_to_proto,
     clear_request_from_proto,
@@ -77,6 +79,8 @@ class BureauHandlers:
     model_runs: Path
     # The key log and the relay of checkpoints (issue #12).
     transparency: BureauTransparency
+    # The members' secret ceremony's relay (issue #11).
+    secrets: SecretRelay
     contact: ClearanceDesk
 
 
@@ -157,14 +161,16 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         correlation_id = uuid.uuid4().hex
         for request in request_iterator:
             check_algorithms(request.header.algorithms)
-            epoch, evaluated = self._handlers.oprf.evaluate(
+            epoch, newest, evaluated = self._handlers.oprf.evaluate(
                 peer,
                 list(request.blinded_elements),
                 token_type=token_type_from_proto(request.token_type).value,
                 correlation_id=correlation_id,
+                epoch=request.key_epoch,
             )
             yield tokens_pb2.EvaluateBlindedResponse(
                 key_epoch=epoch,
+                newest_key_epoch=newest,
                 chunk_index=request.chunk_index,
                 last_chunk=request.last_chunk,
                 evaluated_elements=evaluated,
@@ -226,10 +232,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
     ) -> inquiry_history_pb2.RequestSubjectInquiriesResponse:
         """Relay a consented subject-access request to every online member."""
         envelopes, coverage = self._handlers.inquiries.request(
-            current_peer(context),
-            relay_from_proto(request),
-            consent_digest=request.consent_digest,
-            correlation_id=uuid.uuid4().hex,
+            current_peer(context), relay_from_proto(request), correlation_id=uuid.uuid4().hex
         )
         return inquiry_history_pb2.RequestSubjectInquiriesResponse(
             envelopes=[sealed_inquiries_to_proto(e) for e in envelopes], coverage=coverage_to_proto(coverage)
@@ -259,6 +262,28 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
                 peer.member_id, request.request_hash, request.header.attempt, list(request.pseudonyms)
             )
         return regulator_report_pb2.ContributePseudonymsResponse(received=received)
+
+    @maps_errors
+    def DistributeMembersSecret(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.DistributeMembersSecretRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.DistributeMembersSecretResponse:
+        """Relay a members' secret ceremony's envelopes to their recipients."""
+        delivered, failed = self._handlers.secrets.relay(
+            current_peer(context), [envelope_from_proto(e) for e in request.envelopes]
+        )
+        return bureau_pb2.DistributeMembersSecretResponse(
+            delivered_member_ids=delivered, failed_member_ids=failed
+        )
+
+    @maps_errors
+    def InvalidateCachedChecks(  # noqa: N802 - gRPC method name
+        self, request: subject_check_pb2.InvalidateCachedChecksRequest, context: grpc.ServicerContext
+    ) -> subject_check_pb2.InvalidateCachedChecksResponse:
+        """Forget cached answers that counted a listing no longer standing."""
+        removed = self._handlers.subject_check.invalidate(
+            current_peer(context), list(request.dedup_tags), correlation_id=uuid.uuid4().hex
+        )
+        return subject_check_pb2.InvalidateCachedChecksResponse(rows_removed=removed)
 
     @maps_errors
     def GetModel(  # noqa: N802 - gRPC method name

@@ -1,7 +1,14 @@
 """ORM models of the local store; ``Base.metadata`` is the schema the migrations build."""
 
 from gateway.store.models.base import Base
-from gateway.store.models.checks import CachedCheckRow, CheckRound
+from gateway.store.models.checks import (
+    AccessStatement,
+    CachedCheckRow,
+    CheckRound,
+    CheckRoundInfo,
+    OPRFUsage,
+    ResponderRound,
+)
 from gateway.store.models.complaints import Complaint, ComplaintEvent
 from gateway.store.models.conduct import ConductFlagRecord, ConductScreening
 from gateway.store.models.contact import (
@@ -26,6 +33,7 @@ from gateway.store.models.credit import (
     RepaymentMonth,
 )
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
+from gateway.store.models.peers import PeerPin, PeerPinCandidate
 from gateway.store.models.tokens import SubjectTokenRecord
 from gateway.store.models.transparency import (
     TlogCheckpoint,
@@ -36,6 +44,7 @@ from gateway.store.models.transparency import (
 )
 
 __all__ = [
+    "AccessStatement",
     "Account",
     "Application",
     "AuditRecord",
@@ -44,6 +53,7 @@ __all__ = [
     "Borrower",
     "CachedCheckRow",
     "CheckRound",
+    "CheckRoundInfo",
     "Complaint",
     "ComplaintEvent",
     "ConductFlagRecord",
@@ -62,8 +72,12 @@ __all__ = [
     "ImportBatch",
     "Inquiry",
     "Member",
+    "OPRFUsage",
+    "PeerPin",
+    "PeerPinCandidate",
     "QuarantinedRow",
     "RepaymentMonth",
+    "ResponderRound",
     "SubjectTokenRecord",
     "TlogCheckpoint",
     "TlogEntry",

@@ -162,6 +162,21 @@ class MemberDirectory:
                 raise NotFoundError(f"member {member_id!r} is not registered")
             return _to_record(member)
 
+    def remove(self, member_id: str) -> None:
+        """Delete a member's registration (an operator's decision; audited by the caller).
+
+        Raises
+        ------
+        NotFoundError
+            When the member is not registered.
+
+        """
+        with self._store.transaction() as session:
+            member = session.get(Member, member_id)
+            if member is None:
+                raise NotFoundError(f"member {member_id!r} is not registered")
+            session.delete(member)
+
     def list_members(self, *, role: Role | None = None) -> list[MemberRecord]:
         """Return all members (or those of one role), ordered by member id."""
         query = sa.select(Member).order_by(Member.member_id)

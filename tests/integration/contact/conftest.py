@@ -1,6 +1,7 @@
 """An in-process consortium for contact clearance: a bureau on a clock the test moves, two
 lenders and three agencies, each with a small book; the lender entrusts its debtors to two of
-the agencies and hands them signed grants.
+the agencies and hands them signed grants. The members' secret that keys the contact tags is
+made by the real ceremony (issue #11) before the test day.
 
 The clock starts at 10:00 local time on the day after today (derived from the system clock):
 certificates issued now are valid then, and the rules never see today's real hour.
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from contact_book import BookPerson, load_book, people
+from members_ceremony import hand_out_members_secret, quick_checkpoints
 
 from gateway.clock import LOCAL_ZONE, local_date, system_clock
 from gateway.config import Settings, default_policies_dir
@@ -39,12 +41,16 @@ UNENTRUSTED_AGENCY = "agency-3"
 
 @dataclass
 class FakeClock:
-    """The one clock of the bureau and every member in the test; moved by the test."""
+    """The one clock of the bureau and every member in the test; moved by the test.
 
-    now: dt.datetime
+    It reads the system clock until the test first sets it (the members' secret ceremony runs
+    then, on real time, as it would before the test day).
+    """
+
+    now: dt.datetime | None = None
 
     def __call__(self) -> dt.datetime:
-        return self.now
+        return system_clock() if self.now is None else self.now
 
     def set_local(self, day: dt.date, hour: int, minute: int = 0, second: int = 0) -> None:
         self.now = dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=LOCAL_ZONE).astimezone(
@@ -52,7 +58,7 @@ class FakeClock:
         )
 
     def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
+        self.now = self() + dt.timedelta(**delta)
 
 
 @dataclass
@@ -64,6 +70,8 @@ class ContactWorld:
     sessions: dict[str, MemberSession]
     settings: dict[str, Settings]
     recorder: RecordingInterceptor
+    # The members' secret epoch the ceremony made (contact tags are keyed with it).
+    secret_epoch: int
     clients: dict[str, ContactClearanceClient] = field(default_factory=dict)
 
     def client(self, member_id: str) -> ContactClearanceClient:
@@ -102,6 +110,7 @@ def module_provision(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., 
     authority = provision_ca(folder / "ca", now=system_clock())
     policies = folder / "policies"
     shutil.copytree(default_policies_dir(), policies)
+    quick_checkpoints(policies)
 
     def make(member_id: str, role: Role, *, bureau_address: str | None = None) -> Settings:
         plan = NodePlan(member_id, role, folder / "nodes" / member_id)
@@ -133,8 +142,7 @@ def contact_world(module_world: ContactWorld) -> ContactWorld:
 def module_world(module_provision: Callable[..., Settings]) -> Iterator[ContactWorld]:
     provision = module_provision
     day = local_date(system_clock()) + dt.timedelta(days=1)
-    clock = FakeClock(system_clock())
-    clock.set_local(day, 10)
+    clock = FakeClock()
     recorder = RecordingInterceptor()
     bureau = start_bureau(provision(BUREAU_ID, Role.BUREAU), clock=clock, interceptors=[recorder])
     roles = {
@@ -144,6 +152,12 @@ def module_world(module_provision: Callable[..., Settings]) -> Iterator[ContactW
     }
     settings = {m: provision(m, r, bureau_address=bureau.address) for m, r in roles.items()}
     persons = people(PEOPLE, seed=3)
+    try:
+        secret_epoch = hand_out_members_secret(list(settings.values()))
+    except BaseException:
+        bureau.stop()
+        raise
+    clock.set_local(day, 10)
     with ExitStack() as stack:
         sessions = {m: stack.enter_context(member_session(s, clock=clock)) for m, s in settings.items()}
         load_book(sessions[LENDER].store, LENDER, persons, now=clock())
@@ -157,7 +171,7 @@ def module_world(module_provision: Callable[..., Settings]) -> Iterator[ContactW
                 entrusted_by=LENDER,
                 entrustment_expires_on=day + dt.timedelta(days=30),
             )
-        world = ContactWorld(bureau, clock, day, persons, sessions, settings, recorder)
+        world = ContactWorld(bureau, clock, day, persons, sessions, settings, recorder, secret_epoch)
         world.clients = {m: s.contact_clearance(retry_seconds=30.0) for m, s in sessions.items()}
         registry = Entrustments(sessions[LENDER].store)
         for agency in AGENCIES:

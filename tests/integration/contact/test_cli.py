@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from contact_book import load_book, people
+from members_ceremony import hand_out_members_secret
 from typer.testing import CliRunner
 
 from gateway.cli.app import app
@@ -41,6 +42,7 @@ def test_entrust_grant_clear_record_flag_and_complain_from_the_command_line(
 ) -> None:
     lender = provision("bank-1", Role.BANK, bureau_address=bureau.address)
     agency = provision("agency-1", Role.AGENCY, bureau_address=bureau.address)
+    hand_out_members_secret([lender, agency])
     persons = people(3, seed=8)
     today = local_date(system_clock())
     for settings, entrusted in ((lender, None), (agency, "bank-1")):

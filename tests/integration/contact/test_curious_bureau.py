@@ -5,8 +5,9 @@ The bureau holds the OPRF key, so it can compute the token of anyone's resident 
 number (here we read the tokens the members computed through it: the same values). The test
 plays the bureau: it searches everything it received and stored for identifiers, for tokens,
 and for every tag it could compute itself without the members' secret; and it compares the
-tags of two days. Mutations shown red: day keys derived from a known (all-zero) members' key
-(``test_no_identifier_token_or_computable_tag_reaches_the_bureau`` finds the tags), and day
+tags of two days. Mutations shown red: day keys derived from a secret the bureau knows (an
+all-zero members' secret in place of the ceremony's;
+``test_no_identifier_token_or_computable_tag_reaches_the_bureau`` finds the tags), and day
 keys that ignore the day (``test_tags_of_one_debtor_differ_from_day_to_day`` finds the same
 tag on both days).
 """
@@ -22,7 +23,8 @@ import sqlalchemy as sa
 from google.protobuf.message import Message
 
 from gateway.contact.flags import set_flag
-from gateway.contact.keys import MembersKeyDailyKeys, debtor_tag, local_day_number, number_tag
+from gateway.contact.keys import CONTACT_PURPOSE, debtor_tag, local_day_number, number_tag
+from gateway.crypto.members_secret import MembersSecret
 from gateway.store.database import open_store
 from gateway.store.enums import ContactChannel, ContactFlagKind, TokenType
 from gateway.store.models import Base, ContactReservation
@@ -102,19 +104,20 @@ def tokens(world: ContactWorld) -> list[bytes]:
 
 def computable_by_the_bureau(world: ContactWorld, all_tokens: list[bytes]) -> set[bytes]:
     """Everything the bureau could derive from a token and a day without the members' secret."""
-    guessed_key = MembersKeyDailyKeys(bytes(32))
     candidates: set[bytes] = set()
     for day in (world.day, world.day + dt.timedelta(days=1)):
         day_bytes = day.isoformat().encode()
-        key = guessed_key.key_for(day, epoch=1)
+        # A secret the bureau could guess (all zeros) under epoch 1 and the epoch requests carry.
+        guessed = [MembersSecret(epoch, bytes(32)) for epoch in (1, world.secret_epoch)]
+        keys = {secret.derive(CONTACT_PURPOSE, day_bytes) for secret in guessed}
         for token in all_tokens:
+            for key in keys:
+                candidates |= {debtor_tag(key, token), number_tag(key, token)}
             candidates |= {
                 token,
                 hashlib.sha256(token).digest(),
                 hashlib.sha256(token + day_bytes).digest(),
                 hashlib.sha256(day_bytes + token).digest(),
-                debtor_tag(key, token),
-                number_tag(key, token),
             }
     return candidates
 

@@ -12,14 +12,15 @@ import pytest
 from gateway.clock import local_date, system_clock
 from gateway.contact.grants import GrantInvalid, sign_grant, verify_grant
 from gateway.contact.keys import (
-    MembersKeyDailyKeys,
+    MembersSecretDailyKeys,
     day_from_number,
     debtor_tag,
     local_day_number,
     number_tag,
 )
+from gateway.crypto.members_secret import MembersSecret, MembersSecretStore
 from gateway.demo.provision import provision_ca
-from gateway.errors import NotFoundError
+from gateway.errors import ConfigError, NotFoundError
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 from gateway.store.enums import ContactChannel
@@ -27,20 +28,49 @@ from gateway.store.enums import ContactChannel
 TOKEN = os.urandom(64)
 
 
-def test_tags_depend_on_the_key_the_day_and_what_they_name() -> None:
-    keys = MembersKeyDailyKeys(os.urandom(32))
+def day_keys(folder: Path, *epochs: int) -> MembersSecretDailyKeys:
+    """A member's day keys over a members'-secret store holding random ``epochs``."""
+    store = MembersSecretStore(folder)
+    for epoch in epochs:
+        store.install(MembersSecret(epoch, os.urandom(32)))
+    return MembersSecretDailyKeys(store)
+
+
+def test_tags_depend_on_the_secret_the_epoch_the_day_and_what_they_name(tmp_path: Path) -> None:
+    keys = day_keys(tmp_path / "a", 1, 2)
     today = local_date(system_clock())
     k1, k2 = keys.key_for(today, epoch=1), keys.key_for(today + dt.timedelta(days=1), epoch=1)
 
+    assert keys.current_epoch() == 2 and keys.holds(1) and not keys.holds(3)
     assert debtor_tag(k1, TOKEN) == debtor_tag(keys.key_for(today, epoch=1), TOKEN)
     assert debtor_tag(k1, TOKEN) != debtor_tag(k2, TOKEN)
+    assert debtor_tag(k1, TOKEN) != debtor_tag(keys.key_for(today, epoch=2), TOKEN)
     assert debtor_tag(k1, TOKEN) != number_tag(k1, TOKEN)
-    assert debtor_tag(k1, TOKEN) != debtor_tag(
-        MembersKeyDailyKeys(os.urandom(32)).key_for(today, epoch=1), TOKEN
-    )
+    assert debtor_tag(k1, TOKEN) != debtor_tag(day_keys(tmp_path / "b", 1).key_for(today, epoch=1), TOKEN)
     assert day_from_number(local_day_number(today)) == today
     with pytest.raises(NotFoundError):
-        keys.key_for(today, epoch=2)
+        keys.key_for(today, epoch=3)
+
+
+def test_the_day_key_is_the_members_secret_derived_for_contact_clearance(tmp_path: Path) -> None:
+    # The key every member derives for a day: purpose "contact-clearance", the day as context.
+    secret = MembersSecret(4, os.urandom(32))
+    store = MembersSecretStore(tmp_path)
+    store.install(secret)
+    today = local_date(system_clock())
+
+    key = MembersSecretDailyKeys(store).key_for(today, epoch=4)
+
+    assert key == secret.derive("contact-clearance", today.isoformat().encode("ascii"))
+    assert key != secret.derive("report-pseudonym", today.isoformat().encode("ascii"))
+
+
+def test_a_member_without_the_members_secret_cannot_clear(tmp_path: Path) -> None:
+    keys = MembersSecretDailyKeys(MembersSecretStore(tmp_path / "empty"))
+
+    assert not keys.holds(1)
+    with pytest.raises(ConfigError, match="members-secret create"):
+        keys.current_epoch()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ The bureau: consortium directory, routing and aggregation hub."""
 
 from collections import abc as _abc
 from gateway._proto.credgate.v1 import common_pb2 as _common_pb2
+from gateway._proto.credgate.v1 import member_pb2 as _member_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -19,6 +20,58 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+@_typing.final
+class DistributeMembersSecretRequest(_message.Message):
+    """Initiating member -> bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVELOPES_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def envelopes(self) -> _containers.RepeatedCompositeFieldContainer[_member_pb2.MembersSecretEnvelope]: ...
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    def __init__(
+        self,
+        *,
+        envelopes: _abc.Iterable[_member_pb2.MembersSecretEnvelope] | None = ...,
+        header: _common_pb2.RequestHeader | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelopes", b"envelopes", "header", b"header"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DistributeMembersSecretRequest: _TypeAlias = DistributeMembersSecretRequest  # noqa: Y015
+
+@_typing.final
+class DistributeMembersSecretResponse(_message.Message):
+    """Bureau -> initiating member: which recipients installed the epoch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERED_MEMBER_IDS_FIELD_NUMBER: _builtins.int
+    FAILED_MEMBER_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def delivered_member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def failed_member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        delivered_member_ids: _abc.Iterable[_builtins.str] | None = ...,
+        failed_member_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivered_member_ids", b"delivered_member_ids", "failed_member_ids", b"failed_member_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DistributeMembersSecretResponse: _TypeAlias = DistributeMembersSecretResponse  # noqa: Y015
 
 @_typing.final
 class NodeKeys(_message.Message):

@@ -126,6 +126,16 @@ class BureauServiceStub:
                 request_serializer=credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationRequest.SerializeToString,
                 response_deserializer=credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationResponse.FromString,
                 _registered_method=True)
+        self.DistributeMembersSecret = channel.unary_unary(
+                '/credgate.v1.BureauService/DistributeMembersSecret',
+                request_serializer=credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretResponse.FromString,
+                _registered_method=True)
+        self.InvalidateCachedChecks = channel.unary_unary(
+                '/credgate.v1.BureauService/InvalidateCachedChecks',
+                request_serializer=credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksResponse.FromString,
+                _registered_method=True)
 
 
 class BureauServiceServicer:
@@ -249,6 +259,20 @@ class BureauServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DistributeMembersSecret(self, request, context):
+        """The members' secret ceremony: relay sealed, signed envelopes to their recipients.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InvalidateCachedChecks(self, request, context):
+        """An upheld appeal or a correction: forget every cached answer for these tags.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BureauServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -336,6 +360,16 @@ def add_BureauServiceServicer_to_server(servicer, server):
                     servicer.ConfirmKeyRotation,
                     request_deserializer=credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationRequest.FromString,
                     response_serializer=credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationResponse.SerializeToString,
+            ),
+            'DistributeMembersSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DistributeMembersSecret,
+                    request_deserializer=credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretResponse.SerializeToString,
+            ),
+            'InvalidateCachedChecks': grpc.unary_unary_rpc_method_handler(
+                    servicer.InvalidateCachedChecks,
+                    request_deserializer=credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -798,6 +832,60 @@ class BureauService:
             '/credgate.v1.BureauService/ConfirmKeyRotation',
             credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationRequest.SerializeToString,
             credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DistributeMembersSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/DistributeMembersSecret',
+            credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretRequest.SerializeToString,
+            credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InvalidateCachedChecks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/InvalidateCachedChecks',
+            credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksRequest.SerializeToString,
+            credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -71,6 +71,10 @@ class BureauServiceStub:
     """Leaves of the consortium key log (certificates, key bundles, rotation confirmations)."""
     ConfirmKeyRotation: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.ConfirmKeyRotationRequest, _bureau_pb2.ConfirmKeyRotationResponse]
     """A member's signed confirmation that a new certificate or key of its own is really its own."""
+    DistributeMembersSecret: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.DistributeMembersSecretRequest, _bureau_pb2.DistributeMembersSecretResponse]
+    """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+    InvalidateCachedChecks: _grpc.UnaryUnaryMultiCallable[_subject_check_pb2.InvalidateCachedChecksRequest, _subject_check_pb2.InvalidateCachedChecksResponse]
+    """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 @_typing.type_check_only
 class BureauServiceAsyncStub(BureauServiceStub):
@@ -109,6 +113,10 @@ class BureauServiceAsyncStub(BureauServiceStub):
     """Leaves of the consortium key log (certificates, key bundles, rotation confirmations)."""
     ConfirmKeyRotation: _aio.UnaryUnaryMultiCallable[_bureau_pb2.ConfirmKeyRotationRequest, _bureau_pb2.ConfirmKeyRotationResponse]  # type: ignore[assignment]
     """A member's signed confirmation that a new certificate or key of its own is really its own."""
+    DistributeMembersSecret: _aio.UnaryUnaryMultiCallable[_bureau_pb2.DistributeMembersSecretRequest, _bureau_pb2.DistributeMembersSecretResponse]  # type: ignore[assignment]
+    """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+    InvalidateCachedChecks: _aio.UnaryUnaryMultiCallable[_subject_check_pb2.InvalidateCachedChecksRequest, _subject_check_pb2.InvalidateCachedChecksResponse]  # type: ignore[assignment]
+    """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the bureau; every caller is identified by its mTLS certificate."""
@@ -246,5 +254,21 @@ class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_bureau_pb2.ConfirmKeyRotationResponse, _abc.Awaitable[_bureau_pb2.ConfirmKeyRotationResponse]]:
         """A member's signed confirmation that a new certificate or key of its own is really its own."""
+
+    @_abc_1.abstractmethod
+    def DistributeMembersSecret(
+        self,
+        request: _bureau_pb2.DistributeMembersSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bureau_pb2.DistributeMembersSecretResponse, _abc.Awaitable[_bureau_pb2.DistributeMembersSecretResponse]]:
+        """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+
+    @_abc_1.abstractmethod
+    def InvalidateCachedChecks(
+        self,
+        request: _subject_check_pb2.InvalidateCachedChecksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subject_check_pb2.InvalidateCachedChecksResponse, _abc.Awaitable[_subject_check_pb2.InvalidateCachedChecksResponse]]:
+        """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 def add_BureauServiceServicer_to_server(servicer: BureauServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

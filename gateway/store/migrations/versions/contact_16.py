@@ -13,7 +13,7 @@ signed grants), ``contact_clearances`` (its own clearance log), ``complaints`` a
 (conduct screening results, which never leave the node).
 
 Revision ID: contact_16
-Revises: tlog_12
+Revises: subject_check_11
 Create Date: 2026-12-06
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "contact_16"
-down_revision: str | None = "tlog_12"
+down_revision: str | None = "subject_check_11"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
