@@ -5,8 +5,8 @@ clearances against a clearance desk whose clock the demo sets: a second bureau i
 the demo process, with the bureau's certificate and OPRF key, on loopback with mTLS. The
 morning part is at 10:00 local time today, the evening part at 22:30; the member side is the
 ordinary dialer library on the members' own stores. A lender hands 60 delinquent accounts to
-agency-1 and to a second agency, agency-2 (provisioned here with the demo CA), and signs their
-grants for the day.
+agency-1 and to a second agency, agency-2 (provisioned here with the demo CA; its node runs once
+to receive the members' secret that keys the contact tags), and signs their grants for the day.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import random
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -31,9 +32,11 @@ from gateway.contact.entrustments import import_grants, issue_grants
 from gateway.contact.flags import set_flag
 from gateway.demo.context import DemoContext
 from gateway.demo.provision import NodePlan, provision_node
+from gateway.errors import GatewayError, UnavailableError
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
-from gateway.node.runtime import RunningNode, oprf_key_folder, start_bureau
+from gateway.node.ceremony import run_ceremony
+from gateway.node.runtime import RunningNode, oprf_key_folder, start_bureau, start_member
 from gateway.node.session import MemberSession, member_session
 from gateway.store.database import Store
 from gateway.store.enums import AccountStatus, ClearanceDecision, ContactChannel, ContactFlagKind
@@ -72,7 +75,7 @@ def contact_clearance(context: DemoContext) -> None:
     clock = DemoClock(context.clock())
     clock.at_local(day, 10)
     with _desk(context, clock) as desk, ExitStack() as stack:
-        second = _second_agency(context, desk.address)
+        second = _second_agency(context)
         sessions = {
             member: stack.enter_context(
                 member_session(dataclasses.replace(settings, bureau_address=desk.address), clock=clock)
@@ -84,6 +87,8 @@ def contact_clearance(context: DemoContext) -> None:
             )
         }
         refs = _hand_over(sessions, day)
+        if len(refs) < 4:
+            raise GatewayError(f"{LENDER} holds only {len(refs)} delinquent accounts; the step needs 4")
         clients = {m: s.contact_clearance(retry_seconds=30.0) for m, s in sessions.items()}
         numbers = _mobiles(sessions[LENDER].store, refs)
         console = context.console
@@ -114,7 +119,7 @@ def contact_clearance(context: DemoContext) -> None:
         clock.at_local(day, 22, 30)
         quiet = call(AGENCY, 2)
         console.print(f"  22:30 local, {AGENCY} asks to call debtor 3: refused, {quiet}")
-        for index in range(3, HANDED_OVER):
+        for index in range(3, len(refs)):
             call(AGENCY, index)
         _show_decisions(context, sessions, day)
         context.results["contact_fourth_call"] = fourth
@@ -176,21 +181,47 @@ def _desk(context: DemoContext, clock: DemoClock) -> Iterator[RunningNode]:
         audit_logger.setLevel(level)
 
 
-def _second_agency(context: DemoContext, desk_address: str) -> Settings:
-    """agency-2: a dialer-only member (no node process) provisioned with the demo CA."""
+def _second_agency(context: DemoContext) -> Settings:
+    """agency-2: a dialer-only member provisioned with the demo CA, holding the members' secret.
+
+    Its contact tags are keyed with the members' secret, which only the ceremony hands out
+    (issue #11): its node runs once at the consortium's bureau, long enough to join the key log
+    and to receive the current epoch, which bank-1 re-sends; then it stops.
+    """
     authority = CertificateAuthority.load(context.workdir / "ca")
     plan = NodePlan(SECOND_AGENCY, Role.AGENCY, context.workdir / "nodes" / SECOND_AGENCY)
     plan.directory.mkdir(parents=True, exist_ok=True)
     lender = context.member_settings[LENDER]
     issued = context.clock() - dt.timedelta(days=1)
-    return provision_node(
+    settings = provision_node(
         authority,
         plan,
-        bureau_address=desk_address,
+        bureau_address=context.consortium.bureau_address,
         heartbeat_seconds=1.0,
         now=issued,
         policies_dir=lender.policies_dir,
     )
+    node = start_member(settings, clock=context.clock)
+    try:
+        assert node.link is not None
+        if not node.link.registered.wait(60.0):
+            raise UnavailableError(f"{SECOND_AGENCY} did not register with the bureau within 60 s")
+        with member_session(lender, clock=context.clock) as session:
+            epoch = session.secrets.current().epoch
+            # Each try waits (trust_wait) for agency-2's keys to reach a co-signed key-log checkpoint.
+            for _ in range(5):
+                _, delivered, _ = run_ceremony(session, epoch=epoch)
+                if SECOND_AGENCY in delivered:
+                    break
+                time.sleep(1.0)
+            else:
+                raise UnavailableError(f"the members' secret did not reach {SECOND_AGENCY}")
+        context.console.print(
+            f"  {SECOND_AGENCY} joined: members' secret epoch {epoch} re-sent to it by {LENDER}"
+        )
+    finally:
+        node.stop()
+    return settings
 
 
 def _hand_over(sessions: dict[str, MemberSession], day: dt.date) -> list[str]:
