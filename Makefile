@@ -63,6 +63,8 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.federation_rounds
 	$(BIN)/python -m bench.transparency
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.contact
+	$(BIN)/python -m bench.conduct
 
 $(PSI_VENV)/.installed:
 	$(PYTHON) -m venv $(PSI_VENV)
