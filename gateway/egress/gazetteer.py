@@ -152,10 +152,12 @@ def matches(text: str) -> list[tuple[int, int]]:
 
     """
     names = division_names()
+    longest = _longest_by_prefix()
     found = []
     index = 0
-    while index < len(text):
-        for length in range(min(MAX_LEN, len(text) - index), 1, -1):
+    while index < len(text) - 1:
+        # Most positions start no division name: one look-up of two characters rules them out.
+        for length in range(min(longest.get(text[index : index + 2], 0), len(text) - index), 1, -1):
             if text[index : index + length] in names:
                 found.append((index, index + length))
                 index += length
@@ -163,3 +165,11 @@ def matches(text: str) -> list[tuple[int, int]]:
         else:
             index += 1
     return found
+
+
+@lru_cache(maxsize=1)
+def _longest_by_prefix() -> dict[str, int]:
+    longest: dict[str, int] = {}
+    for name in division_names():
+        longest[name[:2]] = max(longest.get(name[:2], 0), len(name))
+    return longest

@@ -447,21 +447,26 @@ def _viterbi(
     batch, width, n_tags = emissions.shape
     score = emissions[:, 0, :].copy()
     back = np.zeros((batch, width, n_tags), dtype=np.int64)
+    # total[b, j, i]: arriving in tag j from tag i; the reduction runs over the last, contiguous axis.
+    arriving = np.ascontiguousarray(transitions.T)[None, :, :]
     for step in range(1, width):
-        total = score[:, :, None] + transitions[None, :, :]
-        best = total.argmax(axis=1)
-        stepped = np.take_along_axis(total, best[:, None, :], axis=1)[:, 0, :] + emissions[:, step, :]
+        total = score[:, None, :] + arriving
+        best = total.argmax(axis=2)
+        stepped = np.take_along_axis(total, best[:, :, None], axis=2)[:, :, 0] + emissions[:, step, :]
         active = (step < lengths)[:, None]
         score = np.where(active, stepped, score)
         back[:, step, :] = best
-    paths = []
-    for row in range(batch):
-        path = [int(score[row].argmax())]
-        for step in range(int(lengths[row]) - 1, 0, -1):
-            path.append(int(back[row, step, path[-1]]))
-        path.reverse()
-        paths.append(path)
-    return paths
+    # Backtrack every row at once: a row's path starts at its own last step.
+    paths = np.zeros((batch, width), dtype=np.int64)
+    current = score.argmax(axis=1)
+    rows = np.arange(batch)
+    for step in range(width - 1, -1, -1):
+        inside = step < lengths
+        current = np.where(step == lengths - 1, score.argmax(axis=1), current)
+        paths[:, step] = np.where(inside, current, 0)
+        if step > 0:
+            current = np.where(inside, back[rows, step, current], current)
+    return [paths[row, : int(lengths[row])].tolist() for row in range(batch)]
 
 
 def _decode(path: list[int], id2tag: dict[int, str]) -> list[LacToken]:

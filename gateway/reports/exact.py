@@ -56,6 +56,7 @@ def exact_counts(
                 snapshot_period=snapshot,
                 persons=PersonKeys(tokens[member_id]),
                 contact_rules=contact_rules,
+                as_of=now,
             )
         finally:
             store.close()
@@ -74,6 +75,7 @@ def exact_counts(
                 snapshot_period=snapshot,
                 persons=PersonKeys(tokens[member_id], lambda token: counting[token] <= limit),
                 contact_rules=contact_rules,
+                as_of=now,
             )
         finally:
             store.close()

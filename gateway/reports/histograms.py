@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from gateway.errors import ConfigError, InvalidInputError
 from gateway.policy.contact_rules import ContactRules
+from gateway.reports.conduct_feeds import CONDUCT_FEEDS, conduct_observations
 from gateway.reports.templates import Feed, HistogramSpec, ReportTemplate
 from gateway.roles import Role
 from gateway.store.database import Store
@@ -149,6 +150,7 @@ def compute_histograms(
     snapshot_period: Period,
     persons: PersonKeys,
     contact_rules: ContactRules | None = None,
+    as_of: dt.datetime | None = None,
 ) -> dict[str, Counts]:
     """Every histogram of ``template`` for ``period``, from this member's own store.
 
@@ -168,6 +170,9 @@ def compute_histograms(
         The persons' tokens and which of them may be counted.
     contact_rules
         Quiet hours and caps; needed when the template has a contact-violation histogram.
+    as_of
+        When the report is made: complaints are judged against their clocks at the earlier of
+        this and the end of the period (default: the end of the period).
 
     Returns
     -------
@@ -189,6 +194,7 @@ def compute_histograms(
         snapshot_period=snapshot_period,
         contact_rules=contact_rules,
         persons=persons,
+        as_of=as_of,
     )
     keyed = {feed: list(_keyed(observations, persons)) for feed, observations in feeds.items()}
     return {
@@ -206,6 +212,7 @@ def persons_counted(
     snapshot_period: Period,
     persons: PersonKeys,
     contact_rules: ContactRules | None = None,
+    as_of: dt.datetime | None = None,
 ) -> dict[bytes, bool]:
     """Every person this member would count in ``template``, and whether it lends to them.
 
@@ -221,6 +228,7 @@ def persons_counted(
         snapshot_period=snapshot_period,
         contact_rules=contact_rules,
         persons=persons,
+        as_of=as_of,
     )
     counted: dict[bytes, bool] = {}
     for observations in feeds.values():
@@ -245,11 +253,14 @@ def collect_observations(
     snapshot_period: Period,
     persons: PersonKeys,
     contact_rules: ContactRules | None = None,
+    as_of: dt.datetime | None = None,
 ) -> dict[Feed, list[Observation]]:
     """Every feed's observations for ``period`` from this member's store, keyed by person token.
 
     A person's rows (two borrower records of one resident ID) are grouped before the values
     are taken: the worst days past due and the total balance are the person's, per segment.
+    The conduct feeds count only what concerns a borrower of this member (a person with a
+    token); ``as_of`` is when complaints' clocks are read (default: the end of the period).
 
     Raises
     ------
@@ -277,6 +288,8 @@ def collect_observations(
                 if contact_rules is None:
                     raise ConfigError(f"template {template.template_id} needs the contact rules")
                 feeds[feed] = list(_contact_observations(session, start, end, contact_rules, persons))
+            elif feed in CONDUCT_FEEDS:
+                feeds[feed] = list(_conduct_observations(feed, store, start, end, as_of=as_of or end))
             else:
                 feeds[feed] = list(_inquiry_observations(session, start, end))
     return feeds
@@ -459,6 +472,19 @@ def _inquiry_observations(
     )
     for token, reason in session.execute(statement):
         yield Observation(token, {"reason_code": reason.value})
+
+
+def _conduct_observations(
+    feed: Feed, store: Store, start: dt.datetime, end: dt.datetime, *, as_of: dt.datetime
+) -> Iterator[Observation]:
+    """The conduct feeds' observations about a borrower (keyed by local id, then by person).
+
+    An observation with no borrower (a complaint or a screened source no account is known
+    for) cannot be bounded per person, so it is left out like a borrower without a token.
+    """
+    for borrower, values in conduct_observations(feed, store, start, end, as_of=as_of):
+        if borrower is not None:
+            yield Observation(borrower, values)
 
 
 def _contact_observations(

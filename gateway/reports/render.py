@@ -36,7 +36,7 @@ from gateway.reports.noise import zcdp_epsilon
 from gateway.reports.release import HistogramRelease, MarginRelease, Release, ReleaseCell
 from gateway.reports.templates import Feed, ReportTemplate
 
-__all__ = ["LANGUAGES", "Language", "ReportDocument", "render_html", "render_pdf"]
+__all__ = ["LANGUAGES", "Language", "ReportDocument", "render_html", "render_pdf", "sla_share"]
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -104,6 +104,12 @@ _TEXT: dict[str, dict[Language, str]] = {
         "en": "Budget ρ = {rho:.4g}; Skellam noise of variance {var:.1f} per cell; {sup} of {cells} cells "
         "suppressed (hidden, yet inside every total). The chart shows estimated totals with ±2 standard "
         "errors.",
+    },
+    "sla_share": {
+        "zh": "在时限内处理的投诉占比：{share:.0%}（按时 {met}，超时 {missed}；处理中的不计；"
+        "由已发布的按时限合计计算，不再支出预算）。",
+        "en": "Share of complaints handled within SLA: {share:.0%} (met {met}, missed {missed}; pending "
+        "left out; computed from the published totals by SLA status, at no further budget).",
     },
     "methods": {"zh": "方法说明", "en": "Methods"},
     "ledger": {"zh": "预算台账", "en": "Budget ledger"},
@@ -198,6 +204,24 @@ def _member_headline(document: ReportDocument) -> str:
         eps=document.epsilon,
         delta=document.delta,
     )
+
+
+def sla_share(histogram: HistogramRelease) -> tuple[float, int, int] | None:
+    """``(share met, met, missed)`` from the published totals by ``sla`` of a histogram.
+
+    The totals are measured with their own noise and reconciled with the cells, suppressed
+    ones included (issue #13), so the share is post-processing of unbiased figures. ``None``
+    when the histogram publishes no totals by ``sla`` alone, or when met and missed together
+    are not positive.
+    """
+    margin = histogram.margin(("sla",))
+    if margin is None:
+        return None
+    totals = {cell.coordinates[0]: cell.noisy_count or 0 for cell in margin.cells}
+    met, missed = totals.get("met", 0), totals.get("missed", 0)
+    if met + missed <= 0:
+        return None
+    return min(max(met / (met + missed), 0.0), 1.0), met, missed
 
 
 def _summary_lines(document: ReportDocument) -> list[str]:
@@ -340,6 +364,7 @@ def _histogram_section(document: ReportDocument, histogram: HistogramRelease) ->
                 )
             )
             + "</p>",
+            *_sla_line(document, histogram),
             *totals,
             f"<details><summary>{_e(_t(document, 'all_cells'))}</summary><table><tr>{header}"
             f"<th>{_e(_t(document, 'estimate'))}</th><th>{_e(_t(document, 'se'))} / "
@@ -348,6 +373,14 @@ def _histogram_section(document: ReportDocument, histogram: HistogramRelease) ->
             "</table></details></section>",
         ]
     )
+
+
+def _sla_line(document: ReportDocument, histogram: HistogramRelease) -> list[str]:
+    share = sla_share(histogram)
+    if share is None:
+        return []
+    text = _t(document, "sla_share", share=share[0], met=share[1], missed=share[2])
+    return [f'<p class="sla">{_e(text)}</p>']
 
 
 def _methods_lines(document: ReportDocument) -> list[str]:

@@ -48,6 +48,16 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert '<html lang="zh-CN">' in page and "月度行业风险报告" in page and "个人隐私保障" in page
     assert (report.parent / report.name.replace(".html", ".en.html")).exists()
     assert abs(summary["results"]["report_segment_totals"]["micro_loan"]) <= _segment_bound()
+    # Collection conduct: a fourth connected call from a second agency and a 22:30 call refused,
+    # a complaint closed within its clocks and a serious one escalated, calls screened, and the
+    # regulator's conduct report released.
+    results = summary["results"]
+    assert results["contact_fourth_call"] == "connected_cap"
+    assert results["contact_quiet_hours"] == "quiet_hours"
+    assert results["contact_dispute"] == "dispute_or_do_not_contact"
+    assert results["complaint_closed_sla"] == "met"
+    assert results["complaint_serious_escalated_to"] == "compliance_officer"
+    assert results["conduct_flagged_calls"] > 0 and Path(results["conduct_report_html"]).exists()
     # The shared model: trained over the real SuperLink/SuperNode processes (the agency runs none),
     # better than the initial model on the members' held-out rows, fetched and used by every lender.
     assert summary["results"]["model_members"] == 4

@@ -283,6 +283,7 @@ class ReportResponder:
             snapshot_period=self._snapshot(template),
             persons=self._person_keys(),
             contact_rules=ContactRules.from_directory(self._me.policies_dir),
+            as_of=self._clock(),
         )
         buckets = template.holders_buckets
         vector = holders_vector(persons, keys, buckets)
@@ -343,6 +344,7 @@ class ReportResponder:
             snapshot_period=self._snapshot(template),
             persons=keys,
             contact_rules=ContactRules.from_directory(self._me.policies_dir),
+            as_of=self._clock(),
         )
         designated = canonical_order(request.participants)[0] == self._me.member_id
         for histogram in template.histograms:
