@@ -31,8 +31,22 @@ from federated.protocol import (
     Phase,
 )
 from federated.server.strategy import Aggregate, PhaseStrategy
+from federated.server.watched_grid import MemberFailure, WatchedGrid
 
-__all__ = ["PhaseRunner"]
+__all__ = ["PhaseFailed", "PhaseRunner"]
+
+
+class PhaseFailed(FederatedRunError):
+    """Too few members contributed to a phase; carries the failures members reported."""
+
+    def __init__(self, message: str, *, failures: list[MemberFailure]) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+def _unique(failures: list[MemberFailure]) -> list[MemberFailure]:
+    return list(dict.fromkeys(failures))
+
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +75,7 @@ class PhaseRunner:
         if not isinstance(context.strategy, PhaseStrategy):
             raise TypeError("the legacy context must hold a PhaseStrategy")
         self.grid, self.context, self.strategy = grid, context, context.strategy
+        self.failures: list[MemberFailure] = grid.failures if isinstance(grid, WatchedGrid) else []
         self.secagg, self.min_members, self.timeout = secagg, min_members, timeout
         self.step = 0
         self.seconds: dict[str, float] = {}
@@ -79,6 +94,7 @@ class PhaseRunner:
         self.step += 1
         self.context.state.config_records[MAIN_CONFIGS_RECORD][WorkflowKey.CURRENT_ROUND] = self.step
         self.strategy.instruct(phase, list(arrays), round_number=round_number)
+        failed_before = len(self.failures)
         started = time.perf_counter()
         if self.secagg:
             SecAggPlusWorkflow(
@@ -96,8 +112,11 @@ class PhaseRunner:
         aggregate = self.strategy.aggregate
         if aggregate is None or aggregate.members < self.min_members:
             got = 0 if aggregate is None else aggregate.members
-            raise FederatedRunError(
+            failures = self.failures[failed_before:]
+            raise PhaseFailed(
                 f"phase {phase.value}: expected at least {self.min_members} members, {got} contributed"
+                + "".join(f"; {failure}" for failure in _unique(failures)),
+                failures=_unique(failures),
             )
         logger.info("phase %s: aggregated %s members", phase.value, aggregate.members)
         return aggregate

@@ -27,7 +27,7 @@ from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 from gateway.ingest.runner import ImportSummary, run_import
 from gateway.store.database import open_store
-from gateway.store.enums import ImportKind
+from gateway.store.enums import RECORD_KINDS
 from gateway.synth.consortium import ConsortiumResult, SynthOptions, generate_consortium
 from gateway.synth.members import Composition
 from gateway.synth.writer import write_consortium
@@ -200,7 +200,7 @@ def _import_books(context: DemoContext, synthetic: ConsortiumResult) -> None:
             store = open_store(settings.store_url)
             try:
                 folder = context.workdir / "consortium" / member_id
-                for kind in ImportKind:
+                for kind in RECORD_KINDS:
                     summary = run_import(
                         store, kind, folder / f"{kind.value}.csv", folder / f"{kind.value}.mapping.toml"
                     )

@@ -12,6 +12,7 @@ from gateway.store.models.credit import (
     Inquiry,
     RepaymentMonth,
 )
+from gateway.store.models.features import ModelRow
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
 from gateway.store.models.tokens import SubjectTokenRecord
 
@@ -29,6 +30,7 @@ __all__ = [
     "ImportBatch",
     "Inquiry",
     "Member",
+    "ModelRow",
     "QuarantinedRow",
     "RepaymentMonth",
     "SubjectTokenRecord",
