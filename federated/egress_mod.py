@@ -49,12 +49,27 @@ _TOKEN = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
 
 
 def node_index(store_url: str | None) -> ExactMatchIndex:
-    """Return (once per process) the exact-match index of the store's borrowers; empty without a store."""
+    """Return the exact-match index of the store's borrowers (empty without a store).
+
+    Built once per store and process: the cache holds one entry per store URL, never
+    evicted, so an in-process run over any number of members builds each member's
+    index once per run (a deployment ClientApp process serves one message and builds
+    its member's index once). ``INDEX_BUILDS`` counts the builds.
+    """
     with _INDEX_LOCK:
-        return _build_index(store_url)
+        index = _INDEXES.get(store_url)
+        if index is None:
+            index = _build_index(store_url)
+            _INDEXES[store_url] = index
+            INDEX_BUILDS[store_url] = INDEX_BUILDS.get(store_url, 0) + 1
+        return index
 
 
-@functools.lru_cache(maxsize=4)
+_INDEXES: dict[str | None, ExactMatchIndex] = {}
+#: How many times each store's index was built in this process (tests assert one per member).
+INDEX_BUILDS: dict[str | None, int] = {}
+
+
 def _build_index(store_url: str | None) -> ExactMatchIndex:
     # The index key only needs to stay inside this process, so a fresh random key is enough.
     index = ExactMatchIndex(os.urandom(SECRET_BYTES))

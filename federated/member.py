@@ -68,6 +68,38 @@ class MemberData:
     train: RawTable
     holdout: RawTable
     _encoded: dict[tuple[bytes, bool], npt.NDArray[np.float32]] = field(default_factory=dict, repr=False)
+    _binned: dict[bytes, npt.NDArray[np.int64]] = field(default_factory=dict, repr=False)
+    _margins: tuple[bytes, int, FloatArray] | None = field(default=None, repr=False)
+
+    def binned(
+        self, imputation: FloatArray, flat_edges: FloatArray, edges: list[FloatArray]
+    ) -> npt.NDArray[np.int64]:
+        """The training rows' bins under ``edges`` (cached: the edges are fixed for a run)."""
+        key = np.asarray(imputation).tobytes() + np.asarray(flat_edges).tobytes()
+        if key not in self._binned:
+            self._binned.clear()
+            self._binned[key] = bin_inputs(self.inputs(imputation), edges)
+        return self._binned[key]
+
+    def margins(self, imputation: FloatArray, ensemble: Ensemble) -> FloatArray:
+        """The training rows' log-odds; only trees added since the last call are applied."""
+        x = self.inputs(imputation)
+        cached = self._margins
+        start, margins = 0, np.full(x.shape[0], ensemble.base)
+        if cached is not None and cached[1] <= len(ensemble.trees):
+            prefix = ensemble.trees[: cached[1]]
+            if (
+                cached[0]
+                == np.asarray(imputation).tobytes() + np.float64(ensemble.base).tobytes() + prefix.tobytes()
+            ):
+                start, margins = cached[1], cached[2].copy()
+        for tree in ensemble.trees[start:]:
+            margins += tree[2][route(tree, x)]
+        key = (
+            np.asarray(imputation).tobytes() + np.float64(ensemble.base).tobytes() + ensemble.trees.tobytes()
+        )
+        self._margins = (key, len(ensemble.trees), margins)
+        return margins
 
     def inputs(self, imputation: FloatArray, *, holdout: bool = False) -> npt.NDArray[np.float32]:
         """The encoded rows under the agreed ``imputation`` (cached per imputation)."""
@@ -248,10 +280,15 @@ def _tree_level(data: MemberData, settings: RunSettings, arrays: list[FloatArray
     ensemble = Ensemble.from_vector(arrays[3], params)
     tree = np.asarray(arrays[4], dtype=np.float64).reshape(3, params.nodes)
     level = int(arrays[5][0])
-    p = ensemble.probabilities(x)
+    p = 1.0 / (1.0 + np.exp(-data.margins(arrays[0], ensemble)))
     y = data.train.labels.astype(np.float64)
     return level_histograms(
-        bin_inputs(x, edges), route(tree, x), p - y, p * (1.0 - p), level=level, bins=params.bins
+        data.binned(arrays[0], arrays[1], edges),
+        route(tree, x),
+        p - y,
+        p * (1.0 - p),
+        level=level,
+        bins=params.bins,
     )
 
 

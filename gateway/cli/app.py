@@ -39,6 +39,7 @@ for _module in (
     "gateway.cli.score",
     "gateway.cli.model",
     "gateway.cli.train",
+    "gateway.cli.features",
 ):
     import_module(_module).register(app)
 

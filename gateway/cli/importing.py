@@ -28,6 +28,7 @@ from gateway.config import Settings, default_policies_dir
 from gateway.errors import ImportFileError
 from gateway.ingest import ImportKind, ImportProgress, ImportSummary, run_import
 from gateway.store import open_store
+from gateway.store.database import Store
 
 EXIT_IMPORT_FILE_INVALID = ExitCode.IMPORT_FILE_INVALID
 """The import file or its column mapping cannot be used; nothing was imported."""
@@ -64,6 +65,9 @@ def import_file(
         ),
     ] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per transaction.")] = 1000,
+    spec: Annotated[
+        Path | None, typer.Option("--spec", help="Feature spec (KIND features: the model columns' rules).")
+    ] = None,
 ) -> None:
     """Import FILE of KIND; bad rows are quarantined, and the counts are printed at the end."""
     settings = Settings.from_file(config) if config is not None else None
@@ -76,6 +80,10 @@ def import_file(
     policies_dir = settings.policies_dir if settings is not None else default_policies_dir()
     store = open_store(url)
     try:
+        if kind is ImportKind.FEATURES:
+            summary = _import_features(store, file, mapping, spec, chunk_rows=chunk_rows)
+            Console().print(summary_table(summary))
+            return
         with _ProgressBar() as bar:
             summary = run_import(
                 store,
@@ -92,6 +100,23 @@ def import_file(
     finally:
         store.close()
     Console().print(summary_table(summary))
+
+
+def _import_features(
+    store: Store, file: Path, mapping: Path, spec: Path | None, *, chunk_rows: int
+) -> ImportSummary:
+    import datetime as dt
+
+    from federated.features.spec import load_spec
+    from gateway.ingest.features import run_feature_import
+
+    if spec is None:
+        raise typer.BadParameter("importing features needs the feature spec", param_hint="--spec")
+    now = dt.datetime.now(dt.UTC)
+    return run_feature_import(
+        store, file, mapping, load_spec(spec), as_of=now.date(), now=lambda: dt.datetime.now(dt.UTC),
+        chunk_rows=chunk_rows,
+    )  # fmt: skip
 
 
 def summary_table(summary: ImportSummary) -> Table:

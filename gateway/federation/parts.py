@@ -34,6 +34,14 @@ FEDERATION_FILE = "federation.json"
 _LOG = logging.getLogger(__name__)
 
 
+def member_node_config(settings: Settings, federation: FederationSettings) -> dict[str, str]:
+    """The node config every ClientApp of this member gets: its store, id and feature source."""
+    config = {"store-url": settings.store_url, "member-id": settings.member_id}
+    if federation.features_table:
+        config["features-table"] = federation.features_table
+    return config
+
+
 @dataclass
 class FederationParts:
     """What was started, in order; :meth:`stop` undoes it in reverse."""
@@ -126,7 +134,7 @@ def start_member_parts(
             gateway_port=gateway.port,
             ca_cert=settings.tls.ca_cert,
             state_dir=federation.state_dir,
-            config={"store-url": settings.store_url, "member-id": settings.member_id},
+            config=member_node_config(settings, federation),
         )
         parts.stoppers.append(supernode.stop)
         _watch(parts, supernode.child)
