@@ -15,9 +15,13 @@ from gateway.demo.context import DemoContext
 from gateway.demo.provision import CONFIG_FILE
 from gateway.errors import GatewayError
 from gateway.federation.parts import FEDERATION_FILE
+from gateway.synth.books import book_spec
 
-TRAINING_ROUNDS = 1
-TRAINING_TIMEOUT_SECONDS = 1200
+# Gradient-boosted trees over the deployment engine: one SecAgg+ aggregation per tree level,
+# an evaluation every fifth of the trees (docs/federated-model.md, "Trees").
+TRAINING_ROUNDS = 12
+TREE_DEPTH = 3
+TRAINING_TIMEOUT_SECONDS = 1800
 
 
 def train_model(context: DemoContext) -> None:
@@ -34,6 +38,12 @@ def train_model(context: DemoContext) -> None:
         str(TRAINING_ROUNDS),
         "--timeout",
         str(TRAINING_TIMEOUT_SECONDS),
+        "--set",
+        f"model={context.model}",
+        "--set",
+        f"tree-depth={TREE_DEPTH}",
+        "--set",
+        f"feature-spec={book_spec(context.book)}",
     )
     (document,) = (bureau.data_dir / "federation" / "runs").glob("*/results.json")
     results = json.loads(document.read_text(encoding="utf-8"))

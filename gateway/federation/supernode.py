@@ -10,6 +10,7 @@ per-task token, so there is no long-lived ClientApp to keep warm.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,11 @@ class SuperNode:
 
         """
         key = key_path if key_path is not None else supernode_key(state_dir)
+        # Flower's own flower-supernode, through a shim that shortens its hard-coded 3 s idle
+        # poll (gateway/_internal/fast_supernode.py); flower_executable checks flwr is installed.
+        flower_executable("flower-supernode")
         argv = [
-            flower_executable("flower-supernode"),
+            sys.executable, "-m", "gateway._internal.fast_supernode",
             "--superlink", f"127.0.0.1:{gateway_port}",
             "--root-certificates", str(ca_cert),
             "--auth-supernode-private-key", str(key),
