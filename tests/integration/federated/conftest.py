@@ -19,7 +19,12 @@ MEMBERS = 4
 
 def csv_members(count: int = MEMBERS) -> dict[int, dict[str, Any]]:
     return {
-        node_id: {"features-csv": str(DATA), "partition-id": i, "num-partitions": count}
+        node_id: {
+            "features-csv": str(DATA),
+            "partition-by": "LIMIT_BAL",
+            "partition-id": i,
+            "num-partitions": count,
+        }
         for i, node_id in enumerate(range(101, 101 + count))
     }
 

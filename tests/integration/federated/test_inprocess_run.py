@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
-from federated.features.csv_source import load_csv_table, partition
+from federated.features.sources import csv_rows, load_table
 from federated.features.spec import load_spec
+from federated.features.splits import split_book
 from federated.features.table import stratified_split
 from federated.settings import DEFAULT_SPEC
 
@@ -26,8 +29,8 @@ def test_run_improves_auc_over_the_initial_model(recorded_run: RecordedRun) -> N
 
 def test_server_receives_no_individual_member_figure(recorded_run: RecordedRun) -> None:
     replies = [m for m in recorded_run.received if not m.has_error()]
-    # stats-mean, stats-var, evaluate, then train + evaluate per round; four SecAgg+ stages each.
-    assert len(replies) == MEMBERS * 4 * (3 + 2 * 3)
+    # profile, stats-mean, stats-var, evaluate, then train + evaluate per round; four SecAgg+ stages each.
+    assert len(replies) == MEMBERS * 4 * (4 + 2 * 3)
     for reply in replies:
         content = reply.content
         # No array leaves a member in clear: SecAgg+ cleared the parameters record.
@@ -56,12 +59,12 @@ def test_normalisation_equals_the_pooled_statistics(recorded_run: RecordedRun) -
     from pathlib import Path
 
     spec = load_spec(DEFAULT_SPEC)
-    table = load_csv_table(DATA)
+    split = split_book(csv_rows(DATA, spec), target=spec.target, by="LIMIT_BAL", parts=MEMBERS)
     train_rows = []
-    for i in range(MEMBERS):
-        member = partition(table, partition_id=i, num_partitions=MEMBERS)
+    for part in split.members:
+        member = load_table(part, spec, as_of=dt.date(2025, 1, 1))
         rest, _ = stratified_split(member.labels, fraction=0.2, seed=7)
-        train_rows.append(member.matrix(spec)[rest].astype(np.float64))
+        train_rows.append(member.matrix(spec, {})[rest].astype(np.float64))
     pooled = np.concatenate(train_rows)
     model = json.loads(Path(recorded_run.results["model"]).read_text())
     assert recorded_run.results["training_rows"] == pooled.shape[0]
