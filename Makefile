@@ -45,6 +45,7 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.federated
 	$(BIN)/python -m bench.federation_rounds
+	$(BIN)/python -m bench.own_columns
 
 $(PSI_VENV)/.installed:
 	$(PYTHON) -m venv $(PSI_VENV)
