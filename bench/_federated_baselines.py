@@ -28,9 +28,8 @@ class Split:
 
 
 def load_split(csv: str, spec: FeatureSpec, members: int, *, seed: int) -> Split:
-    from pathlib import Path
-
     import datetime as dt
+    from pathlib import Path
 
     # The UCI book has no empty cell, so no imputation is needed; LIMIT_BAL rank as before.
     split = split_book(csv_rows(Path(csv), spec), target=spec.target, by="LIMIT_BAL", parts=members)

@@ -1,4 +1,4 @@
-"""A member refuses a spec its data does not satisfy, and the operator sees why; the index cache builds once."""
+"""A member refuses a spec its data does not satisfy; the operator sees why; the index builds once."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ GOOD_SPEC = (ROOT / "policies" / "features" / "credit-risk.toml").read_text(enco
 @pytest.fixture(scope="module")
 def small_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("book") / "loans.csv"
-    path.write_text("".join(BOOK.read_text(encoding="utf-8").splitlines(keepends=True)[:601]), encoding="utf-8")
+    path.write_text(
+        "".join(BOOK.read_text(encoding="utf-8").splitlines(keepends=True)[:601]), encoding="utf-8"
+    )
     return path
 
 
@@ -35,7 +37,9 @@ BAD_SPECS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SPECS))
-def test_features_check_refuses_a_bad_spec_naming_the_column(case: str, small_book: Path, tmp_path: Path) -> None:
+def test_features_check_refuses_a_bad_spec_naming_the_column(
+    case: str, small_book: Path, tmp_path: Path
+) -> None:
     from gateway.cli.app import app
 
     text, column = BAD_SPECS[case]
@@ -69,7 +73,12 @@ def test_the_member_refuses_and_the_run_names_member_phase_and_reason(
     spec = tmp_path / "spec.toml"
     spec.write_text(text, encoding="utf-8")
     nodes: dict[int, dict[str, Any]] = {
-        300 + i: {"features-csv": str(small_book), "partition-id": i, "num-partitions": 3, "member-id": f"bank-{i}"}
+        300 + i: {
+            "features-csv": str(small_book),
+            "partition-id": i,
+            "num-partitions": 3,
+            "member-id": f"bank-{i}",
+        }
         for i in range(3)
     }
     with caplog.at_level(logging.ERROR), pytest.raises(FederatedRunError) as raised:

@@ -47,7 +47,9 @@ def members(book: Path) -> dict[int, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def tree_run(small_book: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], list[Message]]:
+def tree_run(
+    small_book: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any], list[Message]]:
     from federated.apps.client import app as client
     from federated.apps.server import app as server
     from federated.inprocess import run_inprocess
@@ -87,7 +89,9 @@ def test_bureau_never_receives_a_members_histogram(
     _, received = tree_run
     spec = load_spec(SPEC)
     settings = RunSettings.from_run_config({"model": "gbt", "tree-depth": 3, "feature-spec": str(SPEC)})
-    part = split_book(csv_rows(small_book, spec), target=spec.target, by="loan_intent", parts=MEMBERS).members[0]
+    part = split_book(
+        csv_rows(small_book, spec), target=spec.target, by="loan_intent", parts=MEMBERS
+    ).members[0]
     table = load_table(part, spec, as_of=settings.reference_date())
     assert len(table) > 100
     replies = [m for m in received if not m.has_error()]

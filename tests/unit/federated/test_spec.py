@@ -55,7 +55,8 @@ def test_uci_spec_loads_with_29_inputs() -> None:
 def test_encode_scales_imputes_indicates_and_one_hots() -> None:
     spec = parse_spec(MINIMAL)
     a = np.array([-5.0, 100.0, math.nan])
-    matrix = encode(spec, {"a": a, "b": np.array([0.0, 1.0, 0.0]), "c": np.array([1.0, 0.0, 1.0])}, {"a": 0.25})
+    columns = {"a": a, "b": np.array([0.0, 1.0, 0.0]), "c": np.array([1.0, 0.0, 1.0])}
+    matrix = encode(spec, columns, {"a": 0.25})
     # a: clipped to [0, 100], log1p, scaled onto [-1, 1]; NaN takes the agreed 0.25 and sets a:missing.
     expected = np.array(
         [[-1.0, 0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0, 0.0], [0.25, 1.0, 1.0, 0.0, 1.0]]

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from gateway.errors import ConfigError, ImportFileError, InvalidInputError
 from gateway.ingest import ImportKind, ImportProgress, run_import
-from gateway.store.enums import RECORD_KINDS
 from gateway.store import Store
+from gateway.store.enums import RECORD_KINDS
 from gateway.store.models import (
     Account,
     Application,
