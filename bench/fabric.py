@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import statistics
 import tempfile
 import time
@@ -21,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.report import write_section
 from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
+from gateway.clock import local_date, system_clock
 from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
@@ -51,7 +51,7 @@ def percentiles(call: Callable[[], object], count: int) -> tuple[float, float]:
 
 def rpc_latency(workdir: Path) -> str:
     """Full-stack heartbeat and directory calls against a bare mTLS health check."""
-    now = dt.datetime.now(dt.UTC)
+    now = system_clock()
     authority = provision_ca(workdir / "ca", now=now)
     plans = {
         member: NodePlan(member, role, workdir / member)
@@ -109,7 +109,7 @@ def rpc_latency(workdir: Path) -> str:
 def import_throughput(workdir: Path) -> str:
     """Rows per second imported against rows per second merely parsed."""
     composition = Composition(bank=3, consumer_finance=1, micro_lender=0, agency=1)
-    consortium = generate_consortium(SynthOptions(people=PEOPLE, seed=11, composition=composition))
+    consortium = generate_consortium(SynthOptions(people=PEOPLE, seed=11, composition=composition, as_of=local_date(system_clock())))
     write_consortium(consortium, workdir / "consortium")
     folder = workdir / "consortium" / "bank-1"
     rows: dict[str, tuple[int, float, float]] = {}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import platform
 import re
 from pathlib import Path
+
+from gateway.clock import system_clock
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (
@@ -17,7 +18,7 @@ HEADER = (
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section ``## name`` of the benchmarks page."""
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else HEADER
-    when = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    when = f"{system_clock():%Y-%m-%d %H:%M} UTC"
     stamp = f"_{when}, Python {platform.python_version()}, {platform.machine()}_"
     section = f"## {name}\n\n{stamp}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)

@@ -11,7 +11,6 @@ Run with ``python -m bench.reports`` (``make bench``); writes docs/benchmarks.md
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import statistics
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.report import write_section
+from gateway.clock import LOCAL_ZONE, system_clock
 from gateway.demo.context import DemoContext
 from gateway.demo.launch import launched_consortium
 from gateway.demo.subject_checks import tokenise_books
@@ -41,7 +41,8 @@ COMPOSITIONS = {
     10: Composition(bank=5, consumer_finance=2, micro_lender=2, agency=1),
 }
 PEOPLE = 20000
-PERIODS = ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
+# The six complete months before today in Beijing (the synthetic books are generated as of today).
+PERIODS = tuple(str(Period.containing(system_clock(), LOCAL_ZONE).before(n)) for n in range(6, 0, -1))
 RULES = ContactRules.from_directory(Path(__file__).resolve().parent.parent / "policies")
 SIZE_BANDS = ((1, 10), (11, 50), (51, 200), (201, 1000), (1001, 10**9))
 
@@ -53,7 +54,7 @@ def truth(
     urls = {member_id: settings.store_url for member_id, settings in context.member_settings.items()}
     started = time.perf_counter()
     exact = exact_counts(
-        roles, urls, template, Period.parse(period), contact_rules=RULES, now=dt.datetime.now(dt.UTC)
+        roles, urls, template, Period.parse(period), contact_rules=RULES, now=system_clock()
     )
     return exact, time.perf_counter() - started
 

@@ -13,7 +13,6 @@ Run with ``python -m bench.subject_check`` (``make bench``); writes docs/benchma
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
@@ -28,6 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 
 from bench.report import write_section
+from gateway.clock import local_date, system_clock
 from gateway.demo.context import DemoContext
 from gateway.demo.launch import launched_consortium
 from gateway.demo.subject_checks import tokenise_books
@@ -48,7 +48,7 @@ PSI_PYTHON = Path(os.environ.get("CREDGATE_PSI_PYTHON", ".venv-psi/bin/python"))
 
 def consented(store: Store, reason: ReasonCode) -> list[SubjectRequest]:
     """Every subject the store holds a valid consent for, for ``reason``."""
-    return [SubjectRequest(r, c) for r, c in valid_consents(store, reason, today=dt.date.today())]
+    return [SubjectRequest(r, c) for r, c in valid_consents(store, reason, today=local_date(system_clock()))]
 
 
 def percentile(samples: list[float], q: int) -> float:

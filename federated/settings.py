@@ -21,6 +21,7 @@ from typing import Literal
 
 from federated.errors import RunConfigError
 from federated.trees import TreeParams
+from gateway.clock import local_date, system_clock
 
 __all__ = ["DEFAULT_SPEC", "RunSettings", "UserConfigValue"]
 
@@ -146,8 +147,8 @@ class RunSettings:
         return max(1, self.rounds // 5) if self.model == "gbt" else 1
 
     def reference_date(self) -> dt.date:
-        """Return ``as-of``, or today's UTC date when unset."""
-        return self.as_of or dt.datetime.now(dt.UTC).date()
+        """Return ``as-of``, or today's date in Beijing when unset (the app's own clock)."""
+        return self.as_of or local_date(system_clock())
 
 
 def _choice(config: Mapping[str, UserConfigValue], key: str, allowed: tuple[str, ...], default: str) -> str:

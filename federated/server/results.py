@@ -25,6 +25,7 @@ from federated.metrics import Quality
 from federated.models import Normaliser
 from federated.registry import ModelRecord, next_version, publish
 from federated.settings import RunSettings
+from gateway.clock import system_clock
 
 if TYPE_CHECKING:
     from federated.server.profile import Profile
@@ -146,7 +147,7 @@ class RunResult:
         return ModelRecord(
             name=self.settings.model_name,
             version=version,
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            created_at=system_clock().isoformat(timespec="seconds"),
             kind=self.settings.model,
             hidden=self.settings.hidden,
             weights=self.weights,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from gateway.clock import local_date, system_clock
 from gateway.config import Settings
 from gateway.store.database import open_store
 from gateway.store.enums import AppealState
@@ -29,7 +29,7 @@ def appeal(
     store = open_store(Settings.from_file(config).store_url)
     try:
         set_appeal_state(store, entry_ref, state)
-        live = live_listings(store, dt.date.today())
+        live = live_listings(store, local_date(system_clock()))
     finally:
         store.close()
     _console.print(f"listing {entry_ref}: appeal {state.value}; {live} live listings contributed")

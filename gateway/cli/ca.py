@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gateway.clock import system_clock
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 
@@ -18,17 +18,13 @@ CADir = Annotated[Path, typer.Option("--ca-dir", envvar="CREDGATE_CA_DIR", help=
 _console = Console()
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 @app.command("init")
 def init(
     ca_dir: CADir = Path("ca"),
     name: Annotated[str, typer.Option(help="Consortium name in the CA certificate.")] = "credgate",
 ) -> None:
     """Create a new consortium CA (key, certificate, empty revocation list)."""
-    authority = CertificateAuthority.init(ca_dir, name=name, now=_now())
+    authority = CertificateAuthority.init(ca_dir, name=name, now=system_clock())
     _console.print(
         f"CA created in {ca_dir} (certificate {ca_dir / 'ca.cert.pem'}, "
         f"serial {authority.certificate.serial_number:x})"
@@ -48,7 +44,7 @@ def issue(
     authority = CertificateAuthority.load(ca_dir)
     hosts = ("127.0.0.1", "localhost", *(host or []))
     issued = authority.issue(
-        member_id=member_id, role=role, out_dir=out, now=_now(), valid_days=valid_days, hosts=hosts
+        member_id=member_id, role=role, out_dir=out, now=system_clock(), valid_days=valid_days, hosts=hosts
     )
     _console.print(
         f"issued {role.value} certificate for {member_id}: {issued.cert_path} "
@@ -67,7 +63,7 @@ def revoke(
     """Revoke certificates and re-sign the revocation list nodes load."""
     authority = CertificateAuthority.load(ca_dir)
     serials = authority.revoke(
-        now=_now(), member_id=member_id, serial=None if serial is None else int(serial, 16)
+        now=system_clock(), member_id=member_id, serial=None if serial is None else int(serial, 16)
     )
     _console.print(f"revoked {', '.join(f'{s:x}' for s in serials)}; CRL updated at {ca_dir / 'crl.pem'}")
 

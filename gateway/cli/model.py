@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from rich.console import Console
 
 from gateway.cli.subject import ConfigOption
+from gateway.clock import system_clock
 
 app = typer.Typer(help="The shared delinquency model at a member.", no_args_is_help=True)
 
@@ -46,7 +46,7 @@ def fetch(
         response.signer_certificate,
     )
     path = install_model(
-        published, models_dir(settings.data_dir), ca_certificate_pem=ca_pem, now=dt.datetime.now(dt.UTC)
+        published, models_dir(settings.data_dir), ca_certificate_pem=ca_pem, now=system_clock()
     )
     Console().print(f"{published.name} v{published.version} verified and installed: {path}")
 

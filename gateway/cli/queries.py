@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gateway.clock import system_clock
 from gateway.config import Settings
 from gateway.errors import ImportFileError, InvalidInputError
 from gateway.node.book_tokens import tokenise_book
@@ -43,7 +43,7 @@ def tokenise(config: ConfigOption) -> None:
         epoch, written = tokenise_book(
             session.store,
             session.tokeniser,
-            now=dt.datetime.now(dt.UTC),
+            now=system_clock(),
             on_progress=lambda done: progress.advance(task, done),
         )
     _console.print(f"{written} borrowers tokenised under key epoch {epoch}")

@@ -44,13 +44,14 @@ def score(
     from federated.scoring import DEFAULT_MODEL_POLICY, load_tier_policy, score_table
     from federated.settings import DEFAULT_SPEC
     from gateway.cli.features import node_source
+    from gateway.clock import local_date, system_clock
     from gateway.config import Settings
     from gateway.errors import InvalidInputError
 
     settings = Settings.from_file(config)
-    now = dt.datetime.now(dt.UTC)
+    now = system_clock()
     try:
-        reference = dt.date.fromisoformat(as_of) if as_of else now.date()
+        reference = dt.date.fromisoformat(as_of) if as_of else local_date(now)
     except ValueError:
         raise InvalidInputError(f"expected YYYY-MM-DD, received {as_of!r}", field="--as-of") from None
     verified = load_verified(model, ca_certificate_pem=settings.tls.ca_cert.read_bytes(), now=now)

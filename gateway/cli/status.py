@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.cli.exit_codes import ExitCode
+from gateway.clock import system_clock
 from gateway.config import Settings
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import bureau_client
@@ -19,10 +19,6 @@ from gateway.node.doctor import Severity, diagnose
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
 _console = Console(width=140)
 _STYLE = {Severity.OK: "green", Severity.WARN: "yellow", Severity.FAIL: "red"}
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def status(config: ConfigOption) -> None:
@@ -60,7 +56,7 @@ def status(config: ConfigOption) -> None:
 def doctor(config: ConfigOption) -> None:
     """Check configuration, certificates, store, policies, clock and reachability."""
     worst = Severity.OK
-    for finding in diagnose(config, now=_now):
+    for finding in diagnose(config, now=system_clock):
         _console.print(
             f"[{_STYLE[finding.severity]}]{finding.severity.value:>4}[/] {finding.check}: {finding.message}"
         )

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gateway.clock import local_date, system_clock
 from gateway.errors import InvalidInputError
 from gateway.synth import (
     Composition,
@@ -19,7 +20,6 @@ from gateway.synth import (
     load_seed_pii,
     write_consortium,
 )
-from gateway.synth.consortium import DEFAULT_AS_OF
 
 DEFAULT_MEMBERS = 5
 
@@ -56,8 +56,8 @@ def synth(
         ),
     ] = None,
     as_of: Annotated[
-        str, typer.Option("--as-of", help="Reference date (yyyy-mm-dd).")
-    ] = DEFAULT_AS_OF.isoformat(),
+        str | None, typer.Option("--as-of", help="Reference date (yyyy-mm-dd); default: today in Beijing.")
+    ] = None,
     dataset: Annotated[
         Path | None,
         typer.Option(
@@ -85,7 +85,7 @@ def synth(
 
     """
     try:
-        reference = dt.date.fromisoformat(as_of)
+        reference = dt.date.fromisoformat(as_of) if as_of else local_date(system_clock())
     except ValueError:
         raise InvalidInputError(f"expected yyyy-mm-dd, received {as_of!r}", field="as_of") from None
     options = SynthOptions(

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.demo.consortium import RunningConsortium
 
@@ -31,6 +32,7 @@ class DemoContext:
     # The lenders' model book (gateway.synth.books) and the model the demo trains on it.
     book: str = "uci"
     model: str = "gbt"
+    clock: Clock = system_clock
 
     @property
     def outputs(self) -> Path:

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from federated.features.spec import load_spec
 from gateway.bureau import MemberView
+from gateway.clock import local_date, system_clock
 from gateway.config import Settings
 from gateway.demo.consortium import RunningConsortium, node_process
 from gateway.demo.context import DemoContext
@@ -65,11 +66,13 @@ def launched_consortium(
 
     """
     _prepare(workdir)
-    now = dt.datetime.now(dt.UTC)
+    now = system_clock()
     with step(console, "consortium CA"):
         authority = provision_ca(workdir / "ca", now=now)
     with step(console, f"synthetic consortium: {people} people, seed {seed}"):
-        synthetic = generate_consortium(SynthOptions(people=people, seed=seed, composition=composition))
+        synthetic = generate_consortium(
+            SynthOptions(people=people, seed=seed, composition=composition, as_of=local_date(now))
+        )
         write_consortium(synthetic, workdir / "consortium")
     with step(console, f"lenders' model books: {book} (split: {split})"):
         write_model_books(

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
+from gateway.clock import LOCAL_ZONE
 from gateway.demo.context import DemoContext
 from gateway.node.session import member_session
 from gateway.reports.histograms import Period
 
 TEMPLATE_ID = "monthly-risk"
-
-
-def previous_month(now: dt.datetime) -> str:
-    """The last complete month in Beijing time, ``YYYY-MM``."""
-    this = Period.containing(now, ZoneInfo("Asia/Shanghai"))
-    return f"{this.year - 1}-12" if this.month == 1 else f"{this.year:04d}-{this.month - 1:02d}"
 
 
 def regulator_report(context: DemoContext) -> None:
@@ -25,7 +17,7 @@ def regulator_report(context: DemoContext) -> None:
     settings = context.regulator_settings
     if settings is None:
         raise AssertionError("the demo provisions a regulator")
-    period = previous_month(dt.datetime.now(dt.UTC))
+    period = str(Period.containing(context.clock(), LOCAL_ZONE).before(1))
     with member_session(settings) as session:
         client = RegulatorClient.for_session(session)
         report = client.request(TEMPLATE_ID, period)

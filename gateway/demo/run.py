@@ -6,7 +6,6 @@ contact clearance, reports, training) add steps to ``gateway.demo.steps.QUERY_ST
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from dataclasses import dataclass
@@ -103,7 +102,7 @@ def _show_status(console: Console, views: list[MemberView]) -> None:
 
 def _run_doctor(context: DemoContext, member_id: str) -> None:
     config = context.member_settings[member_id].data_dir.parent / CONFIG_FILE
-    findings = list(diagnose(config, now=lambda: dt.datetime.now(dt.UTC)))
+    findings = list(diagnose(config, now=context.clock))
     for finding in findings:
         context.console.print(
             f"  doctor {member_id} {finding.severity.value:>4} {finding.check}: {finding.message}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 import sqlalchemy as sa
 from rich.table import Table
 
 from gateway.cli.queries import write_results
+from gateway.clock import local_date, system_clock
 from gateway.crypto.keys import KeyPair
 from gateway.demo.context import DemoContext
 from gateway.node.book_tokens import tokenise_book
@@ -28,7 +28,7 @@ def tokenise_books(context: DemoContext) -> None:
     total = 0
     for settings in context.member_settings.values():
         with member_session(settings) as session:
-            total += tokenise_book(session.store, session.tokeniser, now=dt.datetime.now(dt.UTC))[1]
+            total += tokenise_book(session.store, session.tokeniser, now=context.clock())[1]
     context.results["borrowers_tokenised"] = total
     context.console.print(f"  {total} borrowers tokenised; the bureau saw blinded points only")
 
@@ -111,7 +111,7 @@ def subject_access(context: DemoContext) -> None:
 
 
 def _consents(store: Store, reason: ReasonCode) -> list[tuple[str, str]]:
-    return valid_consents(store, reason, today=dt.date.today())
+    return valid_consents(store, reason, today=local_date(system_clock()))
 
 
 def _consented(store: Store, reason: ReasonCode, *, entrusted: bool, prefer: set[str]) -> tuple[str, str]:
@@ -119,7 +119,7 @@ def _consented(store: Store, reason: ReasonCode, *, entrusted: bool, prefer: set
     with store.transaction() as session:
         query = sa.select(Borrower.resident_id).join(Account)
         if entrusted:
-            query = query.where(Account.entrustment_expires_on >= dt.date.today())
+            query = query.where(Account.entrustment_expires_on >= local_date(system_clock()))
         with_accounts = set(session.scalars(query))
     candidates = [c for c in _consents(store, reason) if c[0] in with_accounts]
     return min(candidates, key=lambda c: c[0] not in prefer)

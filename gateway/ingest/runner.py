@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.clock import Clock, system_clock
 from gateway.config import default_policies_dir
 from gateway.errors import InvalidInputError
 from gateway.ingest.mapping import ColumnMapping, load_mapping
@@ -101,7 +102,7 @@ def run_import(
     on_progress: Progress | None = None,
     policies_dir: Path | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    now: Callable[[], dt.datetime] | None = None,
+    clock: Clock = system_clock,
 ) -> ImportSummary:
     """Import a CSV or Parquet file of ``kind`` into ``store``.
 
@@ -122,8 +123,8 @@ def run_import(
         Folder holding ``retention.toml``; defaults to the shipped ``policies/``.
     chunk_rows
         Rows per chunk and per transaction.
-    now
-        Clock returning aware UTC datetimes (injected by tests).
+    clock
+        Source of the import's timestamps (injected by tests).
 
     Returns
     -------
@@ -145,7 +146,6 @@ def run_import(
     import_kind = _kind(kind)
     if chunk_rows < 1:
         raise InvalidInputError("expected at least 1 row per chunk", field="chunk_rows")
-    clock = now or (lambda: dt.datetime.now(dt.UTC))
     mapping = load_mapping(mapping_path, kind=import_kind)
     retention = load_retention_policy(policies_dir or default_policies_dir())
     source = inspect_source(file_path)

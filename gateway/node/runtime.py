@@ -28,6 +28,7 @@ from gateway.bureau import ConsortiumDirectory
 from gateway.bureau.directory import liveness_window
 from gateway.bureau.oprf import OPRFEvaluator
 from gateway.bureau.rate_limit import Limit, RateLimiter
+from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
 from gateway.crypto.keys import NodeKeys
 from gateway.errors import ConfigError
@@ -63,13 +64,7 @@ from gateway.store.repositories.members import MemberDirectory
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
-Clock = Callable[[], dt.datetime]
 _LOG = logging.getLogger(__name__)
-
-
-def utc_now() -> dt.datetime:
-    """The wall clock in UTC."""
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -117,7 +112,7 @@ class _Core:
 
 
 def start_bureau(
-    settings: Settings, *, clock: Clock = utc_now, interceptors: Sequence[grpc.ServerInterceptor] = ()
+    settings: Settings, *, clock: Clock = system_clock, interceptors: Sequence[grpc.ServerInterceptor] = ()
 ) -> RunningNode:
     """Start the bureau: directory, OPRF evaluation, subject-check routing, subject access.
 
@@ -213,7 +208,7 @@ def start_bureau(
 
 
 def start_member(
-    settings: Settings, *, clock: Clock = utc_now, interceptors: Sequence[grpc.ServerInterceptor] = ()
+    settings: Settings, *, clock: Clock = system_clock, interceptors: Sequence[grpc.ServerInterceptor] = ()
 ) -> RunningNode:
     """Start a member node and its link to the bureau.
 

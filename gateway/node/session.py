@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 import grpc
 
 from gateway.audit import AuditRecorder
+from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
@@ -27,11 +27,6 @@ from gateway.store.database import Store, open_store
 from gateway.store.repositories.audit import AuditLog
 
 
-def utc_now() -> dt.datetime:
-    """The wall clock in UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
 @dataclass(frozen=True)
 class MemberSession:
     """An open mTLS channel to the bureau plus this member's store and policies."""
@@ -44,6 +39,7 @@ class MemberSession:
     policy: PolicyDecisionPoint
     egress: NodeEgress
     audit: AuditRecorder
+    clock: Clock
 
     @property
     def tokeniser(self) -> RemoteTokeniser:
@@ -64,10 +60,10 @@ class MemberSession:
             store=self.store,
             policy=self.policy,
             tokeniser=self.tokeniser,
-            peers=PeerKeyCache(self.identity, lambda: client.directory()[0], clock=utc_now),
+            peers=PeerKeyCache(self.identity, lambda: client.directory()[0], clock=self.clock),
             transport=GrpcCheckTransport(self.channel, layout_version=layout.version, width=layout.width),
             settings=self.check_settings,
-            clock=utc_now,
+            clock=self.clock,
             audit=self.audit,
         )
 
@@ -78,7 +74,7 @@ class MemberSession:
 
 
 @contextmanager
-def member_session(settings: Settings) -> Iterator[MemberSession]:
+def member_session(settings: Settings, *, clock: Clock = system_clock) -> Iterator[MemberSession]:
     """Open the store and a channel to the bureau for a member's tools; close both after.
 
     Raises
@@ -92,7 +88,7 @@ def member_session(settings: Settings) -> Iterator[MemberSession]:
     identity = TLSIdentity.from_settings(settings.tls)
     store = open_store(settings.store_url)
     try:
-        audit = AuditRecorder(AuditLog(store), node_id=identity.own.member_id, clock=utc_now)
+        audit = AuditRecorder(AuditLog(store), node_id=identity.own.member_id, clock=clock)
         egress = node_egress(settings, store, audit, identity.own)
         channel = open_channel(
             identity, settings.bureau_address, peer_member_id=settings.bureau_member_id, egress=egress.client
@@ -113,6 +109,7 @@ def member_session(settings: Settings) -> Iterator[MemberSession]:
             policy,
             egress,
             audit,
+            clock,
         )
     finally:
         channel.close()

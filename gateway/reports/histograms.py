@@ -81,6 +81,11 @@ class Period:
         local = moment.astimezone(zone)
         return cls(local.year, local.month)
 
+    def before(self, months: int = 1) -> Period:
+        """The month ``months`` calendar months before this one."""
+        index = self.year * 12 + self.month - 1 - months
+        return Period(index // 12, index % 12 + 1)
+
     def __str__(self) -> str:
         """``YYYY-MM``."""
         return f"{self.year:04d}-{self.month:02d}"

@@ -23,8 +23,6 @@ from gateway.synth.refs import RefBook
 from gateway.synth.schemas import KINDS, Dialect, dialect_for
 from gateway.synth.uci import load_dataset
 
-DEFAULT_AS_OF = dt.date(2026, 10, 31)
-
 
 @dataclass(frozen=True, slots=True)
 class SynthOptions:
@@ -50,7 +48,7 @@ class SynthOptions:
     people: int
     seed: int
     composition: Composition
-    as_of: dt.date = DEFAULT_AS_OF
+    as_of: dt.date
     dataset: Path | None = None
     seed_pii: tuple[SeedPerson, ...] = field(default=())
 

@@ -4,7 +4,6 @@ access, and a regulator's report request."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import os
@@ -15,7 +14,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from gateway.clock import LOCAL_ZONE, local_date, system_clock
 from gateway.demo.launch import launched_consortium
+from gateway.reports.histograms import Period
 from gateway.store import open_store
 from gateway.store.enums import ReasonCode
 from gateway.store.repositories.consents import valid_consents
@@ -43,7 +44,7 @@ def test_a_member_checks_screens_and_relays_subject_access_from_the_command_line
         configs = {m: str(s.data_dir.parent / "node.toml") for m, s in context.member_settings.items()}
         tokenised = [credgate("tokenise", "--config", config) for config in configs.values()]
         store = open_store(context.member_settings["bank-1"].store_url)
-        consents = valid_consents(store, ReasonCode.POST_LOAN_MANAGEMENT, today=dt.date.today())
+        consents = valid_consents(store, ReasonCode.POST_LOAN_MANAGEMENT, today=local_date(system_clock()))
         store.close()
         resident_id, consent = consents[0]
         single = credgate(
@@ -94,13 +95,14 @@ def test_a_member_checks_screens_and_relays_subject_access_from_the_command_line
             if context.regulator_settings
             else ""
         )
+        period = str(Period.containing(system_clock(), LOCAL_ZONE).before(1))
         report_args = (
             "report",
             "request",
             "--config",
             regulator,
             "--period",
-            "2026-10",
+            period,
             "--out",
             str(tmp_path / "r"),
         )
@@ -129,7 +131,7 @@ def test_a_member_checks_screens_and_relays_subject_access_from_the_command_line
     assert refused.returncode == 40 and "consent" in refused.stderr
     assert reported.returncode == 0, reported.stderr
     assert "a new release" in reported.stdout and "not re-noised" in repeated.stdout
-    assert (tmp_path / "r" / "monthly-risk-2026-10.html").exists() and (
-        tmp_path / "r" / "monthly-risk-2026-10.pdf"
+    assert (tmp_path / "r" / f"monthly-risk-{period}.html").exists() and (
+        tmp_path / "r" / f"monthly-risk-{period}.pdf"
     ).exists()
     assert not_a_month.returncode == 12 and "period" in not_a_month.stderr

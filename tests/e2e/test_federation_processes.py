@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import Settings, default_policies_dir
+from gateway.config import Settings
 from gateway.demo.consortium import RunningConsortium, node_process
 from gateway.demo.provision import BUREAU_ID
 from gateway.federation.bundles import build_bundle, fab_sha256
@@ -28,10 +28,9 @@ pytestmark = [pytest.mark.processes, pytest.mark.slow]
 
 
 @pytest.fixture
-def policies_dir(tmp_path: Path) -> Path:
+def policies_dir(policies_copy: Callable[..., Path]) -> Path:
     """The shipped policies plus an allow-list naming the test app's bundle."""
-    folder = tmp_path / "policies"
-    shutil.copytree(default_policies_dir(), folder)
+    folder = policies_copy({})
     digest = fab_sha256(build_bundle(APP_DIR))
     (folder / "federated_bundles.toml").write_text(
         f'[[bundle]]\nname = "fedtest"\nsource = "tests"\nsha256 = "{digest}"\n', encoding="utf-8"

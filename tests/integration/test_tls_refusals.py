@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
+from gateway.clock import system_clock
 from gateway.config import TLSSettings
 from gateway.demo.provision import provision_ca
 from gateway.identity.ca import CertificateAuthority
@@ -20,7 +21,7 @@ from gateway.rpc.channel import open_channel
 from gateway.rpc.status import reason_of
 from gateway.store.repositories.audit import AuditLog
 
-NOW = dt.datetime.now(dt.UTC)
+NOW = system_clock()
 
 
 def identity_from(

@@ -4,9 +4,9 @@ from searching."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
+from gateway.clock import system_clock
 from gateway.node.doctor import Severity, diagnose
 from gateway.node.runtime import RunningNode
 from gateway.store.repositories.members import MemberDirectory
@@ -19,9 +19,7 @@ def test_doctor_leaves_the_members_directory_entry_alone(
     assert bank.link is not None and bank.link.registered.wait(10)
     before = MemberDirectory(bureau.store).get("bank-1")
 
-    findings = list(
-        diagnose(bank.settings.data_dir.parent / "node.toml", now=lambda: dt.datetime.now(dt.UTC))
-    )
+    findings = list(diagnose(bank.settings.data_dir.parent / "node.toml", now=system_clock))
 
     after = MemberDirectory(bureau.store).get("bank-1")
     assert all(f.severity is not Severity.FAIL for f in findings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from gateway._proto.credgate.v1 import (
 from gateway.bureau import ConsortiumDirectory, MemberView
 from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
+from gateway.clock import Clock
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.pseudonyms import PseudonymTally
@@ -46,8 +47,6 @@ from gateway.rpc.interceptors import current_peer, peer_certificate_pem
 from gateway.rpc.roles import role_to_proto
 from gateway.rpc.status import maps_errors, maps_stream_errors
 from gateway.store.repositories.members import PublishedKeys
-
-Clock = Callable[[], dt.datetime]
 
 
 @dataclass(frozen=True)

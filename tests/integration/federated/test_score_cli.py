@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from federated.registry import ModelRecord, publish
 from federated.settings import DEFAULT_SPEC
 from gateway.cli.exit_codes import ExitCode
 from gateway.cli.score import register
+from gateway.clock import system_clock
 from gateway.config import Settings
 from gateway.identity.peer import Role
 from gateway.synth.uci import load_dataset
@@ -42,7 +42,7 @@ def member(provision: object, tmp_path: Path) -> tuple[Settings, Path]:
     record = ModelRecord(
         name="delinquency",
         version=1,
-        created_at=dt.datetime.now(dt.UTC).isoformat(),
+        created_at=system_clock().isoformat(),
         kind="lr",
         hidden=32,
         weights=initial_weights("lr", spec.width, hidden=32, seed=1),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.clock import system_clock
 from gateway.config import Settings, default_policies_dir
 from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
 from gateway.federation.bundles import build_bundle, fab_sha256
@@ -45,7 +45,7 @@ class Federation:
             plan,
             bureau_address="127.0.0.1:1",
             heartbeat_seconds=1.0,
-            now=dt.datetime.now(dt.UTC),
+            now=system_clock(),
             policies_dir=self.policies,
         )
 
@@ -83,11 +83,11 @@ def running_federation(root: Path, *, members: int = 3) -> Iterator[Federation]:
     (policies / "federated_bundles.toml").write_text(
         allow_list_text(fab_sha256(build_bundle(APP_DIR))), encoding="utf-8"
     )
-    authority = provision_ca(root / "ca", now=dt.datetime.now(dt.UTC))
+    authority = provision_ca(root / "ca", now=system_clock())
     plan = NodePlan(BUREAU_ID, Role.BUREAU, root / "nodes" / BUREAU_ID)
     plan.directory.mkdir(parents=True)
     bureau = provision_node(
-        authority, plan, bureau_address=None, heartbeat_seconds=1.0, now=dt.datetime.now(dt.UTC),
+        authority, plan, bureau_address=None, heartbeat_seconds=1.0, now=system_clock(),
         policies_dir=policies,
     )  # fmt: skip
     settings = FederationSettings(True, "127.0.0.1:0", None, policies / "federated_bundles.toml",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import grpc
 import pytest
 
 from gateway.audit import AuditRecorder
+from gateway.clock import system_clock
 from gateway.config import Settings
 from gateway.egress.index import ExactMatchIndex
 from gateway.egress.opaque import OpaqueEgress
@@ -29,7 +29,7 @@ def gateway(provision: Callable[..., Settings], tmp_path: Path) -> Iterator[tupl
     store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
     index = ExactMatchIndex(bytes(32))
     index.rebuild([MOBILE])
-    audit = AuditRecorder(AuditLog(store), node_id="bank-1", clock=lambda: dt.datetime.now(dt.UTC))
+    audit = AuditRecorder(AuditLog(store), node_id="bank-1", clock=system_clock)
     # The relay address answers nothing: a body that were forwarded would fail as unavailable.
     channel = grpc.insecure_channel("127.0.0.1:9")
     guard = BundleGuard(tmp_path / "bundles.toml")

@@ -3,7 +3,6 @@ company and an agency on real mTLS sockets), plus a regulator with its own certi
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gateway.clock import LOCAL_ZONE, local_date, system_clock
 from gateway.config import Settings, default_policies_dir
 from gateway.identity.peer import Role
 from gateway.node.session import member_session
@@ -23,7 +23,9 @@ from gateway.synth import Composition, SynthOptions, generate_consortium, write_
 
 from ..subject_check.conftest import MEMBERS, Consortium, consortium  # noqa: F401 - fixture
 
-PERIOD = "2026-10"
+# The last complete month before the session started, in Beijing: the synthetic books are
+# generated as of today, so this month always lies inside their repayment history.
+PERIOD = str(Period.containing(system_clock(), LOCAL_ZONE).before(1))
 RULES = ContactRules.from_directory(default_policies_dir())
 
 
@@ -32,7 +34,8 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     """A larger book than the subject-check suite's: enough borrowers for cells well above the noise."""
     folder = tmp_path_factory.mktemp("consortium")
     composition = Composition(bank=3, consumer_finance=1, micro_lender=0, agency=1)
-    write_consortium(generate_consortium(SynthOptions(people=2500, seed=5, composition=composition)), folder)
+    options = SynthOptions(people=2500, seed=5, composition=composition, as_of=local_date(system_clock()))
+    write_consortium(generate_consortium(options), folder)
     return folder, json.loads((folder / "truth.json").read_text())
 
 
@@ -62,9 +65,7 @@ def true_counts(
     """The exact sums the noised release stands for, from the members' raw stores."""
     roles = {m: r for m, r in MEMBERS.items() if members is None or m in members}
     urls = {m: world.settings[m].store_url for m in roles}
-    return exact_counts(
-        roles, urls, template, Period.parse(period), contact_rules=RULES, now=dt.datetime.now(dt.UTC)
-    )
+    return exact_counts(roles, urls, template, Period.parse(period), contact_rules=RULES, now=system_clock())
 
 
 def stored_bytes(folder: Path) -> bytes:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from gateway.clock import local_date, system_clock
 from gateway.config import Settings
 from gateway.demo.provision import BUREAU_ID
 from gateway.identity.peer import Role
@@ -21,6 +21,7 @@ from gateway.synth import Composition, SynthOptions, generate_consortium, write_
 
 from ..recording import RecordingInterceptor
 from ..subject_check.conftest import _import_book
+from .conftest import PERIOD
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,8 @@ COMPOSITION = Composition(bank=5, consumer_finance=1, micro_lender=1, agency=1)
 def eight_members(
     provision: Callable[..., Settings], tmp_path: Path
 ) -> Iterator[tuple[RunningNode, dict[str, RecordingInterceptor], Settings]]:
-    synthetic = generate_consortium(SynthOptions(people=800, seed=11, composition=COMPOSITION))
+    options = SynthOptions(people=800, seed=11, composition=COMPOSITION, as_of=local_date(system_clock()))
+    synthetic = generate_consortium(options)
     write_consortium(synthetic, tmp_path / "books")
     bureau = start_bureau(provision(BUREAU_ID, Role.BUREAU))
     members: list[RunningNode] = []
@@ -46,7 +48,7 @@ def eight_members(
         for node in members:
             assert node.link is not None and node.link.registered.wait(15)
             with member_session(node.settings) as session:
-                tokenise_book(session.store, session.tokeniser, now=dt.datetime.now(dt.UTC))
+                tokenise_book(session.store, session.tokeniser, now=system_clock())
         yield bureau, recorders, provision("cbirc", Role.REGULATOR, bureau_address=bureau.address)
     finally:
         for node in members:
@@ -60,7 +62,7 @@ def test_gates_are_computed_in_a_second_masked_phase_and_suppress_cells(
     _, recorders, regulator = eight_members
 
     with member_session(regulator) as session:
-        report = RegulatorClient.for_session(session).request("monthly-risk", "2026-10")
+        report = RegulatorClient.for_session(session).request("monthly-risk", PERIOD)
 
     release = report.release
     assert release.answering_members == 8 and release.institution_rules_applied

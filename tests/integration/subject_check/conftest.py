@@ -4,7 +4,6 @@ company and an agency, each with its synthetic book imported and tokenised."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gateway.clock import local_date, system_clock
 from gateway.config import Settings, default_policies_dir
 from gateway.demo.provision import BUREAU_ID
 from gateway.identity.peer import Role
@@ -102,7 +102,8 @@ def _import_book(settings: Settings, folder: Path) -> None:
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("consortium")
     composition = Composition(bank=3, consumer_finance=1, micro_lender=0, agency=1)
-    write_consortium(generate_consortium(SynthOptions(people=400, seed=5, composition=composition)), folder)
+    options = SynthOptions(people=400, seed=5, composition=composition, as_of=local_date(system_clock()))
+    write_consortium(generate_consortium(options), folder)
     return folder, json.loads((folder / "truth.json").read_text())
 
 
@@ -128,7 +129,7 @@ def consortium(
         world.wait_online()
         for member_settings in settings.values():
             with member_session(member_settings) as session:
-                tokenise_book(session.store, session.tokeniser, now=dt.datetime.now(dt.UTC))
+                tokenise_book(session.store, session.tokeniser, now=system_clock())
         yield world
     finally:
         for node in members.values():
@@ -152,7 +153,7 @@ def expected_answer(
         Counter(AnswerSegment.of_role(r) for r in others.values()),
         minimum=settings.aggregation.min_members_per_segment,
     )
-    now = dt.datetime.now(dt.UTC)
+    now = system_clock()
     total = np.zeros(VectorLayout.from_settings(settings).width, dtype=np.int64)
     for member_id, role in others.items():
         store = open_store(world.settings[member_id].store_url)
@@ -169,6 +170,6 @@ def valid_consents(world: Consortium, member_id: str, reason: ReasonCode) -> lis
     """``(resident_id, consent_ref)`` of every consent for ``reason`` the member holds, valid today."""
     store = open_store(world.settings[member_id].store_url)
     try:
-        return consents_valid_today(store, reason, today=dt.datetime.now(dt.UTC).date())
+        return consents_valid_today(store, reason, today=system_clock().date())
     finally:
         store.close()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from gateway.config import default_policies_dir
 from gateway.node.session import member_session
 from gateway.queries.subject_check.answer import CheckStatus
 from gateway.queries.subject_check.querier import SubjectRequest
@@ -20,14 +19,10 @@ CHUNK = 7
 
 
 @pytest.fixture
-def policies_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "policies"
-    shutil.copytree(default_policies_dir(), folder)
-    policy = folder / "subject_check.toml"
-    policy.write_text(
-        policy.read_text().replace("max_subjects_per_chunk = 1000", f"max_subjects_per_chunk = {CHUNK}")
+def policies_dir(policies_copy: Callable[..., Path]) -> Path:
+    return policies_copy(
+        {"subject_check.toml": [("max_subjects_per_chunk = 1000", f"max_subjects_per_chunk = {CHUNK}")]}
     )
-    return folder
 
 
 def test_every_row_of_a_chunked_screen_equals_the_raw_data(consortium: Consortium) -> None:

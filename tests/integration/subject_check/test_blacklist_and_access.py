@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.clock import local_date, system_clock
 from gateway.crypto.errors import DecryptionError
 from gateway.crypto.keys import KeyPair
 from gateway.ingest import run_import
@@ -59,10 +60,11 @@ def test_listings_count_until_an_appeal_is_upheld_and_never_after_expiry(
     )
     _load(consortium, "bank-2", _write_book(tmp_path / "b2", with_account=True))
     _load(consortium, "bank-3", _write_book(tmp_path / "b3", with_account=False))
-    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
-    _import_listings(consortium, "bank-2", _list(tmp_path / "l2", ["X-B1,X-1,fraud,EV-1,2026-01-05,"]))
+    today = local_date(system_clock())
+    recent, long_ago, yesterday = (today - dt.timedelta(days=days) for days in (30, 2000, 1))
+    _import_listings(consortium, "bank-2", _list(tmp_path / "l2", [f"X-B1,X-1,fraud,EV-1,{recent},"]))
     _import_listings(
-        consortium, "bank-3", _list(tmp_path / "l3", [f"X-B2,X-1,identity_theft,EV-2,2020-01-01,{yesterday}"])
+        consortium, "bank-3", _list(tmp_path / "l3", [f"X-B2,X-1,identity_theft,EV-2,{long_ago},{yesterday}"])
     )
     with member_session(consortium.settings["bank-1"]) as session:
         listed = session.subject_checks().check_one(
@@ -132,10 +134,7 @@ def test_a_subject_sees_who_queried_them_and_only_their_key_opens_it(
         )
     ]
     assert [(r.institution, r.reason) for r in records] == [("bank-1", "loan_approval")]
-    assert (
-        records[0].date
-        == dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
-    )
+    assert records[0].date == system_clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
     assert coverage.members_answered == len(envelopes) == 5
     assert len({len(box.ciphertext) for box in envelopes}) == 1  # padded: sizes say nothing
     stranger = KeyPair.generate()

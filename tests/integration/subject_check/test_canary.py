@@ -34,6 +34,7 @@ from gateway.store import open_store
 from gateway.store.enums import ReasonCode, TokenType
 from gateway.store.models import Borrower
 
+from ..reports.conftest import PERIOD
 from .conftest import Consortium, valid_consents
 
 SCHEMA = EgressSchema.from_directory(default_policies_dir())
@@ -117,7 +118,7 @@ def exercise_every_rpc(world: Consortium) -> None:
         )
     regulator = world.provision("cbirc", Role.REGULATOR, bureau_address=world.bureau.address)
     with member_session(regulator) as session:
-        RegulatorClient.for_session(session).request("monthly-risk", "2026-10")
+        RegulatorClient.for_session(session).request("monthly-risk", PERIOD)
 
 
 def test_no_seeded_pii_leaves_any_node(consortium: Consortium) -> None:

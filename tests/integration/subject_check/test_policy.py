@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from gateway._proto.credgate.v1 import bureau_pb2_grpc
+from gateway.clock import local_date, system_clock
 from gateway.errors import PolicyDenied
 from gateway.node.session import member_session
 from gateway.queries.subject_check.answer import CheckStatus
@@ -59,7 +60,7 @@ def test_a_consent_for_another_purpose_or_expired_does_not_count(consortium: Con
             db.execute(
                 sa.update(Consent)
                 .where(Consent.consent_ref == consent)
-                .values(expires_on=dt.date.today() - dt.timedelta(days=1))
+                .values(expires_on=local_date(system_clock()) - dt.timedelta(days=1))
             )
         with pytest.raises(PolicyDenied):
             client.check_one(SubjectRequest(resident_id, consent), ReasonCode.LOAN_APPROVAL)
@@ -78,7 +79,7 @@ def test_an_agency_checks_only_entrusted_accounts_for_collection(consortium: Con
             db.execute(
                 sa.update(Account)
                 .where(Account.borrower_id == borrower)
-                .values(entrustment_expires_on=dt.date.today() - dt.timedelta(days=1))
+                .values(entrustment_expires_on=local_date(system_clock()) - dt.timedelta(days=1))
             )
         with pytest.raises(PolicyDenied, match="entrustment"):
             client.check_one(subject, ReasonCode.COLLECTION_CASE_CHECK)

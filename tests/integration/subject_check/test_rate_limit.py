@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from gateway.config import default_policies_dir
 from gateway.errors import RateLimited
 from gateway.node.session import member_session
 from gateway.queries.subject_check.querier import SubjectRequest
@@ -19,12 +18,10 @@ from .conftest import Consortium, valid_consents
 
 
 @pytest.fixture
-def policies_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "policies"
-    shutil.copytree(default_policies_dir(), folder)
-    policy = folder / "subject_check.toml"
-    policy.write_text(policy.read_text().replace("subjects_per_minute = 300000", "subjects_per_minute = 3"))
-    return folder
+def policies_dir(policies_copy: Callable[..., Path]) -> Path:
+    return policies_copy(
+        {"subject_check.toml": [("subjects_per_minute = 300000", "subjects_per_minute = 3")]}
+    )
 
 
 def test_a_querier_over_its_rate_is_refused_and_nothing_is_recorded(consortium: Consortium) -> None:

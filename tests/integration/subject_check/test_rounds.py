@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from gateway.clock import local_date, system_clock
 from gateway.identifiers import resident_id_check_char
 from gateway.ingest import run_import
 from gateway.node.book_tokens import tokenise_book
@@ -54,6 +55,8 @@ def test_fewer_than_three_answering_members_is_insufficient_coverage(consortium:
     assert outcome.answer.lenders_by_outstanding == {}
 
 
+TODAY = local_date(system_clock())
+OPENED, GRANTED, EXPIRES = (TODAY + dt.timedelta(days=d) for d in (-180, -30, 365))
 NEW_ID = "110105199003070" + "01"  # first 17 digits completed below
 
 
@@ -76,7 +79,7 @@ def _write_book(folder: Path, *, with_account: bool, consents: tuple[str, ...] =
     if with_account:
         (folder / "accounts.csv").write_text(
             "account_ref,borrower_ref,segment,product,credit_limit,principal,outstanding,days_past_due,status,opened_on\n"
-            "X-L1,X-1,consumer_finance,cash loan,50000,40000,32000,45,active,2025-06-01\n"
+            f"X-L1,X-1,consumer_finance,cash loan,50000,40000,32000,45,active,{OPENED}\n"
         )
         (folder / "accounts.toml").write_text(
             'kind = "accounts"\n[columns]\n'
@@ -99,9 +102,7 @@ def _write_book(folder: Path, *, with_account: bool, consents: tuple[str, ...] =
     if consents:
         (folder / "consents.csv").write_text(
             "consent_ref,borrower_ref,purpose,counterparty_scope,granted_on,expires_on\n"
-            + "".join(
-                f"X-C-{purpose},X-1,{purpose},consortium,2026-01-01,2030-01-01\n" for purpose in consents
-            )
+            + "".join(f"X-C-{purpose},X-1,{purpose},consortium,{GRANTED},{EXPIRES}\n" for purpose in consents)
         )
         (folder / "consents.toml").write_text(
             'kind = "consents"\n[columns]\n'
@@ -130,7 +131,7 @@ def _load(world: Consortium, member_id: str, folder: Path) -> None:
     finally:
         store.close()
     with member_session(world.settings[member_id]) as session:
-        tokenise_book(session.store, session.tokeniser, now=dt.datetime.now(dt.UTC))
+        tokenise_book(session.store, session.tokeniser, now=system_clock())
 
 
 def _forget(world: Consortium, member_id: str) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.audit import AuditRecorder
+from gateway.clock import system_clock
 from gateway.egress.files import OutboundFiles
 from gateway.egress.guard import EgressBlocked
 from gateway.egress.index import ExactMatchIndex
@@ -30,7 +30,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def files(store: Store) -> OutboundFiles:
     index = ExactMatchIndex(bytes(32))
     index.rebuild([SEEDED_MOBILE])
-    audit = AuditRecorder(AuditLog(store), node_id="bank-1", clock=lambda: dt.datetime.now(dt.UTC))
+    audit = AuditRecorder(AuditLog(store), node_id="bank-1", clock=system_clock)
     return OutboundFiles(index, audit, node_id="bank-1", node_role="bank")
 
 

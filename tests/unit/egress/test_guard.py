@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import strategies as st
 
 from gateway._proto.credgate.v1 import bureau_pb2, common_pb2, regulator_report_pb2, subject_check_pb2
 from gateway.audit import AuditRecorder
+from gateway.clock import system_clock
 from gateway.config import default_policies_dir
 from gateway.egress.guard import EgressBlocked, EgressGuard
 from gateway.egress.index import ExactMatchIndex, candidates, variants
@@ -115,7 +115,7 @@ def test_a_block_is_audited_with_type_field_and_detector_but_no_value(
 ) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     auditor = EgressAuditor(
-        AuditRecorder(AuditLog(store), node_id="bank-1", clock=lambda: dt.datetime.now(dt.UTC)),
+        AuditRecorder(AuditLog(store), node_id="bank-1", clock=system_clock),
         node_id="bank-1",
         node_role="bank",
     )

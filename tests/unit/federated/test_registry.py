@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,12 +10,13 @@ import pytest
 from federated.errors import ModelVerificationError
 from federated.models import Normaliser
 from federated.registry import ModelRecord, load_verified, next_version, publish
+from gateway.clock import system_clock
 from gateway.errors import NotFoundError
 from gateway.federation.models import install_model, newest_model
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 
-NOW = dt.datetime.now(dt.UTC)
+NOW = system_clock()
 
 
 @pytest.fixture

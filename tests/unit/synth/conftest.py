@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import tomllib
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from gateway.synth import Composition, ConsortiumResult, SynthOptions, generate_
 from gateway.synth.uci import UCIDataset, load_dataset
 
 PEOPLE = 2000
+# The generator's reference date is an input: it never reads the clock, so a fixed date never ages.
+AS_OF = dt.date(2026, 10, 31)
 SEED = 20261031
 
 ReadCanonical = Callable[[str, str], list[dict[str, str]]]
@@ -28,7 +31,7 @@ def dataset() -> UCIDataset:
 @pytest.fixture(scope="session")
 def consortium() -> ConsortiumResult:
     composition = Composition.parse("bank=3,consumer_finance=1,micro_lender=1,agency=2")
-    return generate_consortium(SynthOptions(people=PEOPLE, seed=SEED, composition=composition))
+    return generate_consortium(SynthOptions(people=PEOPLE, seed=SEED, composition=composition, as_of=AS_OF))
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from gateway.cli.synth import register
+from gateway.clock import local_date, system_clock
 from gateway.errors import InvalidInputError
 
 
@@ -24,14 +25,17 @@ def app() -> typer.Typer:
 
 
 def test_synth_writes_member_folders_and_prints_a_summary(app: typer.Typer, tmp_path: Path) -> None:
+    before = local_date(system_clock())
     result = CliRunner().invoke(
         app, ["synth", "--members", "4", "--people", "200", "--seed", "5", "--out", str(tmp_path)]
     )
+    after = local_date(system_clock())
 
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert [m["id"] for m in manifest["members"]] == ["bank-1", "bank-2", "cfc-1", "agency-1"]
     assert manifest["seed"] == 5 and manifest["people"] == 200
+    assert manifest["as_of"] in {before.isoformat(), after.isoformat()}  # today in Beijing by default
     for member in ("bank-1", "cfc-1", "agency-1"):
         assert member in result.output
     assert "multi-lender share" in result.output

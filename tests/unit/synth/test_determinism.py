@@ -7,9 +7,11 @@ from pathlib import Path
 
 from gateway.synth import Composition, SynthOptions, generate_consortium, write_consortium
 
+from .conftest import AS_OF
+
 
 def write(out: Path, *, seed: int) -> dict[str, bytes]:
-    options = SynthOptions(people=400, seed=seed, composition=Composition.default_for(5))
+    options = SynthOptions(people=400, seed=seed, composition=Composition.default_for(5), as_of=AS_OF)
     write_consortium(generate_consortium(options), out)
     return {
         str(path.relative_to(out)): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()
@@ -33,9 +35,10 @@ def test_different_seed_gives_different_output(tmp_path: Path) -> None:
 
 def test_output_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from gateway.synth import *; "
+        "import sys, datetime; from pathlib import Path; from gateway.synth import *; "
         "write_consortium(generate_consortium(SynthOptions(people=200, seed=3, "
-        "composition=Composition.default_for(4))), Path(sys.argv[1]))"
+        "composition=Composition.default_for(4), "
+        f"as_of=datetime.date.fromisoformat({AS_OF.isoformat()!r}))), Path(sys.argv[1]))"
     )
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}

@@ -6,7 +6,7 @@ from typing import Any
 
 from gateway.synth.schemas import KINDS
 
-from .conftest import ReadCanonical, read_header_and_rows, read_mapping
+from .conftest import AS_OF, ReadCanonical, read_header_and_rows, read_mapping
 
 MONTHLY = [f"{p}_m{i}" for p in ("repayment_status", "statement_balance", "amount_paid") for i in range(1, 7)]
 REQUIRED = {
@@ -155,7 +155,7 @@ def test_agency_contacts_name_the_agency_and_lender_contacts_do_not(
 
 def test_manifest_counts_match_the_files(manifest: dict[str, Any], read_canonical: ReadCanonical) -> None:
     assert manifest["dataset"]["sha256"] == "d6734686585e98e0a864f5c354cad13248d999074d54308b4233fd31da54b8a4"
-    assert manifest["as_of"] == "2026-10-31"
+    assert manifest["as_of"] == AS_OF.isoformat()
     for member in manifest["members"]:
         assert member["folder"] == member["id"]
         for kind in KINDS:

@@ -12,7 +12,7 @@ from gateway.identifiers import normalise_mobile, normalise_resident_id, residen
 from gateway.synth import Composition, ConsortiumResult, SynthOptions, generate_consortium, load_seed_pii
 from gateway.synth.regions import load_regions
 
-from .conftest import ReadCanonical
+from .conftest import AS_OF, ReadCanonical
 
 CHINESE_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
 
@@ -113,7 +113,7 @@ def test_seed_pii_people_are_planted_first_and_appear_in_the_files(tmp_path: Pat
         make_seed_file(tmp_path, [{"resident_id": rid, "name": "金丝雀", "mobile": "+86 139 0000 0001"}])
     )
     result = generate_consortium(
-        SynthOptions(people=50, seed=1, composition=Composition.default_for(4), seed_pii=seeds)
+        SynthOptions(people=50, seed=1, composition=Composition.default_for(4), as_of=AS_OF, seed_pii=seeds)
     )
 
     first = result.people[0]
