@@ -17,7 +17,8 @@ spec feature, NaN where the feature imputes nothing):
 ``stats-var``   ``[imputation, mean]``
 ``train``       ``[imputation, weights, mean, std]``
 ``evaluate``    ``[imputation, weights, mean, std]`` (lr, mlp) or ``[imputation, ensemble]`` (gbt)
-``tree-level``  ``[imputation, edges, edge counts, ensemble, tree, [level]]``
+``tree-level``  ``[imputation, edges, edge counts, ensemble, tree, [level, evaluate]]`` (``evaluate``
+               1: also the held-out sums of ``ensemble``, the trees so far)
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from federated.features.spec import FeatureSpec, load_spec
 from federated.features.table import RawTable, stratified_split
 from federated.metrics import local_sums, quality
 from federated.models import Normaliser, predict
-from federated.protocol import EPSILON_SCALE, Phase, check_range
+from federated.protocol import EPSILON_SCALE, HIST_SCALE, SCALE, Phase, check_range
 from federated.settings import RunSettings, UserConfigValue
 from federated.sketch import SKETCH
 from federated.trees import Ensemble, bin_inputs, level_histograms, route
@@ -216,7 +217,7 @@ def compute(
     """
     n = float(len(data.train))
     if phase is Phase.PROFILE:
-        vector = _profile(data)
+        vector = _private(settings, data, phase, _profile(data))
     elif len(arrays) < 1:
         raise FederatedError(f"{phase.value}: the server sent no imputation vector")
     elif phase is Phase.STATS_MEAN:
@@ -228,14 +229,19 @@ def compute(
     elif phase is Phase.TRAIN:
         vector = _train(data, settings, arrays, round_number)
     elif phase is Phase.TREE_LEVEL:
-        vector = _tree_level(data, settings, arrays)
+        return _tree_level(data, settings, arrays, round_number)
     else:
         vector = _evaluate(data, settings, arrays, round_number)
-    if settings.model == "gbt" and settings.dp_epsilon > 0 and phase in (Phase.PROFILE, Phase.TREE_LEVEL):
-        from federated.tree_privacy import noise_share
-
-        vector = vector + noise_share(settings, data.spec, vector.size)
     return check_range(np.asarray(vector, dtype=np.float64) / phase.scale, phase=phase)
+
+
+def _private(settings: RunSettings, data: MemberData, phase: Phase, vector: FloatArray) -> FloatArray:
+    """Add this member's share of the distributed noise to a tree run's profile and histograms."""
+    if settings.model != "gbt" or settings.dp_epsilon <= 0 or phase not in (Phase.PROFILE, Phase.TREE_LEVEL):
+        return vector
+    from federated.tree_privacy import noise_share
+
+    return vector + noise_share(settings, data.spec, vector.size)
 
 
 def _profile(data: MemberData) -> FloatArray:
@@ -271,18 +277,28 @@ def _train(
     )
 
 
-def _tree_level(data: MemberData, settings: RunSettings, arrays: list[FloatArray]) -> FloatArray:
+def _tree_level(
+    data: MemberData, settings: RunSettings, arrays: list[FloatArray], round_number: int
+) -> FloatArray:
+    """Histograms of one level (``/ HIST_SCALE``), then, when asked, the held-out sums (``/ SCALE``).
+
+    The server asks for the evaluation of the ensemble it sends (the trees so far) together
+    with the first level of the next tree, which depends on nothing else: one aggregation
+    instead of two.
+    """
     params = settings.tree_params
-    if len(arrays) != 6:
-        raise FederatedError("tree-level: expected imputation, edges, edge counts, ensemble, tree and level")
+    if len(arrays) != 6 or arrays[5].size != 2:
+        raise FederatedError(
+            "tree-level: expected imputation, edges, edge counts, ensemble, tree and [level, evaluate]"
+        )
     edges = split_edges(arrays[1], arrays[2])
     x = data.inputs(arrays[0])
     ensemble = Ensemble.from_vector(arrays[3], params)
     tree = np.asarray(arrays[4], dtype=np.float64).reshape(3, params.nodes)
-    level = int(arrays[5][0])
+    level, evaluate = int(arrays[5][0]), bool(arrays[5][1])
     p = 1.0 / (1.0 + np.exp(-data.margins(arrays[0], ensemble)))
     y = data.train.labels.astype(np.float64)
-    return level_histograms(
+    histograms = level_histograms(
         data.binned(arrays[0], arrays[1], edges),
         route(tree, x),
         p - y,
@@ -290,6 +306,13 @@ def _tree_level(data: MemberData, settings: RunSettings, arrays: list[FloatArray
         level=level,
         bins=params.bins,
     )
+    scaled = check_range(
+        _private(settings, data, Phase.TREE_LEVEL, histograms) / HIST_SCALE, phase=Phase.TREE_LEVEL
+    )
+    if not evaluate:
+        return scaled
+    sums = _evaluate(data, settings, [arrays[0], arrays[3]], len(ensemble.trees))
+    return np.concatenate([scaled, check_range(sums / SCALE, phase=Phase.EVALUATE)])
 
 
 def split_edges(flat: FloatArray, counts: FloatArray) -> list[FloatArray]:

@@ -13,6 +13,11 @@ their number and gets sums:
 ``evaluate``    ``[negatives (B bins), positives (B), Σp (B), Σ(p-y)², Σ log loss, n] / SCALE``
 ``tree-level``  ``[Σg (nodes × inputs × bins), Σh (nodes × inputs × bins)] / HIST_SCALE``
 
+The server's instructions for a phase (the arrays listed in :mod:`federated.member`) travel
+as one vector, :func:`pack`'s ``[k, n_1 … n_k, array_1 …, array_k]``: Flower moves every
+array of a message as objects of its own, each one more fleet call per member through
+the relay, so six arrays cost ten extra calls per member and stage.
+
 ``w`` is the member's locally trained weight vector, ``g`` the global one it
 started from: FedAvg is ``g + Σ n·(w-g) / Σ n``. SecAgg+ clips each element to
 ``[-CLIPPING_RANGE, CLIPPING_RANGE]`` and quantises it to ``QUANTIZATION_RANGE``
@@ -41,7 +46,9 @@ __all__ = [
     "SCALE",
     "Phase",
     "check_range",
+    "pack",
     "sums_from_mean",
+    "unpack",
 ]
 
 Vector = npt.NDArray[np.float64]
@@ -103,3 +110,29 @@ def check_range(vector: Vector, *, phase: Phase) -> Vector:
 def sums_from_mean(mean: Vector, members: int, *, scale: float = SCALE) -> Vector:
     """Turn the aggregate SecAgg+ returns (the mean over members) back into unscaled sums."""
     return np.asarray(mean, dtype=np.float64) * members * scale
+
+
+def pack(arrays: list[Vector]) -> Vector:
+    """Concatenate ``arrays`` (each flattened, float64) into one vector that :func:`unpack` reverses."""
+    flat = [np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays]
+    return np.concatenate([[float(len(flat))], [float(a.size) for a in flat], *flat])
+
+
+def unpack(vector: Vector) -> list[Vector]:
+    """Split a :func:`pack`-ed vector back into its arrays.
+
+    Raises
+    ------
+    ValueError
+        When the header does not describe the vector's length.
+
+    """
+    vector = np.asarray(vector, dtype=np.float64).reshape(-1)
+    if vector.size < 1 or not float(vector[0]).is_integer() or not 0 <= vector[0] < vector.size:
+        raise ValueError("packed arrays: malformed header")
+    count = int(vector[0])
+    sizes = vector[1 : 1 + count]
+    if not all(float(s).is_integer() and s >= 0 for s in sizes) or 1 + count + sizes.sum() != vector.size:
+        raise ValueError("packed arrays: the sizes do not add up to the vector's length")
+    bounds = np.concatenate([[1 + count], 1 + count + np.cumsum(sizes)]).astype(np.int64)
+    return [vector[bounds[i] : bounds[i + 1]] for i in range(count)]

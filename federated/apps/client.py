@@ -10,14 +10,13 @@ imported only when a phase needs them.
 
 from __future__ import annotations
 
-import numpy as np
 from flwr.app import Context
 from flwr.client import Client, ClientApp, NumPyClient
 from flwr.common import NDArrays, Scalar
 
 from federated.egress_mod import egress_mod
 from federated.errors import FederatedError
-from federated.protocol import Phase
+from federated.protocol import Phase, unpack
 from federated.secagg_gate import secagg_gate_mod
 from federated.settings import RunSettings
 
@@ -47,7 +46,12 @@ class MemberClient(NumPyClient):
         if not isinstance(round_number, int):
             raise FederatedError("round: expected an integer")
         data = load_member_data(self.context.node_config, settings)
-        arrays = [np.asarray(a, dtype=np.float64) for a in parameters]
+        if len(parameters) != 1:
+            raise FederatedError("expected the phase's arrays packed into one vector")
+        try:
+            arrays = unpack(parameters[0])
+        except ValueError as exc:
+            raise FederatedError(f"phase {phase.value}: {exc}") from None
         vector = compute(phase, data, settings, arrays, round_number=round_number)
         return [vector], 1, {}
 

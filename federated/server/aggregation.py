@@ -9,6 +9,7 @@ sets ``allow-plain`` (see :mod:`federated.secagg_gate`).
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 
 import flwr.compat.common.recorddict_compat as compat
@@ -79,6 +80,7 @@ class PhaseRunner:
         self.secagg, self.min_members, self.timeout = secagg, min_members, timeout
         self.step = 0
         self.seconds: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
         context.state.array_records[MAIN_PARAMS_RECORD] = ArrayRecord()
         context.state.config_records[MAIN_CONFIGS_RECORD] = ConfigRecord()
 
@@ -109,6 +111,7 @@ class PhaseRunner:
         else:
             self._plain()
         self.seconds[phase.value] = self.seconds.get(phase.value, 0.0) + time.perf_counter() - started
+        self.counts[phase.value] = self.counts.get(phase.value, 0) + 1
         aggregate = self.strategy.aggregate
         if aggregate is None or aggregate.members < self.min_members:
             got = 0 if aggregate is None else aggregate.members
@@ -120,6 +123,21 @@ class PhaseRunner:
             )
         logger.info("phase %s: aggregated %s members", phase.value, aggregate.members)
         return aggregate
+
+    def timing(self) -> dict[str, object]:
+        """Aggregations per phase, and the medians of the message exchanges' parts (results.json)."""
+        exchanges = self.grid.exchanges if isinstance(self.grid, WatchedGrid) else []
+
+        def median(values: list[float]) -> float | None:
+            return round(statistics.median(values), 3) if values else None
+
+        return {
+            "aggregations": dict(self.counts),
+            "exchanges": len(exchanges),
+            "exchange_seconds_median": median([e.last for e in exchanges]),
+            "push_seconds_median": median([e.pushed for e in exchanges]),
+            "first_reply_seconds_median": median([e.first for e in exchanges]),
+        }
 
     def _plain(self) -> None:
         proxies = self.strategy.configure_fit(

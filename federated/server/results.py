@@ -52,6 +52,7 @@ class RunResult:
     card_path: Path | None = None
     elapsed: float = 0.0
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, object] = field(default_factory=dict)
     imputation: dict[str, float] = field(default_factory=dict)
     failure: dict[str, Any] | None = None
 
@@ -113,6 +114,7 @@ class RunResult:
             "delta": self.settings.dp_delta if self.settings.dp_epsilon > 0 else None,
             "elapsed_seconds": self.elapsed,
             "phase_seconds": self.phase_seconds,
+            "timing": self.timing,
             "model": str(self.model_path) if self.model_path else None,
             "model_card": str(self.card_path) if self.card_path else None,
             "imputation": self.imputation,
@@ -163,9 +165,17 @@ class RunResult:
             depth=self.settings.tree_depth if self.settings.model == "gbt" else 0,
         )
 
-    def finish(self, weights: np.ndarray, *, elapsed: float, phase_seconds: dict[str, float]) -> None:
+    def finish(
+        self,
+        weights: np.ndarray,
+        *,
+        elapsed: float,
+        phase_seconds: dict[str, float],
+        timing: dict[str, object] | None = None,
+    ) -> None:
         """Store the final model, publish it to ``<output-dir>/registry`` and write the card."""
         self.weights, self.elapsed, self.phase_seconds = weights, elapsed, dict(phase_seconds)
+        self.timing = dict(timing or {})
         out = self.settings.output_dir
         if out is not None:
             from federated.model_card import write_model_card

@@ -8,7 +8,9 @@ Every exchange is a masked TRAIN phase (see :mod:`federated.protocol`):
    model (round 0), then per round ``train`` (FedAvg/FedProx from the masked Σ n·Δ and Σ n)
    and ``evaluate``;
 3. ``gbt``: per round one tree, one ``tree-level`` histogram sum per level
-   (:mod:`federated.trees`), and ``evaluate`` every ``eval-every`` trees.
+   (:mod:`federated.trees`); every ``eval-every`` trees the held-out sums of the ensemble
+   ride on the next tree's first level (the initial model's on the first tree's), and
+   only the last tree's evaluation is an ``evaluate`` aggregation of its own.
 
 Progress is logged and rewritten to ``<output-dir>/results.json`` after every round, so
 a supervisor can show it; at the end the model is written (signed when the run config
@@ -88,7 +90,9 @@ def _train(runner: PhaseRunner, result: RunResult, settings: RunSettings, spec: 
         final = _train_trees(runner, result, settings, spec, profile)
     else:
         final = _train_network(runner, result, settings, spec, profile)
-    result.finish(final, elapsed=time.perf_counter() - started, phase_seconds=runner.seconds)
+    result.finish(
+        final, elapsed=time.perf_counter() - started, phase_seconds=runner.seconds, timing=runner.timing()
+    )
 
 
 def _train_network(
@@ -118,15 +122,9 @@ def _train_network(
         weights = weights + settings.server_learning_rate * totals[:-1] / totals[-1]
         epsilon = float(update.mean[-1] * EPSILON_SCALE)
         if round_number % settings.evaluation_interval == 0 or round_number == settings.rounds:
-            _log_round(
-                result,
-                settings,
-                round_number,
-                evaluate(weights, round_number),
-                update.members,
-                epsilon,
-                round_started,
-            )
+            measured = evaluate(weights, round_number)
+            seconds = time.perf_counter() - round_started
+            _log_round(result, settings, round_number, measured, update.members, epsilon, seconds=seconds)
     return weights
 
 
@@ -140,35 +138,45 @@ def _train_trees(
     flat_edges = np.concatenate(edges) if edges else np.zeros(0)
     result.set_normaliser(np.zeros(spec.width), np.ones(spec.width), rows=round(profile.rows))
     ensemble = Ensemble(profile.base_margin, np.zeros((0, 3, params.nodes)))
-
-    def evaluate(number: int) -> Quality:
-        return _evaluate(runner, [imputation, ensemble.to_vector()], number)
-
-    result.add_round(0, evaluate(0), epsilon=0.0, members=result.members, seconds=0.0)
+    # An evaluation owed (round number, seconds the round took): it rides on the next tree's
+    # first level, which needs nothing but the same ensemble; only the last one goes alone.
+    owed: tuple[int, float] | None = (0, 0.0)
     members = result.members
     for round_number in range(1, settings.rounds + 1):
         round_started = time.perf_counter()
         tree = empty_tree(params)
         for level in range(params.depth):
+            evaluate = level == 0 and owed is not None
             arrays = [
                 imputation,
                 flat_edges,
                 edge_counts,
                 ensemble.to_vector(),
                 tree.reshape(-1),
-                np.array([level]),
+                np.array([level, float(evaluate)]),
             ]
             aggregate = runner.run(Phase.TREE_LEVEL, arrays, round_number=round_number)
             members = aggregate.members
-            sums = sums_from_mean(aggregate.mean, aggregate.members, scale=Phase.TREE_LEVEL.scale)
+            cells = 2 * 2**level * len(edges) * params.bins
+            sums = sums_from_mean(aggregate.mean[:cells], members, scale=Phase.TREE_LEVEL.scale)
+            if evaluate and owed is not None:
+                measured = quality(EvalSums.from_vector(sums_from_mean(aggregate.mean[cells:], members)))
+                _log_round(result, settings, owed[0], measured, members, _tree_epsilon(settings, owed[0]),
+                           seconds=owed[1])  # fmt: skip
+                owed = None
             tree = grow_level(tree, sums, edges, params, level=level)
         ensemble = Ensemble(ensemble.base, np.concatenate([ensemble.trees, tree[None]]))
-        epsilon = settings.dp_epsilon * round_number / settings.rounds if settings.dp_epsilon > 0 else 0.0
         if round_number % settings.evaluation_interval == 0 or round_number == settings.rounds:
-            _log_round(
-                result, settings, round_number, evaluate(round_number), members, epsilon, round_started
-            )
+            owed = (round_number, time.perf_counter() - round_started)
+    if owed is not None:
+        measured = _evaluate(runner, [imputation, ensemble.to_vector()], owed[0])
+        _log_round(result, settings, owed[0], measured, members, _tree_epsilon(settings, owed[0]),
+                   seconds=owed[1])  # fmt: skip
     return ensemble.to_vector()
+
+
+def _tree_epsilon(settings: RunSettings, round_number: int) -> float:
+    return settings.dp_epsilon * round_number / settings.rounds if settings.dp_epsilon > 0 else 0.0
 
 
 def _log_round(
@@ -178,9 +186,9 @@ def _log_round(
     measured: Quality,
     members: int,
     epsilon: float,
-    round_started: float,
+    *,
+    seconds: float,
 ) -> None:
-    seconds = time.perf_counter() - round_started
     result.add_round(round_number, measured, epsilon=epsilon, members=members, seconds=seconds)
     logger.info(
         "round %s/%s: AUC %.4f KS %.4f Brier %.4f (%s members, mean ε %.3f, %.1fs)",

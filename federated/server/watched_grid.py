@@ -4,8 +4,12 @@ Flower 1.41's deployment grid sleeps a fixed 3 s between reply pulls
 (``superlink/grid/http_grid.py``), and a SecAgg+ aggregation waits for four rounds of
 replies, so most of a round was spent asleep. :class:`WatchedGrid` wraps any grid and
 implements ``send_and_receive`` itself with the inner grid's ``push_messages`` and
-``pull_messages``, polling every ``poll_seconds`` (0.05 s, rising to 0.5 s while
+``pull_messages``, polling every ``poll_seconds`` (0.03 s, rising to 0.15 s while
 nothing arrives).
+
+A reply is listed before its objects are uploaded, and the deployment grid then waits
+1 s before asking again; the grid module's retries are shortened to 20 ms
+(:mod:`gateway._internal.flower_pulls`).
 
 It also keeps every error reply. A member's egress mod (``federated/egress_mod.py``)
 turns a failure into a fixed-format reason, ``credgate-failure member=<id>
@@ -16,6 +20,7 @@ class, and never a value from the member's data.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable
@@ -25,11 +30,21 @@ from flwr.app import Message, RecordDict
 from flwr.serverapp.grid import Grid
 from flwr.supercore.run import Run
 
-__all__ = ["FAILURE_PREFIX", "MemberFailure", "WatchedGrid", "failure_reason", "parse_failure"]
+__all__ = ["FAILURE_PREFIX", "Exchange", "MemberFailure", "WatchedGrid", "failure_reason", "parse_failure"]
 
+logger = logging.getLogger(__name__)
 FAILURE_PREFIX = "credgate-failure"
 _TOKEN = r"[a-z0-9][a-z0-9_.\-]{0,63}"
 _FAILURE = re.compile(rf"{FAILURE_PREFIX} member=({_TOKEN}) phase=({_TOKEN}) reason=({_TOKEN})")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One round trip to the members: seconds to push, to the first reply, to the last."""
+
+    pushed: float
+    first: float
+    last: float
 
 
 @dataclass(frozen=True)
@@ -60,10 +75,19 @@ def parse_failure(text: str, *, node_id: int) -> MemberFailure:
 class WatchedGrid(Grid):
     """Delegates to ``inner``; replaces ``send_and_receive`` and records members' failures."""
 
-    def __init__(self, inner: Grid, *, poll_seconds: float = 0.05, max_poll_seconds: float = 0.5) -> None:
+    def __init__(self, inner: Grid, *, poll_seconds: float = 0.03, max_poll_seconds: float = 0.15) -> None:
+        # The deployment grid retries a reply's not-yet-uploaded objects after 1 s, 2 s, ...
+        from flwr.superlink.grid import http_grid
+
+        from gateway._internal.flower_pulls import shorten_object_pulls
+
+        shorten_object_pulls(http_grid)
         self.inner = inner
         self.poll_seconds, self.max_poll_seconds = poll_seconds, max_poll_seconds
         self.failures: list[MemberFailure] = []
+        #: Every ``send_and_receive`` (one SecAgg+ stage or plain phase): seconds to push the
+        #: messages, to the first reply and to the last one.
+        self.exchanges: list[Exchange] = []
 
     def set_run(self, run: Run) -> None:
         """Set the inner grid's run."""
@@ -107,18 +131,28 @@ class WatchedGrid(Grid):
         self, messages: Iterable[Message], *, timeout: float | None = None
     ) -> Iterable[Message]:
         """Push, then pull until every reply arrived or ``timeout`` seconds passed."""
+        started = time.perf_counter()
         pending = set(self.push_messages(messages))
+        pushed = time.perf_counter() - started
+        arrivals: list[float] = []
         deadline = None if timeout is None else time.monotonic() + timeout
         replies: list[Message] = []
         wait = self.poll_seconds
         while pending:
             arrived = list(self.pull_messages(pending))
             replies.extend(arrived)
+            arrivals.extend(time.perf_counter() - started for _ in arrived)
             pending.difference_update(m.metadata.reply_to_message_id for m in arrived)
             if not pending or (deadline is not None and time.monotonic() >= deadline):
                 break
             wait = self.poll_seconds if arrived else min(wait * 1.5, self.max_poll_seconds)
             time.sleep(wait)
+        self.exchanges.append(Exchange(pushed, min(arrivals, default=pushed), time.perf_counter() - started))
+        logger.info(
+            "exchange: pushed in %.3f s, replies after %s s",
+            pushed,
+            " ".join(f"{t:.3f}" for t in arrivals),
+        )
         return replies
 
     def close(self) -> None:

@@ -39,10 +39,11 @@ def check(
     from federated.features.sources import csv_rows
     from federated.features.spec import load_spec
     from federated.member import read_source
+    from gateway.clock import local_date, system_clock
 
     parsed = load_spec(spec)
     try:
-        reference = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+        reference = dt.date.fromisoformat(as_of) if as_of else local_date(system_clock())
     except ValueError:
         raise InvalidInputError(f"expected YYYY-MM-DD, received {as_of!r}", field="--as-of") from None
     if csv is not None:

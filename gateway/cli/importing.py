@@ -105,18 +105,15 @@ def import_file(
 def _import_features(
     store: Store, file: Path, mapping: Path, spec: Path | None, *, chunk_rows: int
 ) -> ImportSummary:
-    import datetime as dt
-
     from federated.features.spec import load_spec
+    from gateway.clock import system_clock
     from gateway.ingest.features import run_feature_import
 
     if spec is None:
         raise typer.BadParameter("importing features needs the feature spec", param_hint="--spec")
-    now = dt.datetime.now(dt.UTC)
     return run_feature_import(
-        store, file, mapping, load_spec(spec), as_of=now.date(), now=lambda: dt.datetime.now(dt.UTC),
-        chunk_rows=chunk_rows,
-    )  # fmt: skip
+        store, file, mapping, load_spec(spec), clock=system_clock, chunk_rows=chunk_rows
+    )
 
 
 def summary_table(summary: ImportSummary) -> Table:

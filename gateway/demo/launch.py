@@ -224,7 +224,7 @@ def _import_books(context: DemoContext, synthetic: ConsortiumResult) -> None:
                     spec = load_spec(book_spec(context.book))
                     summary = run_feature_import(
                         store, folder / FEATURES_FILE, folder / FEATURES_MAPPING, spec,
-                        as_of=dt.datetime.now(dt.UTC).date(), now=lambda: dt.datetime.now(dt.UTC),
+                        clock=context.clock,
                     )  # fmt: skip
                     summaries.append(summary)
                     _add_row(table, member_id, summary)

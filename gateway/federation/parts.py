@@ -77,7 +77,10 @@ def start_bureau_parts(
         superlink = SuperLink.start(settings.tls, federation.state_dir)
         parts.stoppers.append(superlink.stop)
         pins = SuperNodeKeyPins(
-            federation.state_dir, lambda key, name: superlink.control.register_node(key, name=name)
+            federation.state_dir,
+            lambda key, name: superlink.control.register_node(key, name=name),
+            # The SuperLink keeps registrations in memory: a restarted one (new pid) needs them again.
+            generation=lambda: superlink.child.pid,
         )
         relay = FleetRelay(identity, superlink.port, pins)
         parts.stoppers.append(relay.close)
@@ -146,9 +149,9 @@ def start_member_parts(
     return parts
 
 
-def _watch(parts: FederationParts, child: ChildProcess) -> None:
-    """Restart ``child`` if it exits; the watchdog stops before any part does."""
-    watchdog = ChildWatchdog([child])
+def _watch(parts: FederationParts, *children: ChildProcess) -> None:
+    """Restart any of ``children`` that exits; the watchdog stops before any part does."""
+    watchdog = ChildWatchdog(children)
     watchdog.start()
     parts.stoppers.append(watchdog.stop)
     parts.watchdogs.append(watchdog)

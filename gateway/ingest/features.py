@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from federated.features.spec import FeatureSpec
 from federated.features.values import CellError, read_cell, read_target
+from gateway.clock import Clock, local_date, system_clock
 from gateway.errors import ImportFileError
 from gateway.ingest.readers import RawRow, SourceInfo, inspect_source, read_chunks
 from gateway.ingest.runner import ImportSummary
@@ -97,8 +98,7 @@ def run_feature_import(
     mapping_path: Path,
     spec: FeatureSpec,
     *,
-    as_of: dt.date,
-    now: Callable[[], dt.datetime],
+    clock: Clock = system_clock,
     chunk_rows: int = 1000,
 ) -> ImportSummary:
     """Import a member's model book into ``model_rows``, quarantining refused rows.
@@ -109,10 +109,9 @@ def run_feature_import(
         The member's store, its CSV/Parquet file, the features mapping and the feature spec.
     chunk_rows
         Rows per transaction.
-    as_of
-        Reference date for date columns (checked here; read again at training time).
-    now
-        Clock returning aware UTC datetimes.
+    clock
+        The one clock: import times, and the consortium-local day that date columns are
+        read against (checked here; read again at training time).
 
     Raises
     ------
@@ -121,6 +120,8 @@ def run_feature_import(
         nothing is written.
 
     """
+    now = clock
+    as_of = local_date(clock())
     mapping = load_feature_mapping(mapping_path, spec)
     source = inspect_source(file_path)
     wanted = [*spec.columns, spec.target]

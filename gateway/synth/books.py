@@ -28,7 +28,7 @@ from gateway.synth.consortium import ConsortiumResult
 from gateway.synth.records import AccountRecord
 from gateway.synth.uci import BILL_COLUMNS, PAID_COLUMNS, PAY_COLUMNS, UCIRow
 
-__all__ = ["BOOKS", "Book", "book_spec", "uci_cells", "write_model_books"]
+__all__ = ["BOOKS", "Book", "book_spec", "external_book", "uci_cells", "write_book", "write_model_books"]
 
 BookName = Literal["uci", "credit-risk"]
 Split = Literal["segment", "random"]
@@ -44,11 +44,14 @@ class Book:
     name: BookName
     spec_file: str
     segment_column: str | None = None
+    csv_file: Path | None = None
 
 
 BOOKS: dict[str, Book] = {
     "uci": Book("uci", "uci-taiwan.toml"),
-    "credit-risk": Book("credit-risk", "credit-risk.toml", segment_column="loan_intent"),
+    "credit-risk": Book(
+        "credit-risk", "credit-risk.toml", segment_column="loan_intent", csv_file=CREDIT_RISK_CSV
+    ),
 }
 
 
@@ -109,7 +112,7 @@ def write_model_books(
         When the book is unknown or its file cannot be read.
 
     """
-    spec_name = book_spec(book).stem
+    book_spec(book)  # Refuses an unknown book before anything is written.
     lenders = [data for data in result.members if data.member.role.is_lender]
     books: dict[str, list[dict[str, str]]] = {}
     if book == "uci":
@@ -120,44 +123,63 @@ def write_model_books(
                 if isinstance(record, AccountRecord)
             ]
     else:
-        books = _credit_risk(
-            [d.member.member_id for d in lenders], split=split, rows=rows, seed=result.options.seed
+        books = external_book(
+            book, [d.member.member_id for d in lenders], split=split, rows=rows, seed=result.options.seed
         )
-    counts: dict[str, int] = {}
-    for member_id, cells in books.items():
-        folder = out / member_id
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / FEATURES_FILE).write_text(_csv(cells), encoding="utf-8")
-        (folder / FEATURES_MAPPING).write_text(
-            f"# {book} model book of {member_id}; import: credgate import features {FEATURES_FILE}"
-            f" --mapping {FEATURES_MAPPING} --spec policies/features/{spec_name}.toml\n"
-            f'kind = "features"\nspec = "{spec_name}"\n',
-            encoding="utf-8",
-        )
-        counts[member_id] = len(cells)
-    return counts
+    return {
+        member_id: write_book(out / member_id, member_id, cells, book=book)
+        for member_id, cells in books.items()
+    }
 
 
-def _credit_risk(
-    members: list[str], *, split: Split, rows: int | None, seed: int
+def write_book(folder: Path, member_id: str, cells: list[dict[str, str]], *, book: str) -> int:
+    """Write one lender's ``features.csv`` and its import mapping into ``folder``; return its rows."""
+    spec_name = book_spec(book).stem
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FEATURES_FILE).write_text(_csv(cells), encoding="utf-8")
+    (folder / FEATURES_MAPPING).write_text(
+        f"# {book} model book of {member_id}; import: credgate import features {FEATURES_FILE}"
+        f" --mapping {FEATURES_MAPPING} --spec policies/features/{spec_name}.toml\n"
+        f'kind = "features"\nspec = "{spec_name}"\n',
+        encoding="utf-8",
+    )
+    return len(cells)
+
+
+def external_book(
+    name: str, members: list[str], *, split: Split, rows: int | None, seed: int
 ) -> dict[str, list[dict[str, str]]]:
+    """A shipped external book cut across ``members`` (by its segment column or at random).
+
+    Each row gets the spec's key column, ``<member>-L<n>``. ``rows`` takes a seeded sample.
+
+    Raises
+    ------
+    InvalidInputError
+        When ``name`` is not an external book.
+
+    """
     from federated.features.sources import csv_rows
     from federated.features.spec import load_spec
     from federated.features.splits import RANDOM, split_book
 
-    spec = load_spec(book_spec("credit-risk"))
-    book = csv_rows(CREDIT_RISK_CSV, spec)
+    shipped = BOOKS.get(name)
+    if shipped is None or shipped.csv_file is None:
+        raise InvalidInputError(f"expected an external book, received {name!r}", field="book")
+    spec = load_spec(book_spec(name))
+    book = csv_rows(shipped.csv_file, spec)
     if rows is not None and rows < len(book.rows):
         sample = sorted(random.Random(f"credgate-books/{seed}").sample(range(len(book.rows)), rows))
         book = type(book)(book.header, [book.rows[i] for i in sample], book.where)
-    by = BOOKS["credit-risk"].segment_column if split == "segment" else RANDOM
+    by = shipped.segment_column if split == "segment" else RANDOM
     parts = split_book(
         book, target=spec.target, by=by or RANDOM, parts=len(members), test_fraction=0.0, seed=seed
     )
+    key = spec.key or "row_ref"
     out: dict[str, list[dict[str, str]]] = {}
     for member_id, part in zip(members, parts.members, strict=True):
         out[member_id] = [
-            {"loan_ref": f"{member_id}-L{n:06d}", **{k: v or "" for k, v in cells.items() if k}}
+            {key: f"{member_id}-L{n:06d}", **{k: v or "" for k, v in cells.items() if k}}
             for n, (_, cells) in enumerate(part.rows, start=1)
         ]
     return out
