@@ -38,7 +38,7 @@ from federated.server.watched_grid import failure_reason
 from gateway.egress.guard import EgressBlocked
 from gateway.egress.index import SECRET_BYTES, ExactMatchIndex
 
-__all__ = ["check_reply", "egress_mod", "node_index"]
+__all__ = ["check_reply", "egress_mod", "failure_text", "node_index"]
 
 logger = logging.getLogger(__name__)
 _SCAN_FLOATS_FROM = 1e5  # Integral floats below six digits cannot hold an ID or a mobile.
@@ -104,13 +104,18 @@ def egress_mod(message: Message, context: Context, call_next: ClientAppCallable)
     try:
         reply = call_next(message, context)
     except Exception as exc:
-        failure = failure_reason(_member(context), _phase(message), _reason(exc))
+        failure = failure_text(message, context, exc)
         logger.error("the ClientApp failed: %s; the bureau is told only %r", exc, failure, exc_info=exc)
         raise FederatedError(failure) from None
     store_url = context.node_config.get("store-url")
     index = node_index(str(store_url) if store_url else None)
     check_reply(reply, _schema(), index)
     return reply
+
+
+def failure_text(message: Message, context: Context, exc: BaseException) -> str:
+    """What the bureau may be told of ``exc``: this member, the phase and the reason class only."""
+    return failure_reason(_member(context), _phase(message), _reason(exc))
 
 
 def _member(context: Context) -> str:

@@ -43,7 +43,7 @@ from federated.metrics import local_sums, quality
 from federated.models import Normaliser, predict
 from federated.protocol import EPSILON_SCALE, HIST_SCALE, SCALE, Phase, check_range
 from federated.settings import RunSettings, UserConfigValue
-from federated.sketch import SKETCH
+from federated.sketch import sketch_for
 from federated.trees import Ensemble, bin_inputs, level_histograms, route
 
 __all__ = ["MemberData", "compute", "imputation_map", "load_member_data", "read_source", "source_key"]
@@ -252,7 +252,7 @@ def _profile(data: MemberData) -> FloatArray:
         values = continuous_values(feature, data.train.columns[feature.column])
         observed = values[~np.isnan(values)]
         parts.append(np.array([float(observed.size), float(observed.sum())]))
-        parts.append(SKETCH.counts(observed))
+        parts.append(sketch_for(feature.clip is not None).counts(observed))
     return np.concatenate(parts)
 
 

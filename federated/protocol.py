@@ -6,7 +6,7 @@ TRAIN message whose reply is one float vector, masked by SecAgg+; the legacy
 learns the element-wise mean over the members that answered, multiplies it by
 their number and gets sums:
 
-``profile``     ``[n, Σy, then per number/date column: n_observed, Σx, sketch counts (2K+1)] / SCALE``
+``profile``     ``[n, Σy, then per number/date column: n_observed, Σx, sketch counts] / SCALE``
 ``stats-mean``  ``[n, Σx_1 … Σx_d] / SCALE``
 ``stats-var``   ``[Σ(x_1-μ_1)² … Σ(x_d-μ_d)²] / SCALE``
 ``train``       ``[n·(w_1-g_1) … n·(w_p-g_p), n] / SCALE  ++ [ε / EPSILON_SCALE]``

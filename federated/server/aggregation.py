@@ -1,5 +1,8 @@
 """Run one phase across the members: through SecAgg+ (default) or, for benchmarks only, in clear.
 
+SecAgg+ aggregations run through :class:`~federated.server.pipeline.SecAggPipeline`: the
+next aggregation's key stages share this one's messages, two exchanges per aggregation.
+
 Both paths hand :class:`~federated.server.strategy.PhaseStrategy` the element-wise
 mean of the members' vectors. The plain path exists to measure SecAgg+'s cost; it
 sends each member's vector in clear, so members refuse it unless their node config
@@ -18,19 +21,13 @@ from flwr.app import ArrayRecord, ConfigRecord, Message
 from flwr.app.message_type import MessageType
 from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
 from flwr.server.compat.legacy_context import LegacyContext
-from flwr.server.workflow import SecAggPlusWorkflow
 from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECORD
 from flwr.server.workflow.constant import Key as WorkflowKey
 from flwr.serverapp.grid import Grid
 
 from federated.errors import FederatedRunError
-from federated.protocol import (
-    CLIPPING_RANGE,
-    MODULUS_RANGE,
-    QUANTIZATION_RANGE,
-    RECONSTRUCTION_THRESHOLD,
-    Phase,
-)
+from federated.protocol import Phase
+from federated.server.pipeline import SecAggPipeline
 from federated.server.strategy import Aggregate, PhaseStrategy
 from federated.server.watched_grid import MemberFailure, WatchedGrid
 
@@ -83,6 +80,7 @@ class PhaseRunner:
         self.counts: dict[str, int] = {}
         context.state.array_records[MAIN_PARAMS_RECORD] = ArrayRecord()
         context.state.config_records[MAIN_CONFIGS_RECORD] = ConfigRecord()
+        self.pipeline = SecAggPipeline(grid, context, timeout=timeout)
 
     def run(self, phase: Phase, arrays: list[np.ndarray], *, round_number: int = 0) -> Aggregate:
         """Run ``phase`` and return the mean of the members' vectors.
@@ -99,15 +97,7 @@ class PhaseRunner:
         failed_before = len(self.failures)
         started = time.perf_counter()
         if self.secagg:
-            SecAggPlusWorkflow(
-                num_shares=1.0,
-                reconstruction_threshold=RECONSTRUCTION_THRESHOLD,
-                max_weight=1.0,
-                clipping_range=CLIPPING_RANGE,
-                quantization_range=QUANTIZATION_RANGE,
-                modulus_range=MODULUS_RANGE,
-                timeout=self.timeout,
-            )(self.grid, self.context)
+            self.pipeline.aggregate()
         else:
             self._plain()
         self.seconds[phase.value] = self.seconds.get(phase.value, 0.0) + time.perf_counter() - started

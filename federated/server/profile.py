@@ -2,7 +2,8 @@
 
 The ``profile`` phase sums, over members, ``[n, Σy]`` and per number/date column the
 observed count, the sum of its encoded values and its DDSketch bucket counts
-(:mod:`federated.sketch`). From those sums alone the bureau derives the agreed
+(:mod:`federated.sketch`: a grid for clipped columns, a DDSketch for the others). From
+those sums alone the bureau derives the agreed
 imputation (the mean or the median in encoded space) and, for trees, each model
 input's bin edges (quantiles of the sketch; a 0/1 input has the one edge 0.5).
 """
@@ -17,7 +18,7 @@ import numpy.typing as npt
 
 from federated.errors import FederatedRunError
 from federated.features.spec import FeatureSpec
-from federated.sketch import SKETCH
+from federated.sketch import sketch_for
 
 __all__ = ["Profile"]
 
@@ -66,8 +67,9 @@ class Profile:
             if not feature.continuous:
                 continue
             count, total = float(np.rint(sums[offset])), float(sums[offset + 1])
-            counts = np.asarray(sums[offset + 2 : offset + 2 + SKETCH.size])
-            offset += 2 + SKETCH.size
+            sketch = sketch_for(feature.clip is not None)
+            counts = np.asarray(sums[offset + 2 : offset + 2 + sketch.size])
+            offset += 2 + sketch.size
             observed[feature.column], sketches[feature.column] = count, counts
             if feature.missing in ("mean", "median"):
                 if count < 1:
@@ -75,7 +77,7 @@ class Profile:
                         f"profile: column {feature.column!r} has no observed value to impute"
                     )
                 imputation[index] = (
-                    total / count if feature.missing == "mean" else SKETCH.quantiles(counts, [0.5])[0]
+                    total / count if feature.missing == "mean" else sketch.quantiles(counts, [0.5])[0]
                 )
         return cls(rows, positives, imputation, observed, sketches)
 
@@ -85,7 +87,8 @@ class Profile:
         qs = [k / bins for k in range(1, bins)]
         for feature in spec.features:
             if feature.continuous:
-                values = np.asarray(SKETCH.quantiles(self.sketches[feature.column], qs))
+                sketch = sketch_for(feature.clip is not None)
+                values = np.asarray(sketch.quantiles(self.sketches[feature.column], qs))
                 edges.append(np.unique(values[np.isfinite(values)]))
                 if feature.has_indicator:
                     edges.append(np.array([0.5]))

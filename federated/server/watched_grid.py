@@ -122,10 +122,12 @@ class WatchedGrid(Grid):
         replies = list(self.inner.pull_messages(message_ids))
         for reply in replies:
             if reply.has_error():
-                self.failures.append(
-                    parse_failure(reply.error.reason or "", node_id=reply.metadata.src_node_id)
-                )
+                self.record_failure(reply.error.reason or "", node_id=reply.metadata.src_node_id)
         return replies
+
+    def record_failure(self, text: str, *, node_id: int) -> None:
+        """Keep a member's failure (its fixed-format text; anything else is ``unreadable``)."""
+        self.failures.append(parse_failure(text, node_id=node_id))
 
     def send_and_receive(
         self, messages: Iterable[Message], *, timeout: float | None = None

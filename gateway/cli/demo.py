@@ -23,7 +23,7 @@ def demo(
         str, typer.Option(help="The lenders' model book: uci (their synthetic accounts) or credit-risk.")
     ] = "uci",
     split: Annotated[
-        str, typer.Option(help="credit-risk: split by segment (loan_intent) or random.")
+        str, typer.Option(help="credit-risk: cut the book by its segment column, or at random.")
     ] = "segment",
     book_rows: Annotated[
         int | None, typer.Option(min=100, help="credit-risk: a seeded sample of this many loans.")

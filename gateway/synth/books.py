@@ -3,7 +3,8 @@
 Two books ship with the repository, each with its feature spec:
 
 * ``uci`` — the lender's own synthetic accounts, one row per account carrying the UCI
-  columns of the row it was built from (``policies/features/uci-taiwan.toml``);
+  columns of the row it was built from (``policies/features/uci-taiwan.toml``); the
+  benchmarks cut the UCI file itself by its segment column (credit-limit rank);
 * ``credit-risk`` — ``data/credit_risk/credit_risk_dataset.csv`` cut across the
   lenders by ``loan_intent`` (``split="segment"``) or at random
   (``policies/features/credit-risk.toml``), each loan named ``<member>-L<n>``.
@@ -26,7 +27,7 @@ from gateway.config import default_policies_dir
 from gateway.errors import InvalidInputError
 from gateway.synth.consortium import ConsortiumResult
 from gateway.synth.records import AccountRecord
-from gateway.synth.uci import BILL_COLUMNS, PAID_COLUMNS, PAY_COLUMNS, UCIRow
+from gateway.synth.uci import BILL_COLUMNS, DEFAULT_DATASET, PAID_COLUMNS, PAY_COLUMNS, UCIRow
 
 __all__ = ["BOOKS", "Book", "book_spec", "external_book", "uci_cells", "write_book", "write_model_books"]
 
@@ -34,6 +35,7 @@ BookName = Literal["uci", "credit-risk"]
 Split = Literal["segment", "random"]
 _ROOT = Path(__file__).resolve().parents[2]
 CREDIT_RISK_CSV = _ROOT / "data" / "credit_risk" / "credit_risk_dataset.csv"
+UCI_CSV = DEFAULT_DATASET
 FEATURES_FILE, FEATURES_MAPPING = "features.csv", "features.mapping.toml"
 
 
@@ -48,7 +50,9 @@ class Book:
 
 
 BOOKS: dict[str, Book] = {
-    "uci": Book("uci", "uci-taiwan.toml"),
+    # In the demo a UCI lender's book is its own synthetic accounts; the benchmarks and tests cut
+    # the UCI file itself by credit-limit rank.
+    "uci": Book("uci", "uci-taiwan.toml", segment_column="LIMIT_BAL", csv_file=UCI_CSV),
     "credit-risk": Book(
         "credit-risk", "credit-risk.toml", segment_column="loan_intent", csv_file=CREDIT_RISK_CSV
     ),

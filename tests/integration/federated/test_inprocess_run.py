@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pytest
 
@@ -11,9 +9,11 @@ from federated.features.sources import csv_rows, load_table
 from federated.features.spec import load_spec
 from federated.features.splits import split_book
 from federated.features.table import stratified_split
+from federated.lanes import lane_of
 from federated.settings import DEFAULT_SPEC
+from gateway.clock import local_date, system_clock
 
-from .conftest import DATA, MEMBERS, RecordedRun
+from .conftest import DATA, MEMBERS, SEGMENT, RecordedRun
 
 SECAGG_KEYS = {"pk1", "pk2", "dsts", "ctxts", "masked_params", "nids", "shares"}
 
@@ -29,17 +29,24 @@ def test_run_improves_auc_over_the_initial_model(recorded_run: RecordedRun) -> N
 
 def test_server_receives_no_individual_member_figure(recorded_run: RecordedRun) -> None:
     replies = [m for m in recorded_run.received if not m.has_error()]
-    # profile, stats-mean, stats-var, evaluate, then train + evaluate per round; four SecAgg+ stages each.
-    assert len(replies) == MEMBERS * 4 * (4 + 2 * 3)
+    # profile, stats-mean, stats-var, evaluate, then train + evaluate per round: 10 aggregations, two
+    # exchanges each (the next one's SecAgg+ key stages in the same messages) plus the first's keys.
+    assert recorded_run.results["timing"]["aggregations"] == {
+        "profile": 1, "stats-mean": 1, "stats-var": 1, "evaluate": 4, "train": 3,
+    }  # fmt: skip
+    assert len(replies) == MEMBERS * (2 + 2 * 10) == MEMBERS * recorded_run.results["timing"]["exchanges"]
     for reply in replies:
         content = reply.content
+        # Every record belongs to one of the SecAgg+ instances (federated.lanes).
+        assert all(lane_of(name) is not None for name in content)
         # No array leaves a member in clear: SecAgg+ cleared the parameters record.
         assert all(len(record) == 0 for record in content.array_records.values())
         # num_examples is the constant 1 and there are no metrics.
-        for name, record in content.metric_records.items():
-            assert name == "fitres.num_examples"
+        for lane_name, record in content.metric_records.items():
+            assert lane_of(lane_name)[1] == "fitres.num_examples"  # type: ignore[index]
             assert dict(record) == {"num_examples": 1}
-        for name, record in content.config_records.items():
+        for lane_name, record in content.config_records.items():
+            name = lane_of(lane_name)[1]  # type: ignore[index]
             if name == "fitres.metrics":
                 assert len(record) == 0
             elif name == "fitres.status":
@@ -59,10 +66,10 @@ def test_normalisation_equals_the_pooled_statistics(recorded_run: RecordedRun) -
     from pathlib import Path
 
     spec = load_spec(DEFAULT_SPEC)
-    split = split_book(csv_rows(DATA, spec), target=spec.target, by="LIMIT_BAL", parts=MEMBERS)
+    split = split_book(csv_rows(DATA, spec), target=spec.target, by=SEGMENT, parts=MEMBERS)
     train_rows = []
     for part in split.members:
-        member = load_table(part, spec, as_of=dt.date(2025, 1, 1))
+        member = load_table(part, spec, as_of=local_date(system_clock()))
         rest, _ = stratified_split(member.labels, fraction=0.2, seed=7)
         train_rows.append(member.matrix(spec, {})[rest].astype(np.float64))
     pooled = np.concatenate(train_rows)
