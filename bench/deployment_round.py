@@ -4,24 +4,37 @@ Run with ``python -m bench.deployment_round [--rounds N] [--depth D] [--rows R]`
 bureau's SuperLink and fleet relay and five members' gateways and SuperNodes (real
 processes on loopback, as ``tests/integration/federation`` does), imports the credit-risk
 book cut by its segment column into the five members' stores (``credgate import
-features``'s path), runs the shared model's bundle (``federated/bundle``, trees, SecAgg+ on)
-and reports, from the ServerApp's ``results.json`` and the members' ClientApp logs:
+features``'s path), runs the shared model's bundle (``federated/bundle``: trees, SecAgg+
+on) and reports, from the ServerApp's ``results.json``, the members' logs and the
+processes' CPU clocks:
 
-* seconds per training round (one tree: one aggregation per level, the evaluation riding
-  on the next tree's root level) and per aggregation;
-* per message exchange (one SecAgg+ stage: the bureau pushes one message to each member
-  and waits for the five replies): its wall time, and inside it the members' ClientApp
-  time (task start, app imports, compute and SecAgg+ crypto, reply push) — the rest is
-  the relay, the SuperNodes' and the ServerApp's polls.
+* seconds per training round (one tree: one aggregation per level; its evaluation rides
+  on the next tree's first level) and the machine's load while it ran;
+* the message exchanges per round (two per SecAgg+ aggregation, the next aggregation's
+  key stages sharing them) and their median wall time, split into the bureau pushing,
+  the first reply and the last;
+* per member and message: the wait before a worker took the task, pulling its input,
+  the ClientApp itself (computation, SecAgg+, egress check) and pushing the reply;
+* CPU seconds per round of each kind of process (SuperLink, SuperNodes, ClientApp
+  workers, the relay and gateways, the ServerApp), sampled every 0.5 s from ``/proc``
+  (a process that ends between two samples loses its last half second: the per-message
+  ClientApp processes of the first pass are undercounted). On a shared 2-core machine
+  the wall time follows the CPU a round needs and what the other tenants leave of it.
+
+``--json FILE`` keeps the measurement; ``--compare BEFORE.json`` adds a before/after table
+(the first pass's code measured with this same harness) to docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,98 +45,205 @@ from gateway.synth.books import book_spec
 from tests.integration.federation.harness import REAL_BUNDLE, import_book, running_federation
 
 MEMBERS = 5
+SECTION = "Deployment round (SecAgg+, five members)"
 _TASK_LINE = re.compile(r"credgate-task (?P<fields>.*)$")
+_TICK = os.sysconf("SC_CLK_TCK")
+_KINDS = (
+    ("flower-superlink", "SuperLink"),
+    ("serverapp", "ServerApp"),
+    ("superexec", "superexec (launches the ServerApp)"),
+    ("fast_supernode", "SuperNodes"),
+    ("clientapp_worker", "ClientApp workers"),
+    ("flwr-clientapp", "ClientApp processes (one per message)"),
+)
+
+
+class CPUClock:
+    """CPU seconds of this process and every process started from this checkout's interpreter."""
+
+    def __init__(self) -> None:
+        self.marker = str(Path(sys.executable).parent.parent)
+        self.seen: dict[int, tuple[str, float]] = {}
+        self.start: dict[int, float] = {}
+        self._stop = threading.Event()
+
+    def sample(self) -> None:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+                with open(f"/proc/{pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if pid != os.getpid() and self.marker not in command:
+                continue
+            self.seen[pid] = (command, (int(fields[11]) + int(fields[12])) / _TICK)
+
+    def begin(self) -> None:
+        self.sample()
+        self.start = {pid: cpu for pid, (_, cpu) in self.seen.items()}
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def end(self) -> dict[str, float]:
+        self._stop.set()
+        self.sample()
+        totals: dict[str, float] = {}
+        for pid, (command, cpu) in self.seen.items():
+            name = "relay, gateways and this harness" if pid == os.getpid() else "other"
+            for needle, label in _KINDS:
+                if needle in command:
+                    name = label
+                    break
+            totals[name] = totals.get(name, 0.0) + cpu - self.start.get(pid, 0.0)
+        return totals
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self.sample()
 
 
 def run(rounds: int, depth: int, rows: int | None, *, keep: Path | None = None) -> dict[str, Any]:
-    """Start the federation, import the book, run the bundle; return results and member task timings."""
+    """Start the federation, import the book, run the bundle; return what was measured."""
     with tempfile.TemporaryDirectory() as folder:
         root = keep or Path(folder)
         with running_federation(root, members=MEMBERS, apps=(REAL_BUNDLE,)) as federation:
             imported = import_book(federation, "credit-risk", split="segment", rows=rows)
+            clock = CPUClock()
+            load_before = os.getloadavg()[0]
+            clock.begin()
             started = time.perf_counter()
             started_run = start_run(
                 federation.control, REAL_BUNDLE, allow_list=None, output_root=root / "out",
-                config={"model": "gbt", "rounds": rounds, "tree-depth": depth,
+                config={"model": "gbt", "rounds": rounds, "tree-depth": depth, "eval-every": 1,
                         "feature-spec": str(book_spec("credit-risk")), "min-members": 3},
             )  # fmt: skip
             results = follow_run(federation.control, started_run, on_progress=lambda _: None, timeout=3600)
             results["wall_seconds"] = time.perf_counter() - started
+            results["cpu_seconds"] = clock.end()
+            results["load"] = (load_before + os.getloadavg()[0]) / 2
             results["imported"] = imported
             results["tasks"] = _member_tasks(root)
     return results
 
 
 def _member_tasks(root: Path) -> list[dict[str, float]]:
-    """Per-message timings the members' ClientApp executors logged (``credgate-task`` lines)."""
+    """Per-message timings the members' ClientApp workers logged (``credgate-task`` lines)."""
     tasks = []
     for log in sorted(root.glob("nodes/*/data/federation/logs/supernode.log")):
         for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
             match = _TASK_LINE.search(line)
             if match:
                 fields = dict(part.split("=", 1) for part in match.group("fields").split())
-                tasks.append({k: float(v) for k, v in fields.items() if _is_number(v)})
+                tasks.append({k: float(v) for k, v in fields.items()})
     return tasks
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def summary_lines(results: dict[str, Any], *, depth: int) -> list[str]:
-    """Markdown lines for docs/benchmarks.md."""
-    timing = results.get("timing") or {}
+def summary(results: dict[str, Any], *, depth: int) -> dict[str, Any]:
+    """The figures the tables show."""
     rounds = [r for r in results["rounds"] if r["round"] > 0]
-    round_seconds = [float(r["seconds"]) for r in rounds]
-    tasks = results["tasks"]
-    lines = [
-        f"{MEMBERS} members (credit-risk book by segment, {sum(results['imported'].values()):,} loans),"
-        f" trees of depth {depth}, SecAgg+ on; run wall time {results['wall_seconds']:.1f} s,"
-        f" final held-out AUC {results['final']['auc']:.4f}.",
+    trees = len(rounds)
+    timing = results.get("timing") or {}
+    phases = results.get("phase_seconds") or {}
+    tasks = results.get("tasks") or []
+    exchanges = timing.get("exchanges")
+    out: dict[str, Any] = {
+        "round_seconds": statistics.median(float(r["seconds"]) for r in rounds),
+        "wall_seconds": results["wall_seconds"],
+        "load": results["load"],
+        "trees": trees,
+        "depth": depth,
+        "auc": results["final"]["auc"],
+        "loans": sum(results["imported"].values()),
+        "exchanges_per_round": None if exchanges is None else 2 * depth,
+        "exchange_seconds": timing.get("exchange_seconds_median"),
+        "push_seconds": timing.get("push_seconds_median"),
+        "first_reply_seconds": timing.get("first_reply_seconds_median"),
+        "tree_level_seconds": phases.get("tree-level", 0.0) / max(1, trees * depth),
+        "cpu_per_round": {
+            k: v / trees for k, v in sorted(results["cpu_seconds"].items(), key=lambda kv: -kv[1])
+        },
+    }
+    for key in ("wait", "load", "app", "push"):
+        values = [t[key] for t in tasks if key in t]
+        out[f"task_{key}"] = statistics.median(values) if values else None
+    return out
+
+
+def _seconds(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def lines(after: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
+    """Markdown for docs/benchmarks.md."""
+    columns = [("before (first pass)", before)] if before else []
+    columns.append(("after", after))
+    head = "| | " + " | ".join(name for name, _ in columns) + " |"
+    rule = "|---|" + "---|" * len(columns)
+
+    def row(label: str, key: str, digits: int = 2) -> str:
+        return f"| {label} | " + " | ".join(_seconds(s.get(key), digits) for _, s in columns) + " |"
+
+    out = [
+        f"{MEMBERS} members (credit-risk book by its segment column, {after['loans']:,} loans), trees of depth"
+        f" {after['depth']}, SecAgg+ on, real processes on loopback (SuperLink, relay, gateways, SuperNodes);"
+        " one round = one tree (one aggregation per level) and its evaluation. Load average while it ran:"
+        + ", ".join(f" {name} {s['load']:.1f}" for name, s in columns)
+        + " (the machine is shared; see the CPU rows).",
         "",
-        "| | seconds |",
-        "|---|---|",
-        f"| training round (one tree), median of {len(round_seconds)} | {_median(round_seconds):.2f} |",
-        f"| message exchange (one SecAgg+ stage, 5 replies), median of {timing.get('exchanges')}"
-        f" | {timing.get('exchange_seconds_median')} |",
+        head,
+        rule,
+        row("round (one tree + its evaluation), median s", "round_seconds", 1),
+        row("one aggregation (tree level), mean s", "tree_level_seconds", 1),
+        "| message exchanges per round | "
+        + " | ".join(str(s.get("exchanges_per_round") or 4 * (s["depth"] + 1)) for _, s in columns)
+        + " |",
+        row("one exchange (5 members), median s", "exchange_seconds"),
+        row("— bureau pushes the 5 messages", "push_seconds"),
+        row("— first reply back", "first_reply_seconds"),
+        row("member: message stored → worker takes the task, median s", "task_wait", 3),
+        row("member: task input pulled", "task_load", 3),
+        row("member: ClientApp (computation, SecAgg+, egress check)", "task_app", 3),
+        row("member: reply pushed", "task_push", 3),
+        row("final held-out AUC", "auc", 4),
     ]
-    if tasks:
-        for key, label in (
-            ("wait", "— member: SuperNode received → ClientApp task started"),
-            ("load", "— member: task input pulled (message, context, run)"),
-            ("app", "— member: ClientApp (compute, SecAgg+ crypto, egress check)"),
-            ("push", "— member: reply pushed to the SuperNode"),
-        ):
-            values = [t[key] for t in tasks if key in t]
-            if values:
-                lines.append(f"| {label}, median of {len(values)} | {_median(values):.3f} |")
-    lines += ["", f"Aggregations per phase: {json.dumps(timing.get('aggregations'))}."]
-    return lines
+    kinds = sorted({k for _, s in columns for k in s["cpu_per_round"]})
+    for kind in kinds:
+        out.append(
+            f"| CPU s per round: {kind} | "
+            + " | ".join(_seconds(s["cpu_per_round"].get(kind)) for _, s in columns)
+            + " |"
+        )
+    out.append(
+        "| CPU s per round, all | "
+        + " | ".join(f"{sum(s['cpu_per_round'].values()):.1f}" for _, s in columns)
+        + " |"
+    )
+    return out
 
 
 def main() -> None:
-    """Run and print; write the section unless ``--no-write``."""
+    """Measure, print, keep and write."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="write the measurement here")
+    parser.add_argument("--compare", type=Path, default=None, help="a --json file of the code before")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="an empty folder to keep the logs in")
     args = parser.parse_args()
-    results = run(args.rounds, args.depth, args.rows, keep=args.keep)
-    lines = summary_lines(results, depth=args.depth)
-    print("\n".join(lines))
-    print(json.dumps({k: results.get(k) for k in ("rounds", "timing", "phase_seconds")}, indent=1))
+    measured = summary(run(args.rounds, args.depth, args.rows, keep=args.keep), depth=args.depth)
+    if args.json:
+        args.json.write_text(json.dumps(measured, indent=1), encoding="utf-8")
+    before = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
+    text = "\n".join(lines(measured, before))
+    print(text)
     if not args.no_write:
-        write_section("Deployment round (SecAgg+, five members)", "\n".join(lines))
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

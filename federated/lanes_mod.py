@@ -1,7 +1,7 @@
 """ClientApp mod: a member's side of :mod:`federated.lanes` (two SecAgg+ instances per message).
 
-Outermost mod of the member's ClientApp. A message whose records are all named
-``lane-<i>.<name>`` is split into one message per lane; each goes through the rest of
+Outermost mod of the member's ClientApp. An envelope (:func:`federated.lanes.envelope`)
+is split into one message per lane; each goes through the rest of
 the app (egress guard, SecAgg+ gate, SecAgg+, the member's computation) on its own,
 with the SecAgg+ state of its own instance: Flower's ``secaggplus_mod`` keeps its state
 in one record of the run context (``secaggplus_state``), so that record is swapped for
@@ -22,7 +22,7 @@ from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFI
 
 from federated.egress_mod import failure_text
 from federated.errors import FederatedError
-from federated.lanes import ERROR_KEY, ERROR_RECORD, lane_of, lane_record
+from federated.lanes import ERROR_KEY, ERROR_RECORD, envelope, lanes_of
 from federated.server.watched_grid import FAILURE_PREFIX
 
 __all__ = ["MAX_LANES", "lanes_mod"]
@@ -39,29 +39,22 @@ def lanes_mod(message: Message, context: Context, call_next: ClientAppCallable) 
     Raises
     ------
     FederatedError
-        When a message mixes lane records with others.
+        When an envelope is malformed.
 
     """
     if not message.has_content():
         return call_next(message, context)
-    lanes: dict[int, RecordDict] = {}
-    others = 0
-    for name, record in message.content.items():
-        parsed = lane_of(name)
-        if parsed is None:
-            others += 1
-        else:
-            lanes.setdefault(parsed[0], RecordDict())[parsed[1]] = record
-    if not lanes:
+    try:
+        lanes = lanes_of(message.content)
+    except ValueError as exc:
+        raise FederatedError(f"a malformed SecAgg+ envelope: {exc}") from None
+    if lanes is None:
         return call_next(message, context)
-    if others:
-        raise FederatedError("a message mixes SecAgg+ lane records with others")
-    content = RecordDict()
-    for lane, records in sorted(lanes.items()):
-        for name, record in _answer(lane, records, message, context, call_next).items():
-            content[lane_record(lane, name)] = record
+    answers = {
+        lane: _answer(lane, records, message, context, call_next) for lane, records in sorted(lanes.items())
+    }
     _forget_old_lanes(context)
-    return Message(content, reply_to=message)
+    return Message(envelope(answers), reply_to=message)
 
 
 def _answer(

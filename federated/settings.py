@@ -33,7 +33,7 @@ DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "policies" / "features" / "
 class RunSettings:
     """Everything a run needs to know, identical at the server and at every member."""
 
-    model: Literal["lr", "mlp", "gbt"] = "mlp"
+    model: Literal["lr", "mlp", "gbt"] = "gbt"
     strategy: Literal["fedavg", "fedprox"] = "fedavg"
     proximal_mu: float = 0.01
     server_learning_rate: float = 1.0
@@ -59,8 +59,8 @@ class RunSettings:
     tree_depth: int = 4
     tree_learning_rate: float = 0.3
     tree_l2: float = 1.0
-    tree_min_child_weight: float = 2.0
-    tree_bins: int = 32
+    tree_min_child_weight: float = 5.0
+    tree_bins: int = 64
     eval_every: int = 0
 
     @classmethod

@@ -57,8 +57,8 @@ class TreeParams:
     depth: int = 4
     learning_rate: float = 0.3
     l2: float = 1.0
-    min_child_weight: float = 2.0
-    bins: int = 32
+    min_child_weight: float = 5.0
+    bins: int = 64
 
     @property
     def nodes(self) -> int:

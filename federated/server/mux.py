@@ -3,8 +3,8 @@
 Each instance runs in a thread of its own and talks to a :class:`LaneGrid`, whose
 ``send_and_receive`` hands its messages to the :class:`Mux`. When every open lane has
 handed over its messages, the last to arrive sends one envelope per member (every lane's
-records for that member, renamed ``lane-<i>.<name>``) through the real grid, splits each
-reply back by lane and wakes the others. A lane whose instance ended (or failed) closes,
+records for that member, :func:`federated.lanes.envelope`) through the real grid, splits
+each reply back by lane and wakes the others. A lane whose instance ended (or failed) closes,
 and the remaining lanes go on without it, so a stalled lane never holds the others.
 """
 
@@ -20,8 +20,8 @@ from flwr.app.message_type import MessageType
 from flwr.serverapp.grid import Grid
 from flwr.supercore.run import Run
 
-from federated.lanes import ERROR_KEY, ERROR_RECORD, lane_of, lane_record
-from federated.server.watched_grid import WatchedGrid
+from federated.lanes import ERROR_KEY, ERROR_RECORD, envelope, lanes_of
+from federated.server.watched_grid import FAILURE_PREFIX, WatchedGrid
 
 __all__ = ["LaneGrid", "Mux"]
 
@@ -104,10 +104,7 @@ class Mux:
                 by_node.setdefault(message.metadata.dst_node_id, {})[lane] = message
         envelopes = []
         for node, lanes in by_node.items():
-            content = RecordDict()
-            for lane, message in lanes.items():
-                for name, record in message.content.items():
-                    content[lane_record(lane, name)] = record
+            content = envelope({lane: message.content for lane, message in lanes.items()})
             group = next(iter(lanes.values())).metadata.group_id
             envelopes.append(
                 Message(content, dst_node_id=node, message_type=MessageType.TRAIN, group_id=group)
@@ -124,11 +121,15 @@ class Mux:
     def _lane_reply(self, reply: Message, lane: int) -> Message:
         if reply.has_error():
             return make_message(metadata=reply.metadata, error=reply.error)
-        content = RecordDict()
-        for name, record in reply.content.items():
-            parsed = lane_of(name)
-            if parsed is not None and parsed[0] == lane:
-                content[parsed[1]] = record
+        try:
+            lanes = lanes_of(reply.content)
+        except ValueError:
+            lanes = None
+        content = (lanes or {}).get(lane)
+        if content is None:
+            node = reply.metadata.src_node_id
+            reason = f"{FAILURE_PREFIX} member=node-{node} phase=unknown reason=unreadable_reply"
+            return make_message(metadata=reply.metadata, error=Error(code=_CLIENT_APP_RAISED, reason=reason))
         failure = content.config_records.get(ERROR_RECORD)
         if failure is not None:
             reason = str(failure.get(ERROR_KEY, ""))

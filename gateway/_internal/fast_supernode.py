@@ -11,7 +11,7 @@ flag reaches (``flwr/supernode/start_client_internal.py``):
 
 This entry point runs Flower's own ``flower-supernode`` (same argv) after rebinding, in
 that one Flower module only: ``time`` to a module whose ``sleep(3)`` is an adaptive idle
-pause (:class:`Pace`: 50 ms after a message, growing by 30 % per empty pull up to
+pause (:class:`Pace`: 50 ms after a message, growing by half per empty pull up to
 ``CREDGATE_SUPERNODE_POLL`` seconds, default 2) and whose ``sleep(0.5)`` is 10 ms (a
 lookup in the SuperNode's own memory); ``pull_objects`` to the short retries of
 :mod:`gateway._internal.flower_pulls`; and ``_pull_and_store_message`` to Flower's own
@@ -42,7 +42,7 @@ __all__ = ["Pace", "main", "paced_time"]
 POLL_ENV = "CREDGATE_SUPERNODE_POLL"
 DEFAULT_POLL_SECONDS = 2.0
 FIRST_POLL_SECONDS = 0.05
-POLL_GROWTH = 1.3
+POLL_GROWTH = 1.5
 REPLY_POLL_SECONDS = 0.01
 _FLOWER_IDLE_SLEEP = 3
 _FLOWER_REPLY_SLEEP = 0.5

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -43,6 +44,7 @@ __all__ = ["TaskRunner", "main", "prewarm", "pull_task_input"]
 
 _LOG = logging.getLogger("credgate.clientapp_worker")
 READY, DONE, FAILED = "ready", "done", "failed"
+HEARTBEAT_AFTER_SECONDS = 10.0
 #: Modules a worker imports before it reports ready, so none of that lies on a task's path.
 PREWARM = (
     "flwr.supernode.runtime.run_clientapp",
@@ -86,13 +88,19 @@ class TaskRunner:
 
         client = self._client(token)
         heartbeat = HeartbeatSender(make_task_heartbeat_fn_http(client))
+        # A claimed task stays alive 30 s and an activated one 60 s without a heartbeat
+        # (flwr.supercore.corestate), and most tasks end in well under a second: heartbeats
+        # start only for a task still running after HEARTBEAT_AFTER_SECONDS, one loopback
+        # call saved per message.
+        timer = threading.Timer(HEARTBEAT_AFTER_SECONDS, heartbeat.start)
+        timer.daemon = True
         message: Message | None = None
         reply: Message | None = None
         context = None
         status, details = SubStatus.FAILED, "ClientApp task failed due to unknown reason"
         marks = {"start": time.perf_counter()}
         try:
-            heartbeat.start()
+            timer.start()
             message, context, run, fab = pull_task_input(client)
             marks["loaded"] = time.perf_counter()
             app = self._app(run.fab_id, run.fab_version, fab.hash_str, fab.content)
@@ -117,6 +125,8 @@ class TaskRunner:
             except Exception as exc:
                 _LOG.error("pushing the reply failed", exc_info=exc)
                 status = SubStatus.FAILED
+            timer.cancel()
+            timer.join()
             if heartbeat.is_running:
                 heartbeat.stop()
             push_task_output(client=client, context=context, sub_status=status, details=details)
