@@ -101,6 +101,8 @@ def main() -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(asctime)s: %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per loopback call otherwise
+    # Flower's logger has its own handler (and logs DEBUG records for it to filter): keep them there.
+    logging.getLogger("flwr").propagate = False
     update_console_handler(timestamps=True, colored=False)
     pace = Pace(cap=float(os.environ.get(POLL_ENV, DEFAULT_POLL_SECONDS)))
     wake = threading.Event()

@@ -245,6 +245,7 @@ def main() -> int:
     parser.add_argument("--runtime-api-address", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(levelname)s %(message)s")
+    logging.getLogger("flwr").propagate = False  # Flower's logger has a handler of its own
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per loopback call otherwise
     prewarm()
 

@@ -2,10 +2,11 @@
 
 Real bureau and member node processes started with ``--federated`` (SuperLink, relay,
 gateways, SuperNodes and their ClientApp workers), the shipped bundle and its shipped
-allow-list, and the operator's commands as subprocesses: ``credgate import features``,
-``credgate features check``, ``credgate train``, ``credgate model fetch``, ``credgate
-score``. The book is the credit-risk one (string categories, empty cells), cut across three
-lenders by its segment column; nothing here names one of its columns but the spec.
+allow-list. ``credgate train`` runs as a subprocess (its exit code and output are what an
+operator sees); ``credgate import features``, ``features check``, ``model fetch`` and
+``score`` run in this process against the real nodes. The book is the credit-risk one
+(string categories, empty cells) cut across three lenders by its segment column; nothing
+here names one of its columns but the spec.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 from federated.features.spec import load_spec
 from gateway.config import Settings
@@ -46,6 +49,13 @@ def credgate(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
         check=False,
         env={**os.environ, "COLUMNS": "200"},
     )
+
+
+def cli(*args: str) -> Result:
+    """An operator command run in this process (the node processes it talks to are real)."""
+    from gateway.cli.app import app
+
+    return CliRunner().invoke(app, list(args))
 
 
 def wait_for(path: Path, timeout: float = 60) -> None:
@@ -100,7 +110,7 @@ def test_lenders_train_evaluate_and_score_on_their_own_columns(
             folder = tmp_path / "books" / member_id
             write_book(folder, member_id, books[member_id], book=BOOK)
             file, mapping = str(folder / FEATURES_FILE), str(folder / FEATURES_MAPPING)
-            imports[member_id] = credgate(
+            imports[member_id] = cli(
                 "import",
                 "features",
                 file,
@@ -111,7 +121,7 @@ def test_lenders_train_evaluate_and_score_on_their_own_columns(
                 "--config",
                 str(config),
             )
-        checked = credgate("features", "check", "--config", str(configs["bank-1"]), "--spec", str(spec_path))
+        checked = cli("features", "check", "--config", str(configs["bank-1"]), "--spec", str(spec_path))
         trained = credgate(
             "train", "--config", str(bureau_config), "--rounds", "2",
             "--set", "model=gbt", "--set", "tree-depth=2", "--set", f"feature-spec={spec_path}",
@@ -122,22 +132,25 @@ def test_lenders_train_evaluate_and_score_on_their_own_columns(
         )  # fmt: skip
         scored = {}
         for member_id, config in configs.items():
-            fetched = credgate("model", "fetch", "--config", str(config))
-            assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+            fetched = cli("model", "fetch", "--config", str(config))
+            assert fetched.exit_code == 0, fetched.output
             (model,) = (config.parent / "data" / "models" / "delinquency").glob("v*/model.json")
             out = tmp_path / f"{member_id}-scores.csv"
-            scored[member_id] = (credgate("score", "--config", str(config), "--model", str(model),
-                                          "--out", str(out)), out)  # fmt: skip
+            scored[member_id] = (
+                cli("score", "--config", str(config), "--model", str(model), "--out", str(out)),
+                out,
+            )
     finally:
         codes = consortium.stop()
 
     for member_id, result in imports.items():
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert f"{len(books[member_id])}" in result.stdout  # every row imported, none quarantined
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert result.exit_code == 0, result.output
+        assert f"{len(books[member_id])}" in result.output  # every row imported, none quarantined
+    assert checked.exit_code == 0, checked.output
     assert trained.returncode == 0, trained.stdout + trained.stderr
-    (document,) = (bureau.data_dir / "federation" / "runs").glob("*/results.json")
-    results = json.loads(document.read_text(encoding="utf-8"))
+    documents = [json.loads(path.read_text(encoding="utf-8"))
+                 for path in (bureau.data_dir / "federation" / "runs").glob("*/results.json")]  # fmt: skip
+    (results,) = [document for document in documents if document["status"] == "finished"]
     assert results["members"] == 3 and results["spec"]["name"] == spec.name
     assert results["training_rows"] == pytest.approx(0.8 * LOANS, abs=3)  # each lender holds out 20 %
     # Deterministic data and split; SecAgg+'s rounding moves the summed histograms by under a row.
@@ -148,7 +161,7 @@ def test_lenders_train_evaluate_and_score_on_their_own_columns(
     for member_id in configs:
         assert f"member {member_id} failed phase profile: feature_spec_invalid" in failed.stderr
     for member_id, (result, out) in scored.items():
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.exit_code == 0, result.output
         with out.open(encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         # Every one of the lender's own loans is scored, under its own reference.
