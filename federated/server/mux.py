@@ -26,6 +26,7 @@ from federated.server.watched_grid import FAILURE_PREFIX, WatchedGrid
 __all__ = ["LaneGrid", "Mux"]
 
 _CLIENT_APP_RAISED = 1  # flwr.common.constant.ErrorCode.CLIENT_APP_RAISED_EXCEPTION
+_ONLY_EXCHANGES = "a lane only exchanges messages through the mux"
 
 
 @dataclass
@@ -170,26 +171,12 @@ class LaneGrid(Grid):
         return self.mux.grid.get_node_ids()
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        """Not used by SecAgg+ (it only sends and receives).
-
-        Raises
-        ------
-        NotImplementedError
-            Always: a lane only exchanges through the mux.
-
-        """
-        raise NotImplementedError("a lane only exchanges messages through the mux")
+        """Not part of a lane: SecAgg+ only sends and receives (raises ``NotImplementedError``)."""
+        raise NotImplementedError(_ONLY_EXCHANGES)
 
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        """Not used by SecAgg+ (it only sends and receives).
-
-        Raises
-        ------
-        NotImplementedError
-            Always: a lane only exchanges through the mux.
-
-        """
-        raise NotImplementedError("a lane only exchanges messages through the mux")
+        """Not part of a lane: SecAgg+ only sends and receives (raises ``NotImplementedError``)."""
+        raise NotImplementedError(_ONLY_EXCHANGES)
 
     def send_and_receive(
         self, messages: Iterable[Message], *, timeout: float | None = None

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from federated.features.spec import FeatureSpec
 from federated.features.values import CellError, read_cell, read_target
 from gateway.clock import Clock, local_date, system_clock
 from gateway.errors import ImportFileError
+from gateway.ingest.mapping import read_mapping_file
 from gateway.ingest.readers import RawRow, SourceInfo, inspect_source, read_chunks
 from gateway.ingest.runner import ImportSummary
 from gateway.store.database import Store
@@ -67,14 +67,7 @@ def load_feature_mapping(path: Path, spec: FeatureSpec) -> FeatureMapping:
         does not declare.
 
     """
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ImportFileError(f"cannot read mapping file {path}: {exc.strerror}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ImportFileError(f"mapping file {path} is not valid UTF-8 TOML: {exc}") from exc
-    if raw.get("kind") != ImportKind.FEATURES.value:
-        raise ImportFileError(f"{path}: kind = {raw.get('kind')!r} but a 'features' file is being imported")
+    raw = read_mapping_file(path, kind=ImportKind.FEATURES)
     unknown = set(raw) - {"kind", "spec", "columns"}
     if unknown:
         raise ImportFileError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}")
