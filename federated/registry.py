@@ -26,6 +26,7 @@ import numpy.typing as npt
 from federated.errors import ModelVerificationError
 from federated.models import ModelKind, Normaliser
 from federated.signing import sign_model, verify_model_signature
+from gateway.errors import NotFoundError
 from gateway.identity.peer import Peer
 
 __all__ = ["FORMAT_VERSION", "ModelRecord", "VerifiedModel", "load_verified", "next_version", "publish"]
@@ -185,12 +186,20 @@ def load_verified(path: Path, *, ca_certificate_pem: bytes, now: dt.datetime) ->
 
     Raises
     ------
+    NotFoundError
+        When there is no model file at ``path``.
     ModelVerificationError
-        When a file is missing, the signature or certificate does not verify, or the
-        weights do not match their hash.
+        When its signature or certificate file is missing, the signature or certificate
+        does not verify, or the weights do not match their hash.
 
     """
     name = path.parent.parent.name or path.name
+    if not path.is_file():
+        # Nothing to verify: say so (it was reported as "failed verification", exit 14).
+        raise NotFoundError(
+            f"no model file at {path}; fetch the shared model first (credgate model fetch) "
+            "or give the path of its model.json"
+        )
     try:
         data = path.read_bytes()
         signature = (path.parent / SIGNATURE_FILE).read_bytes()

@@ -86,3 +86,24 @@ class UnavailableError(GatewayError):
     """A peer (bureau, member) cannot be reached or did not answer in time."""
 
     reason = "unavailable"
+
+
+class ProtocolRefused(PolicyDenied):
+    """A peer deviated from a protocol; the request is refused and audited.
+
+    For example a replayed attempt, a grown answering set, or a query no member made.
+    """
+
+    reason = "protocol_refused"
+
+
+class VerificationError(GatewayError):
+    """An answer did not verify against the signed evidence that must back it."""
+
+    reason = "verification_failed"
+
+
+class InsufficientCoverage(GatewayError):
+    """Too few members answered for an answer to be given (exit code of its own)."""
+
+    reason = "insufficient_coverage"

@@ -35,6 +35,8 @@ hypothesis_settings.load_profile("credgate")
 # slow member would otherwise be dropped and the round re-run. Dropout tests stop a member,
 # which fails its calls at once whatever the deadline.
 GENEROUS_DEADLINE = ("member_deadline_seconds = 5.0", "member_deadline_seconds = 60.0")
+# Witnesses co-sign every half second, so new keys become trusted quickly (docs/audit.md).
+QUICK_CHECKPOINTS = ("checkpoint_seconds = 5.0", "checkpoint_seconds = 0.5")
 
 
 @pytest.fixture
@@ -49,7 +51,10 @@ def policies_copy(tmp_path: Path) -> CopyPolicies:
     def copy(edits: PolicyEdits) -> Path:
         folder = tmp_path / "policies"
         shutil.copytree(default_policies_dir(), folder)
-        generous: PolicyEdits = {"subject_check.toml": [GENEROUS_DEADLINE]}
+        generous: PolicyEdits = {
+            "subject_check.toml": [GENEROUS_DEADLINE],
+            "transparency.toml": [QUICK_CHECKPOINTS],
+        }
         for name in generous.keys() | edits.keys():
             replacements = generous.get(name, []) + edits.get(name, [])
             path = folder / name

@@ -55,6 +55,8 @@ class RunResult:
     timing: dict[str, object] = field(default_factory=dict)
     imputation: dict[str, float] = field(default_factory=dict)
     failure: dict[str, Any] | None = None
+    # What the run is doing now, for `credgate train` before round 1 ("agreeing on …").
+    phase: str = ""
 
     @classmethod
     def start(cls, settings: RunSettings, spec: FeatureSpec, members: int) -> RunResult:
@@ -100,6 +102,7 @@ class RunResult:
         final = self.final
         return {
             "status": status,
+            "phase": self.phase,
             "settings": settings,
             "spec": {"name": self.spec.name, "version": self.spec.version, "sha256": self.spec.digest},
             "members": self.members,
@@ -120,6 +123,11 @@ class RunResult:
             "imputation": self.imputation,
             "failure": self.failure,
         }
+
+    def enter(self, phase: str) -> None:
+        """Record and publish the phase the run is entering."""
+        self.phase = phase
+        self.write_progress()
 
     def write_progress(self, status: str = "running") -> None:
         """Rewrite ``results.json`` atomically (no-op without ``output-dir``)."""

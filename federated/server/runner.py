@@ -62,6 +62,7 @@ def run_federation(grid: Grid, context: Context, *, registration_timeout: float 
     spec = load_spec(settings.feature_spec)
     grid = WatchedGrid(grid)
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=settings.rounds), strategy=PhaseStrategy())
+    RunResult.start(settings, spec, 0).enter(f"waiting for at least {settings.min_members} members")
     members = _register(grid, legacy, settings.min_members, registration_timeout)
     logger.info("run %s: %s members registered; secagg=%s", context.run_id, members, settings.secagg)
     runner = PhaseRunner(
@@ -83,6 +84,7 @@ def run_federation(grid: Grid, context: Context, *, registration_timeout: float 
 
 def _train(runner: PhaseRunner, result: RunResult, settings: RunSettings, spec: FeatureSpec) -> None:
     started = time.perf_counter()
+    result.enter(f"{result.members} members connected; agreeing on the feature profile")
     first = runner.run(Phase.PROFILE, [])
     profile = Profile.from_sums(sums_from_mean(first.mean, first.members), spec)
     result.set_profile(profile)
@@ -99,6 +101,7 @@ def _train_network(
     runner: PhaseRunner, result: RunResult, settings: RunSettings, spec: FeatureSpec, profile: Profile
 ) -> np.ndarray:
     imputation = profile.imputation
+    result.enter("agreeing on feature normalisation")
     first = runner.run(Phase.STATS_MEAN, [imputation])
     sums = sums_from_mean(first.mean, first.members)
     rows = float(sums[0])
@@ -111,9 +114,11 @@ def _train_network(
         return _evaluate(runner, [imputation, model, mean, std], number)
 
     weights = initial_weights(settings.model, spec.width, hidden=settings.hidden, seed=settings.seed)
+    result.enter("evaluating the initial model")
     result.add_round(0, evaluate(weights, 0), epsilon=0.0, members=first.members, seconds=0.0)
     for round_number in range(1, settings.rounds + 1):
         round_started = time.perf_counter()
+        result.enter(f"training round {round_number} of {settings.rounds}")
         update = runner.run(Phase.TRAIN, [imputation, weights, mean, std], round_number=round_number)
         totals = sums_from_mean(update.mean[:-1], update.members)
         if totals[-1] <= 0:
@@ -144,6 +149,7 @@ def _train_trees(
     members = result.members
     for round_number in range(1, settings.rounds + 1):
         round_started = time.perf_counter()
+        result.enter(f"growing tree {round_number} of {settings.rounds}")
         tree = empty_tree(params)
         for level in range(params.depth):
             evaluate = level == 0 and owed is not None
@@ -169,6 +175,7 @@ def _train_trees(
         if round_number % settings.evaluation_interval == 0 or round_number == settings.rounds:
             owed = (round_number, time.perf_counter() - round_started)
     if owed is not None:
+        result.enter("evaluating the final model")
         measured = _evaluate(runner, [imputation, ensemble.to_vector()], owed[0])
         _log_round(result, settings, owed[0], measured, members, _tree_epsilon(settings, owed[0]),
                    seconds=owed[1])  # fmt: skip

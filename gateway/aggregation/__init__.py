@@ -11,6 +11,8 @@ from gateway.aggregation.field import P, decode, encode
 from gateway.aggregation.pairwise import pairwise_mask
 from gateway.aggregation.prg import expand
 from gateway.aggregation.querier import query_mask, unmask_sum
+from gateway.aggregation.self_mask import self_mask, self_mask_seed
+from gateway.aggregation.verification import row_digests, verification_vector
 
 __all__ = [
     "MIN_ANSWERING_MEMBERS",
@@ -23,6 +25,10 @@ __all__ = [
     "mask_contribution",
     "pairwise_mask",
     "query_mask",
+    "row_digests",
+    "self_mask",
+    "self_mask_seed",
     "sum_contributions",
     "unmask_sum",
+    "verification_vector",
 ]

@@ -79,7 +79,11 @@ def mask_contribution(
     add_into(masked, encoded, scratch=scratch)
     if query_seed is not None:
         querier = query_mask(
-            query_seed, request_hash=context.request_hash, attempt=context.attempt, shape=shape
+            query_seed,
+            request_hash=context.request_hash,
+            attempt=context.attempt,
+            answering_set_hash=context.answering_set_hash,
+            shape=shape,
         )
         add_into(masked, querier, scratch=scratch)
     return masked

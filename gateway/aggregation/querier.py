@@ -4,13 +4,14 @@ The querier draws a 32-byte ``query_seed`` per request and sends it, sealed with
 HPKE, to every member it asks. Each answering member adds the same mask::
 
     R = expand(HKDF-SHA256(ikm=query_seed, salt=request_hash,
-                           info="credgate/v1/query-seed" || attempt),
+                           info="credgate/v1/query-seed" || attempt || answering_set_hash),
                label="credgate/v1/query-mask")
 
-``R`` depends on the attempt but not on the answering set: the querier learns
-only how many members answered (the coverage it states), never which. It
-removes ``|S|·R`` from the bureau's sum, leaving the true sum because the
-pairwise masks have already cancelled.
+``R`` is bound to the attempt and to the answering set (issue #11): sums over two
+different sets never share a querier mask, so the bureau cannot difference them to
+isolate ``R`` (with the querier's zero row) or a member's row. The querier removes
+``|S|·R`` from the bureau's sum, leaving the true sum because the pairwise masks have
+already cancelled.
 """
 
 from __future__ import annotations
@@ -28,28 +29,42 @@ QUERY_SEED_LABEL = b"credgate/v1/query-seed"
 QUERY_MASK_LABEL = b"credgate/v1/query-mask"
 
 
-def query_mask(query_seed: bytes, *, request_hash: bytes, attempt: int, shape: tuple[int, ...]) -> Residues:
-    """Return the querier mask ``R`` every answering member adds for this attempt.
+def query_mask(
+    query_seed: bytes,
+    *,
+    request_hash: bytes,
+    attempt: int,
+    answering_set_hash: bytes,
+    shape: tuple[int, ...],
+) -> Residues:
+    """Return the querier mask ``R`` every answering member adds for this attempt and set.
 
     Raises
     ------
     InvalidInputError
-        When the seed or request hash is not 32 bytes or the attempt is out of range.
+        When the seed or a hash is not 32 bytes or the attempt is out of range.
 
     """
     if len(query_seed) != SEED_BYTES:
         raise InvalidInputError(f"expected 32 bytes, received {len(query_seed)}", field="query_seed")
-    if len(request_hash) != 32:
-        raise InvalidInputError(f"expected 32 bytes, received {len(request_hash)}", field="request_hash")
+    for name, value in (("request_hash", request_hash), ("answering_set_hash", answering_set_hash)):
+        if len(value) != 32:
+            raise InvalidInputError(f"expected 32 bytes, received {len(value)}", field=name)
     if not 0 <= attempt <= MAX_ATTEMPT:
         raise InvalidInputError(f"expected 0 <= attempt < 2**32, received {attempt}", field="attempt")
-    info = length_prefixed(QUERY_SEED_LABEL) + i2osp(attempt, 4)
+    info = length_prefixed(QUERY_SEED_LABEL) + i2osp(attempt, 4) + answering_set_hash
     seed = hkdf_sha256(query_seed, salt=request_hash, info=info, length=SEED_BYTES)
     return expand(seed, label=QUERY_MASK_LABEL, shape=shape)
 
 
 def unmask_sum(
-    masked_sum: Residues, *, query_seed: bytes, request_hash: bytes, attempt: int, answering_count: int
+    masked_sum: Residues,
+    *,
+    query_seed: bytes,
+    request_hash: bytes,
+    attempt: int,
+    answering_set_hash: bytes,
+    answering_count: int,
 ) -> Residues:
     """Remove ``answering_count · R`` from the bureau's sum, giving the true sum as residues.
 
@@ -65,6 +80,8 @@ def unmask_sum(
         The request's hash, as in the members' :class:`MaskContext`.
     attempt
         The attempt the sum belongs to.
+    answering_set_hash
+        The hash of the set that answered it.
     answering_count
         How many members' contributions the bureau summed.
 
@@ -82,5 +99,11 @@ def unmask_sum(
     check_residues(masked_sum, field="masked_sum")
     if answering_count < 1:
         raise InvalidInputError(f"expected at least 1, received {answering_count}", field="answering_count")
-    mask = query_mask(query_seed, request_hash=request_hash, attempt=attempt, shape=masked_sum.shape)
+    mask = query_mask(
+        query_seed,
+        request_hash=request_hash,
+        attempt=attempt,
+        answering_set_hash=answering_set_hash,
+        shape=masked_sum.shape,
+    )
     return sub(masked_sum, scalar_mul(mask, answering_count))

@@ -45,10 +45,12 @@ class AuditRecorder:
             at=self._clock(),
         )
         _LOG.info(
-            "audit %s %s by %s (%s): %s",
-            event.outcome.value,
-            event.action,
-            event.actor_member_id,
-            event.actor_role,
-            event.reason,
+            "audit",
+            extra={
+                "decision": event.outcome.value,
+                "action": event.action,
+                "member": event.actor_member_id,
+                "role": event.actor_role,
+                "reason": event.reason,
+            },
         )

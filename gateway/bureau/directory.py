@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from cryptography import x509
+
 from gateway.crypto.bundle import KeyBundle, SerialCheck, verify_bundle
-from gateway.errors import InvalidInputError
+from gateway.errors import GatewayError, InvalidInputError
 from gateway.identity.peer import Peer, Role
 from gateway.policy import PolicyDecisionPoint
 from gateway.store.repositories.members import MemberDirectory, MemberRecord, PublishedKeys
@@ -21,6 +24,7 @@ from gateway.store.repositories.members import MemberDirectory, MemberRecord, Pu
 LIVENESS_ACTION = "directory.read_liveness"
 # A member missing this many heartbeats counts as offline for routing.
 LIVENESS_HEARTBEATS = 3
+MINIMUM_LIVENESS = dt.timedelta(seconds=15)
 MAX_VERSION_LENGTH = 64
 
 
@@ -65,7 +69,9 @@ class ConsortiumDirectory:
         *,
         ca_certificate_pem: bytes,
         revocations: SerialCheck,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        self._clock = clock
         self._members = members
         self._policy = policy
         self._ca_pem = ca_certificate_pem
@@ -121,28 +127,76 @@ class ConsortiumDirectory:
         return _view(record)
 
     def heartbeat(
-        self, peer: Peer, *, software_version: str, blacklist_listings: int, now: dt.datetime
+        self,
+        peer: Peer,
+        *,
+        software_version: str,
+        blacklist_listings: int,
+        now: dt.datetime,
+        address: str = "",
     ) -> None:
-        """Note that ``peer`` is alive and how many blacklist listings it contributes.
+        """Note that ``peer`` is alive, how many blacklist listings it contributes, and where it serves.
+
+        A heartbeat naming another address than the registration corrects it: a
+        registration with a wrong address was otherwise kept for as long as the member
+        lived, and every check waited the member deadline on it (issue #17).
 
         Raises
         ------
         NotFoundError
             When ``peer`` has not registered (it should register first).
+        InvalidInputError
+            When the address is not ``host:port``.
 
         """
         _check_version(software_version, field="software_version")
+        if address:
+            _check_address(address)
         self._members.touch_heartbeat(
-            peer.member_id, now, software_version=software_version, blacklist_listings=blacklist_listings
+            peer.member_id,
+            now,
+            software_version=software_version,
+            blacklist_listings=blacklist_listings,
+            address=address or None,
         )
 
     def members(self) -> list[MemberView]:
-        """Every registered member with liveness, for the bureau's own routing."""
-        return [_view(record) for record in self._members.list_members()]
+        """Every registered member in good standing, with liveness, for the bureau's own routing.
+
+        A member whose certificate is revoked or expired is left out (issue #17 item 1):
+        it is neither asked nor listed, and checks go on without it.
+        """
+        return [_view(record) for record in self._members.list_members() if self._in_good_standing(record)]
+
+    def remove(self, member_id: str) -> None:
+        """Delete a member from the directory (``credgate bureau remove-member``).
+
+        Raises
+        ------
+        NotFoundError
+            When the member is not registered.
+
+        """
+        self._members.remove(member_id)
+
+    def _in_good_standing(self, record: MemberRecord) -> bool:
+        try:
+            self._revocations.check(int(record.cert_serial))
+        except (GatewayError, ValueError):
+            return False
+        if record.keys is not None:
+            try:
+                certificate = x509.load_der_x509_certificate(record.keys.certificate_der)
+            except ValueError:
+                return False
+            now = self._clock() if self._clock is not None else record.last_seen_at or record.registered_at
+            if certificate.not_valid_after_utc < now:
+                return False
+        return True
 
     def listing(self, viewer: Peer) -> list[MemberView]:
-        """Every registered member, with liveness only when ``viewer`` may see it."""
-        views = [_view(record) for record in self._members.list_members()]
+        """Every member in good standing, with liveness only when ``viewer`` may see it."""
+        views = self.members()
         if self._policy.decide(viewer, LIVENESS_ACTION).allowed:
             return views
         return [replace(view, last_seen_at=None) for view in views]
@@ -179,5 +233,11 @@ def heartbeat_interval(configured_seconds: float) -> int:
 
 
 def liveness_window(configured_seconds: float) -> dt.timedelta:
-    """How long after its last heartbeat a member still counts as online."""
-    return dt.timedelta(seconds=LIVENESS_HEARTBEATS * heartbeat_interval(configured_seconds))
+    """How long after its last heartbeat a member still counts as online.
+
+    Three heartbeats, and never less than ``MINIMUM_LIVENESS``: a node that a busy host stalls
+    for a few seconds is still asked, and answers; one that is really gone fails its call at
+    once and is dropped from the round like any other dropout.
+    """
+    heartbeats = dt.timedelta(seconds=LIVENESS_HEARTBEATS * heartbeat_interval(configured_seconds))
+    return max(heartbeats, MINIMUM_LIVENESS)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gateway import __version__
 from gateway.cli import ca, nodes, status
@@ -32,6 +33,8 @@ for _module in (
     "gateway.cli.synth",
     "gateway.cli.queries",
     "gateway.cli.subject",
+    "gateway.cli.members_secret",
+    "gateway.cli.peers",
     "gateway.cli.blacklist",
     "gateway.cli.redact",
     "gateway.cli.reports",
@@ -40,14 +43,29 @@ for _module in (
     "gateway.cli.model",
     "gateway.cli.train",
     "gateway.cli.features",
+    "gateway.cli.audit",
+    "gateway.cli.keys",
+    "gateway.cli.init",
 ):
     import_module(_module).register(app)
 
 _VERBOSE_ENV = "CREDGATE_VERBOSE"
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"credgate {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
     verbose: Annotated[
         bool,
         typer.Option(
@@ -69,7 +87,8 @@ def main() -> None:
     except GatewayError as exc:
         if os.environ.get(_VERBOSE_ENV):
             raise
-        Console(stderr=True).print(f"[red]error:[/] {exc.message}", highlight=False)
+        # Messages name TOML sections ("[bureau] address"): escaped, or rich takes them for markup.
+        Console(stderr=True).print(f"[red]error:[/] {escape(exc.message)}", highlight=False)
         sys.exit(exit_code_for(exc))
 
 

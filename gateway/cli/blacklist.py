@@ -10,9 +10,10 @@ from rich.console import Console
 
 from gateway.clock import local_date, system_clock
 from gateway.config import Settings
-from gateway.store.database import open_store
+from gateway.node.appeals import record_appeal
+from gateway.node.session import member_session
 from gateway.store.enums import AppealState
-from gateway.store.repositories.blacklist import live_listings, set_appeal_state
+from gateway.store.repositories.blacklist import live_listings
 
 app = typer.Typer(help="This member's blacklist listings (they never leave the node).", no_args_is_help=True)
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
@@ -25,14 +26,17 @@ def appeal(
     entry_ref: Annotated[str, typer.Option("--entry-ref", help="The listing appealed against.")],
     state: Annotated[AppealState, typer.Option(help="pending, upheld (listing removed) or rejected.")],
 ) -> None:
-    """Record an appeal's state; an upheld appeal removes the listing from every later answer."""
-    store = open_store(Settings.from_file(config).store_url)
-    try:
-        set_appeal_state(store, entry_ref, state)
-        live = live_listings(store, local_date(system_clock()))
-    finally:
-        store.close()
-    _console.print(f"listing {entry_ref}: appeal {state.value}; {live} live listings contributed")
+    """Record an appeal's state; an upheld appeal removes the listing from every later answer.
+
+    Answers the bureau cached today for a repeated check that counted it are withdrawn too.
+    """
+    with member_session(Settings.from_file(config)) as session:
+        removed = record_appeal(session, entry_ref, state)
+        live = live_listings(session.store, local_date(system_clock()))
+    _console.print(
+        f"listing {entry_ref}: appeal {state.value}; {live} live listings contributed; "
+        f"{removed} cached answers withdrawn"
+    )
 
 
 def register(root: typer.Typer) -> None:

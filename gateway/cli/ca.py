@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.clock import system_clock
+from gateway.errors import InvalidInputError
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 
@@ -52,6 +54,37 @@ def issue(
     )
 
 
+@app.command("sign")
+def sign(
+    csr: Annotated[Path, typer.Option("--csr", help="The node's request (credgate init wrote it).")],
+    member_id: Annotated[str, typer.Option("--member-id", help="The member id the request must name.")],
+    role: Annotated[Role, typer.Option(help="Role written into the certificate (the CA decides it).")],
+    ca_dir: CADir = Path("ca"),
+    out: Annotated[Path, typer.Option(help="Folder for the certificate and ca.cert.pem.")] = Path("certs"),
+    valid_days: Annotated[int, typer.Option(min=1, max=825)] = 365,
+    host: Annotated[list[str] | None, typer.Option(help="Extra IP or DNS name the node serves on.")] = None,
+) -> None:
+    """Certify a node's own key from its CSR; the node's private key never reaches the CA."""
+    try:
+        request = csr.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {csr}: {exc.strerror}", field="--csr") from exc
+    issued = CertificateAuthority.load(ca_dir).sign_request(
+        request,
+        member_id=member_id,
+        role=role,
+        out_dir=out,
+        now=system_clock(),
+        valid_days=valid_days,
+        hosts=("127.0.0.1", "localhost", *(host or [])),
+    )
+    _console.print(
+        f"issued {role.value} certificate for {member_id}: {issued.cert_path} (serial {issued.serial:x}); "
+        f"send it with {issued.ca_cert_path} and {ca_dir / 'crl.pem'} to the node",
+        markup=False,
+    )
+
+
 @app.command("revoke")
 def revoke(
     ca_dir: CADir = Path("ca"),
@@ -66,6 +99,25 @@ def revoke(
         now=system_clock(), member_id=member_id, serial=None if serial is None else int(serial, 16)
     )
     _console.print(f"revoked {', '.join(f'{s:x}' for s in serials)}; CRL updated at {ca_dir / 'crl.pem'}")
+
+
+@app.command("crl")
+def crl(
+    ca_dir: CADir = Path("ca"),
+    valid_days: Annotated[
+        int, typer.Option(min=1, max=30, help="Days until nextUpdate (nodes refuse every call after it).")
+    ] = 7,
+) -> None:
+    """Re-sign the revocation list (same revocations, fresh nextUpdate); copy it to every node."""
+    path = CertificateAuthority.load(ca_dir).publish_crl(
+        now=system_clock(), validity=dt.timedelta(days=valid_days)
+    )
+    revoked = sum(1 for entry in CertificateAuthority.load(ca_dir).issued() if entry.revoked_at)
+    _console.print(
+        f"CRL re-signed at {path}: {revoked} revoked, valid for {valid_days} days; "
+        "publish it to every node before it expires (schedule this command daily)",
+        markup=False,
+    )
 
 
 @app.command("list")

@@ -12,6 +12,7 @@ from gateway import errors
 from gateway.crypto.errors import CryptoError
 from gateway.egress.guard import EgressBlocked
 from gateway.federation.errors import FederationError, TrainingFailed
+from gateway.tlog.errors import KeyLogAlert, LogIntegrityError, TransparencyError
 from gateway.tokens.oprf.errors import OPRFKeyError
 
 
@@ -28,15 +29,22 @@ class ExitCode(enum.IntEnum):
     CRYPTO_REFUSED = 14
     OPRF_KEY_INVALID = 15
     EGRESS_BLOCKED = 16
+    VERIFICATION_FAILED = 17
     IMPORT_FILE_INVALID = 20
     STORE_FAILED = 21
+    IMPORT_ALL_REJECTED = 22
     UNAVAILABLE = 30
+    INSUFFICIENT_COVERAGE = 31
     POLICY_DENIED = 40
     RATE_LIMITED = 41
+    PROTOCOL_REFUSED = 42
     DOCTOR_FOUND_PROBLEMS = 50
     DEMO_FAILED = 60
     FEDERATION_FAILED = 70
     TRAINING_FAILED = 71
+    LOG_TAMPERED = 80
+    TRANSPARENCY_FAILED = 81
+    KEY_ALERT = 82
 
 
 _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
@@ -50,10 +58,16 @@ _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
     (errors.ImportFileError, ExitCode.IMPORT_FILE_INVALID),
     (errors.StoreError, ExitCode.STORE_FAILED),
     (errors.UnavailableError, ExitCode.UNAVAILABLE),
+    (errors.InsufficientCoverage, ExitCode.INSUFFICIENT_COVERAGE),
+    (errors.VerificationError, ExitCode.VERIFICATION_FAILED),
+    (errors.ProtocolRefused, ExitCode.PROTOCOL_REFUSED),
     (errors.PolicyDenied, ExitCode.POLICY_DENIED),
     (errors.RateLimited, ExitCode.RATE_LIMITED),
     (TrainingFailed, ExitCode.TRAINING_FAILED),
     (FederationError, ExitCode.FEDERATION_FAILED),
+    (LogIntegrityError, ExitCode.LOG_TAMPERED),
+    (KeyLogAlert, ExitCode.KEY_ALERT),
+    (TransparencyError, ExitCode.TRANSPARENCY_FAILED),
 )
 
 

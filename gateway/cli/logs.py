@@ -1,7 +1,10 @@
 """Logging set-up for entry points: stdlib loggers rendered by structlog.
 
-Library modules log with ``logging.getLogger(__name__)`` and lazy ``%s``
-arguments; only entry points call :func:`configure_logging`.
+Library modules log with ``logging.getLogger(__name__)``; only entry points call
+:func:`configure_logging`. A line's ``event`` is its message, a short name
+(``rpc``, ``node_started``, ``idle_stream_closed``); what varies goes in fields
+(``extra={"member": …, "method": …}``), which JSON lines carry as keys, so that
+operators filter on them instead of parsing sentences.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
         foreign_pre_chain=[
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
+            # Fields passed as ``extra=`` (member, method, status, latency_ms…) become keys of the line.
+            structlog.stdlib.ExtraAdder(),
             structlog.processors.TimeStamper(fmt="iso", utc=True),
         ],
     )

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from gateway.audit import AuditEvent, AuditRecorder, Outcome
+from gateway.audit.entry import ANONYMOUS
+from gateway.bureau.oprf import rotate_with_grace
+from gateway.clock import system_clock
 from gateway.config import Settings
+from gateway.crypto.keys import retire_node_keys
+from gateway.identity.tls import TLSIdentity
 from gateway.node.runtime import (
     RunningNode,
     oprf_key_folder,
@@ -17,7 +25,11 @@ from gateway.node.runtime import (
     start_bureau,
     start_member,
 )
-from gateway.tokens.oprf.keyring import OPRFKeyRing
+from gateway.queries.subject_check.settings import SubjectCheckSettings
+from gateway.store.database import open_store
+from gateway.store.enums import AuditDecision
+from gateway.store.repositories.audit import AuditLog
+from gateway.store.repositories.members import MemberDirectory
 
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
 FederatedOption = Annotated[
@@ -42,9 +54,76 @@ def bureau_start(config: ConfigOption, federated: FederatedOption = False) -> No
 
 @bureau_app.command("rotate-key")
 def bureau_rotate_key(config: ConfigOption) -> None:
-    """Start a new OPRF key epoch; members must tokenise their books again (credgate tokenise)."""
-    epoch = OPRFKeyRing.load_or_create(oprf_key_folder(Settings.from_file(config))).rotate()
-    typer.echo(f"OPRF key epoch {epoch} is now current; ask every member to run `credgate tokenise`")
+    """Add a new OPRF key epoch; it starts serving after the policy's grace period.
+
+    During the grace period the previous epoch keeps serving checks and members run
+    `credgate tokenise`, which tokenises their books under both epochs.
+    """
+    settings = Settings.from_file(config)
+    grace = dt.timedelta(
+        hours=SubjectCheckSettings.from_directory(settings.policies_dir).key_rotation.grace_hours
+    )
+    epoch, serves_from = rotate_with_grace(oprf_key_folder(settings), grace=grace, now=system_clock())
+    store = open_store(settings.store_url)
+    try:  # a key rotation is a decision of its own in the bureau's witnessed audit log
+        AuditLog(store).append(
+            actor_member_id=ANONYMOUS,
+            actor_role="operator",
+            action="oprf.rotate_key",
+            resource=settings.member_id,
+            decision=AuditDecision.ALLOW,
+            reason="operator",
+            correlation_id=f"oprf-epoch-{epoch}",
+            details={"epoch": epoch, "serves_from": serves_from.isoformat()},
+            at=system_clock(),
+        )
+    finally:
+        store.close()
+    typer.echo(
+        f"OPRF key epoch {epoch} added; it serves checks from {serves_from.isoformat()}. "
+        "Until then ask every member to run `credgate tokenise`."
+    )
+
+
+@bureau_app.command("remove-member")
+def bureau_remove_member(
+    config: ConfigOption,
+    member: Annotated[str, typer.Option("--member", help="The member id to remove from the directory.")],
+) -> None:
+    """Remove a member from the directory: it is no longer listed, asked or sealed to.
+
+    Revoke its certificate too (`credgate ca revoke`), or it can register again.
+    """
+    settings = Settings.from_file(config)
+    store = open_store(settings.store_url)
+    try:
+        MemberDirectory(store).remove(member)
+        identity = TLSIdentity.from_settings(settings.tls)
+        AuditRecorder(AuditLog(store), node_id=identity.own.member_id, clock=system_clock).record(
+            AuditEvent.for_peer(
+                identity.own,
+                action="directory.remove_member",
+                outcome=Outcome.ALLOW,
+                reason="operator",
+                correlation_id=uuid.uuid4().hex,
+                details={"member": member},
+            )
+        )
+    finally:
+        store.close()
+    typer.echo(f"{member} removed from the directory")
+
+
+@node_app.command("rotate-keys")
+def node_rotate_keys(config: ConfigOption) -> None:
+    """Retire this node's HPKE and mask keys; restart the node to publish fresh ones.
+
+    Peers accept the new bundle as a rotation because the node's pinned certificate signs
+    it (the bureau cannot); each records the rotation in its audit log.
+    """
+    settings = Settings.from_file(config)
+    moved = retire_node_keys(settings.data_dir / "keys", suffix=system_clock().strftime("%Y%m%dT%H%M%SZ"))
+    typer.echo(f"{len(moved)} key files retired; restart the node (`credgate node start`) to publish them")
 
 
 @node_app.command("start")

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gateway.aggregation import MIN_ANSWERING_MEMBERS
 from gateway.clock import system_clock
 from gateway.config import Settings
-from gateway.errors import ImportFileError, InvalidInputError
+from gateway.errors import ImportFileError, InsufficientCoverage, InvalidInputError
 from gateway.node.book_tokens import tokenise_book
 from gateway.node.session import member_session
-from gateway.queries.subject_check.answer import SubjectCheckAnswer
+from gateway.queries.subject_check.answer import CheckStatus, SubjectCheckAnswer
+from gateway.queries.subject_check.messages import Coverage
 from gateway.queries.subject_check.querier import CheckOutcome, SubjectRequest
 from gateway.store.enums import ReasonCode
 
@@ -76,14 +80,31 @@ def check(
     if batch is not None:
         destination = out or batch.with_name(batch.stem + ".results.csv")
         write_results(destination, subjects, outcomes)
-        counts: dict[str, int] = {}
-        for outcome in outcomes:
-            counts[outcome.answer.status.value] = counts.get(outcome.answer.status.value, 0) + 1
-        _console.print(f"{len(outcomes)} subjects screened: {counts}; results in {destination}")
+        _console.print(f"{summary(outcomes)}; results in {escape(str(destination))}", highlight=False)
     elif as_json:
         _console.print_json(json.dumps(_as_dict(outcomes[0])))
     else:
         _show(outcomes[0])
+    _fail_on_insufficient_coverage(outcomes)
+
+
+def _fail_on_insufficient_coverage(outcomes: list[CheckOutcome]) -> None:
+    """Insufficient coverage has its own exit code, for one check and for any row of a batch."""
+    short = [o for o in outcomes if o.answer.status is CheckStatus.INSUFFICIENT_COVERAGE]
+    if short:
+        raise InsufficientCoverage(
+            f"{len(short)} of {len(outcomes)} subjects: {coverage_sentence(short[0].answer.coverage)}"
+        )
+
+
+def coverage_sentence(coverage: Coverage) -> str:
+    """The coverage worded against the consortium's size and the minimum (issue #17 item 11)."""
+    consortium = max(coverage.consortium_members, coverage.members_asked)
+    return (
+        f"{coverage.members_answered} of the consortium's {consortium} other members answered "
+        f"({coverage.members_asked} online, {coverage.attempts} attempt(s)); "
+        f"at least {MIN_ANSWERING_MEMBERS} must answer"
+    )
 
 
 def _subjects(national_id: str | None, consent_ref: str | None, batch: Path | None) -> list[SubjectRequest]:
@@ -108,12 +129,54 @@ def _read_batch(path: Path) -> list[SubjectRequest]:
         raise ImportFileError(f"cannot read batch file {path}: {exc}") from exc
 
 
+_STATUS_WORDS = {
+    CheckStatus.HIT: "hit",
+    CheckStatus.NO_MATCH: "no match",
+    CheckStatus.REFUSED: "refused",
+    CheckStatus.INSUFFICIENT_INPUT: "invalid ID",
+    CheckStatus.INSUFFICIENT_COVERAGE: "insufficient coverage",
+    CheckStatus.ERROR: "error",
+}
+
+
+def reason_for(answer: SubjectCheckAnswer) -> str:
+    """Why a subject got no figures, in words (empty for a hit or no match)."""
+    coverage = answer.coverage
+    return {
+        CheckStatus.REFUSED: "not sent: no valid consent for this reason (or, for an agency, no entrustment)",
+        CheckStatus.INSUFFICIENT_INPUT: "not sent: not a valid resident ID",
+        CheckStatus.INSUFFICIENT_COVERAGE: (
+            f"only {coverage.members_answered} of {coverage.members_asked} other members answered"
+        ),
+        CheckStatus.ERROR: "this node's store no longer holds the round's seed; retry tomorrow",
+    }.get(answer.status, "")
+
+
+def summary(outcomes: list[CheckOutcome]) -> str:
+    """``"120 subjects screened: 80 no match, 30 hit, 10 refused"`` (most frequent first)."""
+    counts = Counter(outcome.answer.status for outcome in outcomes)
+    parts = [f"{count} {_STATUS_WORDS[status]}" for status, count in counts.most_common()]
+    return f"{len(outcomes)} subjects screened: {', '.join(parts) or 'none'}"
+
+
 def write_results(path: Path, subjects: list[SubjectRequest], outcomes: list[CheckOutcome]) -> None:
-    """Write one CSV row of bucketed figures per subject (no resident ID: the row number and consent)."""
-    rows = [
-        {"row": str(index + 1), "consent_ref": subject.consent_ref, **outcome.answer.as_row()}
-        for index, (subject, outcome) in enumerate(zip(subjects, outcomes, strict=True))
-    ]
+    """Write one CSV row per subject: status, the reason when refused or unanswered, bucketed figures.
+
+    No resident ID is written: rows are identified by their number and consent reference.
+    """
+    rows = []
+    for index, (subject, outcome) in enumerate(zip(subjects, outcomes, strict=True)):
+        answer = outcome.answer.as_row()
+        status = answer.pop("status")
+        rows.append(
+            {
+                "row": str(index + 1),
+                "consent_ref": subject.consent_ref,
+                "status": status,
+                "reason": reason_for(outcome.answer),
+                **answer,
+            }
+        )
     columns: list[str] = []
     for row in rows:
         columns += [column for column in row if column not in columns]
@@ -124,19 +187,33 @@ def write_results(path: Path, subjects: list[SubjectRequest], outcomes: list[Che
 
 
 def _as_dict(outcome: CheckOutcome) -> dict[str, object]:
-    result: dict[str, object] = {"consortium": outcome.answer.as_row()}
+    """The JSON form: counts as numbers, bucket ranges (``"2-3"``, ``"5+"``) as text."""
+    coverage = outcome.answer.coverage
+    result: dict[str, object] = {
+        "consortium": _numbers(outcome.answer.as_row()),
+        "coverage": {
+            "members_asked": coverage.members_asked,
+            "members_answered": coverage.members_answered,
+            "attempts": coverage.attempts,
+        },
+    }
+    if reason_for(outcome.answer):
+        result["reason"] = reason_for(outcome.answer)
     if outcome.own is not None:
-        result["own_institution"] = outcome.own.as_row()
+        result["own_institution"] = _numbers(outcome.own.as_row())
     return result
+
+
+def _numbers(row: dict[str, str]) -> dict[str, object]:
+    return {key: int(value) if value.isdigit() else value for key, value in row.items()}
 
 
 def _show(outcome: CheckOutcome) -> None:
     answer = outcome.answer
     coverage = answer.coverage
-    _console.print(
-        f"status: [bold]{answer.status.value}[/] — {coverage.members_answered} of "
-        f"{coverage.members_asked} other members answered ({coverage.attempts} attempt(s))"
-    )
+    _console.print(f"status: [bold]{answer.status.value}[/] — {escape(coverage_sentence(coverage))}")
+    if reason_for(answer):
+        _console.print(f"reason: {escape(reason_for(answer))}", highlight=False)
     if answer.lenders_by_outstanding:
         _console.print(_table("other institutions (bucketed counts)", answer, outcome.own))
 

@@ -3,9 +3,11 @@
 Plain mode reads one text per line and writes one redacted line per line. With
 ``--jsonl`` each line is an object with a ``text`` field; the output keeps every
 other field and replaces ``text``. ``--explain`` adds what was found: in JSON
-lines mode as an extra ``findings`` field (type, start, end, score; offsets into
-the *input* text, never the value); in plain mode as one JSON line per input
-line on stderr, so stdout stays a clean redacted copy.
+lines mode as an extra ``findings`` field (type, start, end, score, the detector
+that fired and why; offsets into the *input* text, never the value); in plain mode
+as one JSON line per input line on stderr, so stdout stays a clean redacted copy.
+Identifier-shaped strings that fail their check are masked as ``<SUSPECT_IDENTIFIER>``
+and ``why`` names the failed check.
 """
 
 from __future__ import annotations
@@ -27,7 +29,15 @@ _BATCH = 256
 
 def _findings_json(findings: tuple[Finding, ...]) -> list[dict[str, object]]:
     return [
-        {"type": f.entity_type, "start": f.start, "end": f.end, "score": round(f.score, 3)} for f in findings
+        {
+            "type": f.entity_type,
+            "start": f.start,
+            "end": f.end,
+            "score": round(f.score, 3),
+            "detector": f.recognizer,
+            "why": f.detail,
+        }
+        for f in findings
     ]
 
 
@@ -47,7 +57,8 @@ def redact(
     explain: Annotated[
         bool,
         typer.Option(
-            "--explain", help="Report entity types and offsets (JSON: a findings field; text: stderr)."
+            "--explain",
+            help="Report types, offsets and the detector that fired (JSON: a findings field; text: stderr).",
         ),
     ] = False,
     structured_only: Annotated[
@@ -58,9 +69,8 @@ def redact(
     """Redact PII from stdin to stdout, one line at a time, with typed placeholders like <CN_MOBILE>."""
     # Imported here: Presidio pulls in spaCy and torch (about 2 s), which no other command needs.
     from gateway.egress.redactor import Redactor
-    from gateway.egress.registry import STRUCTURED_ENTITIES
 
-    redactor = Redactor(entities=STRUCTURED_ENTITIES) if structured_only else Redactor()
+    redactor = Redactor.structured_only() if structured_only else Redactor()
     out = sys.stdout
     line_number = 0
     for batch in _batches(sys.stdin):

@@ -8,7 +8,6 @@ envelopes; only the subject's private key opens them (``open``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -21,11 +20,9 @@ from gateway.config import Settings
 from gateway.crypto.hpke import SealedBox
 from gateway.crypto.keys import KeyPair
 from gateway.errors import ImportFileError, InvalidInputError
-from gateway.node.bureau_calls import request_inquiries
 from gateway.node.session import member_session
-from gateway.queries.inquiries.collector import CollectRequest
+from gateway.node.subject_access import relay_subject_access
 from gateway.queries.inquiries.records import open_records
-from gateway.store.enums import TokenType
 
 app = typer.Typer(help="A data subject's view of who queried them.", no_args_is_help=True)
 ConfigOption = Annotated[Path, typer.Option("--config", envvar="CREDGATE_CONFIG", help="Node TOML file.")]
@@ -61,11 +58,8 @@ def inquiries(
     public_key = _read_key(subject_key, field="subject_key")
     settings = Settings.from_file(config)
     with member_session(settings) as session:
-        epoch, tokens = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [national_id])
-        digest = hashlib.sha256(consent_ref.encode("utf-8")).digest()
-        envelopes, coverage = request_inquiries(
-            session.channel, CollectRequest(tokens[0], epoch, public_key), consent_digest=digest
-        )
+        # Signed by this member and recorded by every member (at most a few a day per relayer).
+        envelopes, coverage = relay_subject_access(session, national_id, public_key, consent_ref)
         payload = {
             "version": _ENVELOPES_VERSION,
             "subject_public_key": public_key.hex(),

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -66,12 +67,19 @@ def train(
             TextColumn("[bold]rounds"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
             TimeElapsedColumn(), console=_console,
         ) as progress:  # fmt: skip
-            task = progress.add_task("waiting for the first round", total=rounds)
+            task = progress.add_task("submitted", total=rounds)
+            started = [False]
 
             def on_round(entry: dict[str, Any]) -> None:
+                started[0] = started[0] or int(entry.get("round", 0)) > 0
                 progress.update(task, completed=int(entry.get("round", 0)), description=_metrics(entry))
 
-            results = follow_run(control, run, on_progress=on_round, timeout=timeout)
+            def on_status(described: str) -> None:
+                # Until round 1 ends, the line says what the run is doing (it takes minutes).
+                if not started[0]:
+                    progress.update(task, description=escape(described))
+
+            results = follow_run(control, run, on_progress=on_round, on_status=on_status, timeout=timeout)
     finally:
         control.close()
     _console.print(_results_table(run.run_id, results))

@@ -33,6 +33,7 @@ from gateway.crypto.signatures import (
 )
 from gateway.errors import InvalidInputError
 from gateway.identity.ca.authority import MEMBER_ID_PATTERN
+from gateway.roles import Role
 
 __all__ = [
     "BUNDLE_SIGNATURE_LABEL",
@@ -138,6 +139,8 @@ class VerifiedKeyBundle:
     bundle: KeyBundle
     certificate_serial: int
     certificate_fingerprint: str
+    # The role the certificate names (never the directory's word for it).
+    role: Role
 
     @property
     def member_id(self) -> str:
@@ -226,4 +229,4 @@ def verify_bundle(
             raise SignatureInvalid("certificate names another member")
     except SignatureInvalid as exc:
         raise KeyBundleError(member_id) from exc
-    return VerifiedKeyBundle(unverified_bundle, peer.serial, peer.fingerprint)
+    return VerifiedKeyBundle(unverified_bundle, peer.serial, peer.fingerprint, peer.role)

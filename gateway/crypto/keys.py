@@ -29,7 +29,7 @@ from gateway.crypto.primitives import (
 )
 from gateway.errors import InvalidInputError
 
-__all__ = ["KEY_FILE_VERSION", "KeyPair", "KeyPurpose", "NodeKeys"]
+__all__ = ["KEY_FILE_VERSION", "KeyPair", "KeyPurpose", "NodeKeys", "retire_node_keys"]
 
 KEY_FILE_VERSION = 1
 
@@ -136,6 +136,33 @@ class NodeKeys:
             for purpose in KeyPurpose
         }
         return cls(hpke=pairs[KeyPurpose.HPKE], mask=pairs[KeyPurpose.MASK])
+
+
+def retire_node_keys(folder: Path, *, suffix: str) -> list[Path]:
+    """Move the node's key files aside (``retired/<name>.<suffix>``) so new ones are made at start-up.
+
+    The next :meth:`NodeKeys.load_or_create` draws fresh pairs; the node then publishes a new
+    bundle signed by its certificate key, which peers accept as a rotation (issue #11).
+
+    Raises
+    ------
+    KeyFileError
+        When a file cannot be moved.
+
+    """
+    retired = folder / "retired"
+    moved: list[Path] = []
+    try:
+        retired.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for purpose in KeyPurpose:
+            path = folder / purpose.file_name
+            if path.exists():
+                target = retired / f"{purpose.file_name}.{suffix}"
+                path.rename(target)
+                moved.append(target)
+    except OSError as exc:
+        raise KeyFileError(f"cannot retire the keys in {folder}") from exc
+    return moved
 
 
 def _load_or_create(path: Path, purpose: KeyPurpose, random_bytes: RandomBytes) -> KeyPair:

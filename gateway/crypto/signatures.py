@@ -10,6 +10,7 @@ signature. Key bundles and model files are signed this way, under different labe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Protocol
 
 from cryptography import x509
@@ -49,12 +50,29 @@ def sign_with_tls_key(label: bytes, message: bytes, tls_private_key_pem: bytes, 
 
     """
     try:
-        key = serialization.load_pem_private_key(tls_private_key_pem, password=None)
+        key = _private_key(tls_private_key_pem)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError("expected an unencrypted PEM private key", field=field) from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise InvalidInputError("expected an EC P-256 private key", field=field)
     return key.sign(_labelled(label, message), ec.ECDSA(hashes.SHA256()))
+
+
+@functools.lru_cache(maxsize=8)
+def _private_key(pem: bytes) -> object:
+    """Parsing a PEM key costs more than signing with it: a node signs with one key, many times."""
+    return serialization.load_pem_private_key(pem, password=None)
+
+
+@functools.lru_cache(maxsize=256)
+def _issued_certificate(certificate_pem: bytes, ca_certificate_pem: bytes) -> x509.Certificate:
+    """Parse ``certificate_pem`` and check the CA issued it (cached: both are immutable inputs).
+
+    Validity in time and revocation are checked on every use by the caller, never cached.
+    """
+    certificate = x509.load_pem_x509_certificate(certificate_pem)
+    certificate.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_certificate_pem))
+    return certificate
 
 
 def verify_with_certificate(
@@ -77,8 +95,7 @@ def verify_with_certificate(
 
     """
     try:
-        certificate = x509.load_pem_x509_certificate(certificate_pem)
-        certificate.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_certificate_pem))
+        certificate = _issued_certificate(certificate_pem, ca_certificate_pem)
         if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
             raise ValueError("certificate not valid at the given time")
         if revocation is not None:

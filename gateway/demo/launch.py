@@ -19,12 +19,12 @@ from rich.table import Table
 
 from federated.features.spec import load_spec
 from gateway.bureau import MemberView
-from gateway.clock import local_date, system_clock
+from gateway.clock import Clock, local_date, system_clock
 from gateway.config import Settings
 from gateway.demo.consortium import RunningConsortium, node_process
 from gateway.demo.context import DemoContext
 from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_node
-from gateway.errors import GatewayError, InvalidInputError
+from gateway.errors import GatewayError, InvalidInputError, UnavailableError
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 from gateway.ingest.features import run_feature_import
@@ -35,6 +35,8 @@ from gateway.synth.books import FEATURES_FILE, FEATURES_MAPPING, book_spec, writ
 from gateway.synth.consortium import ConsortiumResult, SynthOptions, generate_consortium
 from gateway.synth.members import Composition
 from gateway.synth.writer import write_consortium
+from gateway.transparency.gate import KeyLogGate
+from gateway.transparency.settings import TransparencySettings
 
 MARKER = ".credgate-demo"
 REGULATOR_ID = "regulator"
@@ -124,6 +126,8 @@ def launched_consortium(
             for process in consortium.members:
                 process.wait_ready()
             views = consortium.wait_registered()
+        with step(console, "key log co-signed: every member trusts every member's certificate and keys"):
+            wait_for_trusted_keys(context.member_settings, clock=context.clock)
         if federated:
             with step(
                 console, "Flower parts up: SuperLink and fleet relay at the bureau, SuperNodes at lenders"
@@ -136,6 +140,39 @@ def launched_consortium(
     failed = {member: code for member, code in context.exit_codes.items() if code != 0}
     if failed:
         raise GatewayError(f"processes did not stop cleanly: {failed}; see {logs}")
+
+
+def wait_for_trusted_keys(members: dict[str, Settings], *, clock: Clock, timeout: float = 120.0) -> None:
+    """Wait until each member trusts a key-log checkpoint listing every member's keys.
+
+    Raises
+    ------
+    UnavailableError
+        When the witnesses do not get there in time.
+
+    """
+    deadline = time.monotonic() + timeout
+    pending = dict(members)
+    while pending:
+        for member_id, settings in list(pending.items()):
+            store = open_store(settings.store_url)
+            try:
+                trusted = KeyLogGate(
+                    store,
+                    ca_certificate_pem=settings.tls.ca_cert.read_bytes(),
+                    bureau_member_id=settings.bureau_member_id,
+                    settings=TransparencySettings.from_directory(settings.policies_dir),
+                    clock=clock,
+                ).trusted()
+            finally:
+                store.close()
+            if trusted is not None and all(
+                trusted.states.get(m) is not None and trusted.states[m].accepted_keys for m in members
+            ):
+                del pending[member_id]
+        if pending and time.monotonic() > deadline:
+            raise UnavailableError(f"no trusted key-log checkpoint at {', '.join(sorted(pending))} in time")
+        time.sleep(0.5)
 
 
 def _federation_environment() -> dict[str, str]:

@@ -71,6 +71,9 @@ def provision_node(
     ]
     if bureau_address is not None:
         lines.append(f'address = "{bureau_address}"')
+    if plan.role is Role.BUREAU:
+        # The bureau writes the CA's issued and revoked certificates into the key log.
+        lines += ["", "[ca]", f'dir = "{authority.directory.resolve()}"']
     plan.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if plan.role in MEMBER_ROLES:
         write_members_key(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.demo import egress, model, reports, subject_checks
+from gateway.demo import egress, model, reports, subject_checks, transparency
 from gateway.demo.context import DemoContext
 
 QueryStep = Callable[[DemoContext], None]
@@ -18,4 +18,8 @@ QUERY_STEPS: list[tuple[str, QueryStep]] = [
     ("regulator report (distributed differential privacy, cached repeat)", reports.regulator_report),
     ("shared model trained across the lenders (Flower, SecAgg+, masked evaluation)", model.train_model),
     ("signed model fetched, verified and used to score each lender's own accounts", model.score_accounts),
+    (
+        "audit logs witnessed: each co-signed by the other members and verified; a bundle checked offline",
+        transparency.witnessed_logs,
+    ),
 ]

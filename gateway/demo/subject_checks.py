@@ -11,20 +11,38 @@ from gateway.cli.queries import write_results
 from gateway.clock import local_date, system_clock
 from gateway.crypto.keys import KeyPair
 from gateway.demo.context import DemoContext
+from gateway.errors import UnavailableError
 from gateway.node.book_tokens import tokenise_book
-from gateway.node.bureau_calls import request_inquiries
+from gateway.node.ceremony import run_ceremony
 from gateway.node.session import member_session
-from gateway.queries.inquiries.collector import CollectRequest
+from gateway.node.subject_access import relay_subject_access
 from gateway.queries.inquiries.records import open_records
 from gateway.queries.subject_check.querier import CheckOutcome, SubjectRequest
 from gateway.store.database import Store
-from gateway.store.enums import ReasonCode, TokenType
+from gateway.store.enums import ReasonCode
 from gateway.store.models import Account, Borrower
 from gateway.store.repositories.consents import valid_consents
 
 
 def tokenise_books(context: DemoContext) -> None:
-    """Every member tokenises its book through the bureau's blind OPRF."""
+    """The members' secret ceremony (once), then every member tokenises its book through the OPRF."""
+    first = next(iter(context.member_settings.values()))
+    with member_session(first) as session:
+        if not session.secrets.epochs:
+            epoch, delivered, failed = run_ceremony(session)
+            for _ in range(5):
+                if not failed:
+                    break
+                # A member still starting up: re-send the same epoch to those that missed it.
+                time.sleep(1.0)
+                _, more, failed = run_ceremony(session, epoch=epoch)
+                delivered += more
+            context.console.print(
+                f"  members' secret epoch {epoch} made by {session.identity.own.member_id}, "
+                f"delivered to {len(set(delivered))} members (the bureau relayed sealed envelopes only)"
+            )
+            if failed:
+                raise UnavailableError(f"the members' secret did not reach {', '.join(failed)}")
     total = 0
     for settings in context.member_settings.values():
         with member_session(settings) as session:
@@ -92,10 +110,7 @@ def subject_access(context: DemoContext) -> None:
     checked = context.checked_subjects
     subject = KeyPair.generate()
     with member_session(context.member_settings["cfc-1"]) as session:
-        epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [checked[0]])
-        envelopes, _ = request_inquiries(
-            session.channel, CollectRequest(token, epoch, subject.public_key), consent_digest=bytes(32)
-        )
+        envelopes, _ = relay_subject_access(session, checked[0], subject.public_key, "DEMO-SUBJECT-REQUEST")
     records = sorted(
         r
         for box in envelopes

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.egress.corpus import KEPT_TYPES, OTHER_TYPES, PII_TYPES, Sentence
 from gateway.egress.redactor import Finding
 from gateway.egress.registry import NER_ENTITIES
 
@@ -153,4 +154,120 @@ def markdown_table(scores: dict[str, Score]) -> str:
             f"| {kind} | {s.gold} | {s.predicted} | {s.precision:.3f} | {s.recall:.3f} "
             f"| {s.leak_recall:.3f} |"
         )
+    return "\n".join(lines)
+
+
+@dataclass
+class TypeHiding:
+    """Gold spans of one corpus type and how many were hidden whole or kept whole."""
+
+    gold: int = 0
+    hidden: int = 0
+    kept: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        """Share of spans none of whose characters survives (1.0 without spans)."""
+        return self.hidden / self.gold if self.gold else 1.0
+
+    @property
+    def kept_rate(self) -> float:
+        """Share of spans all of whose characters survive (1.0 without spans)."""
+        return self.kept / self.gold if self.gold else 1.0
+
+
+@dataclass
+class RealTextScores:
+    """Hiding scores on real text: per type, plus over-redaction of non-PII characters."""
+
+    sentences: int = 0
+    by_type: dict[str, TypeHiding] = field(default_factory=dict)
+    other_chars: int = 0
+    other_masked: int = 0
+
+    @property
+    def over_redaction(self) -> float:
+        """Share of characters outside name and address spans that were masked."""
+        return self.other_masked / self.other_chars if self.other_chars else 0.0
+
+    def kept_rate(self, types: Sequence[str]) -> float:
+        """Share of spans of ``types`` that survive whole."""
+        gold = sum(self.by_type[t].gold for t in types if t in self.by_type)
+        kept = sum(self.by_type[t].kept for t in types if t in self.by_type)
+        return kept / gold if gold else 1.0
+
+
+def hiding(
+    sentences: Sequence[Sentence], analyze_many: Callable[[Sequence[str]], list[tuple[Finding, ...]]]
+) -> RealTextScores:
+    """Measure what a redactor hides in labelled real text.
+
+    A span of a personal type (name, address) counts as hidden when none of its characters
+    survives, whatever type the covering findings have; a span of any other type counts as
+    kept when all of its characters survive. Over-redaction is the share of characters outside
+    every personal span that were masked.
+
+    Parameters
+    ----------
+    sentences
+        Labelled sentences (:mod:`gateway.egress.corpus`).
+    analyze_many
+        For example :meth:`gateway.egress.redactor.Redactor.analyze_many`.
+
+    Returns
+    -------
+    RealTextScores
+        The scores.
+
+    """
+    scores = RealTextScores(sentences=len(sentences))
+    predictions = analyze_many([sentence.text for sentence in sentences])
+    for sentence, findings in zip(sentences, predictions, strict=True):
+        masked = {i for f in findings for i in range(f.start, f.end)}
+        personal = {i for kind, s, e in sentence.spans if kind in PII_TYPES for i in range(s, e)}
+        for kind, start, end in sentence.spans:
+            score = scores.by_type.setdefault(kind, TypeHiding())
+            chars = set(range(start, end))
+            score.gold += 1
+            if chars <= masked:
+                score.hidden += 1
+            elif kind in PII_TYPES:
+                score.misses.append(sentence.text[start:end])
+            if not chars & masked:
+                score.kept += 1
+        others = set(range(len(sentence.text))) - personal
+        scores.other_chars += len(others)
+        scores.other_masked += len(others & masked)
+    return scores
+
+
+def hiding_table(scores: RealTextScores) -> str:
+    """Render :func:`hiding` scores as a markdown table (one row per corpus type).
+
+    Parameters
+    ----------
+    scores
+        From :func:`hiding`.
+
+    Returns
+    -------
+    str
+        The table, then the over-redaction line.
+
+    """
+    lines = [
+        "| type | personal? | spans | hidden whole (recall) | kept whole |",
+        "|---|---|---|---|---|",
+    ]
+    order = [t for t in (*PII_TYPES, *KEPT_TYPES, *OTHER_TYPES) if t in scores.by_type]
+    for kind in order:
+        s = scores.by_type[kind]
+        personal = "yes" if kind in PII_TYPES else "no"
+        lines.append(f"| {kind} | {personal} | {s.gold} | {s.recall:.3f} | {s.kept_rate:.3f} |")
+    lines.append(
+        f"\nOver-redaction: {scores.other_masked:,} of {scores.other_chars:,} characters outside "
+        f"names and addresses masked ({scores.over_redaction:.2%}); organisations and titles "
+        f"({', '.join(KEPT_TYPES)}) kept whole: {scores.kept_rate(KEPT_TYPES):.3f}."
+    )
     return "\n".join(lines)

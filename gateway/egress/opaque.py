@@ -16,6 +16,7 @@ import os
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.egress.guard import EgressBlocked
 from gateway.egress.index import ExactMatchIndex
+from gateway.observability import metrics
 
 __all__ = ["OPAQUE_ACTION", "OpaqueEgress", "refuse"]
 
@@ -26,6 +27,7 @@ def refuse(
     audit: AuditRecorder, node: tuple[str, str], *, action: str, kind: str, name: str, detector: str
 ) -> None:
     """Audit a refusal (kind and detector, never the value) and raise :class:`EgressBlocked`."""
+    metrics.EGRESS_BLOCKED.labels(detector=detector).inc()
     node_id, node_role = node
     audit.record(
         AuditEvent(node_id, node_role, action, Outcome.DENY, detector, os.urandom(16).hex(), {"kind": kind})

@@ -16,10 +16,12 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
 
+from gateway.egress.charner import CharNER
 from gateway.egress.context import CharWindowContextEnhancer
-from gateway.egress.ner import LacTagger
+from gateway.egress.declared import DeclaredRecognizers
 from gateway.egress.recognizers._base import LANGUAGE
-from gateway.egress.recognizers.lac import LacArtifacts, LacRecognizer
+from gateway.egress.recognizers.char_ner import CharNERRecognizer, NerArtifacts
+from gateway.egress.recognizers.lac import LacRecognizer
 from gateway.egress.registry import ALL_ENTITIES, NER_ENTITIES, STRUCTURED_ENTITIES, registered
 from gateway.errors import InvalidInputError
 
@@ -41,7 +43,10 @@ class Finding:
     score
         Confidence after context enhancement.
     recognizer
-        Name of the recognizer that found it.
+        Name of the recognizer that found it; ``A+B`` when overlapping findings of several
+        recognizers were merged (highest score first).
+    detail
+        Why the first recognizer fired (never the value), for ``credgate redact --explain``.
 
     """
 
@@ -50,6 +55,7 @@ class Finding:
     end: int
     score: float
     recognizer: str
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,9 @@ class Redactor:
         Minimum score (after context) for a finding.
     batch_size
         Texts per NER batch in :meth:`redact_many`.
+    declared
+        Recognizers declared in YAML (:mod:`gateway.egress.declared`); by default those of
+        ``policies/egress_recognizers.yaml``. Their entity types join the known ones.
 
     Raises
     ------
@@ -95,22 +104,26 @@ class Redactor:
         entities: Sequence[str] | None = None,
         score_threshold: float = DEFAULT_THRESHOLD,
         batch_size: int = 64,
+        declared: DeclaredRecognizers | None = None,
     ) -> None:
-        wanted = tuple(entities) if entities is not None else ALL_ENTITIES
-        unknown = sorted(set(wanted) - set(ALL_ENTITIES))
+        declared = declared if declared is not None else DeclaredRecognizers.default()
+        known = ALL_ENTITIES + tuple(e for e in declared.entities if e not in ALL_ENTITIES)
+        wanted = tuple(entities) if entities is not None else known
+        unknown = sorted(set(wanted) - set(known))
         if unknown:
             raise InvalidInputError(
-                f"expected entity types among {list(ALL_ENTITIES)}, got {unknown}", field="entities"
+                f"expected entity types among {list(known)}, got {unknown}", field="entities"
             )
         self.entities = wanted
         self.score_threshold = score_threshold
-        self._tagger = LacTagger(batch_size=batch_size)
+        self._ner = CharNER(batch_size=batch_size)
         self._needs_ner = any(entity in NER_ENTITIES for entity in wanted)
         recognizers: list[EntityRecognizer] = []
         for cls in registered():
-            recognizer = LacRecognizer(self._tagger) if cls is LacRecognizer else cls()
+            recognizer = cls(self._ner) if cls in (CharNERRecognizer, LacRecognizer) else cls()
             if any(entity in wanted for entity in recognizer.supported_entities):
                 recognizers.append(recognizer)
+        recognizers += [r for r in declared.recognizers() if r.ENTITY in wanted]
         registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
         self._analyzer = AnalyzerEngine(
             registry=registry,
@@ -138,12 +151,14 @@ class Redactor:
             A redactor that never loads the NER model.
 
         """
-        return cls(entities=STRUCTURED_ENTITIES, score_threshold=score_threshold)
+        declared = DeclaredRecognizers.default()
+        entities = STRUCTURED_ENTITIES + tuple(e for e in declared.entities if e not in ALL_ENTITIES)
+        return cls(entities=entities, score_threshold=score_threshold, declared=declared)
 
     @property
     def ner_loaded(self) -> bool:
         """Whether the NER model has been loaded."""
-        return self._tagger.loaded
+        return self._ner.loaded
 
     def analyze(self, text: str) -> tuple[Finding, ...]:
         """Return the findings in ``text`` without redacting it.
@@ -176,8 +191,7 @@ class Redactor:
 
         """
         if self._needs_ner:
-            tagged = self._tagger.tag_many(texts)
-            artifacts: list[LacArtifacts | None] = [LacArtifacts(tokens) for tokens in tagged]
+            artifacts: list[NerArtifacts | None] = [NerArtifacts(r) for r in self._ner.read_many(texts)]
         else:
             artifacts = [None] * len(texts)
         found = []
@@ -188,6 +202,7 @@ class Redactor:
                 entities=list(self.entities),
                 nlp_artifacts=artifact,
                 score_threshold=self.score_threshold,
+                return_decision_process=True,  # keeps each result's explanation for --explain
             )
             found.append(resolve(results))
         return found
@@ -238,9 +253,10 @@ class Redactor:
 def resolve(results: Sequence[RecognizerResult]) -> tuple[Finding, ...]:
     """Merge overlapping results into non-overlapping findings.
 
-    Overlapping results of one type become their union (so a name found by both
-    the rules and the model is covered entirely); overlaps between types keep
-    the higher score, then the longer span.
+    Overlapping results, of one type or of several, become their union: every character some
+    detector marked stays masked, and no finding reaches beyond what a detector marked (touching
+    spans stay apart, so a placeholder never swallows a neighbouring character). The union takes
+    the type and detail of its highest-scoring result and names every recognizer involved.
 
     Parameters
     ----------
@@ -253,22 +269,34 @@ def resolve(results: Sequence[RecognizerResult]) -> tuple[Finding, ...]:
         Non-overlapping findings sorted by start.
 
     """
-    merged: list[Finding] = []
-    for result in sorted(results, key=lambda r: (r.entity_type, r.start)):
-        name = str((result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY, ""))
-        last = merged[-1] if merged else None
-        if last is not None and last.entity_type == result.entity_type and result.start < last.end:
-            merged[-1] = Finding(
-                last.entity_type,
-                last.start,
-                max(last.end, result.end),
-                max(last.score, result.score),
-                last.recognizer,
-            )
+    groups: list[list[RecognizerResult]] = []
+    end = -1
+    for result in sorted(results, key=lambda r: (r.start, r.end)):
+        if groups and result.start < end:
+            groups[-1].append(result)
+            end = max(end, result.end)
         else:
-            merged.append(Finding(result.entity_type, result.start, result.end, result.score, name))
-    chosen: list[Finding] = []
-    for finding in sorted(merged, key=lambda f: (-f.score, -(f.end - f.start), f.start)):
-        if all(finding.end <= other.start or finding.start >= other.end for other in chosen):
-            chosen.append(finding)
-    return tuple(sorted(chosen, key=lambda f: f.start))
+            groups.append([result])
+            end = result.end
+    findings = []
+    for group in groups:
+        ranked = sorted(group, key=lambda r: (-r.score, -(r.end - r.start), r.start))
+        names: list[str] = []
+        for result in ranked:
+            name = str((result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY, ""))
+            if name not in names:
+                names.append(name)
+        top = ranked[0]
+        detail = top.analysis_explanation.textual_explanation if top.analysis_explanation else ""
+        findings.append(
+            Finding(
+                top.entity_type,
+                min(r.start for r in group),
+                max(r.end for r in group),
+                # Rounded: batching changes model scores in the 10th decimal, never a decision.
+                round(top.score, 4),
+                "+".join(names),
+                str(detail or ""),
+            )
+        )
+    return tuple(findings)

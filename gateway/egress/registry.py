@@ -18,6 +18,7 @@ _REGISTERED: dict[str, Callable[[], EntityRecognizer]] = {}
 # Entities found by patterns and checksums only; asking for these never loads the NER model.
 STRUCTURED_ENTITIES = (
     "CN_RESIDENT_ID", "CN_MOBILE", "CN_LANDLINE", "BANK_CARD", "CN_USCC", "EMAIL", "CN_LICENSE_PLATE",
+    "SUSPECT_IDENTIFIER",
 )  # fmt: skip
 # Entities that need the language model for recall on real text.
 NER_ENTITIES = ("CN_PERSON", "CN_ADDRESS")

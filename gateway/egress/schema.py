@@ -43,6 +43,25 @@ def _model_file(value: Any) -> bool:
     return isinstance(record, dict) and "format" in record and "weights_sha256" in record
 
 
+def _note(value: Any) -> bool:
+    """A C2SP signed note, publication or signature line: printable text and newlines, bounded.
+
+    Not scanned: it holds log names, decimal sizes, base64 hashes and signatures only.
+    """
+    return isinstance(value, str) and 0 < len(value) <= 65_536 and value.replace("\n", "").isprintable()
+
+
+def _log_entry(value: Any) -> bool:
+    """A consortium key-log leaf: canonical JSON naming its type (certificates, keys, member ids)."""
+    if not isinstance(value, bytes) or not 0 < len(value) <= 65_536:
+        return False
+    try:
+        record = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and isinstance(record.get("type"), str)
+
+
 # How a scalar value of each kind must look; whether it is plaintext (scanned by the index).
 CHECKS: dict[str, tuple[Callable[[Any], bool], bool]] = {
     "count": (lambda v: isinstance(v, int) and v >= 0, True),
@@ -66,6 +85,8 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], bool]] = {
     "descriptor": (lambda v: isinstance(v, bytes), False),
     "masked": (lambda v: isinstance(v, int) and 0 <= v < P, False),
     "model": (_model_file, False),
+    "note": (_note, False),
+    "log_entry": (_log_entry, False),
 }
 STRUCTURED = frozenset({"message", "timestamp", "enum"})
 

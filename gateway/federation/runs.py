@@ -24,6 +24,8 @@ from gateway.federation.errors import TrainingFailed
 RESULTS_FILE = "results.json"
 ConfigValue = str | int | float | bool
 Progress = Callable[[dict[str, Any]], None]
+# Told what the run is doing whenever that changes: "pending", "starting", "running: <phase>".
+Status = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,14 @@ def follow_run(
     on_progress: Progress,
     timeout: float,
     poll_seconds: float = 1.0,
+    on_status: Status | None = None,
 ) -> dict[str, Any]:
     """Poll until the run ends; report each new round; return the ServerApp's results.
+
+    Before its first round a run spends minutes (the SuperLink starting the ServerApp,
+    members' SuperNodes starting their ClientApps, agreeing on feature normalisation):
+    ``on_status`` is told the run's state and the ServerApp's current phase whenever
+    either changes, so that an operator sees it is moving.
 
     Raises
     ------
@@ -83,9 +91,14 @@ def follow_run(
     """
     deadline = time.monotonic() + timeout
     seen = 0
+    shown = ""
     while True:
         state = control.run_state(run.run_id)
         seen = _report_new_rounds(run.output_dir / RESULTS_FILE, seen, on_progress)
+        described = describe(state, read_results(run.output_dir / RESULTS_FILE))
+        if on_status is not None and described != shown:
+            on_status(described)
+            shown = described
         if state.finished:
             break
         if time.monotonic() > deadline:
@@ -96,6 +109,14 @@ def follow_run(
     if not state.succeeded:
         raise TrainingFailed(_failure(state) + _member_failures(run.output_dir / RESULTS_FILE))
     return read_results(run.output_dir / RESULTS_FILE)
+
+
+def describe(state: RunState, results: dict[str, Any]) -> str:
+    """What the run is doing: ``pending``, ``starting`` or ``running: <the ServerApp phase>``."""
+    phase = results.get("phase")
+    if state.status == "running" and isinstance(phase, str) and phase:
+        return f"running: {phase}"
+    return state.status
 
 
 def read_results(path: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import grpc
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
+from gateway.clock import Clock, system_clock
 from gateway.config import TLSSettings
 from gateway.errors import IdentityError
 from gateway.identity.peer import Peer, peer_from_certificate
@@ -33,7 +34,7 @@ class TLSIdentity:
     revocations: RevocationList
 
     @classmethod
-    def from_settings(cls, tls: TLSSettings) -> TLSIdentity:
+    def from_settings(cls, tls: TLSSettings, *, clock: Clock = system_clock) -> TLSIdentity:
         """Load and cross-check the files named in ``[tls]``.
 
         Raises
@@ -63,7 +64,7 @@ class TLSIdentity:
             ca_pem,
             peer_from_certificate(certificate),
             ca_certificate,
-            RevocationList(tls.crl, ca_certificate),
+            RevocationList(tls.crl, ca_certificate, clock=clock),
         )
 
     def server_credentials(self) -> grpc.ServerCredentials:

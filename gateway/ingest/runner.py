@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.audit.entry import ANONYMOUS
 from gateway.clock import Clock, system_clock
 from gateway.config import default_policies_dir
 from gateway.errors import InvalidInputError
@@ -30,11 +31,13 @@ from gateway.ingest.readers import RawRow, SourceInfo, inspect_source, read_chun
 from gateway.ingest.retention import RetentionPolicy, load_retention_policy
 from gateway.ingest.rows import ParsedRow, history_rows, parse_row, table_row
 from gateway.store.database import Store
-from gateway.store.enums import ImportKind
+from gateway.store.enums import AuditDecision, ImportKind
+from gateway.store.repositories.audit import AuditLog
 from gateway.store.repositories.credit import CreditRecords
 from gateway.store.repositories.imports import ImportLedger, QuarantineItem
 
 logger = logging.getLogger(__name__)
+IMPORT_ACTION = "import.finished"
 
 DEFAULT_CHUNK_ROWS = 1000
 
@@ -186,6 +189,7 @@ def run_import(
         counts.quarantined,
         counts.duplicates,
     )
+    _audit_import(store, import_kind, batch_id, source.sha256, counts, at=clock())
     return ImportSummary(
         batch_id=batch_id,
         kind=import_kind,
@@ -281,3 +285,26 @@ def _import_chunk(
     counts.quarantined += len(refused)
     counts.duplicates += duplicates
     counts.quarantine_added += added
+
+
+def _audit_import(
+    store: Store, kind: ImportKind, batch_id: int, file_sha256: str, counts: _Counts, *, at: dt.datetime
+) -> None:
+    """An import is recorded in the node's witnessed audit log: kind, batch, file hash and counts only."""
+    AuditLog(store).append(
+        actor_member_id=ANONYMOUS,
+        actor_role="operator",
+        action=IMPORT_ACTION,
+        resource=f"import_batches/{batch_id}",
+        decision=AuditDecision.ALLOW,
+        reason=kind.value,
+        correlation_id=f"import-{batch_id}",
+        details={
+            "file_sha256": file_sha256,
+            "read": counts.read,
+            "imported": counts.imported,
+            "quarantined": counts.quarantined,
+            "duplicates": counts.duplicates,
+        },
+        at=at,
+    )

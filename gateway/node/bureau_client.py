@@ -17,7 +17,7 @@ from gateway.config import RUNTIME_FILE, Settings
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
-from gateway.rpc.convert.subject_check import new_header
+from gateway.rpc.convert.subject_check import from_timestamp, new_header
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.roles import role_from_proto
 from gateway.rpc.status import error_from_rpc
@@ -50,7 +50,9 @@ class BureauClient:
         response = self._call(
             lambda: self._stub.GetDirectory(bureau_pb2.GetDirectoryRequest(), timeout=CALL_TIMEOUT_SECONDS)
         )
-        return [_view(entry) for entry in response.members], response.bureau_time.ToDatetime(dt.UTC)
+        return [_view(entry) for entry in response.members], from_timestamp(
+            response.bureau_time, field="bureau_time"
+        )
 
     def health(self) -> str:
         """The bureau's overall health status name (``SERVING`` when well)."""
@@ -131,7 +133,7 @@ def _view(entry: bureau_pb2.DirectoryEntry) -> MemberView:
             certificate_der=entry.certificate_der,
             hpke_public_key=entry.keys.hpke_public_key,
             mask_public_key=entry.keys.mask_public_key,
-            created_at=entry.keys.created_at.ToDatetime(dt.UTC),
+            created_at=from_timestamp(entry.keys.created_at, field="keys.created_at"),
             signature=entry.keys.signature,
         )
     return MemberView(
@@ -140,7 +142,11 @@ def _view(entry: bureau_pb2.DirectoryEntry) -> MemberView:
         address=entry.address,
         software_version=entry.software_version,
         protocol_version=entry.protocol_version,
-        registered_at=entry.registered_at.ToDatetime(dt.UTC),
-        last_seen_at=entry.last_seen_at.ToDatetime(dt.UTC) if entry.HasField("last_seen_at") else None,
+        registered_at=from_timestamp(entry.registered_at, field="registered_at"),
+        last_seen_at=(
+            from_timestamp(entry.last_seen_at, field="last_seen_at")
+            if entry.HasField("last_seen_at")
+            else None
+        ),
         keys=keys,
     )

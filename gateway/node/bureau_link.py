@@ -18,10 +18,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from gateway import __version__
 from gateway._proto.credgate.v1 import bureau_pb2, bureau_pb2_grpc
 from gateway.crypto.bundle import KeyBundle, sign_bundle
+from gateway.crypto.ed25519 import Ed25519Key
 from gateway.crypto.keys import NodeKeys
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
+from gateway.tlog.keys import LogKeyStatement
 
 PROTOCOL_VERSION = "credgate.v1"
 CALL_TIMEOUT_SECONDS = 5.0
@@ -31,16 +33,27 @@ _LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SignedKeys:
-    """A member's key bundle with the signature of its certificate key."""
+    """A member's key bundle and log key, each with the signature of its certificate key."""
 
     bundle: KeyBundle
     signature: bytes
+    log_key: LogKeyStatement | None = None
 
     @classmethod
-    def create(cls, identity: TLSIdentity, keys: NodeKeys, *, now: dt.datetime) -> SignedKeys:
-        """Describe and sign ``keys`` as ``identity``'s bundle."""
+    def create(
+        cls, identity: TLSIdentity, keys: NodeKeys, *, now: dt.datetime, log_key: Ed25519Key | None = None
+    ) -> SignedKeys:
+        """Describe and sign ``keys`` (and the Ed25519 ``log_key``) as ``identity``'s."""
         bundle = KeyBundle.for_node(identity.own.member_id, keys, created_at=now)
-        return cls(bundle, sign_bundle(bundle, identity.key_pem))
+        statement = None
+        if log_key is not None:
+            statement = LogKeyStatement.create(
+                identity.own.member_id,
+                log_key.public_key,
+                certificate_pem=identity.cert_pem,
+                tls_private_key_pem=identity.key_pem,
+            )
+        return cls(bundle, sign_bundle(bundle, identity.key_pem), statement)
 
     def to_proto(self) -> bureau_pb2.NodeKeys:
         """The ``NodeKeys`` message sent at registration."""
@@ -121,26 +134,32 @@ class BureauLink:
             except grpc.RpcError as exc:
                 if exc.code() == grpc.StatusCode.NOT_FOUND:
                     self.registered.clear()
-                _LOG.warning("bureau call failed: %s %s", exc.code().name, exc.details())
+                _LOG.warning(
+                    "bureau_call_failed", extra={"status": exc.code().name, "details": exc.details()}
+                )
                 wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
             self._stop.wait(wait)
 
     def _register(self) -> None:
-        response = self._stub.Register(
-            bureau_pb2.RegisterRequest(
-                advertised_address=self._advertised_address,
-                software_version=__version__,
-                protocol_version=PROTOCOL_VERSION,
-                keys=self._keys.to_proto(),
-            ),
-            timeout=CALL_TIMEOUT_SECONDS,
+        request = bureau_pb2.RegisterRequest(
+            advertised_address=self._advertised_address,
+            software_version=__version__,
+            protocol_version=PROTOCOL_VERSION,
+            keys=self._keys.to_proto(),
         )
+        if self._keys.log_key is not None:
+            statement = self._keys.log_key
+            log_key = bureau_pb2.LogKey(public_key=statement.public_key, signature=statement.signature)
+            request.log_key.CopyFrom(log_key)
+        response = self._stub.Register(request, timeout=CALL_TIMEOUT_SECONDS)
         self._interval = float(response.heartbeat_interval_seconds or self._interval)
         self.registered.set()
-        _LOG.info("registered with the bureau as %s", response.member_id)
+        _LOG.info("registered", extra={"member": response.member_id, "address": self._advertised_address})
 
     def _heartbeat(self) -> None:
         request = bureau_pb2.HeartbeatRequest(
-            software_version=__version__, blacklist_listings=self._blacklist_listings()
+            software_version=__version__,
+            blacklist_listings=self._blacklist_listings(),
+            advertised_address=self._advertised_address,
         )
         self._stub.Heartbeat(request, timeout=CALL_TIMEOUT_SECONDS)

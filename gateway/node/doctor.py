@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +16,15 @@ from cryptography import x509
 
 from gateway.config import Settings
 from gateway.errors import GatewayError
+from gateway.identity.revocation import EXPIRY_WARNING
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import bureau_client
+from gateway.node.federation_health import PartState, flower_parts
 from gateway.policy import PolicyDecisionPoint
 from gateway.store.database import open_store
 
 CERT_RENEWAL_WINDOW = dt.timedelta(days=30)
+FEDERATED_ENV = "CREDGATE_FEDERATED"
 CLOCK_SKEW_WARN = dt.timedelta(seconds=2)
 CLOCK_SKEW_FAIL = dt.timedelta(seconds=60)
 
@@ -43,8 +46,14 @@ class Finding:
     message: str
 
 
-def diagnose(config: Path, *, now: Callable[[], dt.datetime]) -> Iterator[Finding]:
-    """Run every check on the node configured by ``config``, yielding findings in order."""
+def diagnose(
+    config: Path, *, now: Callable[[], dt.datetime], environ: Mapping[str, str] | None = None
+) -> Iterator[Finding]:
+    """Run every check on the node configured by ``config``, yielding findings in order.
+
+    ``environ`` is the command's environment (``CREDGATE_FEDERATED`` and the relay override
+    decide which Flower parts are expected); none by default.
+    """
     try:
         settings = Settings.from_file(config)
     except GatewayError as exc:
@@ -52,7 +61,7 @@ def diagnose(config: Path, *, now: Callable[[], dt.datetime]) -> Iterator[Findin
         return
     yield Finding("configuration", Severity.OK, f"{config} read; node {settings.member_id}")
     try:
-        identity = TLSIdentity.from_settings(settings.tls)
+        identity = TLSIdentity.from_settings(settings.tls, clock=now)
     except GatewayError as exc:
         yield Finding("certificates", Severity.FAIL, exc.message)
         return
@@ -60,6 +69,7 @@ def diagnose(config: Path, *, now: Callable[[], dt.datetime]) -> Iterator[Findin
     yield _check_revocation(settings, identity, now())
     yield _check_store(settings)
     yield _check_policies(settings, identity)
+    yield from _check_flower(settings, environ or {})
     yield from _check_bureau(settings, identity, now)
 
 
@@ -102,15 +112,17 @@ def _check_revocation(settings: Settings, identity: TLSIdentity, now: dt.datetim
     except GatewayError as exc:
         return Finding("revocation", Severity.FAIL, f"{exc.message} (CRL {settings.tls.crl})")
     crl = x509.load_pem_x509_crl(settings.tls.crl.read_bytes())
-    if crl.next_update_utc is not None and crl.next_update_utc < now:
+    next_update = crl.next_update_utc
+    if next_update is not None and next_update - now <= EXPIRY_WARNING:
         return Finding(
             "revocation",
             Severity.WARN,
-            f"the revocation list is stale since "
-            f"{crl.next_update_utc:%Y-%m-%d %H:%M}Z; fetch the CA's current crl.pem",
+            f"the revocation list expires at {next_update:%Y-%m-%d %H:%M}Z, after which this node "
+            "refuses every call; have the CA run `credgate ca crl` and copy crl.pem here",
         )
+    until = f", valid until {next_update:%Y-%m-%d %H:%M}Z" if next_update is not None else ""
     return Finding(
-        "revocation", Severity.OK, f"this certificate is not revoked ({len(crl)} revoked in the CRL)"
+        "revocation", Severity.OK, f"this certificate is not revoked ({len(crl)} revoked in the CRL{until})"
     )
 
 
@@ -132,6 +144,22 @@ def _check_policies(settings: Settings, identity: TLSIdentity) -> Finding:
     except GatewayError as exc:
         return Finding("policies", Severity.FAIL, exc.message)
     return Finding("policies", Severity.OK, f"Cedar policies in {settings.policies_dir} validate")
+
+
+def _check_flower(settings: Settings, environ: Mapping[str, str]) -> Iterator[Finding]:
+    try:
+        parts = flower_parts(
+            settings, environ=environ, force_enabled=environ.get(FEDERATED_ENV, "") in {"1", "true"}
+        )
+    except GatewayError as exc:
+        yield Finding("federation", Severity.FAIL, exc.message)
+        return
+    for part in parts:
+        if part.state is PartState.OFF:
+            yield Finding("federation", Severity.OK, f"Flower parts not enabled ({part.detail})")
+        else:
+            severity = Severity.OK if part.state is PartState.UP else Severity.FAIL
+            yield Finding(f"federation: {part.name}", severity, part.detail)
 
 
 def _check_bureau(

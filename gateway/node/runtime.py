@@ -26,18 +26,23 @@ from gateway._proto.credgate.v1 import bureau_pb2_grpc, member_pb2_grpc
 from gateway.audit import AuditRecorder
 from gateway.bureau import ConsortiumDirectory
 from gateway.bureau.directory import liveness_window
-from gateway.bureau.oprf import OPRFEvaluator
+from gateway.bureau.oprf import OPRFEvaluator, OPRFUsageLedger
 from gateway.bureau.rate_limit import Limit, RateLimiter
+from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
+from gateway.crypto.ed25519 import load_or_create_log_key
 from gateway.crypto.keys import NodeKeys
+from gateway.crypto.members_secret import MembersSecretStore
 from gateway.errors import ConfigError
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import BureauClient
 from gateway.node.bureau_link import BureauLink, SignedKeys
+from gateway.node.ceremony import SecretReceiver
 from gateway.node.egress import NodeEgress, node_egress
-from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.pins import PinStore
+from gateway.observability import metrics
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
@@ -51,8 +56,17 @@ from gateway.queries.subject_check.router import RouterSettings, SubjectCheckRou
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, ReleaseCache
 from gateway.reports.noise import NoiseShareSource
-from gateway.rpc.fanout import GrpcInquiryCaller, GrpcMemberCaller, GrpcShareCaller, MemberChannels
+from gateway.rpc.channel import open_channel
+from gateway.rpc.fanout import (
+    GrpcInquiryCaller,
+    GrpcMemberCaller,
+    GrpcSecretCaller,
+    GrpcShareCaller,
+    MemberChannels,
+)
 from gateway.rpc.interceptors import AuthorizationInterceptor
+from gateway.rpc.interceptors.limits import CallLimitInterceptor
+from gateway.rpc.interceptors.observer import CallObserver
 from gateway.rpc.server import Registration, RunningServer, start_server
 from gateway.rpc.servicers.bureau import BureauHandlers, BureauServicer
 from gateway.rpc.servicers.member import MemberServicer
@@ -61,8 +75,16 @@ from gateway.store.repositories.audit import AuditLog
 from gateway.store.repositories.blacklist import live_listings
 from gateway.store.repositories.checks import CheckCache
 from gateway.store.repositories.members import MemberDirectory
+from gateway.store.repositories.rounds import ResponderState
+from gateway.transparency.agent import MemberWitness
+from gateway.transparency.bureau import BureauTransparency
+from gateway.transparency.client import TransparencyClient
+from gateway.transparency.gate import KeyLogGate
+from gateway.transparency.settings import TransparencySettings
+from gateway.transparency.ticker import Ticker
 
-SHUTDOWN_GRACE_SECONDS = 5.0
+# The port a node listening on port 0 got, kept in its data_dir so that a restart reuses it.
+PORT_FILE = "port"
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
 _LOG = logging.getLogger(__name__)
 
@@ -80,6 +102,8 @@ class RunningNode:
     egress: NodeEgress | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
+    # Where Prometheus metrics are served ([metrics] listen), once started.
+    metrics_address: str | None = None
 
     @property
     def address(self) -> str:
@@ -93,12 +117,12 @@ class RunningNode:
             return
         if self.link is not None:
             self.link.stop()
-        self.server.stop(SHUTDOWN_GRACE_SECONDS)
+        self.server.stop(self.settings.server.shutdown_grace_seconds)
         for close in self.closers:
             close()
         self.store.close()
         self.stopped.set()
-        _LOG.info("node %s stopped", self.identity.own.member_id)
+        _LOG.info("node_stopped", extra={"member": self.identity.own.member_id})
 
 
 @dataclass(frozen=True)
@@ -109,6 +133,7 @@ class _Core:
     audit: AuditRecorder
     check_settings: SubjectCheckSettings
     egress: NodeEgress
+    transparency: TransparencySettings
 
 
 def start_bureau(
@@ -129,6 +154,7 @@ def start_bureau(
         core.policy,
         ca_certificate_pem=core.identity.ca_pem,
         revocations=core.identity.revocations,
+        clock=clock,
     )
     channels = MemberChannels(core.identity, egress=core.egress.client)
     liveness = liveness_window(settings.heartbeat_seconds)
@@ -158,9 +184,11 @@ def start_bureau(
                 ),
             )
         ),
+        usage=OPRFUsageLedger(core.store, core.check_settings.oprf_caps),
         policy=core.policy,
         audit=core.audit,
         clock=clock,
+        zone=core.check_settings.zone,
     )
     inquiries = InquiryRelay(
         members=directory.members,
@@ -170,6 +198,15 @@ def start_bureau(
         clock=clock,
         liveness_window=liveness,
         timeout=core.check_settings.aggregation.member_deadline_seconds,
+        limiter=RateLimiter(
+            (
+                Limit(
+                    core.check_settings.subject_access.max_per_relayer_per_day,
+                    dt.timedelta(days=1),
+                    "subject-access requests per day",
+                ),
+            )
+        ),
     )
     tally = PseudonymTally()
     reports = ReportCoordinator(
@@ -183,6 +220,22 @@ def start_bureau(
         settings=CoordinatorSettings(liveness_window=liveness),
         clock=clock,
     )
+    secrets = SecretRelay(
+        members=directory.members,
+        caller=GrpcSecretCaller(channels),
+        audit=core.audit,
+        timeout=core.check_settings.aggregation.member_deadline_seconds,
+    )
+    transparency = BureauTransparency(
+        core.store,
+        member_id=core.identity.own.member_id,
+        identity_cert_pem=core.identity.cert_pem,
+        identity_key_pem=core.identity.key_pem,
+        log_key=load_or_create_log_key(settings.data_dir / "keys"),
+        ca_dir=settings.ca_dir,
+        clock=clock,
+    )
+    transparency.tick()
     handlers = BureauHandlers(
         directory,
         oprf,
@@ -192,6 +245,8 @@ def start_bureau(
         tally,
         layout.version,
         settings.data_dir / "federation" / "runs",
+        transparency=transparency,
+        secrets=secrets,
     )
     # Contact clearance answers UNIMPLEMENTED through the generated base class until its
     # handlers exist.
@@ -204,6 +259,18 @@ def start_bureau(
     ]
     node = _start_node(settings, core, services, interceptors)
     node.closers.append(channels.close)
+    ticker = Ticker("key-log", transparency.tick, interval=core.transparency.checkpoint_seconds)
+    ticker.start()
+    node.closers.insert(0, ticker.stop)
+    runs = settings.data_dir / "federation" / "runs"
+    metrics.register_gauge(
+        metrics.GaugeSource(
+            "credgate_federated_rounds",
+            "Finished federated-learning rounds of each run the bureau started (credgate train).",
+            ("run", "status"),
+            lambda: federated_rounds(runs),
+        )
+    )
     return _announce(node)
 
 
@@ -224,18 +291,59 @@ def start_member(
     core = _assemble(settings, allowed_roles=MEMBER_ROLES, clock=clock)
     own = core.identity.own
     keys = NodeKeys.load_or_create(settings.data_dir / "keys")
+    log_key = load_or_create_log_key(settings.data_dir / "keys")
     bureau = BureauClient(
         core.identity,
         settings.bureau_address,
         bureau_member_id=settings.bureau_member_id,
         egress=core.egress.client,
     )
-    peers = PeerKeyCache(core.identity, lambda: bureau.directory()[0], clock=clock)
+    secrets = MembersSecretStore.for_data_dir(settings.data_dir)
+    gate = KeyLogGate(
+        core.store,
+        ca_certificate_pem=core.identity.ca_pem,
+        bureau_member_id=settings.bureau_member_id,
+        settings=core.transparency,
+        clock=clock,
+    )
+    peers = PinStore(
+        core.store,
+        core.identity,
+        lambda: bureau.directory()[0],
+        clock=clock,
+        audit=core.audit,
+        gate=gate,
+        trust_wait=dt.timedelta(seconds=core.transparency.trust_wait_seconds),
+    )
     profiler = SubjectProfiler(core.store, role=own.role, settings=core.check_settings)
     responder = SubjectCheckResponder(
-        member_id=own.member_id, keys=keys, profiler=profiler, peers=peers, settings=core.check_settings
+        me=own,
+        keys=keys,
+        tls_key_pem=core.identity.key_pem,
+        profiler=profiler,
+        peers=peers,
+        secrets=secrets,
+        state=ResponderState(core.store),
+        settings=core.check_settings,
+        audit=core.audit,
+        clock=clock,
     )
-    collector = InquiryCollector(core.store, member_id=own.member_id, zone=core.check_settings.zone)
+    receiver = SecretReceiver(
+        identity=core.identity, keys=keys, pins=peers, secrets=secrets, audit=core.audit, clock=clock
+    )
+    collector = InquiryCollector(
+        core.store,
+        identity=core.identity,
+        keys=keys,
+        pins=peers,
+        secrets=secrets,
+        settings=core.check_settings,
+        audit=core.audit,
+        clock=clock,
+    )
+    ledger = PrivacyLedger.in_data_dir(
+        settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
+    )
     reports = ReportResponder(
         ResponderContext(
             own.member_id,
@@ -247,15 +355,21 @@ def start_member(
         ),
         peers=peers,
         policy=core.policy,
-        ledger=PrivacyLedger.in_data_dir(
-            settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
-        ),
+        ledger=ledger,
         noise=NoiseShareSource(np.random.default_rng()),
         pseudonym_sink=bureau.contribute_pseudonyms,
         audit=core.audit,
         clock=clock,
     )
-    servicer = MemberServicer(responder, collector, reports, layout_version=profiler.layout.version)
+    metrics.register_gauge(
+        metrics.GaugeSource(
+            "credgate_privacy_budget_remaining",
+            "zCDP rho this member still allows per regulator and reporting period.",
+            ("regulator", "period"),
+            lambda: [((regulator, period), left) for (regulator, period), left in ledger.balances().items()],
+        )
+    )
+    servicer = MemberServicer(responder, collector, reports, receiver, layout_version=profiler.layout.version)
     services: list[tuple[str, Registration]] = [
         (
             "credgate.v1.MemberService",
@@ -269,13 +383,31 @@ def start_member(
         core.identity,
         bureau_address=settings.bureau_address,
         bureau_member_id=settings.bureau_member_id,
-        advertised_address=node.address,
+        advertised_address=settings.advertise_address or node.address,
         heartbeat_seconds=settings.heartbeat_seconds,
-        keys=SignedKeys.create(core.identity, keys, now=clock()),
+        keys=SignedKeys.create(core.identity, keys, now=clock(), log_key=log_key),
         blacklist_listings=lambda: live_listings(core.store, clock().astimezone(zone).date()),
         egress=core.egress.client,
     )
     node.link.start()
+    witness_channel = open_channel(
+        core.identity,
+        settings.bureau_address,
+        peer_member_id=settings.bureau_member_id,
+        egress=core.egress.client,
+    )
+    witness = MemberWitness(
+        core.store,
+        identity=core.identity,
+        log_key=log_key,
+        client=TransparencyClient(witness_channel, address=settings.bureau_address),
+        audit=core.audit,
+        bureau_member_id=settings.bureau_member_id,
+        clock=clock,
+    )
+    ticker = Ticker("witness", witness.tick, interval=core.transparency.checkpoint_seconds)
+    ticker.start()
+    node.closers[:0] = [ticker.stop, witness_channel.close]
     return _announce(node)
 
 
@@ -289,7 +421,7 @@ def run_until_signalled(node: RunningNode) -> None:
     received = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        _LOG.info("received %s, shutting down", signal.Signals(signum).name)
+        _LOG.info("shutting_down", extra={"signal": signal.Signals(signum).name})
         received.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -299,7 +431,7 @@ def run_until_signalled(node: RunningNode) -> None:
 
 
 def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Clock) -> _Core:
-    identity = TLSIdentity.from_settings(settings.tls)
+    identity = TLSIdentity.from_settings(settings.tls, clock=clock)
     own = identity.own
     if own.member_id != settings.member_id:
         raise ConfigError(
@@ -316,7 +448,10 @@ def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Cloc
         settings.policies_dir, node_id=own.member_id, node_role=own.role
     )
     audit = AuditRecorder(AuditLog(store), node_id=own.member_id, clock=clock)
-    return _Core(identity, store, policy, audit, check_settings, node_egress(settings, store, audit, own))
+    transparency = TransparencySettings.from_directory(settings.policies_dir)
+    return _Core(
+        identity, store, policy, audit, check_settings, node_egress(settings, store, audit, own), transparency
+    )
 
 
 def _start_node(
@@ -327,7 +462,31 @@ def _start_node(
 ) -> RunningNode:
     """Serve ``services`` over mTLS and wrap the node's parts (identity, store, guard)."""
     server = _serve(settings, core, services, extra)
-    return RunningNode(settings, core.identity, core.store, server, egress=core.egress)
+    node = RunningNode(settings, core.identity, core.store, server, egress=core.egress)
+    if settings.metrics_listen is not None:
+        try:
+            endpoint = metrics.serve_metrics(settings.metrics_listen)
+        except BaseException:
+            node.stop()
+            raise
+        node.metrics_address = endpoint.address
+        node.closers.append(endpoint.stop)
+    return node
+
+
+def federated_rounds(runs: Path) -> list[tuple[tuple[str, str], float]]:
+    """``((run, status), finished rounds)`` from each run's ``results.json`` (round 0 not counted)."""
+    found: list[tuple[tuple[str, str], float]] = []
+    for results in sorted(runs.glob("*/results.json")):
+        try:
+            document = json.loads(results.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # being rewritten (atomically) or not yet written
+        if isinstance(document, dict):
+            rounds = document.get("rounds", [])
+            finished = sum(1 for r in rounds if isinstance(r, dict) and r.get("round", 0) != 0)
+            found.append(((results.parent.name, str(document.get("status", "unknown"))), float(finished)))
+    return found
 
 
 def _serve(
@@ -336,17 +495,57 @@ def _serve(
     services: list[tuple[str, Registration]],
     extra: Sequence[grpc.ServerInterceptor],
 ) -> RunningServer:
+    limits = CallLimitInterceptor(settings.server)
+    chosen = _previous_port(settings)
+    if chosen is not None:
+        try:
+            server = _start(settings, core, services, extra, limits, listen=chosen)
+        except ConfigError:
+            _LOG.warning("previous_port_taken", extra={"listen": chosen})
+        else:
+            server.on_stop.append(limits.close)
+            return server
+    server = _start(settings, core, services, extra, limits, listen=settings.listen)
+    server.on_stop.append(limits.close)
+    return server
+
+
+def _previous_port(settings: Settings) -> str | None:
+    """``host:port`` this node served on last time, when ``listen`` lets the OS choose (port 0).
+
+    A node restarted on port 0 comes back where its peers already know it (the demo's bureau:
+    its members' configurations name the address it got the first time).
+    """
+    host, _, port = settings.listen.rpartition(":")
+    try:
+        previous = int((settings.data_dir / PORT_FILE).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return f"{host}:{previous}" if port == "0" and 0 < previous < 65536 else None
+
+
+def _start(
+    settings: Settings,
+    core: _Core,
+    services: list[tuple[str, Registration]],
+    extra: Sequence[grpc.ServerInterceptor],
+    limits: CallLimitInterceptor,
+    *,
+    listen: str,
+) -> RunningServer:
     interceptor = AuthorizationInterceptor(
         policy=core.policy, revocations=core.identity.revocations, audit=core.audit
     )
     # Outermost first. Extra interceptors (tests recording the wire) see every request first and
-    # every response last, as it leaves; then identity, policy and audit; then the egress guard,
-    # closest to the handlers, on every response they return.
+    # every response last, as it leaves; then the observer (metrics, one log line per call) and
+    # the per-certificate limits, which shed load before any database work; then identity,
+    # policy and audit; then the egress guard, closest to the handlers, on every response.
     return start_server(
         identity=core.identity,
-        listen=settings.listen,
+        listen=listen,
         services=services,
-        interceptors=[*extra, interceptor, core.egress.server],
+        interceptors=[*extra, CallObserver(), limits, interceptor, core.egress.server],
+        limits=settings.server,
     )
 
 
@@ -358,10 +557,14 @@ def _announce(node: RunningNode) -> RunningNode:
         "role": node.identity.own.role.value,
         "address": node.address,
         "pid": os.getpid(),
+        "metrics_address": node.metrics_address,
     }
     path = node.settings.data_dir / RUNTIME_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
     tmp.replace(path)
-    _LOG.info("node %s (%s) serving on %s", info["member_id"], info["role"], info["address"])
+    (node.settings.data_dir / PORT_FILE).write_text(f"{node.server.port}\n", encoding="ascii")
+    _LOG.info(
+        "node_started", extra={"member": info["member_id"], "role": info["role"], "address": info["address"]}
+    )
     return node

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,12 +12,13 @@ import grpc
 from gateway.audit import AuditRecorder
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
+from gateway.crypto.members_secret import MembersSecretStore
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_calls import GrpcCheckTransport
 from gateway.node.bureau_client import BureauClient
 from gateway.node.egress import NodeEgress, node_egress
-from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.pins import PinStore
 from gateway.node.tokeniser import RemoteTokeniser
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.subject_check.layout import VectorLayout
@@ -25,6 +27,8 @@ from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.rpc.channel import open_channel
 from gateway.store.database import Store, open_store
 from gateway.store.repositories.audit import AuditLog
+from gateway.transparency.gate import KeyLogGate
+from gateway.transparency.settings import TransparencySettings
 
 
 @dataclass(frozen=True)
@@ -57,14 +61,57 @@ class MemberSession:
         layout = VectorLayout.from_settings(self.check_settings)
         return SubjectCheckClient(
             me=self.identity.own,
+            identity=self.identity,
             store=self.store,
             policy=self.policy,
             tokeniser=self.tokeniser,
-            peers=PeerKeyCache(self.identity, lambda: client.directory()[0], clock=self.clock),
+            peers=self.pins(client),
+            secrets=self.secrets,
             transport=GrpcCheckTransport(self.channel, layout_version=layout.version, width=layout.width),
             settings=self.check_settings,
             clock=self.clock,
             audit=self.audit,
+        )
+
+    @property
+    def secrets(self) -> MembersSecretStore:
+        """The epochs of the members' secret this member holds."""
+        return MembersSecretStore.for_data_dir(self.settings.data_dir)
+
+    def pins(self, client: BureauClient | None = None) -> PinStore:
+        """This member's pin store over the bureau's directory (the one place peer keys are accepted).
+
+        Keys pass the key-log gate (issue #12) before the pinning rules (issue #11).
+        """
+        bureau = client or BureauClient(
+            self.identity,
+            self._bureau_address,
+            bureau_member_id=self.settings.bureau_member_id,
+            egress=self.egress.client,
+        )
+        return PinStore(
+            self.store,
+            self.identity,
+            lambda: bureau.directory()[0],
+            clock=self.clock,
+            audit=self.audit,
+            gate=self.key_log_gate(),
+            trust_wait=dt.timedelta(seconds=self.transparency.trust_wait_seconds),
+        )
+
+    @property
+    def transparency(self) -> TransparencySettings:
+        """The transparency policy."""
+        return TransparencySettings.from_directory(self.settings.policies_dir)
+
+    def key_log_gate(self) -> KeyLogGate:
+        """Peer certificates and keys only through trusted key-log checkpoints (kept by the node)."""
+        return KeyLogGate(
+            self.store,
+            ca_certificate_pem=self.identity.ca_pem,
+            bureau_member_id=self.settings.bureau_member_id,
+            settings=self.transparency,
+            clock=self.clock,
         )
 
     @property

@@ -28,9 +28,16 @@ class RemoteTokeniser:
     def __init__(self, channel: grpc.Channel, *, timeout: float = 60.0) -> None:
         self._stub = bureau_pb2_grpc.BureauServiceStub(channel)
         self._timeout = timeout
+        self.newest_epoch = 0
+        """The newest key epoch the bureau held at the last call (newer than the serving one in grace)."""
 
-    def tokenise(self, token_type: TokenType, values: Sequence[str]) -> tuple[int, list[bytes]]:
+    def tokenise(
+        self, token_type: TokenType, values: Sequence[str], *, epoch: int = 0
+    ) -> tuple[int, list[bytes]]:
         """Tokens of ``values`` (in order) and the key epoch they were computed under.
+
+        ``epoch`` names a key epoch (a newer one during a rotation's grace period); 0 asks
+        for the epoch serving checks now.
 
         Raises
         ------
@@ -49,7 +56,7 @@ class RemoteTokeniser:
         try:
             responses = list(
                 self._stub.EvaluateBlinded(
-                    self._requests(token_type, batch.blinded_elements), timeout=self._timeout
+                    self._requests(token_type, batch.blinded_elements, epoch), timeout=self._timeout
                 )
             )
         except grpc.RpcError as exc:
@@ -61,10 +68,11 @@ class RemoteTokeniser:
                 f"the bureau answered {len(evaluated)} of {len(inputs)} elements "
                 f"under {len(epochs)} key epochs"
             )
+        self.newest_epoch = max(response.newest_key_epoch for response in responses)
         return epochs.pop(), finalize(inputs, batch.blinds, evaluated)
 
     def _requests(
-        self, token_type: TokenType, elements: Sequence[bytes]
+        self, token_type: TokenType, elements: Sequence[bytes], epoch: int
     ) -> Iterator[tokens_pb2.EvaluateBlindedRequest]:
         header = new_header()
         chunks = range(0, len(elements), ELEMENTS_PER_CHUNK)
@@ -75,4 +83,5 @@ class RemoteTokeniser:
                 chunk_index=index,
                 last_chunk=start + ELEMENTS_PER_CHUNK >= len(elements),
                 blinded_elements=list(elements[start : start + ELEMENTS_PER_CHUNK]),
+                key_epoch=epoch,
             )

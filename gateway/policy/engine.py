@@ -19,6 +19,8 @@ from gateway.identity.peer import Peer, Role
 SCHEMA_FILE = "schema.cedarschema"
 ContextValue = str | int | bool
 
+_PLAIN_CACHE = 4096
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -63,6 +65,7 @@ class PolicyDecisionPoint:
             raise ConfigError(f"Cedar policies do not validate against the schema: {problems}")
         self._policies = cedarpy.PolicySet.from_str(policy_text)
         self._schema = cedarpy.Schema.from_str(schema_text)
+        self._plain: dict[tuple[str, Role, str], Decision] = {}
         self._node = {
             "uid": {"type": "Node", "id": node_id},
             "attrs": {"role": node_role.value},
@@ -91,7 +94,22 @@ class PolicyDecisionPoint:
         return cls(node_id=node_id, node_role=node_role, policy_text=policy_text, schema_text=schema_text)
 
     def decide(self, peer: Peer, action: str, context: Mapping[str, ContextValue] | None = None) -> Decision:
-        """Evaluate ``action`` by ``peer`` on this node; never raises for a denial."""
+        """Evaluate ``action`` by ``peer`` on this node; never raises for a denial.
+
+        Decisions without a context depend on the caller's id, role and the action only, and
+        the policies are immutable once loaded: those are remembered (every RPC asks one).
+        """
+        if not context:
+            key = (peer.member_id, peer.role, action)
+            cached = self._plain.get(key)
+            if cached is None:
+                cached = self._evaluate(peer, action, None)
+                if len(self._plain) < _PLAIN_CACHE:
+                    self._plain[key] = cached
+            return cached
+        return self._evaluate(peer, action, context)
+
+    def _evaluate(self, peer: Peer, action: str, context: Mapping[str, ContextValue] | None) -> Decision:
         principal = {"type": "Member", "id": peer.member_id}
         entities = [{"uid": principal, "attrs": {"role": peer.role.value}, "parents": []}, self._node]
         request = {

@@ -118,6 +118,14 @@ class PrivacyLedger:
         """ρ already spent for ``regulator`` in ``period`` (zCDP composes by addition)."""
         return math.fsum(entry.rho for entry in self.entries(regulator, period))
 
+    def balances(self) -> dict[tuple[str, str], float]:
+        """ρ still available per ``(regulator, period)`` charged so far (for the metrics)."""
+        spent: dict[tuple[str, str], float] = {}
+        for entry in self._read():
+            key = (entry.regulator, entry.period)
+            spent[key] = spent.get(key, 0.0) + entry.rho
+        return {key: max(0.0, self.limit - used) for key, used in spent.items()}
+
     def remaining(self, regulator: str, period: str) -> float:
         """ρ still available for ``regulator`` in ``period``."""
         return max(0.0, self.limit - self.spent(regulator, period))

@@ -8,18 +8,27 @@ from collections.abc import Callable
 
 import grpc
 
-from gateway._proto.credgate.v1 import member_pb2_grpc
+from gateway._proto.credgate.v1 import member_pb2, member_pb2_grpc
 from gateway.aggregation.field import Residues
 from gateway.bureau import MemberView
 from gateway.crypto.hpke import SealedBox
+from gateway.errors import InvalidInputError
 from gateway.identity.tls import TLSIdentity
+from gateway.node.ceremony import SecretEnvelope
 from gateway.queries.inquiries.collector import CollectRequest
 from gateway.queries.reports.messages import ShareRequest
-from gateway.queries.subject_check.messages import RoundRequest
+from gateway.queries.subject_check.messages import Contribution, FinalizeRequest, RoundRequest
 from gateway.rpc.channel import open_channel
+from gateway.rpc.convert.ceremony import envelope_to_proto
 from gateway.rpc.convert.inquiries import collect_to_proto, sealed_inquiries_from_proto
 from gateway.rpc.convert.reports import share_from_proto, share_request_to_proto
-from gateway.rpc.convert.subject_check import matrix_from_proto, new_header, round_to_proto, timestamp
+from gateway.rpc.convert.subject_check import (
+    contribution_from_proto,
+    finalize_to_proto,
+    new_header,
+    round_to_proto,
+    timestamp,
+)
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.status import error_from_rpc
 
@@ -58,8 +67,8 @@ class GrpcMemberCaller:
         self._channels = channels
         self._width = width
 
-    def compute(self, member: MemberView, request: RoundRequest, *, timeout: float) -> Residues:
-        """Send one round request and read the member's masked rows.
+    def compute(self, member: MemberView, request: RoundRequest, *, timeout: float) -> Contribution:
+        """Send one round request and read the member's self-masked rows and signed digest.
 
         Raises
         ------
@@ -74,7 +83,26 @@ class GrpcMemberCaller:
             response = stub.ComputeSubjectVectors(round_to_proto(request), timeout=timeout)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
-        return matrix_from_proto(response.rows, rows=request.subject_count, columns=self._width)
+        return contribution_from_proto(response, rows=request.subject_count, columns=self._width)
+
+    def finalize(self, member: MemberView, request: FinalizeRequest, *, timeout: float) -> bytes:
+        """Ask one participant to finalize an attempt; return its self-mask seed.
+
+        Raises
+        ------
+        GatewayError
+            The member's refusal or unavailability, mapped from its status.
+
+        """
+        try:
+            response = self._channels.stub(member).FinalizeSubjectRound(
+                finalize_to_proto(request), timeout=timeout
+            )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
+        if len(response.self_mask_seed) != 32:
+            raise InvalidInputError("expected a 32-byte seed", field="self_mask_seed")
+        return response.self_mask_seed
 
 
 class GrpcInquiryCaller:
@@ -125,3 +153,28 @@ class GrpcShareCaller:
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
         return share_from_proto(response, width=width)
+
+
+class GrpcSecretCaller:
+    """:class:`gateway.bureau.secret_relay.SecretCaller` over gRPC."""
+
+    def __init__(self, channels: MemberChannels) -> None:
+        self._channels = channels
+
+    def deliver(self, member: MemberView, envelope: SecretEnvelope, *, timeout: float) -> bool:
+        """Forward one envelope to its recipient.
+
+        Raises
+        ------
+        GatewayError
+            The member's refusal or unavailability, mapped from its status.
+
+        """
+        request = member_pb2.ReceiveMembersSecretRequest(
+            envelope=envelope_to_proto(envelope), header=new_header()
+        )
+        try:
+            response = self._channels.stub(member).ReceiveMembersSecret(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
+        return bool(response.installed)

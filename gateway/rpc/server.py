@@ -1,24 +1,32 @@
 """The server factory every node uses: mTLS, interceptors, health and reflection.
 
 Tests and nodes bind port 0 and read the chosen port from the returned
-:class:`RunningServer`; there is no insecure port.
+:class:`RunningServer`; there is no insecure port. The server admits at most
+``max_concurrent_rpcs`` calls at once (RESOURCE_EXHAUSTED beyond, rather than an
+unbounded queue), and stopping it is bounded: calls still running after the grace
+period are cancelled, and a call gRPC never finishes cannot hold the stop forever.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gateway.config import ServerLimits
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.options import MESSAGE_SIZE_OPTIONS
 
 Registration = Callable[[grpc.Server], None]
+# After the grace period gRPC cancels what is still running; this long again for that to land.
+STOP_MARGIN_SECONDS = 5.0
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,11 +36,23 @@ class RunningServer:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
 
-    def stop(self, grace_seconds: float = 5.0) -> None:
-        """Mark every service NOT_SERVING, then stop, letting calls in flight finish."""
+    def stop(self, grace_seconds: float = 5.0) -> bool:
+        """Mark every service NOT_SERVING, then stop, letting calls in flight finish.
+
+        Returns whether gRPC reported the server stopped; ``False`` (logged as an error)
+        when it still had not after the grace period and :data:`STOP_MARGIN_SECONDS`:
+        the stop returns all the same, so that a process can always exit.
+        """
         self.health.enter_graceful_shutdown()
-        self.server.stop(grace_seconds).wait()
+        stopped = self.server.stop(grace_seconds).wait(grace_seconds + STOP_MARGIN_SECONDS)
+        for close in self.on_stop:
+            close()
+        if not stopped:
+            # Calls gRPC never finished are abandoned so that the process can still exit.
+            _LOG.error("server_stop_incomplete", extra={"grace_seconds": grace_seconds})
+        return stopped
 
 
 def start_server(
@@ -41,7 +61,7 @@ def start_server(
     listen: str,
     services: Sequence[tuple[str, Registration]],
     interceptors: Sequence[grpc.ServerInterceptor],
-    max_workers: int = 16,
+    limits: ServerLimits | None = None,
 ) -> RunningServer:
     """Build, bind and start a mutual-TLS server.
 
@@ -56,8 +76,8 @@ def start_server(
         ``("credgate.v1.BureauService", lambda s: add_BureauServiceServicer_to_server(x, s))``.
     interceptors
         Applied to every call, the health and reflection services included.
-    max_workers
-        Threads serving calls concurrently.
+    limits
+        Worker threads and the bound on calls admitted at once (defaults: ``ServerLimits()``).
 
     Raises
     ------
@@ -65,10 +85,13 @@ def start_server(
         When the address cannot be bound.
 
     """
+    limits = limits or ServerLimits()
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers),
+        futures.ThreadPoolExecutor(max_workers=limits.max_workers, thread_name_prefix="rpc"),
         interceptors=list(interceptors),
-        options=list(MESSAGE_SIZE_OPTIONS),
+        # Without this a second node could bind the same port and share its calls (SO_REUSEPORT).
+        options=[*MESSAGE_SIZE_OPTIONS, ("grpc.so_reuseport", 0)],
+        maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

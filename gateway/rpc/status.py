@@ -60,7 +60,7 @@ def abort_with(context: grpc.ServicerContext, error: errors.GatewayError) -> NoR
 def abort_internal(context: grpc.ServicerContext, exc: BaseException) -> NoReturn:
     """Abort with INTERNAL and a correlation id; the exception is logged locally only."""
     correlation_id = uuid.uuid4().hex
-    _LOG.error("internal error %s", correlation_id, exc_info=exc)
+    _LOG.error("internal_error", extra={"correlation_id": correlation_id}, exc_info=exc)
     context.set_trailing_metadata(((REASON_KEY, "internal"), (CORRELATION_KEY, correlation_id)))
     context.abort(grpc.StatusCode.INTERNAL, f"internal error (correlation id {correlation_id})")
     raise AssertionError("grpc context.abort returned")

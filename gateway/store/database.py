@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import StoreError
 from gateway.store.engine import create_store_engine
-from gateway.store.migrate import upgrade_to_head
+from gateway.store.migrate import schema_at_head, upgrade_lock, upgrade_to_head
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,11 @@ def open_store(url: str, *, schema: str | None = None) -> Store:
     _create_sqlite_folder(url)
     engine = create_store_engine(url, schema=schema)
     try:
-        with engine.begin() as connection:
-            upgrade_to_head(connection)
+        with engine.connect() as connection:
+            at_head = schema_at_head(connection)
+        if not at_head:
+            with upgrade_lock(), engine.begin() as connection:
+                upgrade_to_head(connection)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(f"cannot open or migrate the store: {describe_database_error(exc)}") from exc

@@ -9,6 +9,13 @@ transaction handling off and emit ``BEGIN IMMEDIATE`` ourselves: taking the
 write lock at the start makes concurrent writers wait (busy timeout) instead of
 failing with "database is locked" when a read transaction later tries to write
 after another writer committed (SQLite WAL: a stale snapshot cannot be upgraded).
+
+Durability: ``synchronous=FULL``. In WAL mode ``NORMAL`` commits reach the WAL without
+an fsync, which is durable only at the next checkpoint; while a node holds its store
+open that can be minutes, and a power cut or a disk turned read-only lost imports,
+inquiry records and round seeds that had been acknowledged (issue #17). With ``FULL``
+every commit is fsynced before it returns, so what a command or a peer was told is
+done is on disk. PostgreSQL's default (``synchronous_commit = on``) already does this.
 """
 
 from __future__ import annotations
@@ -22,7 +29,12 @@ from sqlalchemy.exc import ArgumentError
 
 from gateway.errors import StoreError
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# A writer waits this long for another's lock before "database is locked". Commits are
+# fsynced (see above); on a loaded two-core host a burst of audit appends, checkpoints and
+# an import can hold the lock in turn for several seconds, and 5 s failed a bureau's
+# subject check in CI. PostgreSQL waits on row locks without limit; 30 s stays well under
+# every RPC deadline that matters while still surfacing a truly stuck writer.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def create_store_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
@@ -80,7 +92,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA synchronous=FULL")
         finally:
             cursor.close()
 

@@ -149,3 +149,10 @@ class TokenType(StrEnum):
 
     RESIDENT_ID = "resident_id"
     MOBILE = "mobile"
+
+
+class RoundState(StrEnum):
+    """A responder's state for one (request, attempt) of a subject check."""
+
+    ANSWERED = "answered"
+    FINALIZED = "finalized"

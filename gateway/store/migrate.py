@@ -8,8 +8,11 @@ Developers create a new revision with :func:`new_revision`, e.g.::
 
 from __future__ import annotations
 
+import threading
+from functools import cache
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -17,6 +20,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Alembic's migration context is process-global (``alembic.context``): two threads upgrading
+# at once used each other's connection, and 79 of 160 concurrent opens failed (issue #17).
+_UPGRADE_LOCK = threading.RLock()
+# Any fixed number: the PostgreSQL advisory lock that serialises migrations across processes.
+_PG_MIGRATION_LOCK = 0x63726564  # "cred"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -36,13 +44,38 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def schema_at_head(connection: Connection) -> bool:
+    """Whether the schema on ``connection`` is at the newest revision (a read, no lock)."""
+    return current_revision(connection) == head_revision()
+
+
+def upgrade_lock() -> threading.RLock:
+    """The process-wide lock that serialises upgrades; re-entered by :func:`upgrade_to_head`.
+
+    Take it *before* opening the transaction that upgrades: on SQLite that transaction holds
+    the database's single write lock, and a thread that held it while waiting here would make
+    every other opener of the same file wait out its busy timeout.
+    """
+    return _UPGRADE_LOCK
+
+
 def upgrade_to_head(connection: Connection) -> None:
     """Upgrade the schema on ``connection`` to the newest revision.
 
     The caller owns the transaction; on PostgreSQL and SQLite all DDL is
-    transactional, so a failed upgrade leaves the schema as it was.
+    transactional, so a failed upgrade leaves the schema as it was. A schema already
+    at head is left alone without running Alembic. Upgrades are serialised within the
+    process (a lock: Alembic's context is global) and, on PostgreSQL, across processes
+    (a transaction-scoped advisory lock); on SQLite the store's ``BEGIN IMMEDIATE``
+    already holds the database's single write lock.
     """
-    command.upgrade(alembic_config(connection), "head")
+    if schema_at_head(connection):
+        return
+    with _UPGRADE_LOCK:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        if current_revision(connection) != head_revision():
+            command.upgrade(alembic_config(connection), "head")
 
 
 def downgrade_to(connection: Connection, revision: str) -> None:
@@ -55,8 +88,9 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+@cache
 def head_revision() -> str | None:
-    """Return the newest revision shipped with the package."""
+    """Return the newest revision shipped with the package (read once per process)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

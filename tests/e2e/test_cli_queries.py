@@ -42,6 +42,8 @@ def test_a_member_checks_screens_and_relays_subject_access_from_the_command_line
         tmp_path / "c", people=300, seed=4, composition=composition, console=Console(file=io.StringIO())
     ) as (context, _):
         configs = {m: str(s.data_dir.parent / "node.toml") for m, s in context.member_settings.items()}
+        # The members' secret ceremony, relayed by the bureau it is kept from.
+        ceremony = credgate("members-secret", "create", "--config", configs["bank-1"])
         tokenised = [credgate("tokenise", "--config", config) for config in configs.values()]
         store = open_store(context.member_settings["bank-1"].store_url)
         consents = valid_consents(store, ReasonCode.POST_LOAN_MANAGEMENT, today=local_date(system_clock()))
@@ -120,6 +122,7 @@ def test_a_member_checks_screens_and_relays_subject_access_from_the_command_line
             "NO-SUCH-CONSENT",
         )
 
+    assert ceremony.returncode == 0 and "delivered to 4 members" in ceremony.stdout, ceremony.stderr
     assert all(result.returncode == 0 for result in tokenised), [r.stderr for r in tokenised]
     assert single.returncode == 0, single.stderr
     assert json.loads(single.stdout)["consortium"]["status"] in {"hit", "no_match"}

@@ -48,6 +48,11 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert summary["results"]["model_auc_final"] > summary["results"]["model_auc_initial"] + 0.05
     assert summary["results"]["model_scored_members"] == 4
     assert (outcome.workdir / "outputs" / "bank-1-scores.csv").exists()
+    # Every node's audit log (five members and the bureau) co-signed by the other members and
+    # verified; an exported evidence bundle verified by a separate, offline process.
+    assert summary["results"]["witnessed_logs"] == 6
+    assert Path(summary["results"]["audit_bundle"]).exists()
+    assert "bundle verified" in output
     pixels = screenshot(report, tmp_path / "report.png")
     assert inked_share(pixels) > 0.05  # text, tables and charts: not a blank page
     assert colourful_share(pixels) > 0.005  # the charts' coloured bars rendered

@@ -49,6 +49,13 @@ def train(config: Path, *args: str, timeout: float = 240) -> subprocess.Complete
     )
 
 
+def credgate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
 def wait_for(path: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
@@ -97,6 +104,8 @@ def test_train_runs_over_federated_node_processes_and_fails_loudly(
             process.wait_ready()
             wait_for(process.data_dir / FEDERATION_FILE)
 
+        status = credgate("status", "--config", str(bureau_config))
+        doctor = credgate("doctor", "--config", str(tmp_path / "nodes" / "bank-1" / "node.toml"))
         completed = train(bureau_config, "--app", str(APP_DIR), "--rounds", "2", "--set", "min-members=3")
         refused = train(bureau_config, "--app", str(unlisted), "--rounds", "1")
         failed = train(
@@ -107,6 +116,10 @@ def test_train_runs_over_federated_node_processes_and_fails_loudly(
     finally:
         codes = consortium.stop()
 
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "Flower SuperLink: up" in status.stdout and "Flower fleet relay: up" in status.stdout
+    assert doctor.returncode == 0, doctor.stdout
+    assert "federation: SuperNode fleet gateway" in doctor.stdout and " fail " not in doctor.stdout
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "finished:completed" in completed.stdout and "auc" in completed.stdout
     assert refused.returncode == 40, refused.stdout + refused.stderr

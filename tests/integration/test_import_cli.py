@@ -9,7 +9,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gateway.cli.importing import EXIT_IMPORT_FILE_INVALID, PROGRESS_MIN_ROWS, _ProgressBar, register
+from gateway.cli.importing import (
+    EXIT_IMPORT_ALL_REJECTED,
+    EXIT_IMPORT_FILE_INVALID,
+    PROGRESS_MIN_ROWS,
+    _ProgressBar,
+    register,
+)
 from gateway.identifiers import resident_id_check_char
 from gateway.ingest import ImportProgress
 from gateway.store import open_store
@@ -176,3 +182,26 @@ def test_progress_bar_appears_only_for_large_files(total: int, shown: bool) -> N
     assert bool(tasks) is shown
     if shown:
         assert (tasks[0].completed, tasks[0].total) == (10, total)
+
+
+def test_an_import_that_refuses_every_row_exits_22_and_quarantine_lists_and_exports_them(
+    app: typer.Typer, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, mapping = files
+    data.write_text("cust_no,id_no,name,phone,addr,prov\nC1,123,x,1,上海市,上海\nC2,456,y,2,上海市,上海\n")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    runner = CliRunner()
+
+    imported = runner.invoke(
+        app, ["import", "borrowers", str(data), "--mapping", str(mapping), "--store-url", url]
+    )
+    export = str(tmp_path / "r.csv")
+    listed = runner.invoke(app, ["import", "quarantine", "--store-url", url, "--out", export])
+
+    assert imported.exit_code == EXIT_IMPORT_ALL_REJECTED == 22, imported.output
+    assert "refused every row (2 quarantined)" in imported.output
+    assert listed.exit_code == 0, listed.output
+    assert "2 quarantined rows" in listed.output and "resident_id" in listed.output
+    exported = (tmp_path / "r.csv").read_text(encoding="utf-8").splitlines()
+    assert exported[0].startswith("kind,source_file,row,field,reason,")
+    assert len(exported) == 3 and "C2" in exported[2]

@@ -2,7 +2,9 @@
 
 from gateway.egress.recognizers import (  # noqa: F401  (imported for registration)
     address,
+    address_cue,
     bank_card,
+    char_ner,
     email,
     lac,
     landline,
@@ -10,5 +12,6 @@ from gateway.egress.recognizers import (  # noqa: F401  (imported for registrati
     mobile,
     person,
     resident_id,
+    suspect,
     uscc,
 )

@@ -79,6 +79,40 @@ class ValidatedRecognizer(EntityRecognizer, ABC):
 
         """
 
+    def score_at(self, text: str, start: int, end: int) -> float | None:
+        """Return the score of ``text[start:end]`` where it stands; by default :meth:`score` of the candidate.
+
+        Parameters
+        ----------
+        text
+            The analysed text.
+        start, end
+            The candidate's offsets.
+
+        Returns
+        -------
+        float | None
+            The score, or ``None`` to reject the candidate.
+
+        """
+        return self.score(text[start:end])
+
+    def explain(self, candidate: str) -> str:
+        """Return why a candidate was accepted (shown by ``credgate redact --explain``).
+
+        Parameters
+        ----------
+        candidate
+            The accepted text; the explanation must never contain it.
+
+        Returns
+        -------
+        str
+            A short reason.
+
+        """
+        return "pattern and validator"
+
     def adjust(self, text: str, start: int, end: int) -> tuple[int, int]:
         """Return the span to keep for a raw match; by default the match itself.
 
@@ -125,7 +159,7 @@ class ValidatedRecognizer(EntityRecognizer, ABC):
                 start, end = self.adjust(text, *match.span("v"))
                 if end <= start:
                     continue
-                value = self.score(text[start:end])
+                value = self.score_at(text, start, end)
                 if value is None:
                     continue
                 if self.NEGATIVE_CONTEXT and has_context(
@@ -138,13 +172,14 @@ class ValidatedRecognizer(EntityRecognizer, ABC):
         for value, start, end in candidates:
             if all(end <= s or start >= e for _, s, e in chosen):
                 chosen.append((value, start, end))
-        return [self._result(value, start, end) for value, start, end in sorted(chosen, key=lambda c: c[1])]
+        return [
+            self._result(value, start, end, self.explain(text[start:end]))
+            for value, start, end in sorted(chosen, key=lambda c: c[1])
+        ]
 
-    def _result(self, value: float, start: int, end: int) -> RecognizerResult:
+    def _result(self, value: float, start: int, end: int, reason: str) -> RecognizerResult:
         explanation = AnalysisExplanation(
-            recognizer=type(self).__name__,
-            original_score=value,
-            textual_explanation=f"{type(self).__name__}: pattern and validator",
+            recognizer=type(self).__name__, original_score=value, textual_explanation=reason
         )
         return RecognizerResult(
             entity_type=self.ENTITY,

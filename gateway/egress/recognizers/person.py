@@ -1,7 +1,7 @@
 """CN_PERSON by rule: a common surname plus one or two characters, next to a role or title word.
 
 The rules find names that the model misses in formulaic notes (债务人张三,
-王五先生); the LAC recognizer (:mod:`gateway.egress.recognizers.lac`) carries
+王五先生); the character NER model (:mod:`gateway.egress.recognizers.char_ner`) carries
 recall on free text.
 """
 
@@ -11,34 +11,8 @@ import re
 
 from gateway.egress.recognizers._base import ValidatedRecognizer
 from gateway.egress.registry import register
+from gateway.egress.surnames import COMPOUND_SURNAMES, SURNAMES
 
-# The most common single-character surnames (about 90% of the population) and compound surnames.
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
-    "向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕"
-    "单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚"
-    "娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池"
-    "查麻苑迟邝"
-)
-COMPOUND_SURNAMES = (
-    "欧阳",
-    "司马",
-    "诸葛",
-    "上官",
-    "东方",
-    "皇甫",
-    "尉迟",
-    "公孙",
-    "慕容",
-    "长孙",
-    "宇文",
-    "司徒",
-    "令狐",
-    "夏侯",
-    "端木",
-    "南宫",
-)
 _BEFORE = (
     "债务人",
     "借款人",
@@ -95,9 +69,16 @@ _STOP = set(
     "的了说称在于已不与和及表确主名代沟夫本同答承因去来要也都就把被向给对是为有没会从到等称让请"
     "之其并且但而或即将还欠借拒未再刚曾正又才仍均另该此那这个们"
 )
+# Words that often follow a name directly (刘芳电话, 张伟手机): a given name never takes their first
+# character, so the placeholder stops where the name does.
+_FOLLOW = (
+    "电话", "手机", "号码", "微信", "邮箱", "身份", "证件", "住址", "地址", "家住", "现住", "住在", "户籍",
+    "联系", "单位", "工作", "名下", "账户", "账号", "卡号", "银行", "欠款", "借款", "逾期", "还款", "已经",
+    "表示", "称", "说", "今天", "昨天", "明天", "目前", "现在",
+)  # fmt: skip
 _CJK = "[\u4e00-\u9fff]"
 _SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SURNAMES}])"
-_GIVEN = f"{_CJK}(?:(?![{''.join(sorted(_STOP))}]){_CJK})?"
+_GIVEN = f"{_CJK}(?:(?!{'|'.join(_FOLLOW)})(?![{''.join(sorted(_STOP))}]){_CJK})?"
 
 
 @register

@@ -1,8 +1,9 @@
 """A file-backed consortium CA.
 
 The CA folder holds ``ca.key.pem`` (mode 0600), ``ca.cert.pem``, ``crl.pem``
-(always re-signed after a revocation) and ``issued.json``, the register of every
-certificate issued. Node certificates carry their member id and role as URIs in
+(always re-signed after a revocation), ``issued.json``, the register of every
+certificate issued, and ``issued/<serial>.pem``, a copy of each, which the bureau logs in
+the consortium key log (``gateway.transparency``). Node certificates carry their member id and role as URIs in
 the subjectAltName and are valid for both TLS server and client use, so a node
 presents one certificate on every channel.
 """
@@ -29,6 +30,7 @@ CA_KEY = "ca.key.pem"
 CA_CERT = "ca.cert.pem"
 CRL_FILE = "crl.pem"
 REGISTER = "issued.json"
+ISSUED_DIR = "issued"
 MEMBER_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 CRL_VALIDITY = dt.timedelta(days=7)
 
@@ -150,11 +152,72 @@ class CertificateAuthority:
             When the member id is not a lower-case DNS label.
 
         """
-        if not MEMBER_ID_PATTERN.fullmatch(member_id):
-            raise InvalidInputError(
-                f"expected a lower-case DNS label (a-z, 0-9, -), received {member_id!r}", field="member_id"
-            )
+        _check_member_id(member_id)
         key = ec.generate_private_key(ec.SECP256R1())
+        out_dir.mkdir(parents=True, exist_ok=True)
+        key_path = out_dir / f"{member_id}.key.pem"
+        _write_private(key_path, key)
+        cert_path, ca_cert_path, serial = self._certify(
+            key.public_key(), member_id, role, out_dir, now, valid_days, not_before, hosts
+        )
+        return IssuedIdentity(key_path, cert_path, ca_cert_path, serial)
+
+    def sign_request(
+        self,
+        csr_pem: bytes,
+        *,
+        member_id: str,
+        role: Role,
+        out_dir: Path,
+        now: dt.datetime,
+        valid_days: int = 365,
+        hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
+    ) -> IssuedIdentity:
+        """Certify the key of a node's certificate signing request (``credgate init`` wrote it).
+
+        The node keeps its private key; the CA operator states the member id and role, which
+        the request cannot choose: its common name must equal ``member_id``, and the role and
+        every name in the certificate come from the CA.
+
+        Raises
+        ------
+        InvalidInputError
+            When the request is not a PEM CSR, its signature does not verify, its key is
+            not P-256, or its common name is not ``member_id``.
+
+        """
+        _check_member_id(member_id)
+        try:
+            request = x509.load_pem_x509_csr(csr_pem)
+        except ValueError as exc:
+            raise InvalidInputError("expected a PEM certificate signing request", field="csr") from exc
+        if not request.is_signature_valid:
+            raise InvalidInputError("the request's signature does not verify", field="csr")
+        public_key = request.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey) or public_key.curve.name != "secp256r1":
+            raise InvalidInputError("expected a P-256 (secp256r1) key", field="csr")
+        names = [str(a.value) for a in request.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if names != [member_id]:
+            raise InvalidInputError(
+                f"the request is for {names[0] if names else 'no common name'!r}, expected {member_id!r}",
+                field="csr",
+            )
+        cert_path, ca_cert_path, serial = self._certify(
+            public_key, member_id, role, out_dir, now, valid_days, None, hosts
+        )
+        return IssuedIdentity(out_dir / f"{member_id}.key.pem", cert_path, ca_cert_path, serial)
+
+    def _certify(
+        self,
+        public_key: ec.EllipticCurvePublicKey,
+        member_id: str,
+        role: Role,
+        out_dir: Path,
+        now: dt.datetime,
+        valid_days: int,
+        not_before: dt.datetime | None,
+        hosts: tuple[str, ...],
+    ) -> tuple[Path, Path, int]:
         start = not_before or now - dt.timedelta(minutes=5)
         certificate = (
             x509.CertificateBuilder()
@@ -168,7 +231,7 @@ class CertificateAuthority:
                 )
             )
             .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(start + dt.timedelta(days=valid_days))
@@ -185,11 +248,14 @@ class CertificateAuthority:
             .sign(self._key, hashes.SHA256())
         )
         out_dir.mkdir(parents=True, exist_ok=True)
-        key_path, cert_path = out_dir / f"{member_id}.key.pem", out_dir / f"{member_id}.cert.pem"
-        _write_private(key_path, key)
+        cert_path = out_dir / f"{member_id}.cert.pem"
         cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         ca_cert_path = out_dir / CA_CERT
         ca_cert_path.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
+        (self.directory / ISSUED_DIR).mkdir(exist_ok=True)
+        self.issued_certificate_path(certificate.serial_number).write_bytes(
+            certificate.public_bytes(serialization.Encoding.PEM)
+        )
         self._record(
             IssuedCertificate(
                 serial=certificate.serial_number,
@@ -199,7 +265,7 @@ class CertificateAuthority:
                 fingerprint=certificate.fingerprint(hashes.SHA256()).hex(),
             )
         )
-        return IssuedIdentity(key_path, cert_path, ca_cert_path, certificate.serial_number)
+        return cert_path, ca_cert_path, certificate.serial_number
 
     def revoke(
         self, *, now: dt.datetime, member_id: str | None = None, serial: int | None = None
@@ -238,13 +304,17 @@ class CertificateAuthority:
         self.publish_crl(now=now)
         return sorted(revoked)
 
-    def publish_crl(self, *, now: dt.datetime) -> Path:
-        """Sign a fresh CRL listing every revoked certificate and write ``crl.pem``."""
+    def publish_crl(self, *, now: dt.datetime, validity: dt.timedelta = CRL_VALIDITY) -> Path:
+        """Sign a fresh CRL listing every revoked certificate and write ``crl.pem`` atomically.
+
+        Nodes refuse every call once its ``nextUpdate`` (``now + validity``) has passed, so
+        the CA re-signs it on a schedule (``credgate ca crl``) well before that.
+        """
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.certificate.subject)
             .last_update(now)
-            .next_update(now + CRL_VALIDITY)
+            .next_update(now + validity)
         )
         for entry in self.issued():
             if entry.revoked_at is not None:
@@ -256,8 +326,14 @@ class CertificateAuthority:
                 )
         crl = builder.sign(self._key, hashes.SHA256())
         path = self.directory / CRL_FILE
-        path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        # Nodes re-read crl.pem while serving: they must see the old file or the new one, never a
+        # half-written one (a truncated CRL refuses every call), so write aside and rename.
+        _write_atomically(path, crl.public_bytes(serialization.Encoding.PEM))
         return path
+
+    def issued_certificate_path(self, serial: int) -> Path:
+        """Where the CA keeps its copy of the certificate with ``serial`` (PEM)."""
+        return self.directory / ISSUED_DIR / f"{serial:x}.pem"
 
     def issued(self) -> list[IssuedCertificate]:
         """Return the register of issued certificates, oldest first."""
@@ -268,9 +344,41 @@ class CertificateAuthority:
         self._save([*self.issued(), entry])
 
     def _save(self, register: list[IssuedCertificate]) -> None:
-        tmp = self.directory / f"{REGISTER}.tmp"
-        tmp.write_text(json.dumps([asdict(c) for c in register], indent=1) + "\n", encoding="utf-8")
-        tmp.replace(self.directory / REGISTER)
+        text = json.dumps([asdict(c) for c in register], indent=1) + "\n"
+        _write_atomically(self.directory / REGISTER, text.encode("utf-8"))
+
+
+def _check_member_id(member_id: str) -> None:
+    if not MEMBER_ID_PATTERN.fullmatch(member_id):
+        raise InvalidInputError(
+            f"expected a lower-case DNS label (a-z, 0-9, -), received {member_id!r}", field="member_id"
+        )
+
+
+def signing_request(member_id: str, key_path: Path) -> bytes:
+    """Make a node's P-256 key (``key_path``, mode 0600) and a PEM CSR naming ``member_id``.
+
+    Raises
+    ------
+    InvalidInputError
+        When the member id is not a lower-case DNS label.
+    IdentityError
+        When ``key_path`` already exists (a key is never overwritten).
+
+    """
+    _check_member_id(member_id)
+    if key_path.exists():
+        raise IdentityError(f"{key_path} already exists; refusing to overwrite a node key")
+    key = ec.generate_private_key(ec.SECP256R1())
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(key_path, key)
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, member_id)]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(member_id)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return request.public_bytes(serialization.Encoding.PEM)
 
 
 def _organisation(certificate: x509.Certificate) -> str:
@@ -318,6 +426,26 @@ def _node_key_usage() -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data``: temporary file in the same folder, fsync, rename, fsync folder."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

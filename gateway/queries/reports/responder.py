@@ -26,7 +26,7 @@ from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.crypto.keys import NodeKeys
 from gateway.errors import InvalidInputError, PolicyDenied
 from gateway.identity.peer import Peer
-from gateway.node.peer_keys import PeerKeyCache
+from gateway.node.pins import PinStore
 from gateway.policy import PolicyDecisionPoint
 from gateway.policy.contact_rules import ContactRules
 from gateway.queries.reports.messages import Phase, ShareLayout, ShareRequest, phase_hash
@@ -48,6 +48,7 @@ from gateway.store.enums import TokenType
 from gateway.store.repositories.tokens import SubjectTokens
 
 ANSWER_ACTION = "report.answer"
+BUDGET_ACTION = "report.budget_charge"
 PseudonymSink = Callable[[bytes, int, Sequence[bytes]], object]
 """Streams ``(request hash, attempt, pseudonyms)`` to the bureau."""
 
@@ -71,7 +72,7 @@ class ReportResponder:
         self,
         context: ResponderContext,
         *,
-        peers: PeerKeyCache,
+        peers: PinStore,
         policy: PolicyDecisionPoint,
         ledger: PrivacyLedger,
         noise: NoiseShareSource,
@@ -109,6 +110,8 @@ class ReportResponder:
         period = Period.parse(request.period)
         plan = plan_release(template, answering=len(request.participants))
         self._charge(request, ReleaseKey(template.template_id, str(period), request.regulator), plan.rho)
+        if request.phase is Phase.COUNTS:
+            self._record_charge(caller, request, plan.rho, correlation_id)
         own = compute_histograms(
             self._me.store,
             template,
@@ -204,6 +207,24 @@ class ReportResponder:
             peers=peers,
             context=context,
             query_seed=None,
+        )
+
+    def _record_charge(self, caller: Peer, request: ShareRequest, rho: float, correlation_id: str) -> None:
+        """A privacy-budget charge is a decision of its own in the witnessed audit log (issue #12)."""
+        self._audit.record(
+            AuditEvent.for_peer(
+                caller,
+                action=BUDGET_ACTION,
+                outcome=Outcome.ALLOW,
+                reason=request.template_id,
+                correlation_id=correlation_id,
+                details={
+                    "period": request.period,
+                    "regulator": request.regulator,
+                    "rho": f"{rho:.6g}",
+                    "remaining": f"{self._ledger.remaining(request.regulator, request.period):.6g}",
+                },
+            )
         )
 
     def _record(self, caller: Peer, request: ShareRequest, outcome: Outcome, correlation_id: str) -> None:

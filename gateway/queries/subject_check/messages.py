@@ -38,6 +38,7 @@ class CheckChunk:
     subject_count: int
     sealed: tuple[SealedFor, ...]
     dedup_tags: tuple[bytes, ...]
+    secret_epoch: int
 
     def request_hash(self) -> bytes:
         """SHA-256 over every field the querier controls, binding masks to this chunk.
@@ -56,6 +57,7 @@ class CheckChunk:
             self.consent_digest,
             self.chunk_index.to_bytes(4, "big"),
             self.subject_count.to_bytes(4, "big"),
+            self.secret_epoch.to_bytes(4, "big"),
             length_prefixed_all(self.dedup_tags),
             length_prefixed(sealed, width=4),
         ]
@@ -78,6 +80,34 @@ class RoundRequest:
     idempotency_key: bytes
     dedup_tags: tuple[bytes, ...]
     segment_map: Mapping[AnswerSegment, AnswerSegment]
+    secret_epoch: int
+
+
+@dataclass(frozen=True)
+class FinalizeRequest:
+    """The bureau asking one participant to reveal the self-mask seed of an attempt."""
+
+    query_time: dt.datetime
+    request_hash: bytes
+    attempt: int
+    answering_set_hash: bytes
+
+
+@dataclass(frozen=True)
+class ContributionProof:
+    """A participant's signed digest of its contribution (``gateway.aggregation.verification``)."""
+
+    member_id: str
+    digest: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What a participant returns for one attempt: its self-masked rows and its proof."""
+
+    rows: npt.NDArray[np.uint64]
+    proof: ContributionProof
 
 
 @dataclass(frozen=True)
@@ -92,6 +122,9 @@ class Coverage:
     members_answered: int
     attempts: int
     participants: int
+    # Members other than the querier in the consortium (registered, not revoked): coverage
+    # is worded against it (issue #17 item 11).
+    consortium_members: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,6 +136,8 @@ class RoundReference:
     coverage: Coverage
     segment_map: Mapping[AnswerSegment, AnswerSegment]
     rows: int
+    participants: tuple[str, ...] = ()
+    proofs: tuple[ContributionProof, ...] = ()
 
 
 @dataclass(frozen=True)

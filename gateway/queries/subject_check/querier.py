@@ -4,10 +4,12 @@
    (and, for an agency, the entrustment) in its own store; refused subjects
    are never sent. Invalid IDs are "insufficient input".
 2. The remaining IDs are tokenised through the bureau's blind OPRF.
-3. Per chunk: a fresh query seed; the tokens are sealed to every member in the
-   directory, the querier's own node included (flagged inside its envelope,
-   so it answers with a zero row); the dedup tags bind each token to today.
-4. The bureau's masked sums are unmasked with the seed of the round each row
+3. Per chunk: a fresh query seed; the tokens are sealed to every pinned member,
+   the querier's own node included (flagged inside its envelope, so it answers
+   with a zero row), with an authenticator only members can make; the dedup
+   tags (keyed with the members' secret) bind each token to today.
+4. The bureau's sums are checked against every participant's signed digest
+   (a shifted sum is detected), unmasked with the seed of the round each row
    comes from (a cached row may come from an earlier round) and bucketed.
 5. The querier records its own inquiry for every answered subject; its own
    institution's figures are computed locally and reported separately.
@@ -17,26 +19,36 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.aggregation import decode, query_mask
+from gateway.aggregation import answering_set_hash, decode, query_mask
 from gateway.aggregation.field import scalar_mul, sub
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.crypto.encoding import length_prefixed_all
 from gateway.crypto.hpke import seal
-from gateway.errors import GatewayError, PolicyDenied
+from gateway.crypto.members_secret import MembersSecret, MembersSecretStore
+from gateway.errors import GatewayError, InvalidInputError, PolicyDenied, StoreError, VerificationError
 from gateway.identifiers import normalise_resident_id
 from gateway.identity.peer import Peer
-from gateway.node.peer_keys import PeerKeyCache, PeerKeys
+from gateway.identity.tls import TLSIdentity
+from gateway.node.pins import PeerKeys, PinStore
 from gateway.policy import PolicyDecisionPoint
 from gateway.queries.subject_check.answer import CheckStatus, SubjectCheckAnswer, decode_answers, no_answer
-from gateway.queries.subject_check.envelope import TokenChunk, dedup_tag, envelope_info
+from gateway.queries.subject_check.envelope import (
+    TokenChunk,
+    chunk_binding,
+    dedup_tag,
+    envelope_info,
+    query_authenticator,
+)
 from gateway.queries.subject_check.layout import SEGMENTS
 from gateway.queries.subject_check.messages import CheckChunk, ChunkResult, Coverage, SealedFor
 from gateway.queries.subject_check.profile import ProfileQuery, SubjectProfiler
+from gateway.queries.subject_check.proofs import verify_sum
 from gateway.queries.subject_check.router import RESPONDER_ROLES
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.store.database import Store
@@ -47,6 +59,12 @@ from gateway.store.repositories.inquiries import InquiryRow, record_inquiries
 from gateway.store.repositories.tokens import SubjectTokens
 
 LOCAL_ACTION = "subject_check.request"
+_LOG = logging.getLogger(__name__)
+_SEED_LOST = (
+    "this node's store no longer holds the seed of an earlier round today that the bureau answers "
+    "this subject from (the store lost committed data or was restored from an older backup); "
+    "the answer cannot be opened until the bureau's cache turns over tomorrow"
+)
 # How long a learned OPRF key epoch is trusted before asking the bureau again.
 EPOCH_TTL = dt.timedelta(seconds=60)
 _CONSENT_LABEL = b"credgate/v1/consent-refs"
@@ -97,10 +115,12 @@ class SubjectCheckClient:
         self,
         *,
         me: Peer,
+        identity: TLSIdentity,
         store: Store,
         policy: PolicyDecisionPoint,
         tokeniser: Tokeniser,
-        peers: PeerKeyCache,
+        peers: PinStore,
+        secrets: MembersSecretStore,
         transport: CheckTransport,
         settings: SubjectCheckSettings,
         clock: Callable[[], dt.datetime],
@@ -108,6 +128,8 @@ class SubjectCheckClient:
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._me = me
+        self._identity = identity
+        self._secrets = secrets
         self._store = store
         self._policy = policy
         self._tokeniser = tokeniser
@@ -130,6 +152,8 @@ class SubjectCheckClient:
 
         """
         outcome = self.check_many([subject], reason)[0]
+        if outcome.answer.status is CheckStatus.ERROR:
+            raise StoreError(_SEED_LOST, reason="round_seed_lost")
         if outcome.answer.status is CheckStatus.REFUSED:
             raise PolicyDenied(
                 f"{reason.value}: no valid consent {subject.consent_ref!r} for this subject"
@@ -150,7 +174,15 @@ class SubjectCheckClient:
         pending = self._admit(subjects, reason, now, outcomes)
         if pending:
             epoch, tokens = self._tokens([p.resident_id for p in pending])
-            answers = self._ask(tokens, [p.consent_ref for p in pending], epoch, reason, now, on_progress)
+            refs = [p.consent_ref for p in pending]
+            try:
+                answers = self._ask(tokens, refs, epoch, reason, now, on_progress)
+            except InvalidInputError as exc:
+                if exc.reason != "not_sealed_to_every_member":
+                    raise
+                # A member joined since the pins were refreshed: refresh once and ask again.
+                self._peers.refresh()
+                answers = self._ask(tokens, refs, epoch, reason, now, on_progress)
             own = self._own_rows(tokens, epoch, now)
             for position, (item, answer) in enumerate(zip(pending, answers, strict=True)):
                 outcomes[item.index] = CheckOutcome(answer, own[position])
@@ -244,11 +276,14 @@ class SubjectCheckClient:
         on_progress: Callable[[int], None] | None,
     ) -> list[SubjectCheckAnswer]:
         recipients = {m: k for m, k in self._peers.all_members().items() if k.role in RESPONDER_ROLES}
+        secret = self._secrets.current()
+        rounds_purge = now - dt.timedelta(days=2)
         size = self._settings.aggregation.max_subjects_per_chunk
         spans = [(start, tokens[start : start + size]) for start in range(0, len(tokens), size)]
         idempotency_key = self._random(16)
         seeds: dict[bytes, bytes] = {}
         rounds = CheckRounds(self._store)
+        rounds.purge_before(rounds_purge)
 
         def chunks() -> Iterator[CheckChunk]:
             for number, (start, span) in enumerate(spans):
@@ -262,6 +297,7 @@ class SubjectCheckClient:
                     last=number == len(spans) - 1,
                     recipients=recipients,
                     consent_refs=consent_refs[start : start + len(span)],
+                    secret=secret,
                 )
                 seeds[chunk.request_hash()] = seed
                 rounds.remember(chunk.request_hash(), seed, at=now)
@@ -286,21 +322,32 @@ class SubjectCheckClient:
         last: bool,
         recipients: dict[str, PeerKeys],
         consent_refs: Sequence[str],
+        secret: MembersSecret,
     ) -> tuple[CheckChunk, bytes]:
         seed = self._random(32)
+        day = now.astimezone(self._settings.zone).date()
+        tags = tuple(dedup_tag(secret, token, day) for token in tokens)
+        binding = chunk_binding(idempotency_key, number, len(tokens), secret.epoch, tags)
+        authenticator = query_authenticator(
+            secret, binding, key_epoch=epoch, token_kind=TokenType.RESIDENT_ID, query_seed=seed, tokens=tokens
+        )
         sealed: list[SealedFor] = []
         for member_id, keys in sorted(recipients.items()):
             content = TokenChunk(
-                epoch, TokenType.RESIDENT_ID, seed, tuple(tokens), member_id == self._me.member_id
+                epoch,
+                TokenType.RESIDENT_ID,
+                seed,
+                authenticator,
+                tuple(tokens),
+                member_id == self._me.member_id,
             )
             box = seal(
                 keys.bundle.hpke_public_key,
                 content.to_bytes(),
-                info=envelope_info(idempotency_key, number, member_id),
+                info=envelope_info(binding, member_id),
                 aad=b"",
             )
             sealed.append(SealedFor(member_id, box.enc, box.ciphertext))
-        day = now.astimezone(self._settings.zone).date()
         chunk = CheckChunk(
             idempotency_key=idempotency_key,
             reason=reason,
@@ -309,7 +356,8 @@ class SubjectCheckClient:
             last_chunk=last,
             subject_count=len(tokens),
             sealed=tuple(sealed),
-            dedup_tags=tuple(dedup_tag(token, day) for token in tokens),
+            dedup_tags=tags,
+            secret_epoch=secret.epoch,
         )
         return chunk, seed
 
@@ -321,16 +369,43 @@ class SubjectCheckClient:
         missing = [r.request_hash for r in result.rounds if r.request_hash not in seeds]
         seeds = seeds | rounds.seeds(missing)
         answers: list[SubjectCheckAnswer | None] = [None] * count
+        certificates = {m: k.certificate_der for m, k in self._peers.all_members().items()}
         for number, reference in enumerate(result.rounds):
             mine = [i for i, r in enumerate(result.row_round) if r == number]
+            if reference.request_hash not in seeds:
+                # A cached row from an earlier round today whose seed this store no longer holds
+                # (lost with the disk or a restore): it cannot be opened, by anyone, until tomorrow.
+                _LOG.error("round_seed_lost", extra={"rows": len(mine), "explanation": _SEED_LOST})
+                for index in mine:
+                    answers[index] = no_answer(CheckStatus.ERROR, reference.coverage)
+                continue
+            positions = [result.row_index[i] for i in mine]
+            if len(reference.participants) != reference.coverage.participants:
+                raise VerificationError("the round's participants do not match its coverage")
+            unpinned = [m for m in reference.participants if m not in certificates]
+            if unpinned:
+                certificates |= {m: k.certificate_der for m, k in self._peers.get(unpinned).items()}
+            verify_sum(
+                result.masked_rows[mine],
+                positions,
+                query_seed=seeds[reference.request_hash],
+                request_hash=reference.request_hash,
+                attempt=reference.attempt,
+                participants=reference.participants,
+                proofs=reference.proofs,
+                certificates=certificates,
+                ca_pem=self._identity.ca_pem,
+                revocation=self._identity.revocations,
+                now=self._clock(),
+            )
             # The querier's mask was expanded over that round's whole matrix: take each row's own position.
             mask = query_mask(
                 seeds[reference.request_hash],
                 request_hash=reference.request_hash,
                 attempt=reference.attempt,
+                answering_set_hash=answering_set_hash(reference.participants),
                 shape=(reference.rows, result.masked_rows.shape[1]),
             )
-            positions = [result.row_index[i] for i in mine]
             removed = scalar_mul(mask[positions], reference.coverage.participants)
             totals = decode(sub(result.masked_rows[mine], removed))
             decoded = decode_answers(

@@ -1,83 +1,186 @@
-"""A member answering the bureau's fan-out: open, check, compute, mask.
+"""A member answering the bureau's fan-out: check, open, authenticate, compute, mask, sign.
 
-1. Open the envelope sealed to this member (HPKE, ``info`` binding the query,
-   the chunk and this member as recipient).
-2. Check the dedup tags against the opened tokens and the bureau's query date,
-   and that this member is among the participants of the stated set hash.
-3. Compute this member's rows from its own store — or zero rows when the
-   envelope is the querier's own, so that its node takes part like any other.
-4. Add the querier's mask and the pairwise masks of this attempt (Bonawitz et
-   al. 2017) and hand back only the masked rows.
+1. The request is fresh (the bureau's query time within the policy's window of this
+   member's clock), for this member, and names a participant set that hashes right.
+2. Open the envelope sealed to this member (HPKE, ``info`` binding the chunk's public
+   fields and this member as recipient); check the querier's authenticator, which only a
+   member can make (so the bureau cannot make up a check), and the dedup tags, both
+   keyed with the members' secret.
+3. Record the (request, attempt) in durable state: answered once, attempts strictly
+   increasing up to the policy's maximum, answering sets strictly shrinking, nothing after
+   a finalized attempt (``ResponderState``). Anything else is refused and audited.
+4. Compute this member's rows from its own store — zero rows when the envelope is the
+   querier's own, so that its node takes part like any other.
+5. Add the querier mask ``R`` (bound to the attempt and the set), the pairwise masks, sign
+   the digest of the result for the querier, then add the self-mask, revealed only when
+   the bureau asks to finalize this attempt (``finalize``).
 
-The request names neither the querier nor the reason, and nothing here records
-either (ARCHITECTURE §6.1).
+The request names neither the querier nor the reason, and nothing here records either
+(ARCHITECTURE §6.1). Tokens of subjects this member does not hold are used for the
+lookup only: they are neither stored nor logged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
 import numpy as np
 
-from gateway.aggregation import MaskContext, answering_set_hash, mask_contribution
-from gateway.aggregation.field import Residues
+from gateway.aggregation import (
+    MaskContext,
+    answering_set_hash,
+    mask_contribution,
+    row_digests,
+    self_mask,
+    self_mask_seed,
+    verification_vector,
+)
+from gateway.aggregation.field import add_into
+from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.crypto.hpke import SealedBox, open_sealed
 from gateway.crypto.keys import NodeKeys
-from gateway.errors import InvalidInputError
-from gateway.node.peer_keys import PeerKeyCache
-from gateway.queries.subject_check.envelope import TokenChunk, check_dedup_tags, envelope_info
-from gateway.queries.subject_check.messages import RoundRequest
+from gateway.crypto.members_secret import MembersSecretStore
+from gateway.errors import GatewayError, InvalidInputError, ProtocolRefused
+from gateway.identity.peer import Peer
+from gateway.node.pins import PinStore
+from gateway.queries.subject_check.envelope import (
+    TokenChunk,
+    check_authenticator,
+    check_dedup_tags,
+    chunk_binding,
+    envelope_info,
+)
+from gateway.queries.subject_check.messages import Contribution, FinalizeRequest, RoundRequest
 from gateway.queries.subject_check.profile import ProfileQuery, SubjectProfiler
+from gateway.queries.subject_check.proofs import sign_proof
 from gateway.queries.subject_check.settings import SubjectCheckSettings
+from gateway.store.repositories.rounds import ResponderState
+
+ANSWER_ACTION = "subject_check.answer"
+# How far the bureau's query time may lie from this member's clock.
+FRESHNESS = dt.timedelta(minutes=10)
 
 
 class SubjectCheckResponder:
-    """Computes this member's masked rows for one round.
+    """Computes this member's masked rows for one round, under durable per-request state.
 
     Parameters
     ----------
-    member_id
-        This member (its certificate's id).
+    me
+        This member (its certificate's identity).
     keys
         This member's HPKE and mask key pairs.
+    tls_key_pem
+        This member's certificate key, signing its contribution digests.
     profiler
         Computes rows from this member's store.
     peers
-        Verified mask keys of the other participants.
+        Pinned, verified keys of the other participants.
+    secrets
+        The members' secret, by epoch.
+    state
+        Durable per-request state.
     settings
-        The subject-check policy (time zone, layout).
+        The subject-check policy (time zone, layout, attempts).
+    audit
+        Where refusals are recorded.
+    clock
+        This member's UTC clock.
 
     """
 
     def __init__(
         self,
         *,
-        member_id: str,
+        me: Peer,
         keys: NodeKeys,
+        tls_key_pem: bytes,
         profiler: SubjectProfiler,
-        peers: PeerKeyCache,
+        peers: PinStore,
+        secrets: MembersSecretStore,
+        state: ResponderState,
         settings: SubjectCheckSettings,
+        audit: AuditRecorder,
+        clock: Callable[[], dt.datetime],
     ) -> None:
-        self._member_id = member_id
+        self._me = me
+        self._member_id = me.member_id
         self._keys = keys
+        self._tls_key_pem = tls_key_pem
         self._profiler = profiler
         self._peers = peers
+        self._secrets = secrets
+        self._state = state
         self._settings = settings
+        self._audit = audit
+        self._clock = clock
+        self._purged_at: dt.datetime | None = None
 
-    def answer(self, request: RoundRequest) -> Residues:
-        """Masked rows for ``request``.
+    def answer(self, request: RoundRequest) -> Contribution:
+        """Self-masked rows and signed digest for ``request``.
 
         Raises
         ------
         InvalidInputError
-            When the envelope is not for this member, the tags or the participant
-            set do not check out, or the layout version differs.
+            When the envelope is not for this member, the tags or the participant set do
+            not check out, or the layout version differs.
+        ProtocolRefused
+            When no member made the query, or the attempt or set breaks the durable state.
         DecryptionError
             When the envelope does not open.
 
         """
+        try:
+            return self._answer(request)
+        except (InvalidInputError, ProtocolRefused) as exc:
+            self._refused(request.request_hash, exc)
+            raise
+
+    def finalize(self, request: FinalizeRequest) -> bytes:
+        """This attempt's self-mask seed, once; only for the highest attempt answered.
+
+        Raises
+        ------
+        ProtocolRefused
+            When the attempt was not answered over that set, or cannot be finalized.
+
+        """
+        try:
+            self._state.finalize(request.request_hash, request.attempt, request.answering_set_hash)
+        except ProtocolRefused as exc:
+            self._refused(request.request_hash, exc)
+            raise
+        context = MaskContext(request.request_hash, request.attempt, request.answering_set_hash)
+        return self_mask_seed(self._keys.mask.private_key, context)
+
+    def _answer(self, request: RoundRequest) -> Contribution:
         self._check_round(request)
-        chunk = self._open(request)
+        secret = self._secrets.get(request.secret_epoch)
+        binding = chunk_binding(
+            request.idempotency_key,
+            request.chunk_index,
+            request.subject_count,
+            request.secret_epoch,
+            request.dedup_tags,
+        )
+        chunk = self._open(request, binding)
+        try:
+            check_authenticator(secret, binding, chunk)
+        except InvalidInputError as exc:
+            raise ProtocolRefused(exc.message, reason="unauthenticated_query") from exc
         local_date = request.query_time.astimezone(self._settings.zone).date()
-        check_dedup_tags(chunk.tokens, request.dedup_tags, local_date)
+        check_dedup_tags(secret, chunk.tokens, request.dedup_tags, local_date)
+        self._purge()
+        self._state.begin(
+            request.request_hash,
+            request.attempt,
+            request.participants,
+            request.answering_set_hash,
+            max_attempts=self._settings.aggregation.max_attempts,
+            at=self._clock(),
+        )
         if chunk.is_querier:
             rows = np.zeros((len(chunk.tokens), self._profiler.layout.width), dtype=np.int64)
         else:
@@ -87,7 +190,7 @@ class SubjectCheckResponder:
         others = [member for member in request.participants if member != self._member_id]
         peers = {member: keys.bundle.mask_public_key for member, keys in self._peers.get(others).items()}
         context = MaskContext(request.request_hash, request.attempt, request.answering_set_hash)
-        return mask_contribution(
+        masked = mask_contribution(
             rows,
             own_id=self._member_id,
             own_mask_private=self._keys.mask.private_key,
@@ -95,6 +198,26 @@ class SubjectCheckResponder:
             context=context,
             query_seed=chunk.query_seed,
         )
+        vector = verification_vector(chunk.query_seed, request.request_hash, masked.shape[1])
+        proof = sign_proof(
+            self._member_id,
+            context,
+            row_digests(masked, vector),
+            self._tls_key_pem,
+        )
+        add_into(
+            masked,
+            self_mask(self_mask_seed(self._keys.mask.private_key, context), masked.shape),
+            scratch=np.empty_like(masked),
+        )
+        return Contribution(masked, proof)
+
+    def _purge(self) -> None:
+        """Forget the state of requests no longer fresh (a replay of them is refused as stale)."""
+        now = self._clock()
+        if self._purged_at is None or now - self._purged_at > FRESHNESS:
+            self._state.purge(now - 2 * FRESHNESS)
+            self._purged_at = now
 
     def _check_round(self, request: RoundRequest) -> None:
         if request.layout_version != self._profiler.layout.version:
@@ -102,6 +225,8 @@ class SubjectCheckResponder:
                 f"expected vector layout {self._profiler.layout.version}, received {request.layout_version}",
                 field="header.vector_layout_version",
             )
+        if abs(self._clock() - request.query_time) > FRESHNESS:
+            raise ProtocolRefused("the query time is not fresh", reason="stale_request")
         if request.sealed.recipient != self._member_id:
             raise InvalidInputError("the envelope is addressed to another member", field="sealed")
         if self._member_id not in request.participants:
@@ -109,9 +234,9 @@ class SubjectCheckResponder:
         if answering_set_hash(request.participants) != request.answering_set_hash:
             raise InvalidInputError("does not match the participants", field="answering_set_hash")
 
-    def _open(self, request: RoundRequest) -> TokenChunk:
+    def _open(self, request: RoundRequest, binding: bytes) -> TokenChunk:
         box = SealedBox(request.sealed.enc, request.sealed.ciphertext)
-        info = envelope_info(request.idempotency_key, request.chunk_index, self._member_id)
+        info = envelope_info(binding, self._member_id)
         chunk = TokenChunk.from_bytes(open_sealed(self._keys.hpke.private_key, box, info=info, aad=b""))
         if len(chunk.tokens) != request.subject_count:
             raise InvalidInputError(
@@ -119,3 +244,15 @@ class SubjectCheckResponder:
                 field="subject_count",
             )
         return chunk
+
+    def _refused(self, request_hash: bytes, error: GatewayError) -> None:
+        self._audit.record(
+            AuditEvent.for_peer(
+                self._me,
+                action=f"{ANSWER_ACTION}.refused",
+                outcome=Outcome.DENY,
+                reason=error.reason,
+                correlation_id=uuid.uuid4().hex,
+                details={"request_hash": request_hash.hex()[:32], "why": error.message[:200]},
+            )
+        )

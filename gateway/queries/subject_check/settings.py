@@ -58,6 +58,36 @@ class RateLimits(_Frozen):
     oprf_evaluations_per_minute: int = Field(ge=1)
 
 
+class SubjectAccess(_Frozen):
+    """Limits responders apply to relayed subject-access requests."""
+
+    max_per_relayer_per_day: int = Field(ge=1)
+
+
+class OPRFCaps(_Frozen):
+    """Per-member caps on OPRF evaluations, sized to each member's book."""
+
+    default_book_size: int = Field(ge=1)
+    daily_book_multiple: float = Field(gt=0)
+    monthly_book_multiple: float = Field(gt=0)
+    alert_fraction: float = Field(gt=0, lt=1)
+    book_size: dict[str, int] = Field(default_factory=dict)
+
+    def daily(self, member_id: str) -> int:
+        """The member's daily cap."""
+        return int(self.book_size.get(member_id, self.default_book_size) * self.daily_book_multiple)
+
+    def monthly(self, member_id: str) -> int:
+        """The member's monthly cap."""
+        return int(self.book_size.get(member_id, self.default_book_size) * self.monthly_book_multiple)
+
+
+class KeyRotation(_Frozen):
+    """How long both OPRF epochs answer after a rotation."""
+
+    grace_hours: float = Field(ge=0)
+
+
 class Reciprocity(_Frozen):
     """Whether a member must contribute blacklist listings to search."""
 
@@ -76,6 +106,9 @@ class SubjectCheckSettings(_Frozen):
     aggregation: Aggregation
     rate_limits: RateLimits
     reciprocity: Reciprocity
+    subject_access: SubjectAccess
+    oprf_caps: OPRFCaps
+    key_rotation: KeyRotation
 
     @property
     def zone(self) -> ZoneInfo:

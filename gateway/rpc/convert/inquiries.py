@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from gateway._proto.credgate.v1 import common_pb2, inquiry_history_pb2
 from gateway.crypto.hpke import SealedBox
-from gateway.errors import InvalidInputError
 from gateway.queries.inquiries.collector import CollectRequest
-from gateway.rpc.convert.subject_check import check_algorithms
-
-TOKEN_TYPE_RESIDENT_ID = common_pb2.TOKEN_TYPE_RESIDENT_ID
+from gateway.queries.inquiries.relay import RelayRequest
+from gateway.rpc.convert.subject_check import check_algorithms, sealed_from_proto, sealed_to_proto
 
 
 def collect_to_proto(
@@ -16,32 +14,49 @@ def collect_to_proto(
 ) -> inquiry_history_pb2.CollectInquiriesRequest:
     """The bureau's request to one member."""
     return inquiry_history_pb2.CollectInquiriesRequest(
-        header=header, subject=_token(request), subject_public_key=request.subject_public_key
+        header=header,
+        subject_public_key=request.subject_public_key,
+        statement=request.statement,
+        statement_signature=request.signature,
+        sealed=sealed_to_proto(request.sealed),
     )
 
 
 def collect_from_proto(message: inquiry_history_pb2.CollectInquiriesRequest) -> CollectRequest:
     """Validate and convert the bureau's request."""
     check_algorithms(message.header.algorithms)
-    return _request(message.subject, message.subject_public_key)
+    return CollectRequest(
+        message.statement,
+        message.statement_signature,
+        message.subject_public_key,
+        sealed_from_proto(message.sealed),
+    )
 
 
 def relay_to_proto(
-    request: CollectRequest, *, consent_digest: bytes, header: common_pb2.RequestHeader
+    request: RelayRequest, *, header: common_pb2.RequestHeader
 ) -> inquiry_history_pb2.RequestSubjectInquiriesRequest:
     """The relaying member's request to the bureau."""
     return inquiry_history_pb2.RequestSubjectInquiriesRequest(
         header=header,
-        subject=_token(request),
         subject_public_key=request.subject_public_key,
-        consent_digest=consent_digest,
+        consent_digest=request.consent_digest,
+        statement=request.statement,
+        statement_signature=request.signature,
+        sealed=[sealed_to_proto(s) for s in request.sealed],
     )
 
 
-def relay_from_proto(message: inquiry_history_pb2.RequestSubjectInquiriesRequest) -> CollectRequest:
+def relay_from_proto(message: inquiry_history_pb2.RequestSubjectInquiriesRequest) -> RelayRequest:
     """Validate and convert the relaying member's request."""
     check_algorithms(message.header.algorithms)
-    return _request(message.subject, message.subject_public_key)
+    return RelayRequest(
+        message.statement,
+        message.statement_signature,
+        message.subject_public_key,
+        message.consent_digest,
+        tuple(sealed_from_proto(s) for s in message.sealed),
+    )
 
 
 def sealed_inquiries_to_proto(box: SealedBox) -> inquiry_history_pb2.SealedInquiries:
@@ -52,15 +67,3 @@ def sealed_inquiries_to_proto(box: SealedBox) -> inquiry_history_pb2.SealedInqui
 def sealed_inquiries_from_proto(message: inquiry_history_pb2.SealedInquiries) -> SealedBox:
     """One sealed envelope (sizes checked by :class:`SealedBox`)."""
     return SealedBox(message.enc, message.ciphertext)
-
-
-def _token(request: CollectRequest) -> common_pb2.SubjectToken:
-    return common_pb2.SubjectToken(
-        type=TOKEN_TYPE_RESIDENT_ID, key_epoch=request.key_epoch, value=request.token
-    )
-
-
-def _request(subject: common_pb2.SubjectToken, subject_public_key: bytes) -> CollectRequest:
-    if subject.type != TOKEN_TYPE_RESIDENT_ID:
-        raise InvalidInputError("expected a resident-ID token", field="subject.type")
-    return CollectRequest(subject.value, subject.key_epoch, subject_public_key)

@@ -6,8 +6,6 @@ maps them back to labels with the same template.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import numpy.typing as npt
 
@@ -16,7 +14,7 @@ from gateway.errors import InvalidInputError
 from gateway.queries.reports.messages import Phase, ShareRequest
 from gateway.reports.release import HistogramRelease, Release, ReleaseCell, SuppressionReason, Treatment
 from gateway.reports.templates import ReportTemplate
-from gateway.rpc.convert.subject_check import ALGORITHMS, check_algorithms, timestamp
+from gateway.rpc.convert.subject_check import ALGORITHMS, check_algorithms, from_timestamp, timestamp
 
 _TREATMENTS = {
     Treatment.NOISED: regulator_report_pb2.CELL_TREATMENT_NOISED,
@@ -65,7 +63,7 @@ def share_request_from_proto(message: regulator_report_pb2.ComputeReportShareReq
     if message.phase not in {int(p) for p in Phase}:
         raise InvalidInputError(f"expected phase 1 or 2, received {message.phase}", field="phase")
     return ShareRequest(
-        query_time=message.header.query_time.ToDatetime(dt.UTC),
+        query_time=from_timestamp(message.header.query_time, field="header.query_time"),
         idempotency_key=message.header.idempotency_key,
         attempt=message.header.attempt,
         template_id=message.template_id,
@@ -174,7 +172,7 @@ def release_from_proto(
         colluders=message.colluders,
         institution_rules_applied=message.institution_rules_applied,
         rho=message.rho_spent,
-        released_at=message.released_at.ToDatetime(dt.UTC),
+        released_at=from_timestamp(message.released_at, field="released_at"),
         histograms=histograms,
     )
 

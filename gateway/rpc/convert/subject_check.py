@@ -16,7 +16,10 @@ from gateway.queries.subject_check.layout import SEGMENTS, AnswerSegment
 from gateway.queries.subject_check.messages import (
     CheckChunk,
     ChunkResult,
+    Contribution,
+    ContributionProof,
     Coverage,
+    FinalizeRequest,
     RoundReference,
     RoundRequest,
     SealedFor,
@@ -56,6 +59,26 @@ def timestamp(moment: dt.datetime) -> Timestamp:
     return stamp
 
 
+def from_timestamp(stamp: Timestamp, *, field: str) -> dt.datetime:
+    """The aware UTC datetime of a peer's timestamp.
+
+    Raises
+    ------
+    InvalidInputError
+        When the timestamp lies outside 0001-01-01..9999-12-31 or its nanos are out of
+        range (protobuf refuses it; a peer sending one gets INVALID_ARGUMENT, not INTERNAL).
+
+    """
+    try:
+        return stamp.ToDatetime(dt.UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInputError(
+            f"expected a timestamp within years 1..9999, "
+            f"received seconds={stamp.seconds} nanos={stamp.nanos}",
+            field=field,
+        ) from exc
+
+
 def check_algorithms(suite: common_pb2.AlgorithmSuite) -> None:
     """Refuse a request built with algorithms this node does not speak."""
     if suite != ALGORITHMS:
@@ -91,6 +114,7 @@ def chunk_to_proto(chunk: CheckChunk, *, layout_version: int) -> subject_check_p
         subject_count=chunk.subject_count,
         sealed=[sealed_to_proto(s) for s in chunk.sealed],
         dedup_tags=list(chunk.dedup_tags),
+        secret_epoch=chunk.secret_epoch,
     )
 
 
@@ -117,6 +141,7 @@ def chunk_from_proto(request: subject_check_pb2.SubjectCheckRequest) -> CheckChu
         subject_count=request.subject_count,
         sealed=tuple(sealed_from_proto(s) for s in request.sealed),
         dedup_tags=tuple(request.dedup_tags),
+        secret_epoch=request.secret_epoch,
     )
 
 
@@ -180,6 +205,7 @@ def round_to_proto(request: RoundRequest) -> subject_check_pb2.ComputeSubjectVec
         sealed=sealed_to_proto(request.sealed),
         dedup_tags=list(request.dedup_tags),
         segment_map=segment_map_to_proto(request.segment_map),
+        secret_epoch=request.secret_epoch,
     )
 
 
@@ -189,7 +215,7 @@ def round_from_proto(message: subject_check_pb2.ComputeSubjectVectorsRequest) ->
     if not message.header.HasField("query_time"):
         raise InvalidInputError("the bureau must stamp the query time", field="header.query_time")
     return RoundRequest(
-        query_time=message.header.query_time.ToDatetime(dt.UTC),
+        query_time=from_timestamp(message.header.query_time, field="header.query_time"),
         layout_version=message.header.vector_layout_version,
         attempt=message.header.attempt,
         request_hash=message.request_hash,
@@ -201,6 +227,68 @@ def round_from_proto(message: subject_check_pb2.ComputeSubjectVectorsRequest) ->
         idempotency_key=message.header.idempotency_key,
         dedup_tags=tuple(message.dedup_tags),
         segment_map=segment_map_from_proto(list(message.segment_map)),
+        secret_epoch=message.secret_epoch,
+    )
+
+
+def proof_to_proto(proof: ContributionProof) -> subject_check_pb2.ContributionProof:
+    """One participant's signed digest."""
+    return subject_check_pb2.ContributionProof(
+        member_id=proof.member_id, digest=proof.digest, signature=proof.signature
+    )
+
+
+def proof_from_proto(message: subject_check_pb2.ContributionProof) -> ContributionProof:
+    """One participant's signed digest."""
+    return ContributionProof(message.member_id, message.digest, message.signature)
+
+
+def contribution_to_proto(
+    contribution: Contribution, *, chunk_index: int, layout_version: int
+) -> subject_check_pb2.ComputeSubjectVectorsResponse:
+    """A participant's answer to one round request."""
+    return subject_check_pb2.ComputeSubjectVectorsResponse(
+        chunk_index=chunk_index,
+        last_chunk=True,
+        rows=matrix_to_proto(contribution.rows, layout_version=layout_version),
+        proof=proof_to_proto(contribution.proof),
+    )
+
+
+def contribution_from_proto(
+    message: subject_check_pb2.ComputeSubjectVectorsResponse, *, rows: int, columns: int
+) -> Contribution:
+    """Validate and convert a participant's answer."""
+    if len(message.proof.digest) != 8 * rows:
+        raise InvalidInputError(f"expected {rows} digests", field="proof.digest")
+    return Contribution(
+        matrix_from_proto(message.rows, rows=rows, columns=columns), proof_from_proto(message.proof)
+    )
+
+
+def finalize_to_proto(request: FinalizeRequest) -> subject_check_pb2.FinalizeSubjectRoundRequest:
+    """The bureau's request to reveal an attempt's self-mask seed."""
+    header = common_pb2.RequestHeader(
+        idempotency_key=os.urandom(16),
+        query_time=timestamp(request.query_time),
+        algorithms=ALGORITHMS,
+        attempt=request.attempt,
+    )
+    return subject_check_pb2.FinalizeSubjectRoundRequest(
+        header=header, request_hash=request.request_hash, answering_set_hash=request.answering_set_hash
+    )
+
+
+def finalize_from_proto(message: subject_check_pb2.FinalizeSubjectRoundRequest) -> FinalizeRequest:
+    """Validate and convert the bureau's finalize request."""
+    check_algorithms(message.header.algorithms)
+    if len(message.request_hash) != 32 or len(message.answering_set_hash) != 32:
+        raise InvalidInputError("expected 32-byte hashes", field="request_hash")
+    return FinalizeRequest(
+        message.header.query_time.ToDatetime(dt.UTC),
+        message.request_hash,
+        message.header.attempt,
+        message.answering_set_hash,
     )
 
 
@@ -211,12 +299,19 @@ def coverage_to_proto(coverage: Coverage) -> common_pb2.Coverage:
         members_answered=coverage.members_answered,
         attempts=coverage.attempts,
         participants=coverage.participants,
+        consortium_members=coverage.consortium_members,
     )
 
 
 def coverage_from_proto(message: common_pb2.Coverage) -> Coverage:
     """Coverage counts."""
-    return Coverage(message.members_asked, message.members_answered, message.attempts, message.participants)
+    return Coverage(
+        message.members_asked,
+        message.members_answered,
+        message.attempts,
+        message.participants,
+        message.consortium_members,
+    )
 
 
 def result_to_proto(
@@ -235,6 +330,8 @@ def result_to_proto(
             coverage=coverage_to_proto(r.coverage),
             segment_map=segment_map_to_proto(r.segment_map),
             rows=r.rows,
+            answering_member_ids=list(r.participants),
+            proofs=[proof_to_proto(p) for p in r.proofs],
         )
         for r in result.rounds
     ]
@@ -262,6 +359,8 @@ def result_from_proto(
             coverage_from_proto(r.coverage),
             segment_map_from_proto(list(r.segment_map)),
             r.rows,
+            tuple(r.answering_member_ids),
+            tuple(proof_from_proto(p) for p in r.proofs),
         )
         for r in message.rounds
     )

@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.egress.guard import EgressBlocked, EgressGuard
+from gateway.observability import metrics
 from gateway.rpc.interceptors.wrapping import Behaviour, rewrap
 from gateway.rpc.status import abort_with
 
@@ -37,6 +38,7 @@ class EgressAuditor:
         try:
             guard.check(message)
         except EgressBlocked as exc:
+            metrics.EGRESS_BLOCKED.labels(detector=exc.detector).inc()
             self._audit.record(
                 AuditEvent(
                     self._node_id,

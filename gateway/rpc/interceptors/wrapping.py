@@ -10,6 +10,9 @@ import grpc
 Behaviour = Callable[[Any, grpc.ServicerContext], Any]
 # wrap(behaviour, requests_stream, responses_stream) -> behaviour with the same call signature
 Wrap = Callable[[Behaviour, bool, bool], Behaviour]
+Deserializer = Callable[[bytes], Any]
+# decode(original deserializer or None) -> the deserializer the server uses instead
+Decode = Callable[[Deserializer | None], Deserializer]
 
 _SHAPES = (
     ("unary_unary", grpc.unary_unary_rpc_method_handler, False, False),
@@ -20,18 +23,19 @@ _SHAPES = (
 
 
 def rewrap(
-    handler: grpc.RpcMethodHandler[Any, Any] | None, wrap: Wrap
+    handler: grpc.RpcMethodHandler[Any, Any] | None, wrap: Wrap, *, decode: Decode | None = None
 ) -> grpc.RpcMethodHandler[Any, Any] | None:
-    """The same handler (same (de)serialisers) with its behaviour passed through ``wrap``."""
+    """The same handler, its behaviour passed through ``wrap`` (its deserializer through ``decode``)."""
     if handler is None:
         return None
     for attribute, factory, requests_stream, responses_stream in _SHAPES:
         behaviour = getattr(handler, attribute)
         if behaviour is not None:
             wrapped = wrap(behaviour, requests_stream, responses_stream)
+            deserializer = handler.request_deserializer
             return factory(
                 wrapped,
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer if decode is None else decode(deserializer),
                 response_serializer=handler.response_serializer,
             )
     raise ValueError("gRPC method handler without a behaviour")

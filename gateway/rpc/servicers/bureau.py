@@ -7,7 +7,6 @@ UNIMPLEMENTED until its handlers exist.
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -28,17 +27,23 @@ from gateway._proto.credgate.v1 import (
 from gateway.bureau import ConsortiumDirectory, MemberView
 from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
+from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock
+from gateway.crypto.bundle import KeyBundle
+from gateway.observability import metrics
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import ReportCoordinator
 from gateway.queries.reports.pseudonyms import PseudonymTally
+from gateway.queries.subject_check.messages import ChunkResult
 from gateway.queries.subject_check.router import SubjectCheckRouter
+from gateway.rpc.convert.ceremony import envelope_from_proto
 from gateway.rpc.convert.inquiries import relay_from_proto, sealed_inquiries_to_proto
 from gateway.rpc.convert.reports import release_to_proto
 from gateway.rpc.convert.subject_check import (
     check_algorithms,
     chunk_from_proto,
     coverage_to_proto,
+    from_timestamp,
     result_to_proto,
     timestamp,
 )
@@ -47,6 +52,8 @@ from gateway.rpc.interceptors import current_peer, peer_certificate_pem
 from gateway.rpc.roles import role_to_proto
 from gateway.rpc.status import maps_errors, maps_stream_errors
 from gateway.store.repositories.members import PublishedKeys
+from gateway.tlog.keys import LogKeyStatement
+from gateway.transparency.bureau import MAX_ENTRIES_PER_CALL, BureauTransparency, RegisteredKeys
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,10 @@ class BureauHandlers:
     layout_version: int
     # Where `credgate train` leaves each run's signed model (``federation/runs`` in the data dir).
     model_runs: Path
+    # The key log and the relay of checkpoints (issue #12).
+    transparency: BureauTransparency
+    # The members' secret ceremony's relay (issue #11).
+    secrets: SecretRelay
 
 
 class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
@@ -87,15 +98,19 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
     def Register(  # noqa: N802 - gRPC method name
         self, request: bureau_pb2.RegisterRequest, context: grpc.ServicerContext
     ) -> bureau_pb2.RegisterResponse:
-        """Register the caller under its certificate's identity."""
+        """Register the caller under its certificate's identity; log its certificate and keys."""
+        peer = current_peer(context)
+        keys = _published_keys(request, context)
         view = self._handlers.directory.register(
-            current_peer(context),
+            peer,
             address=request.advertised_address,
             software_version=request.software_version,
             protocol_version=request.protocol_version,
-            keys=_published_keys(request, context),
+            keys=keys,
             now=self._clock(),
         )
+        if request.HasField("log_key"):
+            self._handlers.transparency.register(peer, _registered_keys(request, keys, context))
         return bureau_pb2.RegisterResponse(
             member_id=view.member_id,
             role=role_to_proto(view.role),
@@ -114,6 +129,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             software_version=request.software_version,
             blacklist_listings=request.blacklist_listings,
             now=now,
+            address=request.advertised_address,
         )
         return bureau_pb2.HeartbeatResponse(bureau_time=timestamp(now))
 
@@ -136,14 +152,16 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         correlation_id = uuid.uuid4().hex
         for request in request_iterator:
             check_algorithms(request.header.algorithms)
-            epoch, evaluated = self._handlers.oprf.evaluate(
+            epoch, newest, evaluated = self._handlers.oprf.evaluate(
                 peer,
                 list(request.blinded_elements),
                 token_type=token_type_from_proto(request.token_type).value,
                 correlation_id=correlation_id,
+                epoch=request.key_epoch,
             )
             yield tokens_pb2.EvaluateBlindedResponse(
                 key_epoch=epoch,
+                newest_key_epoch=newest,
                 chunk_index=request.chunk_index,
                 last_chunk=request.last_chunk,
                 evaluated_elements=evaluated,
@@ -160,6 +178,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             result = self._handlers.subject_check.check(
                 peer, chunk_from_proto(request), correlation_id=correlation_id
             )
+            _observe_coverage(result, request.subject_count)
             yield result_to_proto(
                 result, layout_version=self._handlers.layout_version, last_chunk=request.last_chunk
             )
@@ -170,10 +189,7 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
     ) -> inquiry_history_pb2.RequestSubjectInquiriesResponse:
         """Relay a consented subject-access request to every online member."""
         envelopes, coverage = self._handlers.inquiries.request(
-            current_peer(context),
-            relay_from_proto(request),
-            consent_digest=request.consent_digest,
-            correlation_id=uuid.uuid4().hex,
+            current_peer(context), relay_from_proto(request), correlation_id=uuid.uuid4().hex
         )
         return inquiry_history_pb2.RequestSubjectInquiriesResponse(
             envelopes=[sealed_inquiries_to_proto(e) for e in envelopes], coverage=coverage_to_proto(coverage)
@@ -205,6 +221,28 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         return regulator_report_pb2.ContributePseudonymsResponse(received=received)
 
     @maps_errors
+    def DistributeMembersSecret(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.DistributeMembersSecretRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.DistributeMembersSecretResponse:
+        """Relay a members' secret ceremony's envelopes to their recipients."""
+        delivered, failed = self._handlers.secrets.relay(
+            current_peer(context), [envelope_from_proto(e) for e in request.envelopes]
+        )
+        return bureau_pb2.DistributeMembersSecretResponse(
+            delivered_member_ids=delivered, failed_member_ids=failed
+        )
+
+    @maps_errors
+    def InvalidateCachedChecks(  # noqa: N802 - gRPC method name
+        self, request: subject_check_pb2.InvalidateCachedChecksRequest, context: grpc.ServicerContext
+    ) -> subject_check_pb2.InvalidateCachedChecksResponse:
+        """Forget cached answers that counted a listing no longer standing."""
+        removed = self._handlers.subject_check.invalidate(
+            current_peer(context), list(request.dedup_tags), correlation_id=uuid.uuid4().hex
+        )
+        return subject_check_pb2.InvalidateCachedChecksResponse(rows_removed=removed)
+
+    @maps_errors
     def GetModel(  # noqa: N802 - gRPC method name
         self, request: models_pb2.GetModelRequest, context: grpc.ServicerContext
     ) -> models_pb2.GetModelResponse:
@@ -219,6 +257,76 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             signature=model.signature,
             signer_certificate=model.signer_certificate_der,
         )
+
+    @maps_errors
+    def PublishCheckpoint(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.PublishCheckpointRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.PublishCheckpointResponse:
+        """Keep a node's checkpoint publication of its own audit log."""
+        self._handlers.transparency.publish(current_peer(context), request.publication)
+        return bureau_pb2.PublishCheckpointResponse()
+
+    @maps_errors
+    def GetCheckpoints(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.GetCheckpointsRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.GetCheckpointsResponse:
+        """Publications of every log after the sizes the caller names."""
+        publications = self._handlers.transparency.publications(
+            {position.origin: position.size for position in request.after}, only_listed=request.only_listed
+        )
+        return bureau_pb2.GetCheckpointsResponse(publications=[p.render() for p in publications])
+
+    @maps_errors
+    def AddCosignatures(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.AddCosignaturesRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.AddCosignaturesResponse:
+        """Relay the caller's co-signatures."""
+        self._handlers.transparency.add_cosignatures(
+            current_peer(context), [(c.origin, c.size, c.line) for c in request.cosignatures]
+        )
+        return bureau_pb2.AddCosignaturesResponse()
+
+    @maps_errors
+    def GetKeyLogEntries(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.GetKeyLogEntriesRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.GetKeyLogEntriesResponse:
+        """Leaves of the consortium key log."""
+        end = min(request.end, request.start + MAX_ENTRIES_PER_CALL)
+        return bureau_pb2.GetKeyLogEntriesResponse(
+            entries=self._handlers.transparency.key_log.entries(request.start, end)
+        )
+
+    @maps_errors
+    def ConfirmKeyRotation(  # noqa: N802 - gRPC method name
+        self, request: bureau_pb2.ConfirmKeyRotationRequest, context: grpc.ServicerContext
+    ) -> bureau_pb2.ConfirmKeyRotationResponse:
+        """Log a member's confirmation of its own new certificate or log key."""
+        index = self._handlers.transparency.confirm_rotation(current_peer(context), request.statement)
+        return bureau_pb2.ConfirmKeyRotationResponse(leaf_index=max(index, 0))
+
+
+def _registered_keys(
+    request: bureau_pb2.RegisterRequest, keys: PublishedKeys | None, context: grpc.ServicerContext
+) -> RegisteredKeys:
+    """The certificate, log key statement and key bundle a node registered with."""
+    certificate_der = ssl.PEM_cert_to_DER_cert(peer_certificate_pem(context).decode("ascii"))
+    peer = current_peer(context)
+    statement = LogKeyStatement(
+        peer.member_id, request.log_key.public_key, certificate_der, request.log_key.signature
+    )
+    if keys is None:
+        return RegisteredKeys(certificate_der, statement)
+    bundle = KeyBundle(peer.member_id, keys.hpke_public_key, keys.mask_public_key, keys.created_at)
+    return RegisteredKeys(certificate_der, statement, bundle, keys.signature)
+
+
+def _observe_coverage(result: ChunkResult, subjects: int) -> None:
+    """Coverage and dropouts of a chunk, for the bureau's metrics (counts only)."""
+    coverage = result.coverage
+    outcome = "answered" if result.complete else "insufficient_coverage"
+    metrics.CHECK_ROWS.labels(outcome=outcome).inc(subjects)
+    metrics.CHECK_MEMBERS_ANSWERED.observe(coverage.members_answered)
+    metrics.CHECK_DROPOUTS.inc(max(0, coverage.members_asked - coverage.members_answered))
 
 
 def _entry(view: MemberView) -> bureau_pb2.DirectoryEntry:
@@ -256,6 +364,6 @@ def _published_keys(
         certificate_der=ssl.PEM_cert_to_DER_cert(certificate_pem),
         hpke_public_key=request.keys.hpke_public_key,
         mask_public_key=request.keys.mask_public_key,
-        created_at=request.keys.created_at.ToDatetime(dt.UTC),
+        created_at=from_timestamp(request.keys.created_at, field="keys.created_at"),
         signature=request.keys.signature,
     )

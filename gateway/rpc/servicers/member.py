@@ -11,16 +11,19 @@ import grpc
 
 from gateway._proto.credgate.v1 import (
     inquiry_history_pb2,
+    member_pb2,
     member_pb2_grpc,
     regulator_report_pb2,
     subject_check_pb2,
 )
+from gateway.node.ceremony import SecretReceiver
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.reports.responder import ReportResponder
 from gateway.queries.subject_check.responder import SubjectCheckResponder
+from gateway.rpc.convert.ceremony import envelope_from_proto
 from gateway.rpc.convert.inquiries import collect_from_proto, sealed_inquiries_to_proto
 from gateway.rpc.convert.reports import share_request_from_proto, share_to_proto
-from gateway.rpc.convert.subject_check import matrix_to_proto, round_from_proto
+from gateway.rpc.convert.subject_check import contribution_to_proto, finalize_from_proto, round_from_proto
 from gateway.rpc.interceptors import current_peer
 from gateway.rpc.status import maps_errors
 
@@ -33,9 +36,11 @@ class MemberServicer(member_pb2_grpc.MemberServiceServicer):
         responder: SubjectCheckResponder,
         inquiries: InquiryCollector,
         reports: ReportResponder,
+        secrets: SecretReceiver,
         *,
         layout_version: int,
     ) -> None:
+        self._secrets = secrets
         self._responder = responder
         self._inquiries = inquiries
         self._reports = reports
@@ -45,13 +50,27 @@ class MemberServicer(member_pb2_grpc.MemberServiceServicer):
     def ComputeSubjectVectors(  # noqa: N802 - gRPC method name
         self, request: subject_check_pb2.ComputeSubjectVectorsRequest, context: grpc.ServicerContext
     ) -> subject_check_pb2.ComputeSubjectVectorsResponse:
-        """Masked rows for one chunk the bureau sends."""
-        rows = self._responder.answer(round_from_proto(request))
-        return subject_check_pb2.ComputeSubjectVectorsResponse(
-            chunk_index=request.chunk_index,
-            last_chunk=request.last_chunk,
-            rows=matrix_to_proto(rows, layout_version=self._layout_version),
+        """Self-masked rows and a signed digest for one chunk the bureau sends."""
+        contribution = self._responder.answer(round_from_proto(request))
+        return contribution_to_proto(
+            contribution, chunk_index=request.chunk_index, layout_version=self._layout_version
         )
+
+    @maps_errors
+    def FinalizeSubjectRound(  # noqa: N802 - gRPC method name
+        self, request: subject_check_pb2.FinalizeSubjectRoundRequest, context: grpc.ServicerContext
+    ) -> subject_check_pb2.FinalizeSubjectRoundResponse:
+        """This attempt's self-mask seed, once every participant answered it."""
+        seed = self._responder.finalize(finalize_from_proto(request))
+        return subject_check_pb2.FinalizeSubjectRoundResponse(self_mask_seed=seed)
+
+    @maps_errors
+    def ReceiveMembersSecret(  # noqa: N802 - gRPC method name
+        self, request: member_pb2.ReceiveMembersSecretRequest, context: grpc.ServicerContext
+    ) -> member_pb2.ReceiveMembersSecretResponse:
+        """Install a new epoch of the members' secret made by another member."""
+        installed = self._secrets.receive(envelope_from_proto(request.envelope))
+        return member_pb2.ReceiveMembersSecretResponse(installed=installed)
 
     @maps_errors
     def CollectInquiries(  # noqa: N802 - gRPC method name

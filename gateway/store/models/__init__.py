@@ -1,7 +1,14 @@
 """ORM models of the local store; ``Base.metadata`` is the schema the migrations build."""
 
 from gateway.store.models.base import Base
-from gateway.store.models.checks import CachedCheckRow, CheckRound
+from gateway.store.models.checks import (
+    AccessStatement,
+    CachedCheckRow,
+    CheckRound,
+    CheckRoundInfo,
+    OPRFUsage,
+    ResponderRound,
+)
 from gateway.store.models.credit import (
     Account,
     Application,
@@ -14,9 +21,18 @@ from gateway.store.models.credit import (
 )
 from gateway.store.models.features import ModelRow
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
+from gateway.store.models.peers import PeerPin, PeerPinCandidate
 from gateway.store.models.tokens import SubjectTokenRecord
+from gateway.store.models.transparency import (
+    TlogCheckpoint,
+    TlogEntry,
+    TlogEvidence,
+    TlogNode,
+    TlogWitnessState,
+)
 
 __all__ = [
+    "AccessStatement",
     "Account",
     "Application",
     "AuditRecord",
@@ -25,13 +41,23 @@ __all__ = [
     "Borrower",
     "CachedCheckRow",
     "CheckRound",
+    "CheckRoundInfo",
     "Consent",
     "ContactAttempt",
     "ImportBatch",
     "Inquiry",
     "Member",
     "ModelRow",
+    "OPRFUsage",
+    "PeerPin",
+    "PeerPinCandidate",
     "QuarantinedRow",
     "RepaymentMonth",
+    "ResponderRound",
     "SubjectTokenRecord",
+    "TlogCheckpoint",
+    "TlogEntry",
+    "TlogEvidence",
+    "TlogNode",
+    "TlogWitnessState",
 ]

@@ -109,3 +109,7 @@ class AuditRecord(Base):
     details: Mapped[str] = mapped_column(sa.Text())
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     entry_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Position of the entry in the node's transparency log (gateway.tlog), from 0, and the
+    # RFC 9162 leaf hash committed with it; the tree over the leaves is built at checkpoint time.
+    leaf_index: Mapped[int] = mapped_column(sa.BigInteger(), unique=True)
+    leaf_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))

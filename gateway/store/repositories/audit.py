@@ -1,6 +1,12 @@
-"""The append-only, hash-chained audit log.
+"""The append-only audit log: a transparency log (RFC 9162 Merkle tree) plus a local hash chain.
 
-Each entry stores ``prev_hash`` (the previous entry's hash, 64 zeros for the
+Every entry is leaf ``leaf_index`` of the node's transparency log (``gateway.tlog``); its leaf
+data is :func:`audit_leaf_data`, the canonical JSON of the entry with its leaf index, so
+altering, removing or reordering an entry changes the tree. The node signs checkpoints of
+that tree and the other members co-sign them, so a history rebuilt locally no longer matches
+what the witnesses saw (``gateway.tlog.verify``).
+
+Each entry also stores ``prev_hash`` (the previous entry's hash, 64 zeros for the
 first) and ``entry_hash = SHA-256(prev_hash ‖ LF ‖ canonical JSON)``, where
 the canonical JSON holds every other field except ``seq`` with sorted keys and
 no whitespace. Changing, removing or reordering any entry breaks every later
@@ -30,6 +36,9 @@ from gateway.store.database import Store
 from gateway.store.enums import AuditDecision
 from gateway.store.errors import AuditChainError
 from gateway.store.models import AuditRecord
+from gateway.tlog.errors import LogIntegrityError
+from gateway.tlog.merkle import leaf_hash
+from gateway.tlog.tree import SqlTree
 
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
@@ -52,6 +61,29 @@ class AuditEntry:
     correlation_id: str
     details: dict[str, JSONValue]
     prev_hash: str
+    entry_hash: str
+    leaf_index: int
+
+
+AUDIT_LOG = "audit"
+"""Name of the node's audit log in ``tlog_nodes``."""
+_LEAF_LABEL = b"credgate/v1/audit-entry\n"
+
+
+def audit_leaf_data(leaf_index: int, hashed_fields: Mapping[str, object]) -> bytes:
+    """The transparency-log leaf of an audit entry: a label, then canonical JSON of the entry.
+
+    ``hashed_fields`` is the entry as :func:`compute_entry_hash` takes it (timestamp as ISO
+    UTC, details parsed); the leaf index is part of the leaf, so an entry cannot move.
+    """
+    return _LEAF_LABEL + canonical_json({**hashed_fields, "leaf_index": leaf_index}).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """Where the chain ended when someone looked: kept outside the store to detect a lost tail."""
+
+    seq: int
     entry_hash: str
 
 
@@ -129,13 +161,25 @@ class AuditLog:
             "correlation_id": correlation_id,
             "details": details_json,
         }
+        hashed = _hash_input(fields)
         # Hot path (one append per RPC): prebuilt Core statements, no ORM unit of work.
         with self._store.transaction() as session:
             _lock_chain(session)
-            prev_hash = session.scalar(_LAST_HASH) or GENESIS_HASH
-            entry_hash = compute_entry_hash(prev_hash, _hash_input(fields))
+            last = session.execute(_LAST).first()
+            prev_hash, leaf_index = (GENESIS_HASH, 0) if last is None else (last[0], last[1] + 1)
+            entry_hash = compute_entry_hash(prev_hash, hashed)
+            # The leaf hash is committed with the entry; the tree over the leaves is built when
+            # the node signs its next checkpoint (:func:`build_tree`), off the request's path.
+            leaf = leaf_hash(audit_leaf_data(leaf_index, hashed))
             seq = session.execute(
-                _INSERT, {**fields, "prev_hash": prev_hash, "entry_hash": entry_hash}
+                _INSERT,
+                {
+                    **fields,
+                    "prev_hash": prev_hash,
+                    "entry_hash": entry_hash,
+                    "leaf_index": leaf_index,
+                    "leaf_hash": leaf,
+                },
             ).scalar_one()
         return AuditEntry(
             seq=seq,
@@ -150,6 +194,7 @@ class AuditLog:
             details=json.loads(details_json),
             prev_hash=prev_hash,
             entry_hash=entry_hash,
+            leaf_index=leaf_index,
         )
 
     def entries(self, *, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
@@ -160,17 +205,33 @@ class AuditLog:
         with self._store.transaction() as session:
             return [_to_entry(record) for record in session.scalars(query)]
 
-    def verify_chain(self) -> None:
+    def head(self) -> AuditHead | None:
+        """The last entry's ``(seq, entry_hash)``, to keep outside the store (``None`` when empty)."""
+        with self._store.transaction() as session:
+            row = session.execute(
+                sa.select(AuditRecord.seq, AuditRecord.entry_hash).order_by(AuditRecord.seq.desc()).limit(1)
+            ).first()
+        return None if row is None else AuditHead(row.seq, row.entry_hash)
+
+    def verify_chain(self, *, known_head: AuditHead | None = None) -> None:
         """Check every link of the chain from the first entry to the last.
+
+        A chain cut short still links up, so a lost tail (entries acknowledged, then lost
+        with the disk) is only visible against a head recorded earlier elsewhere:
+        ``known_head`` must still be in the chain, at its place, with its hash.
+        (Witnessed checkpoints exchanged between nodes are the consortium-wide form.)
 
         Raises
         ------
         AuditChainError
             Naming the first entry whose ``prev_hash`` does not match its
-            predecessor or whose ``entry_hash`` does not match its content.
+            predecessor or whose ``entry_hash`` does not match its content, or
+            the recorded head the chain no longer reaches.
 
         """
         expected_prev = GENESIS_HASH
+        last_seq = 0
+        reached = known_head is None
         for record in self._iter_records():
             if record.prev_hash != expected_prev:
                 raise AuditChainError(
@@ -178,12 +239,27 @@ class AuditLog:
                     "(an entry was removed, inserted or reordered)",
                     seq=record.seq,
                 )
-            if compute_entry_hash(record.prev_hash, _hashed_fields(record)) != record.entry_hash:
+            if compute_entry_hash(record.prev_hash, hashed_fields(record)) != record.entry_hash:
                 raise AuditChainError(
                     f"audit entry {record.seq}: entry_hash does not match its content (entry altered)",
                     seq=record.seq,
                 )
-            expected_prev = record.entry_hash
+            expected_prev, last_seq = record.entry_hash, record.seq
+            if known_head is not None and record.seq == known_head.seq:
+                if record.entry_hash != known_head.entry_hash:
+                    raise AuditChainError(
+                        f"audit entry {record.seq} differs from the head recorded earlier "
+                        "(history was rewritten)",
+                        seq=record.seq,
+                    )
+                reached = True
+        if not reached:
+            assert known_head is not None
+            raise AuditChainError(
+                f"the audit log ends at entry {last_seq} but entry {known_head.seq} was recorded "
+                "earlier: its tail was lost",
+                seq=last_seq + 1,
+            )
 
     def _iter_records(self) -> Iterator[AuditRecord]:
         with self._store.transaction() as session:
@@ -192,7 +268,42 @@ class AuditLog:
             )
 
 
-_LAST_HASH = sa.select(AuditRecord.entry_hash).order_by(AuditRecord.seq.desc()).limit(1)
+_TREE = SqlTree(AUDIT_LOG)
+_LAST = (
+    sa.select(AuditRecord.entry_hash, AuditRecord.leaf_index).order_by(AuditRecord.leaf_index.desc()).limit(1)
+)
+
+
+def build_tree(session: Session) -> int:
+    """Extend the audit log's tree with the leaves committed since it was last built; return its size.
+
+    Takes the tree's lock (one builder at a time). The leaf hashes are read as committed with
+    their entries; a gap in the leaf indices means an entry was removed.
+
+    Raises
+    ------
+    LogIntegrityError
+        When the entries after the built tree do not follow on from it.
+
+    """
+    _TREE.lock(session)
+    built = _TREE.size(session)
+    rows = session.execute(
+        sa.select(AuditRecord.leaf_index, AuditRecord.leaf_hash)
+        .where(AuditRecord.leaf_index >= built)
+        .order_by(AuditRecord.leaf_index)
+    ).all()
+    for offset, (index, _) in enumerate(rows):
+        if index != built + offset:
+            raise LogIntegrityError(
+                f"audit entry at leaf {built + offset} is missing: the tree cannot be extended",
+                index=built + offset,
+            )
+    if rows:
+        _TREE.append(session, [bytes(value) for _, value in rows])
+    return built + len(rows)
+
+
 _INSERT = sa.insert(AuditRecord).returning(AuditRecord.seq)
 
 
@@ -222,7 +333,8 @@ def _checked_details(details: Mapping[str, JSONValue]) -> str:
     return text
 
 
-def _hashed_fields(record: AuditRecord) -> dict[str, object]:
+def hashed_fields(record: AuditRecord) -> dict[str, object]:
+    """The entry's fields as its hash and its transparency-log leaf take them."""
     return _hash_input({column: getattr(record, column) for column in _HASHED_COLUMNS})
 
 
@@ -266,4 +378,5 @@ def _to_entry(record: AuditRecord) -> AuditEntry:
         details=details,
         prev_hash=record.prev_hash,
         entry_hash=record.entry_hash,
+        leaf_index=record.leaf_index,
     )

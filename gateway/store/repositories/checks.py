@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.queries.subject_check.messages import ContributionProof
 from gateway.store.database import Store
-from gateway.store.enums import ReasonCode
-from gateway.store.models import CachedCheckRow, CheckRound
+from gateway.store.models import CachedCheckRow, CheckRound, CheckRoundInfo
 
 _IN_BATCH = 900
 
@@ -36,6 +38,11 @@ class CheckRounds:
             )
             return {row.request_hash: row.query_seed for row in session.execute(query)}
 
+    def purge_before(self, moment: dt.datetime) -> None:
+        """Forget seeds of rounds started before ``moment`` (their cached rows are gone)."""
+        with self._store.transaction() as session:
+            session.execute(sa.delete(CheckRound).where(CheckRound.created_at < moment))
+
 
 @dataclass(frozen=True)
 class CachedRow:
@@ -53,22 +60,35 @@ class CachedRow:
     segment_map: str
 
 
+@dataclass(frozen=True)
+class RoundInfo:
+    """Who answered a round and their signed digests, kept beside its cached rows."""
+
+    request_hash: bytes
+    attempt: int
+    local_day: dt.date
+    participants: tuple[str, ...]
+    proofs: tuple[ContributionProof, ...]
+
+
 class CheckCache:
-    """At the bureau: masked rows per querier, reason, local day and dedup tag."""
+    """At the bureau: masked rows per querier, local day and dedup tag, whatever the reason.
+
+    The contract: a tag is stored at most once per querier and day (a concurrent second
+    store of the same row is ignored, never an error); rows of earlier days are purged
+    by :meth:`purge_before`; :meth:`invalidate` removes every row of the given tags.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def lookup(
-        self, querier: str, reason: ReasonCode, day: dt.date, tags: Sequence[bytes]
-    ) -> dict[bytes, CachedRow]:
+    def lookup(self, querier: str, day: dt.date, tags: Sequence[bytes]) -> dict[bytes, CachedRow]:
         """Cached rows for any of ``tags``."""
         found: dict[bytes, CachedRow] = {}
         with self._store.transaction() as session:
             for start in range(0, len(tags), _IN_BATCH):
                 query = sa.select(CachedCheckRow).where(
                     CachedCheckRow.querier_member_id == querier,
-                    CachedCheckRow.reason == reason,
                     CachedCheckRow.local_day == day,
                     CachedCheckRow.dedup_tag.in_(tags[start : start + _IN_BATCH]),
                 )
@@ -88,13 +108,12 @@ class CheckCache:
         return found
 
     def store(
-        self, querier: str, reason: ReasonCode, day: dt.date, rows: Iterable[CachedRow], *, at: dt.datetime
+        self, querier: str, day: dt.date, rows: Iterable[CachedRow], info: RoundInfo, *, at: dt.datetime
     ) -> None:
-        """Remember freshly answered rows."""
+        """Remember freshly answered rows and their round (rows already cached are kept)."""
         values = [
             {
                 "querier_member_id": querier,
-                "reason": reason,
                 "local_day": day,
                 "dedup_tag": row.dedup_tag,
                 "masked_row": row.masked_row,
@@ -110,6 +129,63 @@ class CheckCache:
             }
             for row in rows
         ]
-        if values:
-            with self._store.transaction() as session:
-                session.execute(sa.insert(CachedCheckRow), values)
+        if not values:
+            return
+        dialect = postgresql if self._store.dialect_name == "postgresql" else sqlite
+        proofs = json.dumps([[p.member_id, p.digest.hex(), p.signature.hex()] for p in info.proofs])
+        with self._store.transaction() as session:
+            session.execute(dialect.insert(CachedCheckRow).on_conflict_do_nothing(), values)
+            session.execute(
+                dialect.insert(CheckRoundInfo).on_conflict_do_nothing(),
+                [
+                    {
+                        "request_hash": info.request_hash,
+                        "attempt": info.attempt,
+                        "local_day": info.local_day,
+                        "participants": ",".join(info.participants),
+                        "proofs": proofs,
+                        "created_at": at,
+                    }
+                ],
+            )
+
+    def round_infos(self, request_hashes: Iterable[bytes]) -> dict[bytes, RoundInfo]:
+        """The stored rounds among ``request_hashes``."""
+        hashes = list(request_hashes)
+        if not hashes:
+            return {}
+        with self._store.transaction() as session:
+            rows = session.scalars(sa.select(CheckRoundInfo).where(CheckRoundInfo.request_hash.in_(hashes)))
+            return {
+                row.request_hash: RoundInfo(
+                    row.request_hash,
+                    row.attempt,
+                    row.local_day,
+                    tuple(row.participants.split(",")),
+                    tuple(
+                        ContributionProof(m, bytes.fromhex(d), bytes.fromhex(s))
+                        for m, d, s in json.loads(row.proofs)
+                    ),
+                )
+                for row in rows
+            }
+
+    def purge_before(self, day: dt.date) -> int:
+        """Forget every row of a day before ``day``: caches expire with their day."""
+        with self._store.transaction() as session:
+            removed = session.execute(sa.delete(CachedCheckRow).where(CachedCheckRow.local_day < day))
+            session.execute(sa.delete(CheckRoundInfo).where(CheckRoundInfo.local_day < day))
+            return int(getattr(removed, "rowcount", 0) or 0)
+
+    def invalidate(self, tags: Sequence[bytes]) -> int:
+        """Forget every cached row of ``tags``, for every querier (an appeal was upheld)."""
+        removed = 0
+        with self._store.transaction() as session:
+            for start in range(0, len(tags), _IN_BATCH):
+                result = session.execute(
+                    sa.delete(CachedCheckRow).where(
+                        CachedCheckRow.dedup_tag.in_(tags[start : start + _IN_BATCH])
+                    )
+                )
+                removed += int(getattr(result, "rowcount", 0) or 0)
+        return removed

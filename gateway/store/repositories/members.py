@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -11,6 +12,8 @@ from gateway.errors import InvalidInputError, NotFoundError
 from gateway.roles import Role
 from gateway.store.database import Store
 from gateway.store.models import Member
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,9 @@ class MemberDirectory:
         software_version: str | None = None,
         protocol_version: str | None = None,
         blacklist_listings: int | None = None,
+        address: str | None = None,
     ) -> MemberRecord:
-        """Record that ``member_id`` was seen at ``at``, optionally with new versions and counts.
+        """Record that ``member_id`` was seen at ``at``, optionally with new versions, counts, address.
 
         Raises
         ------
@@ -135,6 +139,11 @@ class MemberDirectory:
                 member.protocol_version = protocol_version
             if blacklist_listings is not None:
                 member.blacklist_listings = blacklist_listings
+            if address is not None and address != member.address:
+                logger.warning(
+                    "address_corrected", extra={"member": member_id, "old": member.address, "new": address}
+                )
+                member.address = address
             session.flush()
             return _to_record(member)
 
@@ -152,6 +161,21 @@ class MemberDirectory:
             if member is None:
                 raise NotFoundError(f"member {member_id!r} is not registered")
             return _to_record(member)
+
+    def remove(self, member_id: str) -> None:
+        """Delete a member's registration (an operator's decision; audited by the caller).
+
+        Raises
+        ------
+        NotFoundError
+            When the member is not registered.
+
+        """
+        with self._store.transaction() as session:
+            member = session.get(Member, member_id)
+            if member is None:
+                raise NotFoundError(f"member {member_id!r} is not registered")
+            session.delete(member)
 
     def list_members(self, *, role: Role | None = None) -> list[MemberRecord]:
         """Return all members (or those of one role), ordered by member id."""

@@ -21,6 +21,7 @@ from gateway.demo.provision import BUREAU_ID
 from gateway.identity.peer import Role
 from gateway.ingest import run_import
 from gateway.node.book_tokens import tokenise_book
+from gateway.node.ceremony import run_ceremony
 from gateway.node.runtime import RunningNode, start_bureau, start_member
 from gateway.node.session import member_session
 from gateway.queries.subject_check.answer import SubjectCheckAnswer, decode_answer
@@ -127,6 +128,9 @@ def consortium(
     world = Consortium(bureau, members, settings, truth, folder, provision, bureau_recorder, recorders)
     try:
         world.wait_online()
+        with member_session(settings["bank-1"]) as session:
+            _, delivered, failed = run_ceremony(session)
+            assert (len(delivered), failed) == (len(MEMBERS) - 1, [])
         for member_settings in settings.values():
             with member_session(member_settings) as session:
                 tokenise_book(session.store, session.tokeniser, now=system_clock())

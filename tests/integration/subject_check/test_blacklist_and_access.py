@@ -11,16 +11,15 @@ from gateway.clock import local_date, system_clock
 from gateway.crypto.errors import DecryptionError
 from gateway.crypto.keys import KeyPair
 from gateway.ingest import run_import
-from gateway.node.bureau_calls import request_inquiries
+from gateway.node.appeals import record_appeal
 from gateway.node.runtime import oprf_key_folder
 from gateway.node.session import member_session
-from gateway.queries.inquiries.collector import CollectRequest
+from gateway.node.subject_access import relay_subject_access
 from gateway.queries.inquiries.records import open_records
 from gateway.queries.subject_check.answer import CheckStatus
 from gateway.queries.subject_check.querier import SubjectRequest
 from gateway.store import open_store
 from gateway.store.enums import AppealState, ReasonCode, TokenType
-from gateway.store.repositories.blacklist import set_appeal_state
 from gateway.tokens.oprf.keyring import OPRFKeyRing
 
 from .conftest import Consortium
@@ -70,11 +69,11 @@ def test_listings_count_until_an_appeal_is_upheld_and_never_after_expiry(
         listed = session.subject_checks().check_one(
             SubjectRequest(_subject_id(), "X-C-loan_approval"), ReasonCode.LOAN_APPROVAL
         )
-        store = open_store(consortium.settings["bank-2"].store_url)
-        set_appeal_state(store, "X-B1", AppealState.UPHELD)
-        store.close()
+        with member_session(consortium.settings["bank-2"]) as listing_member:
+            record_appeal(listing_member, "X-B1", AppealState.UPHELD)
+        # Same reason and day: without the invalidation the bureau would answer from its cache.
         appealed = session.subject_checks().check_one(
-            SubjectRequest(_subject_id(), "X-C-credit_review"), ReasonCode.CREDIT_REVIEW
+            SubjectRequest(_subject_id(), "X-C-loan_approval"), ReasonCode.LOAN_APPROVAL
         )
 
     assert listed.answer.blacklist == {
@@ -121,9 +120,8 @@ def test_a_subject_sees_who_queried_them_and_only_their_key_opens_it(
     subject = KeyPair.generate()
 
     with member_session(consortium.settings["cfc-1"]) as session:
-        epoch, (token,) = session.tokeniser.tokenise(TokenType.RESIDENT_ID, [_subject_id()])
-        envelopes, coverage = request_inquiries(
-            session.channel, CollectRequest(token, epoch, subject.public_key), consent_digest=bytes(32)
+        envelopes, coverage = relay_subject_access(
+            session, _subject_id(), subject.public_key, "SUBJECT-REQ-1"
         )
 
     records = [

@@ -98,6 +98,7 @@ def test_the_bureau_refuses_a_reason_the_role_may_not_use(consortium: Consortium
         subject_count=1,
         sealed=(SealedFor("agency-1", bytes(32), bytes(48)),),
         dedup_tags=(bytes(32),),
+        secret_epoch=1,
     )
     with member_session(consortium.settings["agency-1"]) as session:
         stub = bureau_pb2_grpc.BureauServiceStub(session.channel)

@@ -85,6 +85,7 @@ def test_pairwise_masks_cancel_and_the_querier_recovers_the_true_sum(
         query_seed=QUERY_SEED,
         request_hash=REQUEST_HASH,
         attempt=attempt,
+        answering_set_hash=context.answering_set_hash,
         answering_count=size,
     )
 
@@ -133,8 +134,13 @@ def test_a_new_attempt_or_answering_set_gives_fresh_masks() -> None:
     for i, left in enumerate(masks):
         for right in masks[i + 1 :]:
             assert not np.array_equal(left, right)
-    r1 = query_mask(QUERY_SEED, request_hash=REQUEST_HASH, attempt=1, shape=shape)
-    r2 = query_mask(QUERY_SEED, request_hash=REQUEST_HASH, attempt=2, shape=shape)
+    set_hash = first.answering_set_hash
+    r1 = query_mask(
+        QUERY_SEED, request_hash=REQUEST_HASH, attempt=1, answering_set_hash=set_hash, shape=shape
+    )
+    r2 = query_mask(
+        QUERY_SEED, request_hash=REQUEST_HASH, attempt=2, answering_set_hash=set_hash, shape=shape
+    )
     assert not np.array_equal(r1, r2)
 
 
@@ -152,6 +158,7 @@ def test_a_rerun_over_the_survivors_opens_their_sum() -> None:
         query_seed=QUERY_SEED,
         request_hash=REQUEST_HASH,
         attempt=2,
+        answering_set_hash=context.answering_set_hash,
         answering_count=len(survivors),
     )
 
@@ -171,7 +178,13 @@ def test_the_bureaus_sum_without_the_query_seed_is_not_the_true_sum() -> None:
     true_sum = encode(sum(values.values()))
     assert not np.array_equal(bureau_sum, true_sum)
     # The pairwise masks cancelled, so what hides the sum is exactly |S|·R.
-    r = query_mask(QUERY_SEED, request_hash=REQUEST_HASH, attempt=1, shape=(2, 16))
+    r = query_mask(
+        QUERY_SEED,
+        request_hash=REQUEST_HASH,
+        attempt=1,
+        answering_set_hash=context.answering_set_hash,
+        shape=(2, 16),
+    )
     assert np.array_equal(sub(bureau_sum, true_sum), sum_contributions([r] * len(answering)))
 
 
@@ -185,7 +198,13 @@ def test_bureau_and_querier_together_do_not_recover_one_members_vector() -> None
     masked = consortium.contribute(target, values, answering, context)
 
     # The bureau holds `masked`; the querier knows the query seed, hence R.
-    r = query_mask(QUERY_SEED, request_hash=REQUEST_HASH, attempt=1, shape=(3, 7))
+    r = query_mask(
+        QUERY_SEED,
+        request_hash=REQUEST_HASH,
+        attempt=1,
+        answering_set_hash=context.answering_set_hash,
+        shape=(3, 7),
+    )
     residual = sub(sub(masked, r), encode(values))
 
     assert not np.array_equal(sub(masked, r), encode(values))
@@ -195,15 +214,25 @@ def test_bureau_and_querier_together_do_not_recover_one_members_vector() -> None
     assert residual.any()
 
 
-def test_the_querier_mask_does_not_depend_on_who_answers() -> None:
+def test_the_querier_mask_is_bound_to_the_answering_set() -> None:
     consortium = Consortium.of(6)
     everyone = list(consortium.keys)
     zeros = np.zeros((2, 3), dtype=np.int64)
+    masks = []
     for answering in (everyone[:3], everyone[3:]):
         context = MaskContext.for_members(REQUEST_HASH, 1, answering)
         total = sum_contributions([consortium.contribute(m, zeros, answering, context) for m in answering])
-        r = query_mask(QUERY_SEED, request_hash=REQUEST_HASH, attempt=1, shape=(2, 3))
+        r = query_mask(
+            QUERY_SEED,
+            request_hash=REQUEST_HASH,
+            attempt=1,
+            answering_set_hash=context.answering_set_hash,
+            shape=(2, 3),
+        )
         assert np.array_equal(total, sum_contributions([r, r, r]))
+        masks.append(r)
+    # Issue #11: two sets under one attempt never share R, so differencing them opens nothing.
+    assert not np.array_equal(masks[0], masks[1])
 
 
 def test_contribution_refuses_fewer_than_three_answering_members() -> None:
@@ -244,7 +273,10 @@ def test_sum_and_unmask_refuse_malformed_input() -> None:
             query_seed=QUERY_SEED,
             request_hash=REQUEST_HASH,
             attempt=1,
+            answering_set_hash=REQUEST_HASH,
             answering_count=0,
         )
     with pytest.raises(InvalidInputError, match="query_seed"):
-        query_mask(bytes(16), request_hash=REQUEST_HASH, attempt=1, shape=(1,))
+        query_mask(
+            bytes(16), request_hash=REQUEST_HASH, attempt=1, answering_set_hash=REQUEST_HASH, shape=(1,)
+        )

@@ -62,3 +62,43 @@ def test_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         Settings.from_file(tmp_path / "absent.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (MINIMAL + "\n[tsl]\ncert = 'x'\n", r"unknown section \[tsl\] \(did you mean 'tls'"),
+        (MINIMAL.replace("[node]", "[node]\nhearbeat_seconds = 1"), "unknown key node.hearbeat_seconds"),
+        (MINIMAL + "\n[store]\nurl = 'sqlite:///x.db'\npool = 3\n", "unknown key store.pool"),
+    ],
+)
+def test_unknown_sections_and_keys_are_errors_naming_the_key_and_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigError, match=message) as refused:
+        Settings.from_file(path, environ={})
+
+    assert str(path) in refused.value.message
+
+
+def test_a_relative_sqlite_path_is_resolved_next_to_the_file_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = tmp_path / "node"
+    config.mkdir()
+
+    settings = Settings.from_file(
+        write(config, MINIMAL + "\n[store]\nurl = 'sqlite:///data/store.db'\n"), environ={}
+    )
+
+    assert settings.store_url == f"sqlite:///{config / 'data' / 'store.db'}"
+
+
+def test_metrics_are_served_on_loopback_only(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"metrics\.listen must be a loopback address"):
+        Settings.from_file(write(tmp_path, MINIMAL + "\n[metrics]\nlisten = '0.0.0.0:9464'\n"), environ={})

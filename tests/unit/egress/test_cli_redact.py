@@ -41,7 +41,16 @@ def test_jsonl_keeps_other_fields_and_explain_adds_findings(app: typer.Typer) ->
     assert row == {
         "id": 7,
         "text": "卡号<BANK_CARD>",
-        "findings": [{"type": "BANK_CARD", "start": 2, "end": 21, "score": 0.95}],
+        "findings": [
+            {
+                "type": "BANK_CARD",
+                "start": 2,
+                "end": 21,
+                "score": 0.95,
+                "detector": "BankCardRecognizer",
+                "why": "pattern and validator",
+            }
+        ],
     }
 
 
@@ -57,3 +66,18 @@ def test_jsonl_without_text_field_is_invalid_input(app: typer.Typer) -> None:
 
     assert isinstance(result.exception, InvalidInputError)
     assert "text" in result.exception.message
+
+
+def test_explain_says_which_detector_fired_and_why_for_a_near_miss(app: typer.Typer) -> None:
+    line = json.dumps({"text": "身份证110105194912310012"}, ensure_ascii=False)
+
+    result = CliRunner().invoke(
+        app, ["redact", "--jsonl", "--explain", "--structured-only"], input=line + "\n"
+    )
+
+    row = json.loads(result.stdout)
+    assert row["text"] == "身份证<SUSPECT_IDENTIFIER>"
+    [finding] = row["findings"]
+    assert finding["detector"] == "SuspectIdentifierRecognizer"
+    assert "check character" in finding["why"]
+    assert "110105194912310012" not in json.dumps(row["findings"])

@@ -139,3 +139,12 @@ def test_a_tampered_model_is_not_installed(ca: CertificateAuthority, tmp_path: P
 def test_no_model_yet_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="credgate train"):
         newest_model(tmp_path / "runs", "delinquency")
+
+
+def test_a_missing_model_file_is_reported_as_missing_not_as_failed_verification(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    with pytest.raises(NotFoundError, match="no model file at") as missing:
+        load_verified(tmp_path / "nowhere" / "model.json", ca_certificate_pem=ca_pem(ca), now=NOW)
+
+    assert "verification" not in missing.value.message

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-import datetime as dt
 import stat
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
+from gateway.clock import system_clock
 from gateway.errors import IdentityError, InvalidInputError, NotFoundError
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role, peer_from_certificate, peer_from_pem
 from gateway.identity.revocation import RevocationList
 
-NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+# The CRL it publishes is checked against the system clock (nextUpdate): derive NOW from it.
+NOW = system_clock()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stat_bounds import skellam_bound
 
 from gateway.errors import InvalidInputError
 from gateway.reports.noise import (
@@ -25,12 +26,16 @@ def _summed(plan: NoisePlan, *, cells: int, seed: int, honest_only: bool = False
 def test_shares_sum_to_skellam_with_stated_variance() -> None:
     plan = NoisePlan(target_variance=400.0, answering=6, colluders=1)
     total = _summed(plan, cells=200_000, seed=2026)
-    # Skellam(m): mean 0, variance m, and excess kurtosis 1/m (Poisson cumulants).
-    assert abs(total.mean()) < 0.2
+    # Seeded, so deterministic; the bounds hold for any seed except with the stated chance.
+    # Skellam(v): mean 0, variance v = 480, excess kurtosis 1/v. The mean of n = 200,000 cells
+    # is Skellam(n v) / n: exact Chernoff bound at 1e-7. The sample variance has relative
+    # standard deviation sqrt((2 + 1/v) / n) = 0.0032, so 2 % is 6.3 of them (normal tail of
+    # the sample variance, 3e-10). Noise of a third of the variance (the mutation) misses by 67 %.
+    assert abs(total.mean()) < skellam_bound(200_000 * plan.total_variance, cells=1) / 200_000
     assert total.var() == pytest.approx(plan.total_variance, rel=0.02)
     assert plan.total_variance == pytest.approx(400.0 * 6 / 5)
     honest = _summed(plan, cells=200_000, seed=7, honest_only=True)
-    assert honest.var() == pytest.approx(400.0, rel=0.02)
+    assert honest.var() == pytest.approx(400.0, rel=0.02)  # as above: 6.3 standard deviations
     assert total.dtype == np.int64
 
 
@@ -40,6 +45,7 @@ def test_fewer_members_get_larger_shares_and_keep_the_total_noise() -> None:
     assert four.share_variance > five.share_variance
     for plan, seed in ((five, 1), (four, 2)):
         honest = _summed(plan, cells=150_000, seed=seed, honest_only=True)
+        # Seeded; for any seed, 2 % is 5.5 standard deviations of the sample variance (4e-8).
         assert honest.var() == pytest.approx(300.0, rel=0.02)
 
 
@@ -48,6 +54,7 @@ def test_rerun_draws_fresh_shares_and_reuse_is_refused() -> None:
     plan = NoisePlan(target_variance=100.0, answering=5, colluders=1)
     first = source.share(plan, 50, attempt_key=(b"req", 0))
     second = source.share(plan, 50, attempt_key=(b"req", 1))
+    # Two independent 50-cell draws agree with probability P(Skellam(200) = 0)^50 < 10^-90.
     assert not np.array_equal(first, second)
     with pytest.raises(NoiseReuseError):
         source.share(plan, 50, attempt_key=(b"req", 0))

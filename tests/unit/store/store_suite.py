@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
+from gateway.crypto.ed25519 import Ed25519Key
 from gateway.errors import InvalidInputError, NotFoundError, StoreError
 from gateway.ingest import run_import
 from gateway.roles import Role
@@ -22,13 +23,42 @@ from gateway.store import Store
 from gateway.store.enums import AuditDecision, Segment
 from gateway.store.errors import AuditChainError
 from gateway.store.migrate import current_revision, downgrade_to, head_revision, upgrade_to_head
-from gateway.store.models import Account, Base, Borrower
+from gateway.store.models import Account, AuditRecord, Base, Borrower
 from gateway.store.repositories import AuditLog, MemberDirectory
-from gateway.store.repositories.audit import GENESIS_HASH
+from gateway.store.repositories.audit import (
+    AUDIT_LOG,
+    GENESIS_HASH,
+    audit_leaf_data,
+    build_tree,
+    compute_entry_hash,
+    hashed_fields,
+)
+from gateway.tlog.checkpoints import CheckpointStore, Publication
+from gateway.tlog.errors import LogIntegrityError
+from gateway.tlog.keys import audit_origin
+from gateway.tlog.merkle import leaf_hash
+from gateway.tlog.note import NoteSigner, NoteVerifier
+from gateway.tlog.tree import SqlTree
+from gateway.transparency.publisher import LogPublisher
+from gateway.transparency.verify import verify_audit_log
 
 from .conftest import StoreFactory
 
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
+# audit_log's columns at revision 0002 (before the transparency log), besides seq.
+OLD_COLUMNS = (
+    "recorded_at",
+    "actor_member_id",
+    "actor_role",
+    "action",
+    "resource",
+    "decision",
+    "reason",
+    "correlation_id",
+    "details",
+    "prev_hash",
+    "entry_hash",
+)
 FINGERPRINT = "ab" * 32
 
 
@@ -135,6 +165,51 @@ class StoreSuite:
         # Assert
         assert emptied == {"alembic_version"}
         assert restored == set(Base.metadata.tables) | {"alembic_version"}
+
+    def test_upgrading_a_store_with_audit_entries_makes_them_leaves_of_a_verifiable_tree(
+        self, store_factory: StoreFactory
+    ) -> None:
+        # Prepare: three entries written under revision 0002 (hash chain only).
+        store = store_factory()
+        with store.transaction() as session:
+            downgrade_to(session.connection(), "0002")
+            previous = GENESIS_HASH
+            for i in range(3):
+                fields = {
+                    "recorded_at": T0,
+                    "actor_member_id": "bank-a",
+                    "actor_role": "member",
+                    "action": "subject_check",
+                    "resource": f"query/{i}",
+                    "decision": "allow",
+                    "reason": "ok",
+                    "correlation_id": f"c{i}",
+                    "details": "{}",
+                }
+                hashed = {**fields, "recorded_at": T0.isoformat(timespec="microseconds"), "details": {}}
+                entry_hash = compute_entry_hash(previous, hashed)
+                session.execute(
+                    sa.text(
+                        f"INSERT INTO audit_log ({', '.join(OLD_COLUMNS)}) "
+                        f"VALUES ({', '.join(':' + c for c in OLD_COLUMNS)})"
+                    ),
+                    {
+                        **fields,
+                        "recorded_at": T0.replace(tzinfo=None),
+                        "prev_hash": previous,
+                        "entry_hash": entry_hash,
+                    },
+                )
+                previous = entry_hash
+
+            # Execute
+            upgrade_to_head(session.connection())
+
+        # Assert
+        entries = AuditLog(store).entries()
+        assert [e.leaf_index for e in entries] == [0, 1, 2]
+        verifier, publications = self._signed_log(store, 2)
+        assert verify_audit_log(store, log=verifier, publications=publications).size == 5
 
     # Types and constraints
 
@@ -294,6 +369,30 @@ class StoreSuite:
             log.verify_chain()
         assert caught.value.seq == third
 
+    def test_a_lost_tail_is_detected_against_a_head_recorded_earlier(self, store: Store) -> None:
+        # Prepare: the head was recorded (outside the store) after five entries; two were then lost.
+        log = AuditLog(store)
+        append(log, 5)
+        recorded = log.head()
+        fourth = log.entries()[3].seq
+        with store.transaction() as session:
+            session.execute(sa.text(self.drop_delete_trigger))
+            session.execute(sa.text("DELETE FROM audit_log WHERE seq >= :seq"), {"seq": fourth})
+
+        # Execute / Assert: the shorter chain still links up; only the recorded head shows the loss.
+        log.verify_chain()
+        assert recorded is not None
+        with pytest.raises(AuditChainError, match="its tail was lost"):
+            log.verify_chain(known_head=recorded)
+
+    def test_the_recorded_head_passes_while_the_log_grows(self, store: Store) -> None:
+        log = AuditLog(store)
+        append(log, 2)
+        recorded = log.head()
+        append(log, 2)
+
+        log.verify_chain(known_head=recorded)
+
     @pytest.mark.parametrize("value", ["11010119900101001X", "13800138000", "call 13800138000 now"])
     def test_audit_details_shaped_like_pii_are_refused(self, store: Store, value: str) -> None:
         # Execute / Assert
@@ -435,3 +534,101 @@ class StoreSuite:
         # Assert
         assert (first.rows_imported, first.rows_quarantined) == (1, 1)
         assert (second.rows_imported, second.rows_duplicate, second.quarantine_added) == (0, 1, 0)
+
+    # Transparency log (issue #12): tampering with the store directly, triggers dropped
+
+    def _signed_log(self, store: Store, count: int) -> tuple[NoteVerifier, list[Publication]]:
+        """``count`` entries and the node's signed checkpoint of them."""
+        append(AuditLog(store), count)
+        key = Ed25519Key(bytes(range(32)))
+        checkpoints = CheckpointStore(store, clock=lambda: T0)
+        publisher = LogPublisher(
+            store,
+            SqlTree(AUDIT_LOG),
+            origin=audit_origin("bank-a"),
+            key=key,
+            checkpoints=checkpoints,
+            prepare=build_tree,
+        )
+        publisher.publish()
+        verifier = NoteSigner(audit_origin("bank-a"), key).verifier
+        return verifier, checkpoints.all(audit_origin("bank-a"))
+
+    def _tamper(self, store: Store, *statements: str) -> None:
+        with store.transaction() as session:
+            session.execute(sa.text(self.drop_update_trigger))
+            if self.drop_delete_trigger != self.drop_update_trigger:
+                session.execute(sa.text(self.drop_delete_trigger))
+            for statement in statements:
+                session.execute(sa.text(statement))
+
+    def test_untouched_transparency_log_verifies(self, store: Store) -> None:
+        verifier, publications = self._signed_log(store, 5)
+
+        result = verify_audit_log(store, log=verifier, publications=publications)
+
+        assert (result.size, result.checkpoints, result.largest_checkpoint) == (5, 1, 5)
+
+    def test_transparency_log_finds_an_edited_entry(self, store: Store) -> None:
+        verifier, publications = self._signed_log(store, 5)
+        self._tamper(store, "UPDATE audit_log SET reason = 'rewritten' WHERE leaf_index = 2")
+
+        with pytest.raises(LogIntegrityError, match=r"\(leaf 2\) does not match") as caught:
+            verify_audit_log(store, log=verifier, publications=publications)
+        assert caught.value.index == 2
+
+    def test_transparency_log_finds_a_deleted_entry(self, store: Store) -> None:
+        verifier, publications = self._signed_log(store, 5)
+        self._tamper(store, "DELETE FROM audit_log WHERE leaf_index = 2")
+
+        with pytest.raises(LogIntegrityError, match="leaf 2 is missing") as caught:
+            verify_audit_log(store, log=verifier, publications=publications)
+        assert caught.value.index == 2
+
+    def test_transparency_log_finds_reordered_entries(self, store: Store) -> None:
+        verifier, publications = self._signed_log(store, 5)
+        self._tamper(
+            store,
+            "UPDATE audit_log SET leaf_index = -1 WHERE leaf_index = 1",
+            "UPDATE audit_log SET leaf_index = 1 WHERE leaf_index = 3",
+            "UPDATE audit_log SET leaf_index = 3 WHERE leaf_index = -1",
+        )
+
+        with pytest.raises(LogIntegrityError, match="altered or moved") as caught:
+            verify_audit_log(store, log=verifier, publications=publications)
+        assert caught.value.index == 1
+
+    def test_transparency_log_finds_a_lost_tail_against_the_signed_checkpoint(self, store: Store) -> None:
+        verifier, publications = self._signed_log(store, 5)
+        self._tamper(store, "DELETE FROM audit_log WHERE leaf_index >= 3", "DELETE FROM tlog_nodes")
+        with store.transaction() as session:  # the tree of the three entries left, rebuilt
+            rows = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.leaf_index)).all()
+            SqlTree(AUDIT_LOG).append(
+                session, [leaf_hash(audit_leaf_data(r.leaf_index, hashed_fields(r))) for r in rows]
+            )
+
+        with pytest.raises(LogIntegrityError, match="entries at the end were removed"):
+            verify_audit_log(store, log=verifier, publications=publications)
+
+    def test_transparency_log_finds_a_rebuilt_history_against_the_signed_checkpoint(
+        self, store: Store
+    ) -> None:
+        verifier, publications = self._signed_log(store, 5)
+        self._tamper(
+            store, "UPDATE audit_log SET reason = 'rewritten' WHERE leaf_index = 1", "DELETE FROM tlog_nodes"
+        )
+        with store.transaction() as session:  # chain and tree rebuilt so that they agree with the edit
+            rows = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.leaf_index)).all()
+            previous = GENESIS_HASH
+            for row in rows:
+                row.prev_hash = previous
+                row.entry_hash = previous = compute_entry_hash(previous, hashed_fields(row))
+                row.leaf_hash = leaf_hash(audit_leaf_data(row.leaf_index, hashed_fields(row)))
+            session.flush()
+            SqlTree(AUDIT_LOG).append(
+                session, [leaf_hash(audit_leaf_data(r.leaf_index, hashed_fields(r))) for r in rows]
+            )
+
+        verify_audit_log(store, log=verifier, publications=[])  # the store alone looks fine
+        with pytest.raises(LogIntegrityError, match="history was rewritten"):
+            verify_audit_log(store, log=verifier, publications=publications)

@@ -29,4 +29,4 @@ class TestSQLiteStore(StoreSuite):
             busy = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
 
         # Assert
-        assert (journal, foreign_keys, busy) == ("wal", 1, 5000)
+        assert (journal, foreign_keys, busy) == ("wal", 1, 30_000)

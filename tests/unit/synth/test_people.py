@@ -97,6 +97,7 @@ def test_surnames_follow_common_frequencies(consortium: ConsortiumResult) -> Non
     surnames = [person.name[0] for person in consortium.people]
     top = {"王", "李", "张", "刘", "陈"}
     share = sum(1 for s in surnames if s in top) / len(surnames)
+    # The generator is seeded, so the share is a fixed number (0.39 today); the band is wide.
     assert 0.2 < share < 0.45
 
 

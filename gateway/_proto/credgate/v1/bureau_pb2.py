@@ -25,6 +25,7 @@ _sym_db = _symbol_database.Default()
 from gateway._proto.credgate.v1 import common_pb2 as credgate_dot_v1_dot_common__pb2
 from gateway._proto.credgate.v1 import contact_clearance_pb2 as credgate_dot_v1_dot_contact__clearance__pb2
 from gateway._proto.credgate.v1 import inquiry_history_pb2 as credgate_dot_v1_dot_inquiry__history__pb2
+from gateway._proto.credgate.v1 import member_pb2 as credgate_dot_v1_dot_member__pb2
 from gateway._proto.credgate.v1 import models_pb2 as credgate_dot_v1_dot_models__pb2
 from gateway._proto.credgate.v1 import regulator_report_pb2 as credgate_dot_v1_dot_regulator__report__pb2
 from gateway._proto.credgate.v1 import subject_check_pb2 as credgate_dot_v1_dot_subject__check__pb2
@@ -32,29 +33,59 @@ from gateway._proto.credgate.v1 import tokens_pb2 as credgate_dot_v1_dot_tokens_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/bureau.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\x1a#credgate/v1/contact_clearance.proto\x1a!credgate/v1/inquiry_history.proto\x1a\x18\x63redgate/v1/models.proto\x1a\"credgate/v1/regulator_report.proto\x1a\x1f\x63redgate/v1/subject_check.proto\x1a\x18\x63redgate/v1/tokens.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n\x08NodeKeys\x12\x17\n\x0fhpke_public_key\x18\x01 \x01(\x0c\x12\x17\n\x0fmask_public_key\x18\x02 \x01(\x0c\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"\x86\x01\n\x0fRegisterRequest\x12\x1a\n\x12\x61\x64vertised_address\x18\x01 \x01(\t\x12\x18\n\x10software_version\x18\x02 \x01(\t\x12\x18\n\x10protocol_version\x18\x03 \x01(\t\x12#\n\x04keys\x18\x04 \x01(\x0b\x32\x15.credgate.v1.NodeKeys\"\x9d\x01\n\x10RegisterResponse\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x1f\n\x04role\x18\x02 \x01(\x0e\x32\x11.credgate.v1.Role\x12\x31\n\rregistered_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x1aheartbeat_interval_seconds\x18\x04 \x01(\r\"H\n\x10HeartbeatRequest\x12\x18\n\x10software_version\x18\x01 \x01(\t\x12\x1a\n\x12\x62lacklist_listings\x18\x02 \x01(\r\"D\n\x11HeartbeatResponse\x12/\n\x0b\x62ureau_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x15\n\x13GetDirectoryRequest\"\xac\x02\n\x0e\x44irectoryEntry\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x1f\n\x04role\x18\x02 \x01(\x0e\x32\x11.credgate.v1.Role\x12\x18\n\x10software_version\x18\x03 \x01(\t\x12\x18\n\x10protocol_version\x18\x04 \x01(\t\x12#\n\x04keys\x18\x05 \x01(\x0b\x32\x15.credgate.v1.NodeKeys\x12\x31\n\rregistered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_seen_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61\x64\x64ress\x18\x08 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_der\x18\t \x01(\x0c\"u\n\x14GetDirectoryResponse\x12,\n\x07members\x18\x01 \x03(\x0b\x32\x1b.credgate.v1.DirectoryEntry\x12/\n\x0b\x62ureau_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xfc\x07\n\rBureauService\x12G\n\x08Register\x12\x1c.credgate.v1.RegisterRequest\x1a\x1d.credgate.v1.RegisterResponse\x12J\n\tHeartbeat\x12\x1d.credgate.v1.HeartbeatRequest\x1a\x1e.credgate.v1.HeartbeatResponse\x12S\n\x0cGetDirectory\x12 .credgate.v1.GetDirectoryRequest\x1a!.credgate.v1.GetDirectoryResponse\x12`\n\x0f\x45valuateBlinded\x12#.credgate.v1.EvaluateBlindedRequest\x1a$.credgate.v1.EvaluateBlindedResponse(\x01\x30\x01\x12W\n\x0cSubjectCheck\x12 .credgate.v1.SubjectCheckRequest\x1a!.credgate.v1.SubjectCheckResponse(\x01\x30\x01\x12S\n\x0c\x43learContact\x12 .credgate.v1.ClearContactRequest\x1a!.credgate.v1.ClearContactResponse\x12k\n\x14RecordContactOutcome\x12(.credgate.v1.RecordContactOutcomeRequest\x1a).credgate.v1.RecordContactOutcomeResponse\x12V\n\rRequestReport\x12!.credgate.v1.RequestReportRequest\x1a\".credgate.v1.RequestReportResponse\x12m\n\x14\x43ontributePseudonyms\x12(.credgate.v1.ContributePseudonymsRequest\x1a).credgate.v1.ContributePseudonymsResponse(\x01\x12t\n\x17RequestSubjectInquiries\x12+.credgate.v1.RequestSubjectInquiriesRequest\x1a,.credgate.v1.RequestSubjectInquiriesResponse\x12G\n\x08GetModel\x12\x1c.credgate.v1.GetModelRequest\x1a\x1d.credgate.v1.GetModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/bureau.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\x1a#credgate/v1/contact_clearance.proto\x1a!credgate/v1/inquiry_history.proto\x1a\x18\x63redgate/v1/member.proto\x1a\x18\x63redgate/v1/models.proto\x1a\"credgate/v1/regulator_report.proto\x1a\x1f\x63redgate/v1/subject_check.proto\x1a\x18\x63redgate/v1/tokens.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x01\n\x1e\x44istributeMembersSecretRequest\x12\x35\n\tenvelopes\x18\x01 \x03(\x0b\x32\".credgate.v1.MembersSecretEnvelope\x12*\n\x06header\x18\x02 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\"Z\n\x1f\x44istributeMembersSecretResponse\x12\x1c\n\x14\x64\x65livered_member_ids\x18\x01 \x03(\t\x12\x19\n\x11\x66\x61iled_member_ids\x18\x02 \x03(\t\"\x7f\n\x08NodeKeys\x12\x17\n\x0fhpke_public_key\x18\x01 \x01(\x0c\x12\x17\n\x0fmask_public_key\x18\x02 \x01(\x0c\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"/\n\x06LogKey\x12\x12\n\npublic_key\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\xac\x01\n\x0fRegisterRequest\x12\x1a\n\x12\x61\x64vertised_address\x18\x01 \x01(\t\x12\x18\n\x10software_version\x18\x02 \x01(\t\x12\x18\n\x10protocol_version\x18\x03 \x01(\t\x12#\n\x04keys\x18\x04 \x01(\x0b\x32\x15.credgate.v1.NodeKeys\x12$\n\x07log_key\x18\x05 \x01(\x0b\x32\x13.credgate.v1.LogKey\"\x9d\x01\n\x10RegisterResponse\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x1f\n\x04role\x18\x02 \x01(\x0e\x32\x11.credgate.v1.Role\x12\x31\n\rregistered_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x1aheartbeat_interval_seconds\x18\x04 \x01(\r\"d\n\x10HeartbeatRequest\x12\x18\n\x10software_version\x18\x01 \x01(\t\x12\x1a\n\x12\x62lacklist_listings\x18\x02 \x01(\r\x12\x1a\n\x12\x61\x64vertised_address\x18\x03 \x01(\t\"D\n\x11HeartbeatResponse\x12/\n\x0b\x62ureau_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x15\n\x13GetDirectoryRequest\"\xac\x02\n\x0e\x44irectoryEntry\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x1f\n\x04role\x18\x02 \x01(\x0e\x32\x11.credgate.v1.Role\x12\x18\n\x10software_version\x18\x03 \x01(\t\x12\x18\n\x10protocol_version\x18\x04 \x01(\t\x12#\n\x04keys\x18\x05 \x01(\x0b\x32\x15.credgate.v1.NodeKeys\x12\x31\n\rregistered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_seen_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61\x64\x64ress\x18\x08 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_der\x18\t \x01(\x0c\"u\n\x14GetDirectoryResponse\x12,\n\x07members\x18\x01 \x03(\x0b\x32\x1b.credgate.v1.DirectoryEntry\x12/\n\x0b\x62ureau_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"/\n\x18PublishCheckpointRequest\x12\x13\n\x0bpublication\x18\x01 \x01(\t\"\x1b\n\x19PublishCheckpointResponse\"+\n\x0bLogPosition\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"U\n\x15GetCheckpointsRequest\x12\'\n\x05\x61\x66ter\x18\x01 \x03(\x0b\x32\x18.credgate.v1.LogPosition\x12\x13\n\x0bonly_listed\x18\x02 \x01(\x08\".\n\x16GetCheckpointsResponse\x12\x14\n\x0cpublications\x18\x01 \x03(\t\"9\n\x0b\x43osignature\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0c\n\x04line\x18\x03 \x01(\t\"H\n\x16\x41\x64\x64\x43osignaturesRequest\x12.\n\x0c\x63osignatures\x18\x01 \x03(\x0b\x32\x18.credgate.v1.Cosignature\"\x19\n\x17\x41\x64\x64\x43osignaturesResponse\"5\n\x17GetKeyLogEntriesRequest\x12\r\n\x05start\x18\x01 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x04\"+\n\x18GetKeyLogEntriesResponse\x12\x0f\n\x07\x65ntries\x18\x01 \x03(\x0c\".\n\x19\x43onfirmKeyRotationRequest\x12\x11\n\tstatement\x18\x01 \x01(\x0c\"0\n\x1a\x43onfirmKeyRotationResponse\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x32\xca\r\n\rBureauService\x12G\n\x08Register\x12\x1c.credgate.v1.RegisterRequest\x1a\x1d.credgate.v1.RegisterResponse\x12J\n\tHeartbeat\x12\x1d.credgate.v1.HeartbeatRequest\x1a\x1e.credgate.v1.HeartbeatResponse\x12S\n\x0cGetDirectory\x12 .credgate.v1.GetDirectoryRequest\x1a!.credgate.v1.GetDirectoryResponse\x12`\n\x0f\x45valuateBlinded\x12#.credgate.v1.EvaluateBlindedRequest\x1a$.credgate.v1.EvaluateBlindedResponse(\x01\x30\x01\x12W\n\x0cSubjectCheck\x12 .credgate.v1.SubjectCheckRequest\x1a!.credgate.v1.SubjectCheckResponse(\x01\x30\x01\x12S\n\x0c\x43learContact\x12 .credgate.v1.ClearContactRequest\x1a!.credgate.v1.ClearContactResponse\x12k\n\x14RecordContactOutcome\x12(.credgate.v1.RecordContactOutcomeRequest\x1a).credgate.v1.RecordContactOutcomeResponse\x12V\n\rRequestReport\x12!.credgate.v1.RequestReportRequest\x1a\".credgate.v1.RequestReportResponse\x12m\n\x14\x43ontributePseudonyms\x12(.credgate.v1.ContributePseudonymsRequest\x1a).credgate.v1.ContributePseudonymsResponse(\x01\x12t\n\x17RequestSubjectInquiries\x12+.credgate.v1.RequestSubjectInquiriesRequest\x1a,.credgate.v1.RequestSubjectInquiriesResponse\x12G\n\x08GetModel\x12\x1c.credgate.v1.GetModelRequest\x1a\x1d.credgate.v1.GetModelResponse\x12\x62\n\x11PublishCheckpoint\x12%.credgate.v1.PublishCheckpointRequest\x1a&.credgate.v1.PublishCheckpointResponse\x12Y\n\x0eGetCheckpoints\x12\".credgate.v1.GetCheckpointsRequest\x1a#.credgate.v1.GetCheckpointsResponse\x12\\\n\x0f\x41\x64\x64\x43osignatures\x12#.credgate.v1.AddCosignaturesRequest\x1a$.credgate.v1.AddCosignaturesResponse\x12_\n\x10GetKeyLogEntries\x12$.credgate.v1.GetKeyLogEntriesRequest\x1a%.credgate.v1.GetKeyLogEntriesResponse\x12\x65\n\x12\x43onfirmKeyRotation\x12&.credgate.v1.ConfirmKeyRotationRequest\x1a\'.credgate.v1.ConfirmKeyRotationResponse\x12t\n\x17\x44istributeMembersSecret\x12+.credgate.v1.DistributeMembersSecretRequest\x1a,.credgate.v1.DistributeMembersSecretResponse\x12q\n\x16InvalidateCachedChecks\x12*.credgate.v1.InvalidateCachedChecksRequest\x1a+.credgate.v1.InvalidateCachedChecksResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.bureau_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NODEKEYS']._serialized_start=293
-  _globals['_NODEKEYS']._serialized_end=420
-  _globals['_REGISTERREQUEST']._serialized_start=423
-  _globals['_REGISTERREQUEST']._serialized_end=557
-  _globals['_REGISTERRESPONSE']._serialized_start=560
-  _globals['_REGISTERRESPONSE']._serialized_end=717
-  _globals['_HEARTBEATREQUEST']._serialized_start=719
-  _globals['_HEARTBEATREQUEST']._serialized_end=791
-  _globals['_HEARTBEATRESPONSE']._serialized_start=793
-  _globals['_HEARTBEATRESPONSE']._serialized_end=861
-  _globals['_GETDIRECTORYREQUEST']._serialized_start=863
-  _globals['_GETDIRECTORYREQUEST']._serialized_end=884
-  _globals['_DIRECTORYENTRY']._serialized_start=887
-  _globals['_DIRECTORYENTRY']._serialized_end=1187
-  _globals['_GETDIRECTORYRESPONSE']._serialized_start=1189
-  _globals['_GETDIRECTORYRESPONSE']._serialized_end=1306
-  _globals['_BUREAUSERVICE']._serialized_start=1309
-  _globals['_BUREAUSERVICE']._serialized_end=2329
+  _globals['_DISTRIBUTEMEMBERSSECRETREQUEST']._serialized_start=320
+  _globals['_DISTRIBUTEMEMBERSSECRETREQUEST']._serialized_end=451
+  _globals['_DISTRIBUTEMEMBERSSECRETRESPONSE']._serialized_start=453
+  _globals['_DISTRIBUTEMEMBERSSECRETRESPONSE']._serialized_end=543
+  _globals['_NODEKEYS']._serialized_start=545
+  _globals['_NODEKEYS']._serialized_end=672
+  _globals['_LOGKEY']._serialized_start=674
+  _globals['_LOGKEY']._serialized_end=721
+  _globals['_REGISTERREQUEST']._serialized_start=724
+  _globals['_REGISTERREQUEST']._serialized_end=896
+  _globals['_REGISTERRESPONSE']._serialized_start=899
+  _globals['_REGISTERRESPONSE']._serialized_end=1056
+  _globals['_HEARTBEATREQUEST']._serialized_start=1058
+  _globals['_HEARTBEATREQUEST']._serialized_end=1158
+  _globals['_HEARTBEATRESPONSE']._serialized_start=1160
+  _globals['_HEARTBEATRESPONSE']._serialized_end=1228
+  _globals['_GETDIRECTORYREQUEST']._serialized_start=1230
+  _globals['_GETDIRECTORYREQUEST']._serialized_end=1251
+  _globals['_DIRECTORYENTRY']._serialized_start=1254
+  _globals['_DIRECTORYENTRY']._serialized_end=1554
+  _globals['_GETDIRECTORYRESPONSE']._serialized_start=1556
+  _globals['_GETDIRECTORYRESPONSE']._serialized_end=1673
+  _globals['_PUBLISHCHECKPOINTREQUEST']._serialized_start=1675
+  _globals['_PUBLISHCHECKPOINTREQUEST']._serialized_end=1722
+  _globals['_PUBLISHCHECKPOINTRESPONSE']._serialized_start=1724
+  _globals['_PUBLISHCHECKPOINTRESPONSE']._serialized_end=1751
+  _globals['_LOGPOSITION']._serialized_start=1753
+  _globals['_LOGPOSITION']._serialized_end=1796
+  _globals['_GETCHECKPOINTSREQUEST']._serialized_start=1798
+  _globals['_GETCHECKPOINTSREQUEST']._serialized_end=1883
+  _globals['_GETCHECKPOINTSRESPONSE']._serialized_start=1885
+  _globals['_GETCHECKPOINTSRESPONSE']._serialized_end=1931
+  _globals['_COSIGNATURE']._serialized_start=1933
+  _globals['_COSIGNATURE']._serialized_end=1990
+  _globals['_ADDCOSIGNATURESREQUEST']._serialized_start=1992
+  _globals['_ADDCOSIGNATURESREQUEST']._serialized_end=2064
+  _globals['_ADDCOSIGNATURESRESPONSE']._serialized_start=2066
+  _globals['_ADDCOSIGNATURESRESPONSE']._serialized_end=2091
+  _globals['_GETKEYLOGENTRIESREQUEST']._serialized_start=2093
+  _globals['_GETKEYLOGENTRIESREQUEST']._serialized_end=2146
+  _globals['_GETKEYLOGENTRIESRESPONSE']._serialized_start=2148
+  _globals['_GETKEYLOGENTRIESRESPONSE']._serialized_end=2191
+  _globals['_CONFIRMKEYROTATIONREQUEST']._serialized_start=2193
+  _globals['_CONFIRMKEYROTATIONREQUEST']._serialized_end=2239
+  _globals['_CONFIRMKEYROTATIONRESPONSE']._serialized_start=2241
+  _globals['_CONFIRMKEYROTATIONRESPONSE']._serialized_end=2289
+  _globals['_BUREAUSERVICE']._serialized_start=2292
+  _globals['_BUREAUSERVICE']._serialized_end=4030
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ The bureau: consortium directory, routing and aggregation hub."""
 
 from collections import abc as _abc
 from gateway._proto.credgate.v1 import common_pb2 as _common_pb2
+from gateway._proto.credgate.v1 import member_pb2 as _member_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -19,6 +20,58 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+@_typing.final
+class DistributeMembersSecretRequest(_message.Message):
+    """Initiating member -> bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVELOPES_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def envelopes(self) -> _containers.RepeatedCompositeFieldContainer[_member_pb2.MembersSecretEnvelope]: ...
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    def __init__(
+        self,
+        *,
+        envelopes: _abc.Iterable[_member_pb2.MembersSecretEnvelope] | None = ...,
+        header: _common_pb2.RequestHeader | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelopes", b"envelopes", "header", b"header"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DistributeMembersSecretRequest: _TypeAlias = DistributeMembersSecretRequest  # noqa: Y015
+
+@_typing.final
+class DistributeMembersSecretResponse(_message.Message):
+    """Bureau -> initiating member: which recipients installed the epoch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERED_MEMBER_IDS_FIELD_NUMBER: _builtins.int
+    FAILED_MEMBER_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def delivered_member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def failed_member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        delivered_member_ids: _abc.Iterable[_builtins.str] | None = ...,
+        failed_member_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivered_member_ids", b"delivered_member_ids", "failed_member_ids", b"failed_member_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DistributeMembersSecretResponse: _TypeAlias = DistributeMembersSecretResponse  # noqa: Y015
 
 @_typing.final
 class NodeKeys(_message.Message):
@@ -57,6 +110,32 @@ class NodeKeys(_message.Message):
 Global___NodeKeys: _TypeAlias = NodeKeys  # noqa: Y015
 
 @_typing.final
+class LogKey(_message.Message):
+    """A node's Ed25519 transparency-log key, signed with its certificate key."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    public_key: _builtins.bytes
+    """Ed25519 public key, 32 bytes: signs the node's checkpoints and co-signatures."""
+    signature: _builtins.bytes
+    """ECDSA signature by the node's certificate key over the member id and the key."""
+    def __init__(
+        self,
+        *,
+        public_key: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["public_key", b"public_key", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogKey: _TypeAlias = LogKey  # noqa: Y015
+
+@_typing.final
 class RegisterRequest(_message.Message):
     """Node -> bureau."""
 
@@ -66,12 +145,15 @@ class RegisterRequest(_message.Message):
     SOFTWARE_VERSION_FIELD_NUMBER: _builtins.int
     PROTOCOL_VERSION_FIELD_NUMBER: _builtins.int
     KEYS_FIELD_NUMBER: _builtins.int
+    LOG_KEY_FIELD_NUMBER: _builtins.int
     advertised_address: _builtins.str
     """host:port the node serves on, for the bureau's fan-out."""
     software_version: _builtins.str
     protocol_version: _builtins.str
     @_builtins.property
     def keys(self) -> Global___NodeKeys: ...
+    @_builtins.property
+    def log_key(self) -> Global___LogKey: ...
     def __init__(
         self,
         *,
@@ -79,10 +161,11 @@ class RegisterRequest(_message.Message):
         software_version: _builtins.str = ...,
         protocol_version: _builtins.str = ...,
         keys: Global___NodeKeys | None = ...,
+        log_key: Global___LogKey | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys", "log_key", b"log_key"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["advertised_address", b"advertised_address", "keys", b"keys", "protocol_version", b"protocol_version", "software_version", b"software_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advertised_address", b"advertised_address", "keys", b"keys", "log_key", b"log_key", "protocol_version", b"protocol_version", "software_version", b"software_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -128,18 +211,22 @@ class HeartbeatRequest(_message.Message):
 
     SOFTWARE_VERSION_FIELD_NUMBER: _builtins.int
     BLACKLIST_LISTINGS_FIELD_NUMBER: _builtins.int
+    ADVERTISED_ADDRESS_FIELD_NUMBER: _builtins.int
     software_version: _builtins.str
     blacklist_listings: _builtins.int
     """Live blacklist listings this member contributes (a count, for reciprocity)."""
+    advertised_address: _builtins.str
+    """Where the member serves now; the bureau corrects a registration that names another address."""
     def __init__(
         self,
         *,
         software_version: _builtins.str = ...,
         blacklist_listings: _builtins.int = ...,
+        advertised_address: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklist_listings", b"blacklist_listings", "software_version", b"software_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advertised_address", b"advertised_address", "blacklist_listings", b"blacklist_listings", "software_version", b"software_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -260,3 +347,276 @@ class GetDirectoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetDirectoryResponse: _TypeAlias = GetDirectoryResponse  # noqa: Y015
+
+@_typing.final
+class PublishCheckpointRequest(_message.Message):
+    """Node -> bureau: a publication in the C2SP tlog-witness add-checkpoint form (old size,
+    consistency proof, signed checkpoint), signed by the node's log key.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PUBLICATION_FIELD_NUMBER: _builtins.int
+    publication: _builtins.str
+    def __init__(
+        self,
+        *,
+        publication: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["publication", b"publication"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishCheckpointRequest: _TypeAlias = PublishCheckpointRequest  # noqa: Y015
+
+@_typing.final
+class PublishCheckpointResponse(_message.Message):
+    """Bureau -> node."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishCheckpointResponse: _TypeAlias = PublishCheckpointResponse  # noqa: Y015
+
+@_typing.final
+class LogPosition(_message.Message):
+    """One log and a size: "what came after this"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    size: _builtins.int
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["origin", b"origin", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogPosition: _TypeAlias = LogPosition  # noqa: Y015
+
+@_typing.final
+class GetCheckpointsRequest(_message.Message):
+    """Node -> bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_FIELD_NUMBER: _builtins.int
+    ONLY_LISTED_FIELD_NUMBER: _builtins.int
+    only_listed: _builtins.bool
+    """Only the logs listed in after."""
+    @_builtins.property
+    def after(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogPosition]:
+        """Publications larger than each listed size; of logs not listed, the latest one."""
+
+    def __init__(
+        self,
+        *,
+        after: _abc.Iterable[Global___LogPosition] | None = ...,
+        only_listed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "only_listed", b"only_listed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCheckpointsRequest: _TypeAlias = GetCheckpointsRequest  # noqa: Y015
+
+@_typing.final
+class GetCheckpointsResponse(_message.Message):
+    """Bureau -> node."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PUBLICATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def publications(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Publications, smallest first per log, with every co-signature the bureau holds."""
+
+    def __init__(
+        self,
+        *,
+        publications: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["publications", b"publications"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCheckpointsResponse: _TypeAlias = GetCheckpointsResponse  # noqa: Y015
+
+@_typing.final
+class Cosignature(_message.Message):
+    """One co-signature line (C2SP tlog-cosignature) on a log's checkpoint."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    LINE_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    size: _builtins.int
+    line: _builtins.str
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        size: _builtins.int = ...,
+        line: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["line", b"line", "origin", b"origin", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Cosignature: _TypeAlias = Cosignature  # noqa: Y015
+
+@_typing.final
+class AddCosignaturesRequest(_message.Message):
+    """Node -> bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COSIGNATURES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cosignatures(self) -> _containers.RepeatedCompositeFieldContainer[Global___Cosignature]: ...
+    def __init__(
+        self,
+        *,
+        cosignatures: _abc.Iterable[Global___Cosignature] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cosignatures", b"cosignatures"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCosignaturesRequest: _TypeAlias = AddCosignaturesRequest  # noqa: Y015
+
+@_typing.final
+class AddCosignaturesResponse(_message.Message):
+    """Bureau -> node."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCosignaturesResponse: _TypeAlias = AddCosignaturesResponse  # noqa: Y015
+
+@_typing.final
+class GetKeyLogEntriesRequest(_message.Message):
+    """Node -> bureau: leaves [start, end) of the consortium key log."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    start: _builtins.int
+    end: _builtins.int
+    def __init__(
+        self,
+        *,
+        start: _builtins.int = ...,
+        end: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetKeyLogEntriesRequest: _TypeAlias = GetKeyLogEntriesRequest  # noqa: Y015
+
+@_typing.final
+class GetKeyLogEntriesResponse(_message.Message):
+    """Bureau -> node."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """Canonical JSON leaves, in order from start."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetKeyLogEntriesResponse: _TypeAlias = GetKeyLogEntriesResponse  # noqa: Y015
+
+@_typing.final
+class ConfirmKeyRotationRequest(_message.Message):
+    """Member -> bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATEMENT_FIELD_NUMBER: _builtins.int
+    statement: _builtins.bytes
+    """Canonical JSON of the confirmation, signed inside by the member's previous log key."""
+    def __init__(
+        self,
+        *,
+        statement: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["statement", b"statement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmKeyRotationRequest: _TypeAlias = ConfirmKeyRotationRequest  # noqa: Y015
+
+@_typing.final
+class ConfirmKeyRotationResponse(_message.Message):
+    """Bureau -> member."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAF_INDEX_FIELD_NUMBER: _builtins.int
+    leaf_index: _builtins.int
+    def __init__(
+        self,
+        *,
+        leaf_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["leaf_index", b"leaf_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmKeyRotationResponse: _TypeAlias = ConfirmKeyRotationResponse  # noqa: Y015

@@ -96,6 +96,41 @@ class BureauServiceStub:
                 request_serializer=credgate_dot_v1_dot_models__pb2.GetModelRequest.SerializeToString,
                 response_deserializer=credgate_dot_v1_dot_models__pb2.GetModelResponse.FromString,
                 _registered_method=True)
+        self.PublishCheckpoint = channel.unary_unary(
+                '/credgate.v1.BureauService/PublishCheckpoint',
+                request_serializer=credgate_dot_v1_dot_bureau__pb2.PublishCheckpointRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_bureau__pb2.PublishCheckpointResponse.FromString,
+                _registered_method=True)
+        self.GetCheckpoints = channel.unary_unary(
+                '/credgate.v1.BureauService/GetCheckpoints',
+                request_serializer=credgate_dot_v1_dot_bureau__pb2.GetCheckpointsRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_bureau__pb2.GetCheckpointsResponse.FromString,
+                _registered_method=True)
+        self.AddCosignatures = channel.unary_unary(
+                '/credgate.v1.BureauService/AddCosignatures',
+                request_serializer=credgate_dot_v1_dot_bureau__pb2.AddCosignaturesRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_bureau__pb2.AddCosignaturesResponse.FromString,
+                _registered_method=True)
+        self.GetKeyLogEntries = channel.unary_unary(
+                '/credgate.v1.BureauService/GetKeyLogEntries',
+                request_serializer=credgate_dot_v1_dot_bureau__pb2.GetKeyLogEntriesRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_bureau__pb2.GetKeyLogEntriesResponse.FromString,
+                _registered_method=True)
+        self.ConfirmKeyRotation = channel.unary_unary(
+                '/credgate.v1.BureauService/ConfirmKeyRotation',
+                request_serializer=credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationResponse.FromString,
+                _registered_method=True)
+        self.DistributeMembersSecret = channel.unary_unary(
+                '/credgate.v1.BureauService/DistributeMembersSecret',
+                request_serializer=credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretResponse.FromString,
+                _registered_method=True)
+        self.InvalidateCachedChecks = channel.unary_unary(
+                '/credgate.v1.BureauService/InvalidateCachedChecks',
+                request_serializer=credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksResponse.FromString,
+                _registered_method=True)
 
 
 class BureauServiceServicer:
@@ -177,6 +212,55 @@ class BureauServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishCheckpoint(self, request, context):
+        """Transparency logs: a node publishes its audit log's signed checkpoint for the witnesses.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCheckpoints(self, request, context):
+        """Publications of each log after the sizes the caller names, with their co-signatures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddCosignatures(self, request, context):
+        """A witness hands in its co-signatures, relayed to the logs' owners and other witnesses.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKeyLogEntries(self, request, context):
+        """Leaves of the consortium key log (certificates, key bundles, rotation confirmations).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmKeyRotation(self, request, context):
+        """A member's signed confirmation that a new certificate or key of its own is really its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DistributeMembersSecret(self, request, context):
+        """The members' secret ceremony: relay sealed, signed envelopes to their recipients.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InvalidateCachedChecks(self, request, context):
+        """An upheld appeal or a correction: forget every cached answer for these tags.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BureauServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +318,41 @@ def add_BureauServiceServicer_to_server(servicer, server):
                     servicer.GetModel,
                     request_deserializer=credgate_dot_v1_dot_models__pb2.GetModelRequest.FromString,
                     response_serializer=credgate_dot_v1_dot_models__pb2.GetModelResponse.SerializeToString,
+            ),
+            'PublishCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishCheckpoint,
+                    request_deserializer=credgate_dot_v1_dot_bureau__pb2.PublishCheckpointRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_bureau__pb2.PublishCheckpointResponse.SerializeToString,
+            ),
+            'GetCheckpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckpoints,
+                    request_deserializer=credgate_dot_v1_dot_bureau__pb2.GetCheckpointsRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_bureau__pb2.GetCheckpointsResponse.SerializeToString,
+            ),
+            'AddCosignatures': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCosignatures,
+                    request_deserializer=credgate_dot_v1_dot_bureau__pb2.AddCosignaturesRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_bureau__pb2.AddCosignaturesResponse.SerializeToString,
+            ),
+            'GetKeyLogEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKeyLogEntries,
+                    request_deserializer=credgate_dot_v1_dot_bureau__pb2.GetKeyLogEntriesRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_bureau__pb2.GetKeyLogEntriesResponse.SerializeToString,
+            ),
+            'ConfirmKeyRotation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmKeyRotation,
+                    request_deserializer=credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationResponse.SerializeToString,
+            ),
+            'DistributeMembersSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DistributeMembersSecret,
+                    request_deserializer=credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretResponse.SerializeToString,
+            ),
+            'InvalidateCachedChecks': grpc.unary_unary_rpc_method_handler(
+                    servicer.InvalidateCachedChecks,
+                    request_deserializer=credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -534,6 +653,195 @@ class BureauService:
             '/credgate.v1.BureauService/GetModel',
             credgate_dot_v1_dot_models__pb2.GetModelRequest.SerializeToString,
             credgate_dot_v1_dot_models__pb2.GetModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/PublishCheckpoint',
+            credgate_dot_v1_dot_bureau__pb2.PublishCheckpointRequest.SerializeToString,
+            credgate_dot_v1_dot_bureau__pb2.PublishCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/GetCheckpoints',
+            credgate_dot_v1_dot_bureau__pb2.GetCheckpointsRequest.SerializeToString,
+            credgate_dot_v1_dot_bureau__pb2.GetCheckpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCosignatures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/AddCosignatures',
+            credgate_dot_v1_dot_bureau__pb2.AddCosignaturesRequest.SerializeToString,
+            credgate_dot_v1_dot_bureau__pb2.AddCosignaturesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKeyLogEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/GetKeyLogEntries',
+            credgate_dot_v1_dot_bureau__pb2.GetKeyLogEntriesRequest.SerializeToString,
+            credgate_dot_v1_dot_bureau__pb2.GetKeyLogEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmKeyRotation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/ConfirmKeyRotation',
+            credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationRequest.SerializeToString,
+            credgate_dot_v1_dot_bureau__pb2.ConfirmKeyRotationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DistributeMembersSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/DistributeMembersSecret',
+            credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretRequest.SerializeToString,
+            credgate_dot_v1_dot_bureau__pb2.DistributeMembersSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InvalidateCachedChecks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/InvalidateCachedChecks',
+            credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksRequest.SerializeToString,
+            credgate_dot_v1_dot_subject__check__pb2.InvalidateCachedChecksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,20 @@ class BureauServiceStub:
     """Data-subject inquiry history."""
     GetModel: _grpc.UnaryUnaryMultiCallable[_models_pb2.GetModelRequest, _models_pb2.GetModelResponse]
     """The newest signed shared model, for members to score locally."""
+    PublishCheckpoint: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.PublishCheckpointRequest, _bureau_pb2.PublishCheckpointResponse]
+    """Transparency logs: a node publishes its audit log's signed checkpoint for the witnesses."""
+    GetCheckpoints: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.GetCheckpointsRequest, _bureau_pb2.GetCheckpointsResponse]
+    """Publications of each log after the sizes the caller names, with their co-signatures."""
+    AddCosignatures: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.AddCosignaturesRequest, _bureau_pb2.AddCosignaturesResponse]
+    """A witness hands in its co-signatures, relayed to the logs' owners and other witnesses."""
+    GetKeyLogEntries: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.GetKeyLogEntriesRequest, _bureau_pb2.GetKeyLogEntriesResponse]
+    """Leaves of the consortium key log (certificates, key bundles, rotation confirmations)."""
+    ConfirmKeyRotation: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.ConfirmKeyRotationRequest, _bureau_pb2.ConfirmKeyRotationResponse]
+    """A member's signed confirmation that a new certificate or key of its own is really its own."""
+    DistributeMembersSecret: _grpc.UnaryUnaryMultiCallable[_bureau_pb2.DistributeMembersSecretRequest, _bureau_pb2.DistributeMembersSecretResponse]
+    """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+    InvalidateCachedChecks: _grpc.UnaryUnaryMultiCallable[_subject_check_pb2.InvalidateCachedChecksRequest, _subject_check_pb2.InvalidateCachedChecksResponse]
+    """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 @_typing.type_check_only
 class BureauServiceAsyncStub(BureauServiceStub):
@@ -85,6 +99,20 @@ class BureauServiceAsyncStub(BureauServiceStub):
     """Data-subject inquiry history."""
     GetModel: _aio.UnaryUnaryMultiCallable[_models_pb2.GetModelRequest, _models_pb2.GetModelResponse]  # type: ignore[assignment]
     """The newest signed shared model, for members to score locally."""
+    PublishCheckpoint: _aio.UnaryUnaryMultiCallable[_bureau_pb2.PublishCheckpointRequest, _bureau_pb2.PublishCheckpointResponse]  # type: ignore[assignment]
+    """Transparency logs: a node publishes its audit log's signed checkpoint for the witnesses."""
+    GetCheckpoints: _aio.UnaryUnaryMultiCallable[_bureau_pb2.GetCheckpointsRequest, _bureau_pb2.GetCheckpointsResponse]  # type: ignore[assignment]
+    """Publications of each log after the sizes the caller names, with their co-signatures."""
+    AddCosignatures: _aio.UnaryUnaryMultiCallable[_bureau_pb2.AddCosignaturesRequest, _bureau_pb2.AddCosignaturesResponse]  # type: ignore[assignment]
+    """A witness hands in its co-signatures, relayed to the logs' owners and other witnesses."""
+    GetKeyLogEntries: _aio.UnaryUnaryMultiCallable[_bureau_pb2.GetKeyLogEntriesRequest, _bureau_pb2.GetKeyLogEntriesResponse]  # type: ignore[assignment]
+    """Leaves of the consortium key log (certificates, key bundles, rotation confirmations)."""
+    ConfirmKeyRotation: _aio.UnaryUnaryMultiCallable[_bureau_pb2.ConfirmKeyRotationRequest, _bureau_pb2.ConfirmKeyRotationResponse]  # type: ignore[assignment]
+    """A member's signed confirmation that a new certificate or key of its own is really its own."""
+    DistributeMembersSecret: _aio.UnaryUnaryMultiCallable[_bureau_pb2.DistributeMembersSecretRequest, _bureau_pb2.DistributeMembersSecretResponse]  # type: ignore[assignment]
+    """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+    InvalidateCachedChecks: _aio.UnaryUnaryMultiCallable[_subject_check_pb2.InvalidateCachedChecksRequest, _subject_check_pb2.InvalidateCachedChecksResponse]  # type: ignore[assignment]
+    """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by the bureau; every caller is identified by its mTLS certificate."""
@@ -174,5 +202,61 @@ class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_models_pb2.GetModelResponse, _abc.Awaitable[_models_pb2.GetModelResponse]]:
         """The newest signed shared model, for members to score locally."""
+
+    @_abc_1.abstractmethod
+    def PublishCheckpoint(
+        self,
+        request: _bureau_pb2.PublishCheckpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bureau_pb2.PublishCheckpointResponse, _abc.Awaitable[_bureau_pb2.PublishCheckpointResponse]]:
+        """Transparency logs: a node publishes its audit log's signed checkpoint for the witnesses."""
+
+    @_abc_1.abstractmethod
+    def GetCheckpoints(
+        self,
+        request: _bureau_pb2.GetCheckpointsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bureau_pb2.GetCheckpointsResponse, _abc.Awaitable[_bureau_pb2.GetCheckpointsResponse]]:
+        """Publications of each log after the sizes the caller names, with their co-signatures."""
+
+    @_abc_1.abstractmethod
+    def AddCosignatures(
+        self,
+        request: _bureau_pb2.AddCosignaturesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bureau_pb2.AddCosignaturesResponse, _abc.Awaitable[_bureau_pb2.AddCosignaturesResponse]]:
+        """A witness hands in its co-signatures, relayed to the logs' owners and other witnesses."""
+
+    @_abc_1.abstractmethod
+    def GetKeyLogEntries(
+        self,
+        request: _bureau_pb2.GetKeyLogEntriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bureau_pb2.GetKeyLogEntriesResponse, _abc.Awaitable[_bureau_pb2.GetKeyLogEntriesResponse]]:
+        """Leaves of the consortium key log (certificates, key bundles, rotation confirmations)."""
+
+    @_abc_1.abstractmethod
+    def ConfirmKeyRotation(
+        self,
+        request: _bureau_pb2.ConfirmKeyRotationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bureau_pb2.ConfirmKeyRotationResponse, _abc.Awaitable[_bureau_pb2.ConfirmKeyRotationResponse]]:
+        """A member's signed confirmation that a new certificate or key of its own is really its own."""
+
+    @_abc_1.abstractmethod
+    def DistributeMembersSecret(
+        self,
+        request: _bureau_pb2.DistributeMembersSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bureau_pb2.DistributeMembersSecretResponse, _abc.Awaitable[_bureau_pb2.DistributeMembersSecretResponse]]:
+        """The members' secret ceremony: relay sealed, signed envelopes to their recipients."""
+
+    @_abc_1.abstractmethod
+    def InvalidateCachedChecks(
+        self,
+        request: _subject_check_pb2.InvalidateCachedChecksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subject_check_pb2.InvalidateCachedChecksResponse, _abc.Awaitable[_subject_check_pb2.InvalidateCachedChecksResponse]]:
+        """An upheld appeal or a correction: forget every cached answer for these tags."""
 
 def add_BureauServiceServicer_to_server(servicer: BureauServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,27 +25,27 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/common.proto\x12\x0b\x63redgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x0e\x41lgorithmSuite\x12$\n\x04oprf\x18\x01 \x01(\x0e\x32\x16.credgate.v1.OPRFSuite\x12$\n\x04hpke\x18\x02 \x01(\x0e\x32\x16.credgate.v1.HPKESuite\x12&\n\x08mask_prf\x18\x03 \x01(\x0e\x32\x14.credgate.v1.MaskPRF\"\xb9\x01\n\rRequestHeader\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\x0c\x12.\n\nquery_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15vector_layout_version\x18\x03 \x01(\r\x12/\n\nalgorithms\x18\x04 \x01(\x0b\x32\x1b.credgate.v1.AlgorithmSuite\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\r\"V\n\x0cSubjectToken\x12$\n\x04type\x18\x01 \x01(\x0e\x32\x16.credgate.v1.TokenType\x12\x11\n\tkey_epoch\x18\x02 \x01(\r\x12\r\n\x05value\x18\x03 \x01(\x0c\"L\n\x0cSealedTokens\x12\x1b\n\x13recipient_member_id\x18\x01 \x01(\t\x12\x0b\n\x03\x65nc\x18\x02 \x01(\x0c\x12\x12\n\nciphertext\x18\x03 \x01(\x0c\"U\n\x0cMaskedMatrix\x12\x16\n\x0elayout_version\x18\x01 \x01(\r\x12\x0c\n\x04rows\x18\x02 \x01(\r\x12\x0f\n\x07\x63olumns\x18\x03 \x01(\r\x12\x0e\n\x06values\x18\x04 \x03(\x06\"c\n\x08\x43overage\x12\x15\n\rmembers_asked\x18\x01 \x01(\r\x12\x18\n\x10members_answered\x18\x02 \x01(\r\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\r\x12\x14\n\x0cparticipants\x18\x04 \x01(\r\",\n\x0b\x42ucketCount\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04*\x93\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_BANK\x10\x01\x12\x19\n\x15ROLE_CONSUMER_FINANCE\x10\x02\x12\x15\n\x11ROLE_MICRO_LENDER\x10\x03\x12\x0f\n\x0bROLE_AGENCY\x10\x04\x12\x0f\n\x0bROLE_BUREAU\x10\x05\x12\x12\n\x0eROLE_REGULATOR\x10\x06*}\n\x07Segment\x12\x17\n\x13SEGMENT_UNSPECIFIED\x10\x00\x12\x10\n\x0cSEGMENT_BANK\x10\x01\x12\x1c\n\x18SEGMENT_CONSUMER_FINANCE\x10\x02\x12\x16\n\x12SEGMENT_MICRO_LOAN\x10\x03\x12\x11\n\rSEGMENT_OTHER\x10\x04*\xd0\x03\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12$\n REASON_CODE_POST_LOAN_MANAGEMENT\x10\x01\x12\x1d\n\x19REASON_CODE_LOAN_APPROVAL\x10\x02\x12$\n REASON_CODE_CREDIT_CARD_APPROVAL\x10\x03\x12.\n*REASON_CODE_GUARANTEE_QUALIFICATION_REVIEW\x10\x08\x12$\n REASON_CODE_PRE_GUARANTEE_REVIEW\x10\x14\x12)\n%REASON_CODE_POST_GUARANTEE_MANAGEMENT\x10\x15\x12)\n%REASON_CODE_CUSTOMER_ADMISSION_REVIEW\x10\x17\x12\"\n\x1eREASON_CODE_FINANCING_APPROVAL\x10\x18\x12\x1d\n\x19REASON_CODE_CREDIT_REVIEW\x10\x19\x12$\n REASON_CODE_CREDIT_LINE_APPROVAL\x10\x1a\x12%\n!REASON_CODE_COLLECTION_CASE_CHECK\x10\x64*Z\n\tTokenType\x12\x1a\n\x16TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TOKEN_TYPE_RESIDENT_ID\x10\x01\x12\x15\n\x11TOKEN_TYPE_MOBILE\x10\x02*K\n\tOPRFSuite\x12\x1a\n\x16OPRF_SUITE_UNSPECIFIED\x10\x00\x12\"\n\x1eOPRF_SUITE_RISTRETTO255_SHA512\x10\x01*O\n\tHPKESuite\x12\x1a\n\x16HPKE_SUITE_UNSPECIFIED\x10\x00\x12&\n\"HPKE_SUITE_X25519_SHA256_AES128GCM\x10\x01*G\n\x07MaskPRF\x12\x18\n\x14MASK_PRF_UNSPECIFIED\x10\x00\x12\"\n\x1eMASK_PRF_HKDF_SHA256_AES128CTR\x10\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/common.proto\x12\x0b\x63redgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x0e\x41lgorithmSuite\x12$\n\x04oprf\x18\x01 \x01(\x0e\x32\x16.credgate.v1.OPRFSuite\x12$\n\x04hpke\x18\x02 \x01(\x0e\x32\x16.credgate.v1.HPKESuite\x12&\n\x08mask_prf\x18\x03 \x01(\x0e\x32\x14.credgate.v1.MaskPRF\"\xb9\x01\n\rRequestHeader\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\x0c\x12.\n\nquery_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15vector_layout_version\x18\x03 \x01(\r\x12/\n\nalgorithms\x18\x04 \x01(\x0b\x32\x1b.credgate.v1.AlgorithmSuite\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\r\"V\n\x0cSubjectToken\x12$\n\x04type\x18\x01 \x01(\x0e\x32\x16.credgate.v1.TokenType\x12\x11\n\tkey_epoch\x18\x02 \x01(\r\x12\r\n\x05value\x18\x03 \x01(\x0c\"L\n\x0cSealedTokens\x12\x1b\n\x13recipient_member_id\x18\x01 \x01(\t\x12\x0b\n\x03\x65nc\x18\x02 \x01(\x0c\x12\x12\n\nciphertext\x18\x03 \x01(\x0c\"U\n\x0cMaskedMatrix\x12\x16\n\x0elayout_version\x18\x01 \x01(\r\x12\x0c\n\x04rows\x18\x02 \x01(\r\x12\x0f\n\x07\x63olumns\x18\x03 \x01(\r\x12\x0e\n\x06values\x18\x04 \x03(\x06\"\x7f\n\x08\x43overage\x12\x15\n\rmembers_asked\x18\x01 \x01(\r\x12\x18\n\x10members_answered\x18\x02 \x01(\r\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\r\x12\x14\n\x0cparticipants\x18\x04 \x01(\r\x12\x1a\n\x12\x63onsortium_members\x18\x05 \x01(\r\",\n\x0b\x42ucketCount\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04*\x93\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_BANK\x10\x01\x12\x19\n\x15ROLE_CONSUMER_FINANCE\x10\x02\x12\x15\n\x11ROLE_MICRO_LENDER\x10\x03\x12\x0f\n\x0bROLE_AGENCY\x10\x04\x12\x0f\n\x0bROLE_BUREAU\x10\x05\x12\x12\n\x0eROLE_REGULATOR\x10\x06*}\n\x07Segment\x12\x17\n\x13SEGMENT_UNSPECIFIED\x10\x00\x12\x10\n\x0cSEGMENT_BANK\x10\x01\x12\x1c\n\x18SEGMENT_CONSUMER_FINANCE\x10\x02\x12\x16\n\x12SEGMENT_MICRO_LOAN\x10\x03\x12\x11\n\rSEGMENT_OTHER\x10\x04*\xd0\x03\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12$\n REASON_CODE_POST_LOAN_MANAGEMENT\x10\x01\x12\x1d\n\x19REASON_CODE_LOAN_APPROVAL\x10\x02\x12$\n REASON_CODE_CREDIT_CARD_APPROVAL\x10\x03\x12.\n*REASON_CODE_GUARANTEE_QUALIFICATION_REVIEW\x10\x08\x12$\n REASON_CODE_PRE_GUARANTEE_REVIEW\x10\x14\x12)\n%REASON_CODE_POST_GUARANTEE_MANAGEMENT\x10\x15\x12)\n%REASON_CODE_CUSTOMER_ADMISSION_REVIEW\x10\x17\x12\"\n\x1eREASON_CODE_FINANCING_APPROVAL\x10\x18\x12\x1d\n\x19REASON_CODE_CREDIT_REVIEW\x10\x19\x12$\n REASON_CODE_CREDIT_LINE_APPROVAL\x10\x1a\x12%\n!REASON_CODE_COLLECTION_CASE_CHECK\x10\x64*Z\n\tTokenType\x12\x1a\n\x16TOKEN_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TOKEN_TYPE_RESIDENT_ID\x10\x01\x12\x15\n\x11TOKEN_TYPE_MOBILE\x10\x02*K\n\tOPRFSuite\x12\x1a\n\x16OPRF_SUITE_UNSPECIFIED\x10\x00\x12\"\n\x1eOPRF_SUITE_RISTRETTO255_SHA512\x10\x01*O\n\tHPKESuite\x12\x1a\n\x16HPKE_SUITE_UNSPECIFIED\x10\x00\x12&\n\"HPKE_SUITE_X25519_SHA256_AES128GCM\x10\x01*G\n\x07MaskPRF\x12\x18\n\x14MASK_PRF_UNSPECIFIED\x10\x00\x12\"\n\x1eMASK_PRF_HKDF_SHA256_AES128CTR\x10\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=798
-  _globals['_ROLE']._serialized_end=945
-  _globals['_SEGMENT']._serialized_start=947
-  _globals['_SEGMENT']._serialized_end=1072
-  _globals['_REASONCODE']._serialized_start=1075
-  _globals['_REASONCODE']._serialized_end=1539
-  _globals['_TOKENTYPE']._serialized_start=1541
-  _globals['_TOKENTYPE']._serialized_end=1631
-  _globals['_OPRFSUITE']._serialized_start=1633
-  _globals['_OPRFSUITE']._serialized_end=1708
-  _globals['_HPKESUITE']._serialized_start=1710
-  _globals['_HPKESUITE']._serialized_end=1789
-  _globals['_MASKPRF']._serialized_start=1791
-  _globals['_MASKPRF']._serialized_end=1862
+  _globals['_ROLE']._serialized_start=826
+  _globals['_ROLE']._serialized_end=973
+  _globals['_SEGMENT']._serialized_start=975
+  _globals['_SEGMENT']._serialized_end=1100
+  _globals['_REASONCODE']._serialized_start=1103
+  _globals['_REASONCODE']._serialized_end=1567
+  _globals['_TOKENTYPE']._serialized_start=1569
+  _globals['_TOKENTYPE']._serialized_end=1659
+  _globals['_OPRFSUITE']._serialized_start=1661
+  _globals['_OPRFSUITE']._serialized_end=1736
+  _globals['_HPKESUITE']._serialized_start=1738
+  _globals['_HPKESUITE']._serialized_end=1817
+  _globals['_MASKPRF']._serialized_start=1819
+  _globals['_MASKPRF']._serialized_end=1890
   _globals['_ALGORITHMSUITE']._serialized_start=75
   _globals['_ALGORITHMSUITE']._serialized_end=207
   _globals['_REQUESTHEADER']._serialized_start=210
@@ -57,7 +57,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MASKEDMATRIX']._serialized_start=563
   _globals['_MASKEDMATRIX']._serialized_end=648
   _globals['_COVERAGE']._serialized_start=650
-  _globals['_COVERAGE']._serialized_end=749
-  _globals['_BUCKETCOUNT']._serialized_start=751
-  _globals['_BUCKETCOUNT']._serialized_end=795
+  _globals['_COVERAGE']._serialized_end=777
+  _globals['_BUCKETCOUNT']._serialized_start=779
+  _globals['_BUCKETCOUNT']._serialized_end=823
 # @@protoc_insertion_point(module_scope)

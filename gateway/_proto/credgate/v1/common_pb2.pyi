@@ -345,6 +345,7 @@ class Coverage(_message.Message):
     MEMBERS_ANSWERED_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
     PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    CONSORTIUM_MEMBERS_FIELD_NUMBER: _builtins.int
     members_asked: _builtins.int
     """Members other than the querier that were asked and that answered."""
     members_answered: _builtins.int
@@ -353,6 +354,8 @@ class Coverage(_message.Message):
     """Participants whose masks are in the sum: the answering members plus the querier,
     which takes part with a zero vector so that responders cannot single it out.
     """
+    consortium_members: _builtins.int
+    """Members other than the querier in the consortium (registered, not revoked)."""
     def __init__(
         self,
         *,
@@ -360,10 +363,11 @@ class Coverage(_message.Message):
         members_answered: _builtins.int = ...,
         attempts: _builtins.int = ...,
         participants: _builtins.int = ...,
+        consortium_members: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "members_answered", b"members_answered", "members_asked", b"members_asked", "participants", b"participants"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "consortium_members", b"consortium_members", "members_answered", b"members_answered", "members_asked", b"members_asked", "participants", b"participants"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from gateway._proto.credgate.v1 import common_pb2 as credgate_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!credgate/v1/inquiry_history.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\"\xac\x01\n\x1eRequestSubjectInquiriesRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12*\n\x07subject\x18\x02 \x01(\x0b\x32\x19.credgate.v1.SubjectToken\x12\x1a\n\x12subject_public_key\x18\x03 \x01(\x0c\x12\x16\n\x0e\x63onsent_digest\x18\x04 \x01(\x0c\"{\n\x1fRequestSubjectInquiriesResponse\x12/\n\tenvelopes\x18\x01 \x03(\x0b\x32\x1c.credgate.v1.SealedInquiries\x12\'\n\x08\x63overage\x18\x02 \x01(\x0b\x32\x15.credgate.v1.Coverage\"\x8d\x01\n\x17\x43ollectInquiriesRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12*\n\x07subject\x18\x02 \x01(\x0b\x32\x19.credgate.v1.SubjectToken\x12\x1a\n\x12subject_public_key\x18\x03 \x01(\x0c\"J\n\x18\x43ollectInquiriesResponse\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.credgate.v1.SealedInquiries\"2\n\x0fSealedInquiries\x12\x0b\n\x03\x65nc\x18\x01 \x01(\x0c\x12\x12\n\nciphertext\x18\x02 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!credgate/v1/inquiry_history.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\"\x87\x02\n\x1eRequestSubjectInquiriesRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12*\n\x07subject\x18\x02 \x01(\x0b\x32\x19.credgate.v1.SubjectToken\x12\x1a\n\x12subject_public_key\x18\x03 \x01(\x0c\x12\x16\n\x0e\x63onsent_digest\x18\x04 \x01(\x0c\x12\x11\n\tstatement\x18\x05 \x01(\x0c\x12\x1b\n\x13statement_signature\x18\x06 \x01(\x0c\x12)\n\x06sealed\x18\x07 \x03(\x0b\x32\x19.credgate.v1.SealedTokens\"{\n\x1fRequestSubjectInquiriesResponse\x12/\n\tenvelopes\x18\x01 \x03(\x0b\x32\x1c.credgate.v1.SealedInquiries\x12\'\n\x08\x63overage\x18\x02 \x01(\x0b\x32\x15.credgate.v1.Coverage\"\xe8\x01\n\x17\x43ollectInquiriesRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12*\n\x07subject\x18\x02 \x01(\x0b\x32\x19.credgate.v1.SubjectToken\x12\x1a\n\x12subject_public_key\x18\x03 \x01(\x0c\x12\x11\n\tstatement\x18\x04 \x01(\x0c\x12\x1b\n\x13statement_signature\x18\x05 \x01(\x0c\x12)\n\x06sealed\x18\x06 \x01(\x0b\x32\x19.credgate.v1.SealedTokens\"J\n\x18\x43ollectInquiriesResponse\x12.\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\x1c.credgate.v1.SealedInquiries\"2\n\x0fSealedInquiries\x12\x0b\n\x03\x65nc\x18\x01 \x01(\x0c\x12\x12\n\nciphertext\x18\x02 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,13 +33,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.inquiry_history
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REQUESTSUBJECTINQUIRIESREQUEST']._serialized_start=77
-  _globals['_REQUESTSUBJECTINQUIRIESREQUEST']._serialized_end=249
-  _globals['_REQUESTSUBJECTINQUIRIESRESPONSE']._serialized_start=251
-  _globals['_REQUESTSUBJECTINQUIRIESRESPONSE']._serialized_end=374
-  _globals['_COLLECTINQUIRIESREQUEST']._serialized_start=377
-  _globals['_COLLECTINQUIRIESREQUEST']._serialized_end=518
-  _globals['_COLLECTINQUIRIESRESPONSE']._serialized_start=520
-  _globals['_COLLECTINQUIRIESRESPONSE']._serialized_end=594
-  _globals['_SEALEDINQUIRIES']._serialized_start=596
-  _globals['_SEALEDINQUIRIES']._serialized_end=646
+  _globals['_REQUESTSUBJECTINQUIRIESREQUEST']._serialized_end=340
+  _globals['_REQUESTSUBJECTINQUIRIESRESPONSE']._serialized_start=342
+  _globals['_REQUESTSUBJECTINQUIRIESRESPONSE']._serialized_end=465
+  _globals['_COLLECTINQUIRIESREQUEST']._serialized_start=468
+  _globals['_COLLECTINQUIRIESREQUEST']._serialized_end=700
+  _globals['_COLLECTINQUIRIESRESPONSE']._serialized_start=702
+  _globals['_COLLECTINQUIRIESRESPONSE']._serialized_end=776
+  _globals['_SEALEDINQUIRIES']._serialized_start=778
+  _globals['_SEALEDINQUIRIES']._serialized_end=828
 # @@protoc_insertion_point(module_scope)

@@ -31,13 +31,27 @@ class RequestSubjectInquiriesRequest(_message.Message):
     SUBJECT_FIELD_NUMBER: _builtins.int
     SUBJECT_PUBLIC_KEY_FIELD_NUMBER: _builtins.int
     CONSENT_DIGEST_FIELD_NUMBER: _builtins.int
+    STATEMENT_FIELD_NUMBER: _builtins.int
+    STATEMENT_SIGNATURE_FIELD_NUMBER: _builtins.int
+    SEALED_FIELD_NUMBER: _builtins.int
     subject_public_key: _builtins.bytes
     """The subject's one-time X25519 public key (32 bytes), HPKE recipient."""
     consent_digest: _builtins.bytes
+    statement: _builtins.bytes
+    """The relayer's signed statement (gateway/queries/inquiries/statement.py: relayer, subject
+    key, consent digest, keyed lookup tag, secrets epoch, time, nonce) and its signature.
+    """
+    statement_signature: _builtins.bytes
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
-    def subject(self) -> _common_pb2.SubjectToken: ...
+    def subject(self) -> _common_pb2.SubjectToken:
+        """No longer sent (issue #11): the bureau must not see a token. Kept for the contract."""
+
+    @_builtins.property
+    def sealed(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SealedTokens]:
+        """The subject's token sealed to every member (HPKE, info binding the statement)."""
+
     def __init__(
         self,
         *,
@@ -45,10 +59,13 @@ class RequestSubjectInquiriesRequest(_message.Message):
         subject: _common_pb2.SubjectToken | None = ...,
         subject_public_key: _builtins.bytes = ...,
         consent_digest: _builtins.bytes = ...,
+        statement: _builtins.bytes = ...,
+        statement_signature: _builtins.bytes = ...,
+        sealed: _abc.Iterable[_common_pb2.SealedTokens] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_digest", b"consent_digest", "header", b"header", "subject", b"subject", "subject_public_key", b"subject_public_key"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_digest", b"consent_digest", "header", b"header", "sealed", b"sealed", "statement", b"statement", "statement_signature", b"statement_signature", "subject", b"subject", "subject_public_key", b"subject_public_key"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -89,21 +106,33 @@ class CollectInquiriesRequest(_message.Message):
     HEADER_FIELD_NUMBER: _builtins.int
     SUBJECT_FIELD_NUMBER: _builtins.int
     SUBJECT_PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    STATEMENT_FIELD_NUMBER: _builtins.int
+    STATEMENT_SIGNATURE_FIELD_NUMBER: _builtins.int
+    SEALED_FIELD_NUMBER: _builtins.int
     subject_public_key: _builtins.bytes
+    statement: _builtins.bytes
+    statement_signature: _builtins.bytes
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
-    def subject(self) -> _common_pb2.SubjectToken: ...
+    def subject(self) -> _common_pb2.SubjectToken:
+        """No longer sent (issue #11); the token arrives sealed."""
+
+    @_builtins.property
+    def sealed(self) -> _common_pb2.SealedTokens: ...
     def __init__(
         self,
         *,
         header: _common_pb2.RequestHeader | None = ...,
         subject: _common_pb2.SubjectToken | None = ...,
         subject_public_key: _builtins.bytes = ...,
+        statement: _builtins.bytes = ...,
+        statement_signature: _builtins.bytes = ...,
+        sealed: _common_pb2.SealedTokens | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "subject", b"subject"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "sealed", b"sealed", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "subject", b"subject", "subject_public_key", b"subject_public_key"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "sealed", b"sealed", "statement", b"statement", "statement_signature", b"statement_signature", "subject", b"subject", "subject_public_key", b"subject_public_key"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

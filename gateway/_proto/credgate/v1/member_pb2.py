@@ -22,18 +22,25 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from gateway._proto.credgate.v1 import common_pb2 as credgate_dot_v1_dot_common__pb2
 from gateway._proto.credgate.v1 import inquiry_history_pb2 as credgate_dot_v1_dot_inquiry__history__pb2
 from gateway._proto.credgate.v1 import regulator_report_pb2 as credgate_dot_v1_dot_regulator__report__pb2
 from gateway._proto.credgate.v1 import subject_check_pb2 as credgate_dot_v1_dot_subject__check__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/member.proto\x12\x0b\x63redgate.v1\x1a!credgate/v1/inquiry_history.proto\x1a\"credgate/v1/regulator_report.proto\x1a\x1f\x63redgate/v1/subject_check.proto2\xc7\x02\n\rMemberService\x12n\n\x15\x43omputeSubjectVectors\x12).credgate.v1.ComputeSubjectVectorsRequest\x1a*.credgate.v1.ComputeSubjectVectorsResponse\x12\x65\n\x12\x43omputeReportShare\x12&.credgate.v1.ComputeReportShareRequest\x1a\'.credgate.v1.ComputeReportShareResponse\x12_\n\x10\x43ollectInquiries\x12$.credgate.v1.CollectInquiriesRequest\x1a%.credgate.v1.CollectInquiriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/member.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\x1a!credgate/v1/inquiry_history.proto\x1a\"credgate/v1/regulator_report.proto\x1a\x1f\x63redgate/v1/subject_check.proto\"\x94\x01\n\x15MembersSecretEnvelope\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x1b\n\x13initiator_member_id\x18\x02 \x01(\t\x12\x1b\n\x13recipient_member_id\x18\x03 \x01(\t\x12\x0b\n\x03\x65nc\x18\x04 \x01(\x0c\x12\x12\n\nciphertext\x18\x05 \x01(\x0c\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"\x7f\n\x1bReceiveMembersSecretRequest\x12\x34\n\x08\x65nvelope\x18\x01 \x01(\x0b\x32\".credgate.v1.MembersSecretEnvelope\x12*\n\x06header\x18\x02 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\"1\n\x1cReceiveMembersSecretResponse\x12\x11\n\tinstalled\x18\x01 \x01(\x08\x32\xa1\x04\n\rMemberService\x12n\n\x15\x43omputeSubjectVectors\x12).credgate.v1.ComputeSubjectVectorsRequest\x1a*.credgate.v1.ComputeSubjectVectorsResponse\x12\x65\n\x12\x43omputeReportShare\x12&.credgate.v1.ComputeReportShareRequest\x1a\'.credgate.v1.ComputeReportShareResponse\x12_\n\x10\x43ollectInquiries\x12$.credgate.v1.CollectInquiriesRequest\x1a%.credgate.v1.CollectInquiriesResponse\x12k\n\x14\x46inalizeSubjectRound\x12(.credgate.v1.FinalizeSubjectRoundRequest\x1a).credgate.v1.FinalizeSubjectRoundResponse\x12k\n\x14ReceiveMembersSecret\x12(.credgate.v1.ReceiveMembersSecretRequest\x1a).credgate.v1.ReceiveMembersSecretResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.member_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MEMBERSERVICE']._serialized_start=146
-  _globals['_MEMBERSERVICE']._serialized_end=473
+  _globals['_MEMBERSSECRETENVELOPE']._serialized_start=172
+  _globals['_MEMBERSSECRETENVELOPE']._serialized_end=320
+  _globals['_RECEIVEMEMBERSSECRETREQUEST']._serialized_start=322
+  _globals['_RECEIVEMEMBERSSECRETREQUEST']._serialized_end=449
+  _globals['_RECEIVEMEMBERSSECRETRESPONSE']._serialized_start=451
+  _globals['_RECEIVEMEMBERSSECRETRESPONSE']._serialized_end=500
+  _globals['_MEMBERSERVICE']._serialized_start=503
+  _globals['_MEMBERSERVICE']._serialized_end=1048
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,101 @@
 isort:skip_file
 A member node: answers the bureau's fan-out from its own store."""
 
+from gateway._proto.credgate.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+import builtins as _builtins
+import sys
+import typing as _typing
+
+if sys.version_info >= (3, 11):
+    from typing import TypeAlias as _TypeAlias, Never as _Never
+else:
+    from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+@_typing.final
+class MembersSecretEnvelope(_message.Message):
+    """A new epoch of the members' secret, HPKE-sealed to one recipient and signed by the
+    initiating member's certificate key (the bureau relays it and can neither read nor forge it).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EPOCH_FIELD_NUMBER: _builtins.int
+    INITIATOR_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    RECIPIENT_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    ENC_FIELD_NUMBER: _builtins.int
+    CIPHERTEXT_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    epoch: _builtins.int
+    initiator_member_id: _builtins.str
+    recipient_member_id: _builtins.str
+    enc: _builtins.bytes
+    ciphertext: _builtins.bytes
+    signature: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        epoch: _builtins.int = ...,
+        initiator_member_id: _builtins.str = ...,
+        recipient_member_id: _builtins.str = ...,
+        enc: _builtins.bytes = ...,
+        ciphertext: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ciphertext", b"ciphertext", "enc", b"enc", "epoch", b"epoch", "initiator_member_id", b"initiator_member_id", "recipient_member_id", b"recipient_member_id", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembersSecretEnvelope: _TypeAlias = MembersSecretEnvelope  # noqa: Y015
+
+@_typing.final
+class ReceiveMembersSecretRequest(_message.Message):
+    """Bureau -> member."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVELOPE_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def envelope(self) -> Global___MembersSecretEnvelope: ...
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    def __init__(
+        self,
+        *,
+        envelope: Global___MembersSecretEnvelope | None = ...,
+        header: _common_pb2.RequestHeader | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope", "header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelope", b"envelope", "header", b"header"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveMembersSecretRequest: _TypeAlias = ReceiveMembersSecretRequest  # noqa: Y015
+
+@_typing.final
+class ReceiveMembersSecretResponse(_message.Message):
+    """Member -> bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTALLED_FIELD_NUMBER: _builtins.int
+    installed: _builtins.bool
+    def __init__(
+        self,
+        *,
+        installed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["installed", b"installed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveMembersSecretResponse: _TypeAlias = ReceiveMembersSecretResponse  # noqa: Y015

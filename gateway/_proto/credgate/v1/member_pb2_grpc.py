@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from gateway._proto.credgate.v1 import inquiry_history_pb2 as credgate_dot_v1_dot_inquiry__history__pb2
+from gateway._proto.credgate.v1 import member_pb2 as credgate_dot_v1_dot_member__pb2
 from gateway._proto.credgate.v1 import regulator_report_pb2 as credgate_dot_v1_dot_regulator__report__pb2
 from gateway._proto.credgate.v1 import subject_check_pb2 as credgate_dot_v1_dot_subject__check__pb2
 
@@ -52,6 +53,16 @@ class MemberServiceStub:
                 request_serializer=credgate_dot_v1_dot_inquiry__history__pb2.CollectInquiriesRequest.SerializeToString,
                 response_deserializer=credgate_dot_v1_dot_inquiry__history__pb2.CollectInquiriesResponse.FromString,
                 _registered_method=True)
+        self.FinalizeSubjectRound = channel.unary_unary(
+                '/credgate.v1.MemberService/FinalizeSubjectRound',
+                request_serializer=credgate_dot_v1_dot_subject__check__pb2.FinalizeSubjectRoundRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_subject__check__pb2.FinalizeSubjectRoundResponse.FromString,
+                _registered_method=True)
+        self.ReceiveMembersSecret = channel.unary_unary(
+                '/credgate.v1.MemberService/ReceiveMembersSecret',
+                request_serializer=credgate_dot_v1_dot_member__pb2.ReceiveMembersSecretRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_member__pb2.ReceiveMembersSecretResponse.FromString,
+                _registered_method=True)
 
 
 class MemberServiceServicer:
@@ -79,6 +90,20 @@ class MemberServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FinalizeSubjectRound(self, request, context):
+        """Reveal this attempt's self-mask seed once every participant answered it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveMembersSecret(self, request, context):
+        """Receive a new epoch of the members' secret, sealed and signed by the member that made it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MemberServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +121,16 @@ def add_MemberServiceServicer_to_server(servicer, server):
                     servicer.CollectInquiries,
                     request_deserializer=credgate_dot_v1_dot_inquiry__history__pb2.CollectInquiriesRequest.FromString,
                     response_serializer=credgate_dot_v1_dot_inquiry__history__pb2.CollectInquiriesResponse.SerializeToString,
+            ),
+            'FinalizeSubjectRound': grpc.unary_unary_rpc_method_handler(
+                    servicer.FinalizeSubjectRound,
+                    request_deserializer=credgate_dot_v1_dot_subject__check__pb2.FinalizeSubjectRoundRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_subject__check__pb2.FinalizeSubjectRoundResponse.SerializeToString,
+            ),
+            'ReceiveMembersSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveMembersSecret,
+                    request_deserializer=credgate_dot_v1_dot_member__pb2.ReceiveMembersSecretRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_member__pb2.ReceiveMembersSecretResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +215,60 @@ class MemberService:
             '/credgate.v1.MemberService/CollectInquiries',
             credgate_dot_v1_dot_inquiry__history__pb2.CollectInquiriesRequest.SerializeToString,
             credgate_dot_v1_dot_inquiry__history__pb2.CollectInquiriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FinalizeSubjectRound(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.MemberService/FinalizeSubjectRound',
+            credgate_dot_v1_dot_subject__check__pb2.FinalizeSubjectRoundRequest.SerializeToString,
+            credgate_dot_v1_dot_subject__check__pb2.FinalizeSubjectRoundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveMembersSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.MemberService/ReceiveMembersSecret',
+            credgate_dot_v1_dot_member__pb2.ReceiveMembersSecretRequest.SerializeToString,
+            credgate_dot_v1_dot_member__pb2.ReceiveMembersSecretResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ A member node: answers the bureau's fan-out from its own store."""
 
 from collections import abc as _abc
 from gateway._proto.credgate.v1 import inquiry_history_pb2 as _inquiry_history_pb2
+from gateway._proto.credgate.v1 import member_pb2 as _member_pb2
 from gateway._proto.credgate.v1 import regulator_report_pb2 as _regulator_report_pb2
 from gateway._proto.credgate.v1 import subject_check_pb2 as _subject_check_pb2
 from grpc import aio as _aio
@@ -41,6 +42,10 @@ class MemberServiceStub:
     """Noised, masked share of a report template."""
     CollectInquiries: _grpc.UnaryUnaryMultiCallable[_inquiry_history_pb2.CollectInquiriesRequest, _inquiry_history_pb2.CollectInquiriesResponse]
     """This member's own inquiries about a token, sealed to the subject."""
+    FinalizeSubjectRound: _grpc.UnaryUnaryMultiCallable[_subject_check_pb2.FinalizeSubjectRoundRequest, _subject_check_pb2.FinalizeSubjectRoundResponse]
+    """Reveal this attempt's self-mask seed once every participant answered it."""
+    ReceiveMembersSecret: _grpc.UnaryUnaryMultiCallable[_member_pb2.ReceiveMembersSecretRequest, _member_pb2.ReceiveMembersSecretResponse]
+    """Receive a new epoch of the members' secret, sealed and signed by the member that made it."""
 
 @_typing.type_check_only
 class MemberServiceAsyncStub(MemberServiceStub):
@@ -53,6 +58,10 @@ class MemberServiceAsyncStub(MemberServiceStub):
     """Noised, masked share of a report template."""
     CollectInquiries: _aio.UnaryUnaryMultiCallable[_inquiry_history_pb2.CollectInquiriesRequest, _inquiry_history_pb2.CollectInquiriesResponse]  # type: ignore[assignment]
     """This member's own inquiries about a token, sealed to the subject."""
+    FinalizeSubjectRound: _aio.UnaryUnaryMultiCallable[_subject_check_pb2.FinalizeSubjectRoundRequest, _subject_check_pb2.FinalizeSubjectRoundResponse]  # type: ignore[assignment]
+    """Reveal this attempt's self-mask seed once every participant answered it."""
+    ReceiveMembersSecret: _aio.UnaryUnaryMultiCallable[_member_pb2.ReceiveMembersSecretRequest, _member_pb2.ReceiveMembersSecretResponse]  # type: ignore[assignment]
+    """Receive a new epoch of the members' secret, sealed and signed by the member that made it."""
 
 class MemberServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by every member; only the bureau's certificate may call it."""
@@ -80,5 +89,21 @@ class MemberServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_history_pb2.CollectInquiriesResponse, _abc.Awaitable[_inquiry_history_pb2.CollectInquiriesResponse]]:
         """This member's own inquiries about a token, sealed to the subject."""
+
+    @_abc_1.abstractmethod
+    def FinalizeSubjectRound(
+        self,
+        request: _subject_check_pb2.FinalizeSubjectRoundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subject_check_pb2.FinalizeSubjectRoundResponse, _abc.Awaitable[_subject_check_pb2.FinalizeSubjectRoundResponse]]:
+        """Reveal this attempt's self-mask seed once every participant answered it."""
+
+    @_abc_1.abstractmethod
+    def ReceiveMembersSecret(
+        self,
+        request: _member_pb2.ReceiveMembersSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_member_pb2.ReceiveMembersSecretResponse, _abc.Awaitable[_member_pb2.ReceiveMembersSecretResponse]]:
+        """Receive a new epoch of the members' secret, sealed and signed by the member that made it."""
 
 def add_MemberServiceServicer_to_server(servicer: MemberServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

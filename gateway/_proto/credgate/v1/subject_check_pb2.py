@@ -25,33 +25,43 @@ _sym_db = _symbol_database.Default()
 from gateway._proto.credgate.v1 import common_pb2 as credgate_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63redgate/v1/subject_check.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\"\x81\x02\n\x13SubjectCheckRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\'\n\x06reason\x18\x02 \x01(\x0e\x32\x17.credgate.v1.ReasonCode\x12\x16\n\x0e\x63onsent_digest\x18\x03 \x01(\x0c\x12\x13\n\x0b\x63hunk_index\x18\x04 \x01(\r\x12\x12\n\nlast_chunk\x18\x05 \x01(\x08\x12\x15\n\rsubject_count\x18\x06 \x01(\r\x12)\n\x06sealed\x18\x07 \x03(\x0b\x32\x19.credgate.v1.SealedTokens\x12\x12\n\ndedup_tags\x18\x08 \x03(\x0c\"\x99\x01\n\x0eRoundReference\x12\x14\n\x0crequest_hash\x18\x01 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\r\x12\'\n\x08\x63overage\x18\x03 \x01(\x0b\x32\x15.credgate.v1.Coverage\x12)\n\x0bsegment_map\x18\x04 \x03(\x0e\x32\x14.credgate.v1.Segment\x12\x0c\n\x04rows\x18\x05 \x01(\r\"\x95\x02\n\x14SubjectCheckResponse\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\r\x12\x12\n\nlast_chunk\x18\x02 \x01(\x08\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.credgate.v1.RoundStatus\x12\'\n\x08\x63overage\x18\x04 \x01(\x0b\x32\x15.credgate.v1.Coverage\x12.\n\x0bmasked_sums\x18\x05 \x01(\x0b\x32\x19.credgate.v1.MaskedMatrix\x12+\n\x06rounds\x18\x06 \x03(\x0b\x32\x1b.credgate.v1.RoundReference\x12\x11\n\trow_round\x18\x07 \x03(\r\x12\x11\n\trow_index\x18\x08 \x03(\r\"\xc4\x02\n\x1c\x43omputeSubjectVectorsRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x14\n\x0crequest_hash\x18\x02 \x01(\x0c\x12\x1a\n\x12\x61nswering_set_hash\x18\x03 \x01(\x0c\x12\x1c\n\x14\x61nswering_member_ids\x18\x04 \x03(\t\x12\x13\n\x0b\x63hunk_index\x18\x05 \x01(\r\x12\x12\n\nlast_chunk\x18\x06 \x01(\x08\x12\x15\n\rsubject_count\x18\x07 \x01(\r\x12)\n\x06sealed\x18\x08 \x01(\x0b\x32\x19.credgate.v1.SealedTokens\x12\x12\n\ndedup_tags\x18\t \x03(\x0c\x12)\n\x0bsegment_map\x18\n \x03(\x0e\x32\x14.credgate.v1.Segment\"q\n\x1d\x43omputeSubjectVectorsResponse\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\r\x12\x12\n\nlast_chunk\x18\x02 \x01(\x08\x12\'\n\x04rows\x18\x03 \x01(\x0b\x32\x19.credgate.v1.MaskedMatrix\"\xa6\x03\n\x12SubjectCheckAnswer\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.credgate.v1.CheckStatus\x12\'\n\x08\x63overage\x18\x02 \x01(\x0b\x32\x15.credgate.v1.Coverage\x12\x38\n\x16lenders_by_outstanding\x18\x03 \x03(\x0b\x32\x18.credgate.v1.BucketCount\x12:\n\x18lenders_by_days_past_due\x18\x04 \x03(\x0b\x32\x18.credgate.v1.BucketCount\x12\x35\n\x0c\x61pplications\x18\x05 \x03(\x0b\x32\x1f.credgate.v1.SegmentWindowCount\x12>\n\x15querying_institutions\x18\x06 \x03(\x0b\x32\x1f.credgate.v1.SegmentWindowCount\x12.\n\tblacklist\x18\x07 \x03(\x0b\x32\x1b.credgate.v1.BlacklistCount\x12 \n\x18\x63onnected_contacts_today\x18\x08 \x01(\x04\"`\n\x12SegmentWindowCount\x12%\n\x07segment\x18\x01 \x01(\x0e\x32\x14.credgate.v1.Segment\x12\x13\n\x0bwindow_days\x18\x02 \x01(\r\x12\x0e\n\x06\x62ucket\x18\x03 \x01(\t\"P\n\x0e\x42lacklistCount\x12,\n\x06reason\x18\x01 \x01(\x0e\x32\x1c.credgate.v1.BlacklistReason\x12\x10\n\x08listings\x18\x02 \x01(\x04*\xc1\x01\n\x0b\x43heckStatus\x12\x1c\n\x18\x43HECK_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HECK_STATUS_HIT\x10\x01\x12\x19\n\x15\x43HECK_STATUS_NO_MATCH\x10\x02\x12#\n\x1f\x43HECK_STATUS_INSUFFICIENT_INPUT\x10\x03\x12&\n\"CHECK_STATUS_INSUFFICIENT_COVERAGE\x10\x04\x12\x16\n\x12\x43HECK_STATUS_ERROR\x10\x05*\x86\x01\n\x0bRoundStatus\x12\x1c\n\x18ROUND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15ROUND_STATUS_COMPLETE\x10\x01\x12&\n\"ROUND_STATUS_INSUFFICIENT_COVERAGE\x10\x02\x12\x16\n\x12ROUND_STATUS_ERROR\x10\x03*\xc9\x01\n\x0f\x42lacklistReason\x12 \n\x1c\x42LACKLIST_REASON_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x42LACKLIST_REASON_FRAUD\x10\x01\x12#\n\x1f\x42LACKLIST_REASON_IDENTITY_THEFT\x10\x02\x12&\n\"BLACKLIST_REASON_MALICIOUS_EVASION\x10\x03\x12+\n\'BLACKLIST_REASON_COURT_DISHONEST_DEBTOR\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63redgate/v1/subject_check.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\"\x97\x02\n\x13SubjectCheckRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\'\n\x06reason\x18\x02 \x01(\x0e\x32\x17.credgate.v1.ReasonCode\x12\x16\n\x0e\x63onsent_digest\x18\x03 \x01(\x0c\x12\x13\n\x0b\x63hunk_index\x18\x04 \x01(\r\x12\x12\n\nlast_chunk\x18\x05 \x01(\x08\x12\x15\n\rsubject_count\x18\x06 \x01(\r\x12)\n\x06sealed\x18\x07 \x03(\x0b\x32\x19.credgate.v1.SealedTokens\x12\x12\n\ndedup_tags\x18\x08 \x03(\x0c\x12\x14\n\x0csecret_epoch\x18\t \x01(\r\"\xe7\x01\n\x0eRoundReference\x12\x14\n\x0crequest_hash\x18\x01 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\r\x12\'\n\x08\x63overage\x18\x03 \x01(\x0b\x32\x15.credgate.v1.Coverage\x12)\n\x0bsegment_map\x18\x04 \x03(\x0e\x32\x14.credgate.v1.Segment\x12\x0c\n\x04rows\x18\x05 \x01(\r\x12\x1c\n\x14\x61nswering_member_ids\x18\x06 \x03(\t\x12.\n\x06proofs\x18\x07 \x03(\x0b\x32\x1e.credgate.v1.ContributionProof\"I\n\x11\x43ontributionProof\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"\x95\x02\n\x14SubjectCheckResponse\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\r\x12\x12\n\nlast_chunk\x18\x02 \x01(\x08\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.credgate.v1.RoundStatus\x12\'\n\x08\x63overage\x18\x04 \x01(\x0b\x32\x15.credgate.v1.Coverage\x12.\n\x0bmasked_sums\x18\x05 \x01(\x0b\x32\x19.credgate.v1.MaskedMatrix\x12+\n\x06rounds\x18\x06 \x03(\x0b\x32\x1b.credgate.v1.RoundReference\x12\x11\n\trow_round\x18\x07 \x03(\r\x12\x11\n\trow_index\x18\x08 \x03(\r\"\xda\x02\n\x1c\x43omputeSubjectVectorsRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x14\n\x0crequest_hash\x18\x02 \x01(\x0c\x12\x1a\n\x12\x61nswering_set_hash\x18\x03 \x01(\x0c\x12\x1c\n\x14\x61nswering_member_ids\x18\x04 \x03(\t\x12\x13\n\x0b\x63hunk_index\x18\x05 \x01(\r\x12\x12\n\nlast_chunk\x18\x06 \x01(\x08\x12\x15\n\rsubject_count\x18\x07 \x01(\r\x12)\n\x06sealed\x18\x08 \x01(\x0b\x32\x19.credgate.v1.SealedTokens\x12\x12\n\ndedup_tags\x18\t \x03(\x0c\x12)\n\x0bsegment_map\x18\n \x03(\x0e\x32\x14.credgate.v1.Segment\x12\x14\n\x0csecret_epoch\x18\x0b \x01(\r\"\xa0\x01\n\x1d\x43omputeSubjectVectorsResponse\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\r\x12\x12\n\nlast_chunk\x18\x02 \x01(\x08\x12\'\n\x04rows\x18\x03 \x01(\x0b\x32\x19.credgate.v1.MaskedMatrix\x12-\n\x05proof\x18\x04 \x01(\x0b\x32\x1e.credgate.v1.ContributionProof\"{\n\x1b\x46inalizeSubjectRoundRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x14\n\x0crequest_hash\x18\x02 \x01(\x0c\x12\x1a\n\x12\x61nswering_set_hash\x18\x03 \x01(\x0c\"6\n\x1c\x46inalizeSubjectRoundResponse\x12\x16\n\x0eself_mask_seed\x18\x01 \x01(\x0c\"_\n\x1dInvalidateCachedChecksRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x12\n\ndedup_tags\x18\x02 \x03(\x0c\"6\n\x1eInvalidateCachedChecksResponse\x12\x14\n\x0crows_removed\x18\x01 \x01(\r\"\xa6\x03\n\x12SubjectCheckAnswer\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.credgate.v1.CheckStatus\x12\'\n\x08\x63overage\x18\x02 \x01(\x0b\x32\x15.credgate.v1.Coverage\x12\x38\n\x16lenders_by_outstanding\x18\x03 \x03(\x0b\x32\x18.credgate.v1.BucketCount\x12:\n\x18lenders_by_days_past_due\x18\x04 \x03(\x0b\x32\x18.credgate.v1.BucketCount\x12\x35\n\x0c\x61pplications\x18\x05 \x03(\x0b\x32\x1f.credgate.v1.SegmentWindowCount\x12>\n\x15querying_institutions\x18\x06 \x03(\x0b\x32\x1f.credgate.v1.SegmentWindowCount\x12.\n\tblacklist\x18\x07 \x03(\x0b\x32\x1b.credgate.v1.BlacklistCount\x12 \n\x18\x63onnected_contacts_today\x18\x08 \x01(\x04\"`\n\x12SegmentWindowCount\x12%\n\x07segment\x18\x01 \x01(\x0e\x32\x14.credgate.v1.Segment\x12\x13\n\x0bwindow_days\x18\x02 \x01(\r\x12\x0e\n\x06\x62ucket\x18\x03 \x01(\t\"P\n\x0e\x42lacklistCount\x12,\n\x06reason\x18\x01 \x01(\x0e\x32\x1c.credgate.v1.BlacklistReason\x12\x10\n\x08listings\x18\x02 \x01(\x04*\xc1\x01\n\x0b\x43heckStatus\x12\x1c\n\x18\x43HECK_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HECK_STATUS_HIT\x10\x01\x12\x19\n\x15\x43HECK_STATUS_NO_MATCH\x10\x02\x12#\n\x1f\x43HECK_STATUS_INSUFFICIENT_INPUT\x10\x03\x12&\n\"CHECK_STATUS_INSUFFICIENT_COVERAGE\x10\x04\x12\x16\n\x12\x43HECK_STATUS_ERROR\x10\x05*\x86\x01\n\x0bRoundStatus\x12\x1c\n\x18ROUND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15ROUND_STATUS_COMPLETE\x10\x01\x12&\n\"ROUND_STATUS_INSUFFICIENT_COVERAGE\x10\x02\x12\x16\n\x12ROUND_STATUS_ERROR\x10\x03*\xc9\x01\n\x0f\x42lacklistReason\x12 \n\x1c\x42LACKLIST_REASON_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x42LACKLIST_REASON_FRAUD\x10\x01\x12#\n\x1f\x42LACKLIST_REASON_IDENTITY_THEFT\x10\x02\x12&\n\"BLACKLIST_REASON_MALICIOUS_EVASION\x10\x03\x12+\n\'BLACKLIST_REASON_COURT_DISHONEST_DEBTOR\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.subject_check_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHECKSTATUS']._serialized_start=1818
-  _globals['_CHECKSTATUS']._serialized_end=2011
-  _globals['_ROUNDSTATUS']._serialized_start=2014
-  _globals['_ROUNDSTATUS']._serialized_end=2148
-  _globals['_BLACKLISTREASON']._serialized_start=2151
-  _globals['_BLACKLISTREASON']._serialized_end=2352
+  _globals['_CHECKSTATUS']._serialized_start=2397
+  _globals['_CHECKSTATUS']._serialized_end=2590
+  _globals['_ROUNDSTATUS']._serialized_start=2593
+  _globals['_ROUNDSTATUS']._serialized_end=2727
+  _globals['_BLACKLISTREASON']._serialized_start=2730
+  _globals['_BLACKLISTREASON']._serialized_end=2931
   _globals['_SUBJECTCHECKREQUEST']._serialized_start=75
-  _globals['_SUBJECTCHECKREQUEST']._serialized_end=332
-  _globals['_ROUNDREFERENCE']._serialized_start=335
-  _globals['_ROUNDREFERENCE']._serialized_end=488
-  _globals['_SUBJECTCHECKRESPONSE']._serialized_start=491
-  _globals['_SUBJECTCHECKRESPONSE']._serialized_end=768
-  _globals['_COMPUTESUBJECTVECTORSREQUEST']._serialized_start=771
-  _globals['_COMPUTESUBJECTVECTORSREQUEST']._serialized_end=1095
-  _globals['_COMPUTESUBJECTVECTORSRESPONSE']._serialized_start=1097
-  _globals['_COMPUTESUBJECTVECTORSRESPONSE']._serialized_end=1210
-  _globals['_SUBJECTCHECKANSWER']._serialized_start=1213
-  _globals['_SUBJECTCHECKANSWER']._serialized_end=1635
-  _globals['_SEGMENTWINDOWCOUNT']._serialized_start=1637
-  _globals['_SEGMENTWINDOWCOUNT']._serialized_end=1733
-  _globals['_BLACKLISTCOUNT']._serialized_start=1735
-  _globals['_BLACKLISTCOUNT']._serialized_end=1815
+  _globals['_SUBJECTCHECKREQUEST']._serialized_end=354
+  _globals['_ROUNDREFERENCE']._serialized_start=357
+  _globals['_ROUNDREFERENCE']._serialized_end=588
+  _globals['_CONTRIBUTIONPROOF']._serialized_start=590
+  _globals['_CONTRIBUTIONPROOF']._serialized_end=663
+  _globals['_SUBJECTCHECKRESPONSE']._serialized_start=666
+  _globals['_SUBJECTCHECKRESPONSE']._serialized_end=943
+  _globals['_COMPUTESUBJECTVECTORSREQUEST']._serialized_start=946
+  _globals['_COMPUTESUBJECTVECTORSREQUEST']._serialized_end=1292
+  _globals['_COMPUTESUBJECTVECTORSRESPONSE']._serialized_start=1295
+  _globals['_COMPUTESUBJECTVECTORSRESPONSE']._serialized_end=1455
+  _globals['_FINALIZESUBJECTROUNDREQUEST']._serialized_start=1457
+  _globals['_FINALIZESUBJECTROUNDREQUEST']._serialized_end=1580
+  _globals['_FINALIZESUBJECTROUNDRESPONSE']._serialized_start=1582
+  _globals['_FINALIZESUBJECTROUNDRESPONSE']._serialized_end=1636
+  _globals['_INVALIDATECACHEDCHECKSREQUEST']._serialized_start=1638
+  _globals['_INVALIDATECACHEDCHECKSREQUEST']._serialized_end=1733
+  _globals['_INVALIDATECACHEDCHECKSRESPONSE']._serialized_start=1735
+  _globals['_INVALIDATECACHEDCHECKSRESPONSE']._serialized_end=1789
+  _globals['_SUBJECTCHECKANSWER']._serialized_start=1792
+  _globals['_SUBJECTCHECKANSWER']._serialized_end=2214
+  _globals['_SEGMENTWINDOWCOUNT']._serialized_start=2216
+  _globals['_SEGMENTWINDOWCOUNT']._serialized_end=2312
+  _globals['_BLACKLISTCOUNT']._serialized_start=2314
+  _globals['_BLACKLISTCOUNT']._serialized_end=2394
 # @@protoc_insertion_point(module_scope)

@@ -104,6 +104,7 @@ class SubjectCheckRequest(_message.Message):
     SUBJECT_COUNT_FIELD_NUMBER: _builtins.int
     SEALED_FIELD_NUMBER: _builtins.int
     DEDUP_TAGS_FIELD_NUMBER: _builtins.int
+    SECRET_EPOCH_FIELD_NUMBER: _builtins.int
     reason: _common_pb2.ReasonCode.ValueType
     consent_digest: _builtins.bytes
     """SHA-256 of the querier's consent reference: lets an auditor match the
@@ -114,6 +115,8 @@ class SubjectCheckRequest(_message.Message):
     last_chunk: _builtins.bool
     subject_count: _builtins.int
     """Subjects in this chunk."""
+    secret_epoch: _builtins.int
+    """Epoch of the members' secret the tags and the authenticator are keyed with."""
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
@@ -122,9 +125,10 @@ class SubjectCheckRequest(_message.Message):
 
     @_builtins.property
     def dedup_tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
-        """Per subject: SHA-256 over the token and the query's local date. Responders check
-        it against the token they open; the bureau answers a repeated tag of the same
-        querier and day from its cache, so differencing across membership yields nothing.
+        """Per subject: HMAC under the members' secret (the bureau lacks it) over the token and
+        the query's local date. Responders check it against the token they open; the bureau
+        answers a repeated tag of the same querier and day from its cache, whatever the
+        reason, so differencing across membership yields nothing.
         """
 
     def __init__(
@@ -138,10 +142,11 @@ class SubjectCheckRequest(_message.Message):
         subject_count: _builtins.int = ...,
         sealed: _abc.Iterable[_common_pb2.SealedTokens] | None = ...,
         dedup_tags: _abc.Iterable[_builtins.bytes] | None = ...,
+        secret_epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "consent_digest", b"consent_digest", "dedup_tags", b"dedup_tags", "header", b"header", "last_chunk", b"last_chunk", "reason", b"reason", "sealed", b"sealed", "subject_count", b"subject_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "consent_digest", b"consent_digest", "dedup_tags", b"dedup_tags", "header", b"header", "last_chunk", b"last_chunk", "reason", b"reason", "sealed", b"sealed", "secret_epoch", b"secret_epoch", "subject_count", b"subject_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -160,6 +165,8 @@ class RoundReference(_message.Message):
     COVERAGE_FIELD_NUMBER: _builtins.int
     SEGMENT_MAP_FIELD_NUMBER: _builtins.int
     ROWS_FIELD_NUMBER: _builtins.int
+    ANSWERING_MEMBER_IDS_FIELD_NUMBER: _builtins.int
+    PROOFS_FIELD_NUMBER: _builtins.int
     request_hash: _builtins.bytes
     attempt: _builtins.int
     rows: _builtins.int
@@ -172,6 +179,14 @@ class RoundReference(_message.Message):
         segments with fewer than three answering members are merged.
         """
 
+    @_builtins.property
+    def answering_member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The participants of that attempt (the querier's mask is bound to their set) and
+        each one's signed digest of its contribution, which the querier checks the sum against.
+        """
+
+    @_builtins.property
+    def proofs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ContributionProof]: ...
     def __init__(
         self,
         *,
@@ -180,14 +195,50 @@ class RoundReference(_message.Message):
         coverage: _common_pb2.Coverage | None = ...,
         segment_map: _abc.Iterable[_common_pb2.Segment.ValueType] | None = ...,
         rows: _builtins.int = ...,
+        answering_member_ids: _abc.Iterable[_builtins.str] | None = ...,
+        proofs: _abc.Iterable[Global___ContributionProof] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "coverage", b"coverage", "request_hash", b"request_hash", "rows", b"rows", "segment_map", b"segment_map"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "attempt", b"attempt", "coverage", b"coverage", "proofs", b"proofs", "request_hash", b"request_hash", "rows", b"rows", "segment_map", b"segment_map"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RoundReference: _TypeAlias = RoundReference  # noqa: Y015
+
+@_typing.final
+class ContributionProof(_message.Message):
+    """One participant's signed digest of its masked contribution (issue #11): the digest is
+    the contribution times a vector only members can derive, so the bureau cannot shift
+    the sum without the querier noticing.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    DIGEST_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    digest: _builtins.bytes
+    """Little-endian uint64 residues modulo 2^61-1, one per row of the round."""
+    signature: _builtins.bytes
+    """ECDSA by the member's certificate key over the labelled request hash, attempt,
+    answering-set hash, member id and digest.
+    """
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        digest: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["digest", b"digest", "member_id", b"member_id", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContributionProof: _TypeAlias = ContributionProof  # noqa: Y015
 
 @_typing.final
 class SubjectCheckResponse(_message.Message):
@@ -262,6 +313,7 @@ class ComputeSubjectVectorsRequest(_message.Message):
     SEALED_FIELD_NUMBER: _builtins.int
     DEDUP_TAGS_FIELD_NUMBER: _builtins.int
     SEGMENT_MAP_FIELD_NUMBER: _builtins.int
+    SECRET_EPOCH_FIELD_NUMBER: _builtins.int
     request_hash: _builtins.bytes
     """SHA-256 of the querier's chunk request, binding masks to this query."""
     answering_set_hash: _builtins.bytes
@@ -269,6 +321,8 @@ class ComputeSubjectVectorsRequest(_message.Message):
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
     subject_count: _builtins.int
+    secret_epoch: _builtins.int
+    """Epoch of the members' secret the querier keyed the tags and authenticator with."""
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
@@ -294,10 +348,11 @@ class ComputeSubjectVectorsRequest(_message.Message):
         sealed: _common_pb2.SealedTokens | None = ...,
         dedup_tags: _abc.Iterable[_builtins.bytes] | None = ...,
         segment_map: _abc.Iterable[_common_pb2.Segment.ValueType] | None = ...,
+        secret_epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "sealed", b"sealed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "answering_set_hash", b"answering_set_hash", "chunk_index", b"chunk_index", "dedup_tags", b"dedup_tags", "header", b"header", "last_chunk", b"last_chunk", "request_hash", b"request_hash", "sealed", b"sealed", "segment_map", b"segment_map", "subject_count", b"subject_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "answering_set_hash", b"answering_set_hash", "chunk_index", b"chunk_index", "dedup_tags", b"dedup_tags", "header", b"header", "last_chunk", b"last_chunk", "request_hash", b"request_hash", "sealed", b"sealed", "secret_epoch", b"secret_epoch", "segment_map", b"segment_map", "subject_count", b"subject_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -305,31 +360,143 @@ Global___ComputeSubjectVectorsRequest: _TypeAlias = ComputeSubjectVectorsRequest
 
 @_typing.final
 class ComputeSubjectVectorsResponse(_message.Message):
-    """Member -> bureau: one masked row per subject of the chunk, in order."""
+    """Member -> bureau: one masked row per subject of the chunk, in order, plus its signed
+    digest for the querier. The rows carry a self-mask the bureau removes only once the
+    attempt is finalized (FinalizeSubjectRound).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     CHUNK_INDEX_FIELD_NUMBER: _builtins.int
     LAST_CHUNK_FIELD_NUMBER: _builtins.int
     ROWS_FIELD_NUMBER: _builtins.int
+    PROOF_FIELD_NUMBER: _builtins.int
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
     @_builtins.property
     def rows(self) -> _common_pb2.MaskedMatrix: ...
+    @_builtins.property
+    def proof(self) -> Global___ContributionProof: ...
     def __init__(
         self,
         *,
         chunk_index: _builtins.int = ...,
         last_chunk: _builtins.bool = ...,
         rows: _common_pb2.MaskedMatrix | None = ...,
+        proof: Global___ContributionProof | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proof", b"proof", "rows", b"rows"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "last_chunk", b"last_chunk", "rows", b"rows"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "last_chunk", b"last_chunk", "proof", b"proof", "rows", b"rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ComputeSubjectVectorsResponse: _TypeAlias = ComputeSubjectVectorsResponse  # noqa: Y015
+
+@_typing.final
+class FinalizeSubjectRoundRequest(_message.Message):
+    """Bureau -> each participant, once every participant of an attempt answered: reveal the
+    self-mask seed of this attempt. A member finalizes one attempt per request, only the
+    highest it answered, and never answers a later attempt afterwards.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    REQUEST_HASH_FIELD_NUMBER: _builtins.int
+    ANSWERING_SET_HASH_FIELD_NUMBER: _builtins.int
+    request_hash: _builtins.bytes
+    answering_set_hash: _builtins.bytes
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    def __init__(
+        self,
+        *,
+        header: _common_pb2.RequestHeader | None = ...,
+        request_hash: _builtins.bytes = ...,
+        answering_set_hash: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_set_hash", b"answering_set_hash", "header", b"header", "request_hash", b"request_hash"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FinalizeSubjectRoundRequest: _TypeAlias = FinalizeSubjectRoundRequest  # noqa: Y015
+
+@_typing.final
+class FinalizeSubjectRoundResponse(_message.Message):
+    """Member -> bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SELF_MASK_SEED_FIELD_NUMBER: _builtins.int
+    self_mask_seed: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        self_mask_seed: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["self_mask_seed", b"self_mask_seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FinalizeSubjectRoundResponse: _TypeAlias = FinalizeSubjectRoundResponse  # noqa: Y015
+
+@_typing.final
+class InvalidateCachedChecksRequest(_message.Message):
+    """Member -> bureau -> every member (appeals, corrections): forget cached answers for
+    these tags, which counted a listing that no longer stands.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    DEDUP_TAGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    @_builtins.property
+    def dedup_tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """HMAC tags under the members' secret (purpose cache-invalidation is not used: these
+        are the dedup tags of the subject for the listed days).
+        """
+
+    def __init__(
+        self,
+        *,
+        header: _common_pb2.RequestHeader | None = ...,
+        dedup_tags: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dedup_tags", b"dedup_tags", "header", b"header"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvalidateCachedChecksRequest: _TypeAlias = InvalidateCachedChecksRequest  # noqa: Y015
+
+@_typing.final
+class InvalidateCachedChecksResponse(_message.Message):
+    """Bureau -> member."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_REMOVED_FIELD_NUMBER: _builtins.int
+    rows_removed: _builtins.int
+    def __init__(
+        self,
+        *,
+        rows_removed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows_removed", b"rows_removed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvalidateCachedChecksResponse: _TypeAlias = InvalidateCachedChecksResponse  # noqa: Y015
 
 @_typing.final
 class SubjectCheckAnswer(_message.Message):

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from gateway._proto.credgate.v1 import common_pb2 as credgate_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/tokens.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\"\xb3\x01\n\x16\x45valuateBlindedRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12*\n\ntoken_type\x18\x02 \x01(\x0e\x32\x16.credgate.v1.TokenType\x12\x13\n\x0b\x63hunk_index\x18\x03 \x01(\r\x12\x12\n\nlast_chunk\x18\x04 \x01(\x08\x12\x18\n\x10\x62linded_elements\x18\x05 \x03(\x0c\"q\n\x17\x45valuateBlindedResponse\x12\x11\n\tkey_epoch\x18\x01 \x01(\r\x12\x13\n\x0b\x63hunk_index\x18\x02 \x01(\r\x12\x12\n\nlast_chunk\x18\x03 \x01(\x08\x12\x1a\n\x12\x65valuated_elements\x18\x04 \x03(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63redgate/v1/tokens.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\"\xc6\x01\n\x16\x45valuateBlindedRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12*\n\ntoken_type\x18\x02 \x01(\x0e\x32\x16.credgate.v1.TokenType\x12\x13\n\x0b\x63hunk_index\x18\x03 \x01(\r\x12\x12\n\nlast_chunk\x18\x04 \x01(\x08\x12\x18\n\x10\x62linded_elements\x18\x05 \x03(\x0c\x12\x11\n\tkey_epoch\x18\x06 \x01(\r\"\x8b\x01\n\x17\x45valuateBlindedResponse\x12\x11\n\tkey_epoch\x18\x01 \x01(\r\x12\x13\n\x0b\x63hunk_index\x18\x02 \x01(\r\x12\x12\n\nlast_chunk\x18\x03 \x01(\x08\x12\x1a\n\x12\x65valuated_elements\x18\x04 \x03(\x0c\x12\x18\n\x10newest_key_epoch\x18\x05 \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,7 +33,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.tokens_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVALUATEBLINDEDREQUEST']._serialized_start=68
-  _globals['_EVALUATEBLINDEDREQUEST']._serialized_end=247
-  _globals['_EVALUATEBLINDEDRESPONSE']._serialized_start=249
-  _globals['_EVALUATEBLINDEDRESPONSE']._serialized_end=362
+  _globals['_EVALUATEBLINDEDREQUEST']._serialized_end=266
+  _globals['_EVALUATEBLINDEDRESPONSE']._serialized_start=269
+  _globals['_EVALUATEBLINDEDRESPONSE']._serialized_end=408
 # @@protoc_insertion_point(module_scope)

@@ -32,9 +32,14 @@ class EvaluateBlindedRequest(_message.Message):
     CHUNK_INDEX_FIELD_NUMBER: _builtins.int
     LAST_CHUNK_FIELD_NUMBER: _builtins.int
     BLINDED_ELEMENTS_FIELD_NUMBER: _builtins.int
+    KEY_EPOCH_FIELD_NUMBER: _builtins.int
     token_type: _common_pb2.TokenType.ValueType
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
+    key_epoch: _builtins.int
+    """The key epoch to evaluate under; 0 for the epoch serving checks now. A newer epoch in
+    its grace period can be named to re-tokenise a book before it starts serving.
+    """
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
@@ -49,10 +54,11 @@ class EvaluateBlindedRequest(_message.Message):
         chunk_index: _builtins.int = ...,
         last_chunk: _builtins.bool = ...,
         blinded_elements: _abc.Iterable[_builtins.bytes] | None = ...,
+        key_epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blinded_elements", b"blinded_elements", "chunk_index", b"chunk_index", "header", b"header", "last_chunk", b"last_chunk", "token_type", b"token_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blinded_elements", b"blinded_elements", "chunk_index", b"chunk_index", "header", b"header", "key_epoch", b"key_epoch", "last_chunk", b"last_chunk", "token_type", b"token_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -68,9 +74,12 @@ class EvaluateBlindedResponse(_message.Message):
     CHUNK_INDEX_FIELD_NUMBER: _builtins.int
     LAST_CHUNK_FIELD_NUMBER: _builtins.int
     EVALUATED_ELEMENTS_FIELD_NUMBER: _builtins.int
+    NEWEST_KEY_EPOCH_FIELD_NUMBER: _builtins.int
     key_epoch: _builtins.int
     chunk_index: _builtins.int
     last_chunk: _builtins.bool
+    newest_key_epoch: _builtins.int
+    """The newest epoch the bureau holds (newer than key_epoch during a rotation's grace)."""
     @_builtins.property
     def evaluated_elements(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     def __init__(
@@ -80,10 +89,11 @@ class EvaluateBlindedResponse(_message.Message):
         chunk_index: _builtins.int = ...,
         last_chunk: _builtins.bool = ...,
         evaluated_elements: _abc.Iterable[_builtins.bytes] | None = ...,
+        newest_key_epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "evaluated_elements", b"evaluated_elements", "key_epoch", b"key_epoch", "last_chunk", b"last_chunk"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_index", b"chunk_index", "evaluated_elements", b"evaluated_elements", "key_epoch", b"key_epoch", "last_chunk", b"last_chunk", "newest_key_epoch", b"newest_key_epoch"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,1 @@
+"""What a running node tells its operators: Prometheus metrics and structured log fields."""

@@ -1,0 +1,123 @@
+"""A responder's durable per-request state for the subject check (issue #11).
+
+The contract (every method runs in one transaction; SQLite serialises writers, PostgreSQL
+holds the request's rows under ``SELECT … FOR UPDATE``):
+
+* a request is answered at most once per attempt;
+* attempts strictly increase and never exceed the policy's maximum;
+* each later answering set is a strict subset of the one answered before;
+* once an attempt is finalized (its self-mask seed revealed) no later attempt is answered,
+  and only the highest attempt answered may be finalized.
+
+Anything else raises :class:`~gateway.errors.ProtocolRefused`; the caller audits it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from gateway.errors import ProtocolRefused
+from gateway.store.database import Store
+from gateway.store.enums import RoundState
+from gateway.store.models import ResponderRound
+
+
+class ResponderState:
+    """Repository over ``responder_rounds``."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def begin(
+        self,
+        request_hash: bytes,
+        attempt: int,
+        participants: Sequence[str],
+        answering_set_hash: bytes,
+        *,
+        max_attempts: int,
+        at: dt.datetime,
+    ) -> None:
+        """Record that this member answers ``attempt`` of the request over ``participants``.
+
+        Raises
+        ------
+        ProtocolRefused
+            Naming the rule the request breaks.
+
+        """
+        if not 1 <= attempt <= max_attempts:
+            raise ProtocolRefused(
+                f"attempt {attempt} is outside 1..{max_attempts}", reason="attempt_out_of_range"
+            )
+        with self._store.transaction() as session:
+            earlier = self._rows(session, request_hash)
+            if earlier:
+                last = earlier[-1]
+                if any(row.state is RoundState.FINALIZED for row in earlier):
+                    raise ProtocolRefused(
+                        "an attempt of this request was already finalized", reason="finalized"
+                    )
+                if attempt <= last.attempt:
+                    raise ProtocolRefused(
+                        f"attempt {attempt} after attempt {last.attempt} was answered",
+                        reason="attempt_replayed",
+                    )
+                before = set(last.participants.split(","))
+                if not set(participants) < before:
+                    raise ProtocolRefused(
+                        "the answering set of a re-run must be a strict subset of the earlier one",
+                        reason="answering_set_not_shrinking",
+                    )
+            session.add(
+                ResponderRound(
+                    request_hash=request_hash,
+                    attempt=attempt,
+                    answering_set_hash=answering_set_hash,
+                    participants=",".join(participants),
+                    state=RoundState.ANSWERED,
+                    answered_at=at,
+                )
+            )
+
+    def finalize(self, request_hash: bytes, attempt: int, answering_set_hash: bytes) -> None:
+        """Mark ``attempt`` finalized (idempotent for the same attempt and set).
+
+        Raises
+        ------
+        ProtocolRefused
+            When the attempt was not answered over that set, is not the highest answered,
+            or another attempt was finalized.
+
+        """
+        with self._store.transaction() as session:
+            rows = self._rows(session, request_hash)
+            row = next((r for r in rows if r.attempt == attempt), None)
+            if row is None or row.answering_set_hash != answering_set_hash:
+                raise ProtocolRefused("this attempt was not answered over that set", reason="not_answered")
+            if row.state is RoundState.FINALIZED:
+                return
+            if any(r.state is RoundState.FINALIZED for r in rows) or rows[-1].attempt != attempt:
+                raise ProtocolRefused(
+                    "only the highest attempt answered may be finalized, once", reason="finalize_refused"
+                )
+            row.state = RoundState.FINALIZED
+
+    def purge(self, before: dt.datetime) -> int:
+        """Forget rounds answered before ``before`` (their requests are no longer fresh)."""
+        with self._store.transaction() as session:
+            result = session.execute(sa.delete(ResponderRound).where(ResponderRound.answered_at < before))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    @staticmethod
+    def _rows(session: sa.orm.Session, request_hash: bytes) -> list[ResponderRound]:
+        query = (
+            sa.select(ResponderRound)
+            .where(ResponderRound.request_hash == request_hash)
+            .order_by(ResponderRound.attempt)
+            .with_for_update()
+        )
+        return list(session.scalars(query))
