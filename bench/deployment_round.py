@@ -21,8 +21,15 @@ processes' CPU clocks:
   ClientApp processes of the first pass are undercounted). On a shared 2-core machine
   the wall time follows the CPU a round needs and what the other tenants leave of it.
 
-``--json FILE`` keeps the measurement; ``--compare BEFORE.json`` adds a before/after table
-(the first pass's code measured with this same harness) to docs/benchmarks.md.
+An MLP round (one training and one evaluation aggregation: the kind of round issue #14
+timed at ~73 s) is measured the same way on a second federation (``--no-mlp`` skips it).
+
+``--json FILE`` keeps the measurement; ``--compare BEFORE.json`` adds a "before" column:
+``bench/deployment_round_before.json`` is issue #14's first pass (branch issue-14 at
+eea7ae6: one ``flwr-clientapp`` process per message, four exchanges per aggregation)
+measured with this same harness on 10,000 loans, saved because that code cannot run
+beside this one. It is a saved figure from another hour of the shared machine, so read it
+with its load average.
 """
 
 from __future__ import annotations
@@ -106,8 +113,13 @@ class CPUClock:
             self.sample()
 
 
-def run(rounds: int, depth: int, rows: int | None, *, keep: Path | None = None) -> dict[str, Any]:
+def run(
+    rounds: int, depth: int, rows: int | None, *, model: str = "gbt", keep: Path | None = None
+) -> dict[str, Any]:
     """Start the federation, import the book, run the bundle; return what was measured."""
+    shape: dict[str, Any] = {"model": model, "eval-every": 1}
+    if model == "gbt":
+        shape["tree-depth"] = depth
     with tempfile.TemporaryDirectory() as folder:
         root = keep or Path(folder)
         with running_federation(root, members=MEMBERS, apps=(REAL_BUNDLE,)) as federation:
@@ -118,8 +130,8 @@ def run(rounds: int, depth: int, rows: int | None, *, keep: Path | None = None) 
             started = time.perf_counter()
             started_run = start_run(
                 federation.control, REAL_BUNDLE, allow_list=None, output_root=root / "out",
-                config={"model": "gbt", "rounds": rounds, "tree-depth": depth, "eval-every": 1,
-                        "feature-spec": str(book_spec("credit-risk")), "min-members": 3},
+                config={**shape, "rounds": rounds, "feature-spec": str(book_spec("credit-risk")),
+                        "min-members": 3},
             )  # fmt: skip
             results = follow_run(federation.control, started_run, on_progress=lambda _: None, timeout=3600)
             results["wall_seconds"] = time.perf_counter() - started
@@ -142,7 +154,7 @@ def _member_tasks(root: Path) -> list[dict[str, float]]:
     return tasks
 
 
-def summary(results: dict[str, Any], *, depth: int) -> dict[str, Any]:
+def summary(results: dict[str, Any], *, depth: int, model: str = "gbt") -> dict[str, Any]:
     """The figures the tables show."""
     rounds = [r for r in results["rounds"] if r["round"] > 0]
     trees = len(rounds)
@@ -150,7 +162,12 @@ def summary(results: dict[str, Any], *, depth: int) -> dict[str, Any]:
     phases = results.get("phase_seconds") or {}
     tasks = results.get("tasks") or []
     exchanges = timing.get("exchanges")
+    aggregations = timing.get("aggregations") or {}
+    # Per round, after the run's first aggregation (which prepares its SecAgg+ keys alone):
+    # trees, one per level, the evaluation riding on the next tree; lr/mlp, train + evaluate.
+    per_round = depth if model == "gbt" else 2
     out: dict[str, Any] = {
+        "model": model,
         "round_seconds": statistics.median(float(r["seconds"]) for r in rounds),
         "wall_seconds": results["wall_seconds"],
         "load": results["load"],
@@ -158,7 +175,8 @@ def summary(results: dict[str, Any], *, depth: int) -> dict[str, Any]:
         "depth": depth,
         "auc": results["final"]["auc"],
         "loans": sum(results["imported"].values()),
-        "exchanges_per_round": None if exchanges is None else 2 * depth,
+        "exchanges_per_round": None if exchanges is None else 2 * per_round,
+        "aggregation_seconds": sum(phases.values()) / max(1, sum(aggregations.values())),
         "exchange_seconds": timing.get("exchange_seconds_median"),
         "push_seconds": timing.get("push_seconds_median"),
         "first_reply_seconds": timing.get("first_reply_seconds_median"),
@@ -177,10 +195,14 @@ def _seconds(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def lines(after: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
+def lines(
+    after: dict[str, Any], before: dict[str, Any] | None, mlp: dict[str, Any] | None = None
+) -> list[str]:
     """Markdown for docs/benchmarks.md."""
-    columns = [("before (first pass)", before)] if before else []
-    columns.append(("after", after))
+    columns = [("before (first pass, trees)", before)] if before else []
+    columns.append(("after, trees", after))
+    if mlp is not None:
+        columns.append(("after, MLP (train + evaluate)", mlp))
     head = "| | " + " | ".join(name for name, _ in columns) + " |"
     rule = "|---|" + "---|" * len(columns)
 
@@ -190,14 +212,19 @@ def lines(after: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
     out = [
         f"{MEMBERS} members (credit-risk book by its segment column, {after['loans']:,} loans), trees of depth"
         f" {after['depth']}, SecAgg+ on, real processes on loopback (SuperLink, relay, gateways, SuperNodes);"
-        " one round = one tree (one aggregation per level) and its evaluation. Load average while it ran:"
+        " one round = one tree (one aggregation per level) and its evaluation, or for the MLP one"
+        " training and one evaluation aggregation. Load average while it ran:"
         + ", ".join(f" {name} {s['load']:.1f}" for name, s in columns)
         + " (the machine is shared; see the CPU rows).",
         "",
         head,
         rule,
-        row("round (one tree + its evaluation), median s", "round_seconds", 1),
-        row("one aggregation (tree level), mean s", "tree_level_seconds", 1),
+        row("round, median s", "round_seconds", 1),
+        "| one SecAgg+ aggregation, mean s | "
+        + " | ".join(
+            _seconds(s.get("aggregation_seconds", s.get("tree_level_seconds")), 1) for _, s in columns
+        )
+        + " |",
         "| message exchanges per round | "
         + " | ".join(str(s.get("exchanges_per_round") or 4 * (s["depth"] + 1)) for _, s in columns)
         + " |",
@@ -235,12 +262,16 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, default=None, help="a --json file of the code before")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="an empty folder to keep the logs in")
+    parser.add_argument("--no-mlp", action="store_true", help="trees only (no MLP round measured)")
     args = parser.parse_args()
     measured = summary(run(args.rounds, args.depth, args.rows, keep=args.keep), depth=args.depth)
+    mlp = None
+    if not args.no_mlp:
+        mlp = summary(run(args.rounds, args.depth, args.rows, model="mlp"), depth=args.depth, model="mlp")
     if args.json:
-        args.json.write_text(json.dumps(measured, indent=1), encoding="utf-8")
+        args.json.write_text(json.dumps({"trees": measured, "mlp": mlp}, indent=1), encoding="utf-8")
     before = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
-    text = "\n".join(lines(measured, before))
+    text = "\n".join(lines(measured, before, mlp))
     print(text)
     if not args.no_write:
         write_section(SECTION, text)
