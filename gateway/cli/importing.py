@@ -65,27 +65,29 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="import")
 
 
+# The options every ``import KIND`` command takes.
+_File = Annotated[Path, typer.Argument(metavar="FILE", help="CSV (UTF-8) or Parquet file with a header row.")]
+_Mapping = Annotated[Path, typer.Option("--mapping", help="TOML mapping of canonical fields to columns.")]
+_Config = Annotated[Path | None, typer.Option("--config", help="The node's TOML settings file.")]
+_StoreUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--store-url", envvar="CREDGATE_STORE_URL", help="Store URL; overrides the one in --config."
+    ),
+]
+_ChunkRows = Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per transaction.")]
+
+
 def _for_kind(kind: ImportKind) -> Callable[..., None]:
     if kind is ImportKind.FEATURES:
         return _features_command()
 
     def command(
-        file: Annotated[
-            Path, typer.Argument(metavar="FILE", help="CSV (UTF-8) or Parquet file with a header row.")
-        ],
-        mapping: Annotated[
-            Path, typer.Option("--mapping", help="TOML mapping of canonical fields to columns.")
-        ],
-        config: Annotated[
-            Path | None, typer.Option("--config", help="The node's TOML settings file.")
-        ] = None,
-        store_url: Annotated[
-            str | None,
-            typer.Option(
-                "--store-url", envvar="CREDGATE_STORE_URL", help="Store URL; overrides the one in --config."
-            ),
-        ] = None,
-        chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per transaction.")] = 1000,
+        file: _File,
+        mapping: _Mapping,
+        config: _Config = None,
+        store_url: _StoreUrl = None,
+        chunk_rows: _ChunkRows = 1000,
     ) -> None:
         import_file(kind, file, mapping, config, store_url, chunk_rows)
 
@@ -95,23 +97,12 @@ def _for_kind(kind: ImportKind) -> Callable[..., None]:
 
 def _features_command() -> Callable[..., None]:
     def command(
-        file: Annotated[
-            Path, typer.Argument(metavar="FILE", help="CSV (UTF-8) or Parquet file with a header row.")
-        ],
-        mapping: Annotated[
-            Path, typer.Option("--mapping", help="TOML mapping of the spec's columns to the file's.")
-        ],
+        file: _File,
+        mapping: _Mapping,
         spec: Annotated[Path, typer.Option("--spec", help="Feature spec: the model columns' rules.")],
-        config: Annotated[
-            Path | None, typer.Option("--config", help="The node's TOML settings file.")
-        ] = None,
-        store_url: Annotated[
-            str | None,
-            typer.Option(
-                "--store-url", envvar="CREDGATE_STORE_URL", help="Store URL; overrides the one in --config."
-            ),
-        ] = None,
-        chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per transaction.")] = 1000,
+        config: _Config = None,
+        store_url: _StoreUrl = None,
+        chunk_rows: _ChunkRows = 1000,
     ) -> None:
         import_file(ImportKind.FEATURES, file, mapping, config, store_url, chunk_rows, spec=spec)
 
