@@ -58,9 +58,7 @@ def test_encode_scales_imputes_indicates_and_one_hots() -> None:
     columns = {"a": a, "b": np.array([0.0, 1.0, 0.0]), "c": np.array([1.0, 0.0, 1.0])}
     matrix = encode(spec, columns, {"a": 0.25})
     # a: clipped to [0, 100], log1p, scaled onto [-1, 1]; NaN takes the agreed 0.25 and sets a:missing.
-    expected = np.array(
-        [[-1.0, 0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0, 0.0], [0.25, 1.0, 1.0, 0.0, 1.0]]
-    )
+    expected = np.array([[-1.0, 0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0, 0.0], [0.25, 1.0, 1.0, 0.0, 1.0]])
     np.testing.assert_allclose(matrix, expected, rtol=1e-6)
     assert spec.input_names() == ["a", "a:missing", "b=x", "b=z", "c"]
 
