@@ -216,16 +216,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="credit-risk by segment only")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--from-log", type=Path, default=None, help="write the section from the JSON rows a run printed"
+    )
     args = parser.parse_args()
-    rows = []
-    books = ("credit-risk",) if args.quick else ("uci", "credit-risk")
-    for book in books:
-        segment = BOOKS[book].segment_column
-        assert segment is not None
-        for by in (segment,) if args.quick else (segment, RANDOM):
-            row = measure(book, by)
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+    if args.from_log is not None:
+        printed = args.from_log.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in printed if line.startswith("{")]
+    else:
+        rows = []
+        for book in ("credit-risk",) if args.quick else ("uci", "credit-risk"):
+            segment = BOOKS[book].segment_column
+            assert segment is not None
+            for by in (segment,) if args.quick else (segment, RANDOM):
+                row = measure(book, by)
+                print(json.dumps(row), flush=True)
+                rows.append(row)
     text = "\n".join(lines(rows))
     print(text)
     if not args.no_write:
