@@ -215,6 +215,8 @@ def lines(rows: list[dict[str, Any]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="credit-risk by segment only")
+    parser.add_argument("--books", default="uci,credit-risk", help="comma-separated shipped books")
+    parser.add_argument("--splits", default="segment,random", help="segment, random or both")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument(
         "--from-log", type=Path, default=None, help="write the section from the JSON rows a run printed"
@@ -225,10 +227,13 @@ def main() -> None:
         rows = [json.loads(line) for line in printed if line.startswith("{")]
     else:
         rows = []
-        for book in ("credit-risk",) if args.quick else ("uci", "credit-risk"):
+        books, splits = args.books.split(","), args.splits.split(",")
+        if args.quick:
+            books, splits = ["credit-risk"], ["segment"]
+        for book in books:
             segment = BOOKS[book].segment_column
             assert segment is not None
-            for by in (segment,) if args.quick else (segment, RANDOM):
+            for by in [segment if split == "segment" else RANDOM for split in splits]:
                 row = measure(book, by)
                 print(json.dumps(row), flush=True)
                 rows.append(row)
