@@ -206,6 +206,17 @@ def lines(rows: list[dict[str, Any]]) -> list[str]:
             f" {_cell(r['central_mlp'])} | {_cell(r['central_gbt'])} | {_cell(r['central_hgb'])} |"
             f" {r['fed_gbt'][0] - r['central_hgb'][0]:+.4f} | {r['fed_gbt'][0] - alone[0]:+.4f} |"
         )
+    out.append("")
+    for r in rows:
+        if r["split"] == "random":
+            continue
+        alone = float(np.mean([a for a, _ in r["alone"]]))
+        gap, gain = r["fed_gbt"][0] - r["central_hgb"][0], r["fed_gbt"][0] - alone
+        out.append(
+            f"Goals (issue #14), {r['book']} by segment: federated trees within 0.01 AUC of centralised HGB"
+            f" — {gap:+.4f}, {'met' if gap >= -0.01 else 'NOT met'}; at least 0.02 above the mean member alone"
+            f" — {gain:+.4f}, {'met' if gain >= 0.02 else 'NOT met'}."
+        )
     out += ["", "Federated run times (in-process, 2 cores): " + "; ".join(
         f"{r['book']} {r['split'].split(' ')[0]}: trees {r['fed_gbt_seconds']:.0f} s, LR {r['fed_lr_seconds']:.0f} s,"
         f" MLP {r['fed_mlp_seconds']:.0f} s" for r in rows) + "."]  # fmt: skip
