@@ -9,9 +9,10 @@ evaluated in Asia/Shanghai local time: ``local_date`` and ``local_time`` convert
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
-__all__ = ["LOCAL_ZONE", "Clock", "local_date", "local_time", "system_clock"]
+__all__ = ["LOCAL_ZONE", "Clock", "UnsafeOffsetClock", "local_date", "local_time", "system_clock"]
 
 #: A source of aware UTC instants.
 Clock = Callable[[], dt.datetime]
@@ -24,6 +25,28 @@ LOCAL_ZONE = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 def system_clock() -> dt.datetime:
     """The host's wall clock, in UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+class UnsafeOffsetClock:
+    """TEST ONLY: the system clock moved by a fixed offset, for process tests that need a given hour.
+
+    The contact storm (``tests/e2e/contact_storm.py``) runs its bureau at 10:00 and then at 21:59
+    local time whatever the hour of the run; libfaketime would do it below Python but stalls
+    multi-threaded gRPC processes. Entry points build it only from
+    ``CREDGATE_UNSAFE_CLOCK_OFFSET_SECONDS`` and it warns when built: a node must never run on it.
+    """
+
+    def __init__(self, offset_seconds: float) -> None:
+        self._offset = dt.timedelta(seconds=offset_seconds)
+        logging.getLogger(__name__).warning(
+            "UNSAFE: this process runs on a clock moved by %s s (CREDGATE_UNSAFE_CLOCK_OFFSET_SECONDS); "
+            "for tests only",
+            offset_seconds,
+        )
+
+    def __call__(self) -> dt.datetime:
+        """The system clock plus the offset, in UTC."""
+        return system_clock() + self._offset
 
 
 def local_time(instant: dt.datetime) -> dt.datetime:

@@ -46,6 +46,9 @@ for _module in (
     "gateway.cli.audit",
     "gateway.cli.keys",
     "gateway.cli.init",
+    "gateway.cli.contact",
+    "gateway.cli.complaints",
+    "gateway.cli.conduct",
 ):
     import_module(_module).register(app)
 

@@ -45,6 +45,7 @@ class ExitCode(enum.IntEnum):
     LOG_TAMPERED = 80
     TRANSPARENCY_FAILED = 81
     KEY_ALERT = 82
+    CONTACT_REFUSED = 90
 
 
 _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (

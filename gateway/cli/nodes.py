@@ -14,9 +14,10 @@ import typer
 from gateway.audit import AuditEvent, AuditRecorder, Outcome
 from gateway.audit.entry import ANONYMOUS
 from gateway.bureau.oprf import rotate_with_grace
-from gateway.clock import system_clock
+from gateway.clock import Clock, UnsafeOffsetClock, system_clock
 from gateway.config import Settings
 from gateway.crypto.keys import retire_node_keys
+from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.node.runtime import (
     RunningNode,
@@ -45,11 +46,25 @@ bureau_app = typer.Typer(help="Run the bureau (directory, routing, aggregation h
 node_app = typer.Typer(help="Run a member node next to its loan book.", no_args_is_help=True)
 
 
+# TEST ONLY (process tests that need a given local hour): moves the node's clock, with a warning.
+UNSAFE_CLOCK_OFFSET_ENV = "CREDGATE_UNSAFE_CLOCK_OFFSET_SECONDS"
+
+
+def _clock() -> Clock:
+    offset = os.environ.get(UNSAFE_CLOCK_OFFSET_ENV)
+    if offset is None:
+        return system_clock
+    try:
+        return UnsafeOffsetClock(float(offset))
+    except ValueError:
+        raise ConfigError(f"{UNSAFE_CLOCK_OFFSET_ENV} must be a number of seconds") from None
+
+
 @bureau_app.command("start")
 def bureau_start(config: ConfigOption, federated: FederatedOption = False) -> None:
     """Start the bureau and serve until SIGTERM or SIGINT."""
     settings = Settings.from_file(config)
-    run_until_signalled(_with_federation(start_bureau(settings), config, federated=federated))
+    run_until_signalled(_with_federation(start_bureau(settings, clock=_clock()), config, federated=federated))
 
 
 @bureau_app.command("rotate-key")
@@ -130,7 +145,7 @@ def node_rotate_keys(config: ConfigOption) -> None:
 def node_start(config: ConfigOption, federated: FederatedOption = False) -> None:
     """Start a member node, register with the bureau and serve until SIGTERM or SIGINT."""
     settings = Settings.from_file(config)
-    run_until_signalled(_with_federation(start_member(settings), config, federated=federated))
+    run_until_signalled(_with_federation(start_member(settings, clock=_clock()), config, federated=federated))
 
 
 def _with_federation(node: RunningNode, config: Path, *, federated: bool) -> RunningNode:

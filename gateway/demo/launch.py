@@ -41,6 +41,7 @@ from gateway.transparency.settings import TransparencySettings
 MARKER = ".credgate-demo"
 REGULATOR_ID = "regulator"
 HEARTBEAT_SECONDS = 1.0
+CERTIFICATES_BACKDATED = dt.timedelta(days=1)
 
 
 @contextmanager
@@ -69,8 +70,11 @@ def launched_consortium(
     """
     _prepare(workdir)
     now = system_clock()
+    # Certificates date from the day before, so that the contact step can show this morning's
+    # and this evening's clearances on its own clock whatever the hour (gateway/demo/contact.py).
+    issued = now - CERTIFICATES_BACKDATED
     with step(console, "consortium CA"):
-        authority = provision_ca(workdir / "ca", now=now)
+        authority = provision_ca(workdir / "ca", now=issued)
     with step(console, f"synthetic consortium: {people} people, seed {seed}"):
         synthetic = generate_consortium(
             SynthOptions(people=people, seed=seed, composition=composition, as_of=local_date(now))
@@ -86,7 +90,7 @@ def launched_consortium(
         NodePlan(BUREAU_ID, Role.BUREAU, _node_dir(workdir, BUREAU_ID)),
         bureau_address=None,
         heartbeat_seconds=HEARTBEAT_SECONDS,
-        now=now,
+        now=issued,
     )
     logs = workdir / "logs"
     environment = _federation_environment() if federated else {}
@@ -102,14 +106,14 @@ def launched_consortium(
             consortium.bureau.start()
             consortium.bureau_address = consortium.bureau.wait_ready()
         context.member_settings.update(
-            _provision_members(authority, synthetic, workdir, consortium.bureau_address, now)
+            _provision_members(authority, synthetic, workdir, consortium.bureau_address, issued)
         )
         context.regulator_settings = provision_node(
             authority,
             NodePlan(REGULATOR_ID, Role.REGULATOR, _node_dir(workdir, REGULATOR_ID)),
             bureau_address=consortium.bureau_address,
             heartbeat_seconds=HEARTBEAT_SECONDS,
-            now=now,
+            now=issued,
         )
         _import_books(context, synthetic)
         with step(console, f"{len(context.member_settings)} member processes started and registered"):

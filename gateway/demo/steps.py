@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.demo import egress, model, reports, subject_checks, transparency
+from gateway.demo import conduct, contact, egress, model, reports, subject_checks, transparency
 from gateway.demo.context import DemoContext
 
 QueryStep = Callable[[DemoContext], None]
@@ -16,6 +16,13 @@ QUERY_STEPS: list[tuple[str, QueryStep]] = [
     ("subject access (sealed to the subject's one-time key)", subject_checks.subject_access),
     ("egress guard (fail closed on this node's own PII)", egress.egress_guard),
     ("regulator report (distributed differential privacy, cached repeat)", reports.regulator_report),
+    (
+        "contact clearance (caps across agencies, quiet hours, flags; per-day keyed tags)",
+        contact.contact_clearance,
+    ),
+    ("complaints (intake, SLA clocks, escalation, closure)", conduct.complaints),
+    ("conduct screening of collection calls (flags stay at the agency)", conduct.conduct_screening),
+    ("regulator's monthly conduct report (same distributed differential privacy)", conduct.conduct_report),
     ("shared model trained across the lenders (Flower, SecAgg+, masked evaluation)", model.train_model),
     ("signed model fetched, verified and used to score each lender's own accounts", model.score_accounts),
     (

@@ -45,6 +45,11 @@ class BureauClient:
         self._stub = bureau_pb2_grpc.BureauServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
+    @property
+    def channel(self) -> grpc.Channel:
+        """The mTLS channel to the bureau (through this node's egress guard)."""
+        return self._channel
+
     def directory(self) -> tuple[list[MemberView], dt.datetime]:
         """The consortium directory as this node may see it, and the bureau's time."""
         response = self._call(

@@ -7,16 +7,16 @@ routes everything, so a member trusts what it relays only under these rules:
    naming the bundle's member id, signed by the certificate's key). A bundle that fails
    leaves that member out (logged and audited); it never stops the others' checks.
 2. The role is the certificate's, never the directory's.
-3. First use: the key-log witness (issue #12 plugs a transparency-log inclusion proof in
-   here) must accept it; then certificate and keys are pinned in the member's store.
+3. First use: the consortium key log (``gate``, issue #12) must hold the certificate and
+   keys below a checkpoint this member trusts; then they are pinned in the member's store.
 4. Same certificate, different keys with a later ``created_at``: a key rotation signed by
-   the pinned certificate's key, which the bureau cannot forge; the witness must accept
-   it; the pin moves and the rotation is audited. An older or equal time is a rollback:
+   the pinned certificate's key, which the bureau cannot forge, and in the key log; the
+   pin moves and the rotation is audited. An older or equal time is a rollback:
    refused, the pin stays.
 5. A different certificate for a pinned member (a renewal, or a certificate the bureau
    minted) is never used silently: it is held as a candidate, audited as an alert, and the
    old pin stays in use while its certificate is valid. ``credgate peers accept`` makes the
-   candidate the pin (witness checked, audited).
+   candidate the pin (verified again, audited).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from gateway.store.models import PeerPin, PeerPinCandidate
 from gateway.store.repositories.members import PublishedKeys
 from gateway.transparency.gate import PeerKeyRefused
 
-__all__ = ["KeyLogWitness", "NullKeyLogWitness", "PeerGate", "PeerKeys", "PinStore"]
+__all__ = ["PeerGate", "PeerKeys", "PinStore"]
 
 _LOG = logging.getLogger(__name__)
 _TRUST_POLL_SECONDS = 0.25
@@ -70,28 +70,6 @@ class PeerGate(Protocol):
         """Raise :class:`PeerKeyRefused` unless ``view``'s keys are in a trusted key-log checkpoint."""
 
 
-class KeyLogWitness(Protocol):
-    """Checks that a certificate and key bundle appear in the consortium's key log (issue #12).
-
-    Called before any pin is created or changed; raise ``KeyBundleError`` to refuse.
-    """
-
-    def check(self, member_id: str, certificate_der: bytes, bundle: KeyBundle, signature: bytes) -> None:
-        """Raise unless the (certificate, bundle) pair is included in the key log."""
-
-
-class NullKeyLogWitness:
-    """Accepts every pin: no transparency key log yet (issue #12 replaces it). Logs once."""
-
-    _warned = False
-
-    def check(self, member_id: str, certificate_der: bytes, bundle: KeyBundle, signature: bytes) -> None:
-        """Accept, warning once per process that no key log is consulted."""
-        if not NullKeyLogWitness._warned:
-            NullKeyLogWitness._warned = True
-            _LOG.warning("no transparency key log: peer pins are trust-on-first-use (issue #12)")
-
-
 class PinStore:
     """Verified, pinned peer keys, refreshed from the bureau's directory.
 
@@ -107,8 +85,10 @@ class PinStore:
         Current UTC time.
     audit
         Where pins, rotations, refusals and held certificate changes are recorded.
-    witness
-        The key-log check for new and changed pins.
+    gate
+        The consortium key log's check (``KeyLogGate``), run on every directory entry before
+        the pinning rules: keys not yet in a trusted checkpoint are waited for up to
+        ``trust_wait``, refused ones are left out.
     max_age
         How long a fetched directory is reused by :meth:`all_members`.
 
@@ -122,7 +102,6 @@ class PinStore:
         *,
         clock: Callable[[], dt.datetime],
         audit: AuditRecorder,
-        witness: KeyLogWitness | None = None,
         gate: PeerGate | None = None,
         trust_wait: dt.timedelta = dt.timedelta(0),
         max_age: dt.timedelta = dt.timedelta(seconds=30),
@@ -135,7 +114,6 @@ class PinStore:
         self._fetch = fetch_directory
         self._clock = clock
         self._audit = audit
-        self._witness = witness or NullKeyLogWitness()
         self._max_age = max_age
         self._lock = threading.Lock()
         self._peers: dict[str, PeerKeys] = {}
@@ -203,7 +181,6 @@ class PinStore:
                 raise NotFoundError(f"no held certificate change for {member_id!r}")
             keys = _published(candidate)
             peer = self._verify(member_id, keys)
-            self._witness.check(member_id, keys.certificate_der, peer.bundle.bundle, keys.keys_signature)
             self._write_pin(session, peer, keys)
             session.delete(candidate)
             self._peers[member_id] = peer
@@ -264,9 +241,6 @@ class PinStore:
         with self._store.transaction() as session:
             pin = session.get(PeerPin, member_id)
             if pin is None:
-                self._witness.check(
-                    member_id, offered.certificate_der, peer.bundle.bundle, offered.keys_signature
-                )
                 self._write_pin(session, peer, offered)
                 event = ("pinned", Outcome.ALLOW)
             elif pin.cert_fingerprint == peer.bundle.certificate_fingerprint:
@@ -275,9 +249,6 @@ class PinStore:
                 if offered.keys_created_at <= pin.keys_created_at:
                     self._record("refused_key_rollback", member_id, Outcome.DENY, "older_bundle")
                     return self._pinned(pin)
-                self._witness.check(
-                    member_id, offered.certificate_der, peer.bundle.bundle, offered.keys_signature
-                )
                 self._write_pin(session, peer, offered)
                 event = ("rotated_keys", Outcome.ALLOW)
             else:

@@ -31,6 +31,9 @@ from gateway.bureau.rate_limit import Limit, RateLimiter
 from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock, system_clock
 from gateway.config import RUNTIME_FILE, Settings
+from gateway.contact.desk import ClearanceDesk, DeskSettings, ServingEpoch
+from gateway.contact.flags import FlagPublisher
+from gateway.contact.keys import MembersSecretDailyKeys
 from gateway.crypto.ed25519 import load_or_create_log_key
 from gateway.crypto.keys import NodeKeys
 from gateway.crypto.members_secret import MembersSecretStore
@@ -40,10 +43,13 @@ from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_client import BureauClient
 from gateway.node.bureau_link import BureauLink, SignedKeys
 from gateway.node.ceremony import SecretReceiver
+from gateway.node.contact_calls import GrpcContactTransport
 from gateway.node.egress import NodeEgress, node_egress
 from gateway.node.pins import PinStore
+from gateway.node.tokeniser import RemoteTokeniser
 from gateway.observability import metrics
 from gateway.policy import PolicyDecisionPoint
+from gateway.policy.contact_rules import ContactRules
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
 from gateway.queries.reports.coordinator import CoordinatorSettings, ReportCoordinator
@@ -85,6 +91,8 @@ from gateway.transparency.ticker import Ticker
 
 # The port a node listening on port 0 got, kept in its data_dir so that a restart reuses it.
 PORT_FILE = "port"
+# How often a member checks whether its contact flags need publishing (a new day, a change).
+FLAG_PUBLISH_SECONDS = 30.0
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
 _LOG = logging.getLogger(__name__)
 
@@ -236,6 +244,18 @@ def start_bureau(
         clock=clock,
     )
     transparency.tick()
+    contact = ClearanceDesk(
+        store=core.store,
+        rules=ContactRules.from_directory(settings.policies_dir),
+        policy=core.policy,
+        audit=core.audit,
+        settings=DeskSettings(
+            ca_certificate_pem=core.identity.ca_pem,
+            revocations=core.identity.revocations,
+            serving_token_epoch=ServingEpoch(oprf_key_folder(settings)),
+        ),
+        clock=clock,
+    )
     handlers = BureauHandlers(
         directory,
         oprf,
@@ -247,10 +267,9 @@ def start_bureau(
         settings.data_dir / "federation" / "runs",
         transparency=transparency,
         secrets=secrets,
+        contact=contact,
     )
-    # Contact clearance answers UNIMPLEMENTED through the generated base class until its
-    # handlers exist.
-    servicer = BureauServicer(handlers, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)  # type: ignore[abstract]
+    servicer = BureauServicer(handlers, heartbeat_seconds=settings.heartbeat_seconds, clock=clock)
     services: list[tuple[str, Registration]] = [
         (
             "credgate.v1.BureauService",
@@ -408,7 +427,28 @@ def start_member(
     ticker = Ticker("witness", witness.tick, interval=core.transparency.checkpoint_seconds)
     ticker.start()
     node.closers[:0] = [ticker.stop, witness_channel.close]
+    _start_flag_publisher(node, core, bureau, clock)
     return _announce(node)
+
+
+def _start_flag_publisher(node: RunningNode, core: _Core, bureau: BureauClient, clock: Clock) -> None:
+    """Publish this member's contact flags every day (``gateway.contact.flags``).
+
+    Tags are keyed with the members' secret; until the ceremony reaches this member each tick
+    logs that the flags are not published yet (no epoch held).
+    """
+    publisher = FlagPublisher(
+        me=core.identity.own,
+        store=core.store,
+        tokeniser=RemoteTokeniser(bureau.channel),
+        day_keys=MembersSecretDailyKeys.for_data_dir(node.settings.data_dir),
+        transport=GrpcContactTransport(bureau.channel),
+        rules=ContactRules.from_directory(node.settings.policies_dir),
+        clock=clock,
+    )
+    publisher.start(FLAG_PUBLISH_SECONDS)
+    # Stopped before the bureau channel closes (closers run in order).
+    node.closers.insert(0, publisher.stop)
 
 
 def oprf_key_folder(settings: Settings) -> Path:

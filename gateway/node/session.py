@@ -12,15 +12,20 @@ import grpc
 from gateway.audit import AuditRecorder
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
+from gateway.contact.client import ContactClearanceClient
+from gateway.contact.flags import FlagPublisher
+from gateway.contact.keys import MembersSecretDailyKeys
 from gateway.crypto.members_secret import MembersSecretStore
 from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.node.bureau_calls import GrpcCheckTransport
 from gateway.node.bureau_client import BureauClient
+from gateway.node.contact_calls import GrpcContactTransport
 from gateway.node.egress import NodeEgress, node_egress
 from gateway.node.pins import PinStore
 from gateway.node.tokeniser import RemoteTokeniser
 from gateway.policy import PolicyDecisionPoint
+from gateway.policy.contact_rules import ContactRules
 from gateway.queries.subject_check.layout import VectorLayout
 from gateway.queries.subject_check.querier import SubjectCheckClient
 from gateway.queries.subject_check.settings import SubjectCheckSettings
@@ -71,6 +76,41 @@ class MemberSession:
             settings=self.check_settings,
             clock=self.clock,
             audit=self.audit,
+        )
+
+    @property
+    def day_keys(self) -> MembersSecretDailyKeys:
+        """Per-day contact-tag keys from the members' secret (``secrets``, issue #11)."""
+        return MembersSecretDailyKeys(self.secrets)
+
+    @property
+    def contact_rules(self) -> ContactRules:
+        """``policies/contact_rules.toml``."""
+        return ContactRules.from_directory(self.settings.policies_dir)
+
+    def contact_clearance(self, *, retry_seconds: float = 120.0) -> ContactClearanceClient:
+        """The dialer library acting as this member."""
+        return ContactClearanceClient(
+            me=self.identity.own,
+            store=self.store,
+            tokeniser=self.tokeniser,
+            day_keys=self.day_keys,
+            transport=GrpcContactTransport(self.channel),
+            rules=self.contact_rules,
+            clock=self.clock,
+            retry_seconds=retry_seconds,
+        )
+
+    def flag_publisher(self) -> FlagPublisher:
+        """Publishes this member's contact flags for a day."""
+        return FlagPublisher(
+            me=self.identity.own,
+            store=self.store,
+            tokeniser=self.tokeniser,
+            day_keys=self.day_keys,
+            transport=GrpcContactTransport(self.channel),
+            rules=self.contact_rules,
+            clock=self.clock,
         )
 
     @property

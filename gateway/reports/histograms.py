@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from gateway.errors import ConfigError, InvalidInputError
 from gateway.policy.contact_rules import ContactRules
+from gateway.reports.conduct_feeds import CONDUCT_FEEDS, conduct_observations
 from gateway.reports.templates import Feed, HistogramSpec, ReportTemplate
 from gateway.roles import Role
 from gateway.store.database import Store
@@ -126,6 +127,7 @@ def compute_histograms(
     role: Role,
     snapshot_period: Period,
     contact_rules: ContactRules | None = None,
+    as_of: dt.datetime | None = None,
 ) -> dict[str, Counts]:
     """Every histogram of ``template`` for ``period``, from this member's own store.
 
@@ -143,6 +145,9 @@ def compute_histograms(
         The month the store's current figures (days past due, balances) describe.
     contact_rules
         Quiet hours and caps; needed when the template has a contact-violation histogram.
+    as_of
+        When the report is made: complaints are judged against their clocks at the earlier of
+        this and the end of the period (default: the end of the period).
 
     Returns
     -------
@@ -171,6 +176,11 @@ def compute_histograms(
                 if contact_rules is None:
                     raise ConfigError(f"template {template.template_id} needs the contact rules")
                 feeds[feed] = list(_contact_observations(session, start, end, contact_rules))
+            elif feed in CONDUCT_FEEDS:
+                feeds[feed] = [
+                    Observation(unit, values)
+                    for unit, values in conduct_observations(feed, store, start, end, as_of=as_of or end)
+                ]
             else:
                 feeds[feed] = list(_inquiry_observations(session, start, end))
     return {

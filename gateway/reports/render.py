@@ -27,7 +27,7 @@ from gateway.reports.budget import LedgerEntry
 from gateway.reports.release import HistogramRelease, Release, Treatment
 from gateway.reports.templates import ReportTemplate
 
-__all__ = ["ReportDocument", "render_html", "render_pdf"]
+__all__ = ["ReportDocument", "render_html", "render_pdf", "sla_share"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,16 @@ def _histogram_section(document: ReportDocument, histogram: HistogramRelease) ->
             rows.append(f'<tr>{labels}<td class="n">{cell.noisy_count}</td><td>{_e(note)}</td></tr>')
     chart = _png(_chart(template, histogram))
     header = "".join(f"<th>{_e(template.dimensions[name].title)}</th>" for name in histogram.dimensions)
+    share = sla_share(histogram)
+    sla_line = (
+        []
+        if share is None
+        else [
+            f'<p class="sla">Share handled within SLA: {share[0]:.0%} (released cells: met {share[1]}, '
+            f"missed {share[2]}; pending and suppressed cells left out; post-processing of the noised "
+            "counts, no further budget).</p>"
+        ]
+    )
     return "\n".join(
         [
             f'<section id="{_e(histogram.histogram_id)}"><h2>{_e(histogram.title)}</h2>',
@@ -145,11 +155,28 @@ def _histogram_section(document: ReportDocument, histogram: HistogramRelease) ->
             f"<p>Budget spent: ρ = {histogram.rho:.4g}. Noise: Skellam, variance "
             f"{histogram.noise_variance:.1f}. {suppressed} of {len(histogram.cells)} cells suppressed; "
             "the chart sums released cells only.</p>",
+            *sla_line,
             f"<details><summary>All cells</summary><table><tr>{header}<th>noisy count</th><th>note</th></tr>",
             *rows,
             "</table></details></section>",
         ]
     )
+
+
+def sla_share(histogram: HistogramRelease) -> tuple[float, int, int] | None:
+    """``(share met, met, missed)`` over the released cells of a histogram with an ``sla`` axis.
+
+    ``None`` when the histogram has no ``sla`` dimension or no released met or missed cell.
+    """
+    if "sla" not in histogram.dimensions:
+        return None
+    axis = histogram.dimensions.index("sla")
+    totals: dict[str, int] = defaultdict(int)
+    for cell in histogram.cells:
+        if cell.noisy_count is not None:
+            totals[cell.coordinates[axis]] += cell.noisy_count
+    met, missed = totals.get("met", 0), totals.get("missed", 0)
+    return None if met + missed <= 0 else (met / (met + missed), met, missed)
 
 
 def _summary_lines(document: ReportDocument) -> list[str]:

@@ -53,6 +53,14 @@ class Feed(StrEnum):
     # One observation per debtor and contact rule this member (or its agency) broke in the
     # period: quiet hours, the connected-call cap, the unanswered-attempt cap.
     CONTACT_VIOLATIONS = "contact_violations"
+    # One observation per debtor and rule that made the bureau refuse a contact this member
+    # asked to clear in the period (the member's own clearance log).
+    CONTACTS_PREVENTED = "contacts_prevented"
+    # One observation per complaint received here in the period: category, grade and whether
+    # its first response and resolution plan came within the clocks (met, missed, pending).
+    COMPLAINTS = "complaints"
+    # One observation per debtor and conduct rule flagged by this node's screening in the period.
+    CONDUCT_FLAGS = "conduct_flags"
 
 
 FEED_DIMENSIONS: dict[Feed, frozenset[str]] = {
@@ -61,6 +69,9 @@ FEED_DIMENSIONS: dict[Feed, frozenset[str]] = {
     Feed.APPLICATIONS_BY_DECISION: frozenset({"segment", "province", "decision"}),
     Feed.LENDERS_PER_BORROWER: frozenset({"lender_count"}),
     Feed.CONTACT_VIOLATIONS: frozenset({"contact_rule"}),
+    Feed.CONTACTS_PREVENTED: frozenset({"prevented_by"}),
+    Feed.COMPLAINTS: frozenset({"complaint_category", "complaint_grade", "sla"}),
+    Feed.CONDUCT_FLAGS: frozenset({"conduct_rule"}),
 }
 """Dimension names each feed can fill; a template naming another is rejected on load."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -17,6 +18,7 @@ from gateway.store.engine import create_store_engine
 from gateway.store.migrate import schema_at_head, upgrade_lock, upgrade_to_head
 
 logger = logging.getLogger(__name__)
+WRITER_WAIT_SECONDS = 30.0
 
 
 class Store:
@@ -42,6 +44,13 @@ class Store:
             bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
         self._current: ContextVar[Session | None] = ContextVar(f"credgate_store_{id(self)}", default=None)
+        # SQLite: every transaction begins IMMEDIATE (engine.py), so transactions of one database
+        # are serialised anyway. Waiting on a lock in this process, rather than in SQLite's busy
+        # handler (which polls with growing sleeps and lets newcomers overtake), keeps a busy
+        # node's threads from starving one another into "database is locked".
+        self._writer = (
+            threading.Lock() if isinstance(bind, Engine) and bind.dialect.name == "sqlite" else None
+        )
 
     @property
     def dialect_name(self) -> str:
@@ -72,16 +81,38 @@ class Store:
         if outer is not None:
             yield outer
             return
-        session = self._sessions()
-        token = self._current.set(session)
+        with self._turn():
+            session = self._sessions()
+            token = self._current.set(session)
+            try:
+                with session.begin():
+                    yield session
+            except SQLAlchemyError as exc:
+                raise StoreError(f"store operation failed: {describe_database_error(exc)}") from exc
+            finally:
+                self._current.reset(token)
+                session.close()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Wait for this process's turn at an SQLite database (no wait on PostgreSQL).
+
+        Raises
+        ------
+        StoreError
+            When no turn came within ``WRITER_WAIT_SECONDS`` (a transaction held open that long
+            is a fault, as SQLite's own busy timeout would have reported it).
+
+        """
+        if self._writer is None:
+            yield
+            return
+        if not self._writer.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise StoreError(f"store busy: no transaction turn within {WRITER_WAIT_SECONDS:.0f} s")
         try:
-            with session.begin():
-                yield session
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store operation failed: {describe_database_error(exc)}") from exc
+            yield
         finally:
-            self._current.reset(token)
-            session.close()
+            self._writer.release()
 
     def close(self) -> None:
         """Release pooled connections (engine-bound stores only)."""

@@ -151,6 +151,105 @@ class TokenType(StrEnum):
     MOBILE = "mobile"
 
 
+class ContactParty(StrEnum):
+    """Who a collection contact reaches: the debtor, or a third party about them."""
+
+    DEBTOR = "debtor"
+    THIRD_PARTY = "third_party"
+
+
+class ClearanceDecision(StrEnum):
+    """The bureau's answer to a contact clearance (``credgate.v1.ClearanceDecision``).
+
+    Every refusal names the rule that stopped the contact; none names a member.
+    """
+
+    GRANTED = "granted"
+    QUIET_HOURS = "quiet_hours"
+    CONNECTED_CAP = "connected_cap"
+    UNANSWERED_CAP = "unanswered_cap"
+    DISPUTE_OR_DO_NOT_CONTACT = "dispute_or_do_not_contact"
+    DECEASED = "deceased"
+    NOT_ENTRUSTED = "not_entrusted"
+    THIRD_PARTY = "third_party"
+    VISIT_COLLECTORS = "visit_collectors"
+    TAG_EPOCH = "tag_epoch"
+    FLAGS_UNAVAILABLE = "flags_unavailable"
+
+
+class ContactFlagKind(StrEnum):
+    """Standing flags that stop collection contact (``policies/contact_rules.toml`` scopes)."""
+
+    DISPUTE = "dispute"
+    DO_NOT_CONTACT = "do_not_contact"
+    DECEASED = "deceased"
+    THIRD_PARTY_REFUSED = "third_party_refused"
+    ENTRUSTMENT_ENDED = "entrustment_ended"
+
+
+class ReservationState(StrEnum):
+    """Life of a reserved contact slot at the bureau."""
+
+    OPEN = "open"
+    CONNECTED = "connected"
+    UNANSWERED = "unanswered"
+    RELEASED = "released"
+
+
+class ComplaintCategory(StrEnum):
+    """Complaint categories of the regulator's complaint statistics (投诉分类)."""
+
+    ATTITUDE_OR_EXCESSIVE = "attitude_or_excessive"  # 态度恶劣/过度催收
+    INFORMATION_LEAK = "information_leak"  # 信息泄露
+    HARASSING_CONTACTS = "harassing_contacts"  # 骚扰亲友
+    COMPLIANCE_DISPUTE = "compliance_dispute"  # 合规争议
+    OTHER = "other"
+
+
+class ComplaintGrade(StrEnum):
+    """Severity grade of a complaint; serious ones are escalated."""
+
+    MINOR = "minor"
+    MODERATE = "moderate"
+    SERIOUS = "serious"
+
+
+class ComplaintChannel(StrEnum):
+    """How a complaint reached the member."""
+
+    PHONE = "phone"
+    APP = "app"
+    BRANCH = "branch"
+    LETTER = "letter"
+    EMAIL = "email"
+    REGULATOR_REFERRAL = "regulator_referral"
+
+
+class ComplaintState(StrEnum):
+    """Where a complaint stands in its loop (投诉闭环)."""
+
+    OPEN = "open"
+    RESPONDED = "responded"
+    PLANNED = "planned"
+    CLOSED = "closed"
+
+
+class ComplaintOutcome(StrEnum):
+    """How a closed complaint ended."""
+
+    UPHELD = "upheld"
+    PARTLY_UPHELD = "partly_upheld"
+    NOT_UPHELD = "not_upheld"
+    WITHDRAWN = "withdrawn"
+
+
+class ConductSource(StrEnum):
+    """What a conduct screening read: a call transcript or a collector's note."""
+
+    TRANSCRIPT = "transcript"
+    NOTE = "note"
+
+
 class RoundState(StrEnum):
     """A responder's state for one (request, attempt) of a subject check."""
 

@@ -79,6 +79,10 @@ ALLOWED_STRING_FIELDS = {
     "credgate.v1.ComputeSubjectVectorsRequest.answering_member_ids": "consortium member ids",
     "credgate.v1.GetModelRequest.model_name": "model registry name",
     "credgate.v1.GetModelResponse.model_name": "model registry name",
+    "credgate.v1.EntrustmentGrant.lender_member_id": "consortium member id",
+    "credgate.v1.EntrustmentGrant.agency_member_id": "consortium member id",
+    "credgate.v1.ContactFlagTag.scope_lender_member_id": "consortium member id",
+    "credgate.v1.ContactFlagTag.agency_member_id": "consortium member id",
 }
 PII_WORDS = ("name", "phone", "mobile", "national", "resident", "address", "card", "email")
 

@@ -42,6 +42,16 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert report.exists() and Path(summary["results"]["report_pdf"]).stat().st_size > 10_000
     assert 0 < summary["results"]["report_cells_released"] < summary["results"]["report_cells"]
     assert "regulator report" in output and "from the bureau's cache, identical" in output
+    # Collection conduct: a fourth connected call from a second agency and a 22:30 call refused,
+    # a complaint closed within its clocks and a serious one escalated, calls screened, and the
+    # regulator's conduct report released.
+    results = summary["results"]
+    assert results["contact_fourth_call"] == "connected_cap"
+    assert results["contact_quiet_hours"] == "quiet_hours"
+    assert results["contact_dispute"] == "dispute_or_do_not_contact"
+    assert results["complaint_closed_sla"] == "met"
+    assert results["complaint_serious_escalated_to"] == "compliance_officer"
+    assert results["conduct_flagged_calls"] > 0 and Path(results["conduct_report_html"]).exists()
     # The shared model: trained over the real SuperLink/SuperNode processes (the agency runs none),
     # better than the initial model on the members' held-out rows, fetched and used by every lender.
     assert summary["results"]["model_members"] == 4

@@ -119,6 +119,7 @@ class ReportResponder:
             role=self._me.role,
             snapshot_period=self._snapshot(template),
             contact_rules=ContactRules.from_directory(self._me.policies_dir),
+            as_of=self._clock(),
         )
         if request.phase is Phase.COUNTS and template.uses_pseudonym_join:
             self._send_pseudonyms(request, period, template)

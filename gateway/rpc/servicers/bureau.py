@@ -1,8 +1,7 @@
 """``credgate.v1.BureauService``: directory, OPRF, subject check, subject access, reports, models.
 
 Each method converts the request, calls one handler, converts the result back;
-errors become statuses through ``maps_errors``. Contact clearance answers
-UNIMPLEMENTED until its handlers exist.
+errors become statuses through ``maps_errors``.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import grpc
 from gateway._proto.credgate.v1 import (
     bureau_pb2,
     bureau_pb2_grpc,
+    contact_clearance_pb2,
     inquiry_history_pb2,
     models_pb2,
     regulator_report_pb2,
@@ -29,6 +29,7 @@ from gateway.bureau.directory import heartbeat_interval
 from gateway.bureau.oprf import OPRFEvaluator
 from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock
+from gateway.contact.desk import ClearanceDesk
 from gateway.crypto.bundle import KeyBundle
 from gateway.observability import metrics
 from gateway.queries.inquiries.relay import InquiryRelay
@@ -37,6 +38,13 @@ from gateway.queries.reports.pseudonyms import PseudonymTally
 from gateway.queries.subject_check.messages import ChunkResult
 from gateway.queries.subject_check.router import SubjectCheckRouter
 from gateway.rpc.convert.ceremony import envelope_from_proto
+from gateway.rpc.convert.contact import (
+    answer_to_proto,
+    clear_request_from_proto,
+    flags_from_proto,
+    outcome_answer_to_proto,
+    outcome_from_proto,
+)
 from gateway.rpc.convert.inquiries import relay_from_proto, sealed_inquiries_to_proto
 from gateway.rpc.convert.reports import release_to_proto
 from gateway.rpc.convert.subject_check import (
@@ -73,6 +81,7 @@ class BureauHandlers:
     transparency: BureauTransparency
     # The members' secret ceremony's relay (issue #11).
     secrets: SecretRelay
+    contact: ClearanceDesk
 
 
 class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
@@ -182,6 +191,40 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
             yield result_to_proto(
                 result, layout_version=self._handlers.layout_version, last_chunk=request.last_chunk
             )
+
+    @maps_errors
+    def ClearContact(  # noqa: N802 - gRPC method name
+        self, request: contact_clearance_pb2.ClearContactRequest, context: grpc.ServicerContext
+    ) -> contact_clearance_pb2.ClearContactResponse:
+        """Decide a contact clearance; a grant reserves its slot."""
+        answer = self._handlers.contact.clear(
+            current_peer(context), clear_request_from_proto(request), correlation_id=uuid.uuid4().hex
+        )
+        return answer_to_proto(answer)
+
+    @maps_errors
+    def RecordContactOutcome(  # noqa: N802 - gRPC method name
+        self, request: contact_clearance_pb2.RecordContactOutcomeRequest, context: grpc.ServicerContext
+    ) -> contact_clearance_pb2.RecordContactOutcomeResponse:
+        """Settle a reserved slot with what happened."""
+        answer = self._handlers.contact.record(
+            current_peer(context), outcome_from_proto(request), correlation_id=uuid.uuid4().hex
+        )
+        return outcome_answer_to_proto(answer)
+
+    @maps_errors
+    def PublishContactFlags(  # noqa: N802 - gRPC method name
+        self, request: contact_clearance_pb2.PublishContactFlagsRequest, context: grpc.ServicerContext
+    ) -> contact_clearance_pb2.PublishContactFlagsResponse:
+        """Replace the caller's flag tags for a day."""
+        accepted = self._handlers.contact.publish_flags(
+            current_peer(context),
+            local_day=request.local_day,
+            tag_key_epoch=request.tag_key_epoch,
+            flags=flags_from_proto(list(request.flags)),
+            correlation_id=uuid.uuid4().hex,
+        )
+        return contact_clearance_pb2.PublishContactFlagsResponse(accepted=accepted)
 
     @maps_errors
     def RequestSubjectInquiries(  # noqa: N802 - gRPC method name

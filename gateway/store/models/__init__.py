@@ -9,6 +9,19 @@ from gateway.store.models.checks import (
     OPRFUsage,
     ResponderRound,
 )
+from gateway.store.models.complaints import Complaint, ComplaintEvent
+from gateway.store.models.conduct import ConductFlagRecord, ConductScreening
+from gateway.store.models.contact import (
+    ContactClearanceRecord,
+    ContactDayEpoch,
+    ContactEntrustment,
+    ContactFlag,
+    ContactFlagBatch,
+    ContactFlagTagRecord,
+    ContactGrantRecord,
+    ContactRequestRecord,
+    ContactReservation,
+)
 from gateway.store.models.credit import (
     Account,
     Application,
@@ -42,8 +55,21 @@ __all__ = [
     "CachedCheckRow",
     "CheckRound",
     "CheckRoundInfo",
+    "Complaint",
+    "ComplaintEvent",
+    "ConductFlagRecord",
+    "ConductScreening",
     "Consent",
     "ContactAttempt",
+    "ContactClearanceRecord",
+    "ContactDayEpoch",
+    "ContactEntrustment",
+    "ContactFlag",
+    "ContactFlagBatch",
+    "ContactFlagTagRecord",
+    "ContactGrantRecord",
+    "ContactRequestRecord",
+    "ContactReservation",
     "ImportBatch",
     "Inquiry",
     "Member",

@@ -76,6 +76,11 @@ class BureauServiceStub:
                 request_serializer=credgate_dot_v1_dot_contact__clearance__pb2.RecordContactOutcomeRequest.SerializeToString,
                 response_deserializer=credgate_dot_v1_dot_contact__clearance__pb2.RecordContactOutcomeResponse.FromString,
                 _registered_method=True)
+        self.PublishContactFlags = channel.unary_unary(
+                '/credgate.v1.BureauService/PublishContactFlags',
+                request_serializer=credgate_dot_v1_dot_contact__clearance__pb2.PublishContactFlagsRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_contact__clearance__pb2.PublishContactFlagsResponse.FromString,
+                _registered_method=True)
         self.RequestReport = channel.unary_unary(
                 '/credgate.v1.BureauService/RequestReport',
                 request_serializer=credgate_dot_v1_dot_regulator__report__pb2.RequestReportRequest.SerializeToString,
@@ -181,6 +186,13 @@ class BureauServiceServicer:
 
     def RecordContactOutcome(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishContactFlags(self, request, context):
+        """A member's standing contact flags for one day (tags only, padded).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -298,6 +310,11 @@ def add_BureauServiceServicer_to_server(servicer, server):
                     servicer.RecordContactOutcome,
                     request_deserializer=credgate_dot_v1_dot_contact__clearance__pb2.RecordContactOutcomeRequest.FromString,
                     response_serializer=credgate_dot_v1_dot_contact__clearance__pb2.RecordContactOutcomeResponse.SerializeToString,
+            ),
+            'PublishContactFlags': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishContactFlags,
+                    request_deserializer=credgate_dot_v1_dot_contact__clearance__pb2.PublishContactFlagsRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_contact__clearance__pb2.PublishContactFlagsResponse.SerializeToString,
             ),
             'RequestReport': grpc.unary_unary_rpc_method_handler(
                     servicer.RequestReport,
@@ -545,6 +562,33 @@ class BureauService:
             '/credgate.v1.BureauService/RecordContactOutcome',
             credgate_dot_v1_dot_contact__clearance__pb2.RecordContactOutcomeRequest.SerializeToString,
             credgate_dot_v1_dot_contact__clearance__pb2.RecordContactOutcomeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishContactFlags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.BureauService/PublishContactFlags',
+            credgate_dot_v1_dot_contact__clearance__pb2.PublishContactFlagsRequest.SerializeToString,
+            credgate_dot_v1_dot_contact__clearance__pb2.PublishContactFlagsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,8 @@ class BureauServiceStub:
     ClearContact: _grpc.UnaryUnaryMultiCallable[_contact_clearance_pb2.ClearContactRequest, _contact_clearance_pb2.ClearContactResponse]
     """Contact clearance for agencies."""
     RecordContactOutcome: _grpc.UnaryUnaryMultiCallable[_contact_clearance_pb2.RecordContactOutcomeRequest, _contact_clearance_pb2.RecordContactOutcomeResponse]
+    PublishContactFlags: _grpc.UnaryUnaryMultiCallable[_contact_clearance_pb2.PublishContactFlagsRequest, _contact_clearance_pb2.PublishContactFlagsResponse]
+    """A member's standing contact flags for one day (tags only, padded)."""
     RequestReport: _grpc.UnaryUnaryMultiCallable[_regulator_report_pb2.RequestReportRequest, _regulator_report_pb2.RequestReportResponse]
     """Regulator reports."""
     ContributePseudonyms: _grpc.StreamUnaryMultiCallable[_regulator_report_pb2.ContributePseudonymsRequest, _regulator_report_pb2.ContributePseudonymsResponse]
@@ -92,6 +94,8 @@ class BureauServiceAsyncStub(BureauServiceStub):
     ClearContact: _aio.UnaryUnaryMultiCallable[_contact_clearance_pb2.ClearContactRequest, _contact_clearance_pb2.ClearContactResponse]  # type: ignore[assignment]
     """Contact clearance for agencies."""
     RecordContactOutcome: _aio.UnaryUnaryMultiCallable[_contact_clearance_pb2.RecordContactOutcomeRequest, _contact_clearance_pb2.RecordContactOutcomeResponse]  # type: ignore[assignment]
+    PublishContactFlags: _aio.UnaryUnaryMultiCallable[_contact_clearance_pb2.PublishContactFlagsRequest, _contact_clearance_pb2.PublishContactFlagsResponse]  # type: ignore[assignment]
+    """A member's standing contact flags for one day (tags only, padded)."""
     RequestReport: _aio.UnaryUnaryMultiCallable[_regulator_report_pb2.RequestReportRequest, _regulator_report_pb2.RequestReportResponse]  # type: ignore[assignment]
     """Regulator reports."""
     ContributePseudonyms: _aio.StreamUnaryMultiCallable[_regulator_report_pb2.ContributePseudonymsRequest, _regulator_report_pb2.ContributePseudonymsResponse]  # type: ignore[assignment]
@@ -171,6 +175,14 @@ class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _contact_clearance_pb2.RecordContactOutcomeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_contact_clearance_pb2.RecordContactOutcomeResponse, _abc.Awaitable[_contact_clearance_pb2.RecordContactOutcomeResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def PublishContactFlags(
+        self,
+        request: _contact_clearance_pb2.PublishContactFlagsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_contact_clearance_pb2.PublishContactFlagsResponse, _abc.Awaitable[_contact_clearance_pb2.PublishContactFlagsResponse]]:
+        """A member's standing contact flags for one day (tags only, padded)."""
 
     @_abc_1.abstractmethod
     def RequestReport(

@@ -26,23 +26,37 @@ from gateway._proto.credgate.v1 import common_pb2 as credgate_dot_v1_dot_common_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#credgate/v1/contact_clearance.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x01\n\x13\x43learContactRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12)\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32\x19.credgate.v1.SubjectToken\x12\x31\n\x0e\x63ontact_number\x18\x03 \x01(\x0b\x32\x19.credgate.v1.SubjectToken\x12,\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1b.credgate.v1.ContactChannel\"\xcd\x01\n\x14\x43learContactResponse\x12\x30\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32\x1e.credgate.v1.ClearanceDecision\x12\x16\n\x0ereservation_id\x18\x02 \x01(\x0c\x12:\n\x16reservation_expires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bretry_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x01\n\x1bRecordContactOutcomeRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x16\n\x0ereservation_id\x18\x02 \x01(\x0c\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x30\n\x0c\x61ttempted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"0\n\x1cRecordContactOutcomeResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x08*\xdb\x01\n\x0e\x43ontactChannel\x12\x1f\n\x1b\x43ONTACT_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONTACT_CHANNEL_PHONE\x10\x01\x12\x17\n\x13\x43ONTACT_CHANNEL_SMS\x10\x02\x12\x1c\n\x18\x43ONTACT_CHANNEL_AI_VOICE\x10\x03\x12\x19\n\x15\x43ONTACT_CHANNEL_VISIT\x10\x04\x12\x1a\n\x16\x43ONTACT_CHANNEL_LETTER\x10\x05\x12\x1f\n\x1b\x43ONTACT_CHANNEL_APP_MESSAGE\x10\x06*\x96\x02\n\x11\x43learanceDecision\x12\"\n\x1e\x43LEARANCE_DECISION_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43LEARANCE_DECISION_GRANTED\x10\x01\x12)\n%CLEARANCE_DECISION_DENIED_QUIET_HOURS\x10\x02\x12+\n\'CLEARANCE_DECISION_DENIED_CONNECTED_CAP\x10\x03\x12,\n(CLEARANCE_DECISION_DENIED_UNANSWERED_CAP\x10\x04\x12\x37\n3CLEARANCE_DECISION_DENIED_DISPUTE_OR_DO_NOT_CONTACT\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#credgate/v1/contact_clearance.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"x\n\x0b\x43ontactTags\x12\x11\n\tlocal_day\x18\x01 \x01(\r\x12\x15\n\rtag_key_epoch\x18\x02 \x01(\r\x12\x17\n\x0ftoken_key_epoch\x18\x03 \x01(\r\x12\x12\n\ndebtor_tag\x18\x04 \x01(\x0c\x12\x12\n\nnumber_tag\x18\x05 \x01(\x0c\"\x90\x02\n\x10\x45ntrustmentGrant\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x18\n\x10lender_member_id\x18\x02 \x01(\t\x12\x18\n\x10\x61gency_member_id\x18\x03 \x01(\t\x12\x11\n\tlocal_day\x18\x04 \x01(\r\x12\x15\n\rtag_key_epoch\x18\x05 \x01(\r\x12\x12\n\ndebtor_tag\x18\x06 \x01(\x0c\x12-\n\x08\x63hannels\x18\x07 \x03(\x0e\x32\x1b.credgate.v1.ContactChannel\x12\x1b\n\x13third_party_allowed\x18\x08 \x01(\x08\x12\x1a\n\x12lender_certificate\x18\t \x01(\x0c\x12\x11\n\tsignature\x18\n \x01(\x0c\"\xe1\x02\n\x13\x43learContactRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12)\n\x06\x64\x65\x62tor\x18\x02 \x01(\x0b\x32\x19.credgate.v1.SubjectToken\x12\x31\n\x0e\x63ontact_number\x18\x03 \x01(\x0b\x32\x19.credgate.v1.SubjectToken\x12,\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1b.credgate.v1.ContactChannel\x12&\n\x04tags\x18\x05 \x01(\x0b\x32\x18.credgate.v1.ContactTags\x12(\n\x05party\x18\x06 \x01(\x0e\x32\x19.credgate.v1.ContactParty\x12,\n\x05grant\x18\x07 \x01(\x0b\x32\x1d.credgate.v1.EntrustmentGrant\x12\x12\n\ncollectors\x18\x08 \x01(\r\"\xf6\x01\n\x14\x43learContactResponse\x12\x30\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32\x1e.credgate.v1.ClearanceDecision\x12\x16\n\x0ereservation_id\x18\x02 \x01(\x0c\x12:\n\x16reservation_expires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bretry_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtag_key_epoch\x18\x05 \x01(\r\x12\x10\n\x08replayed\x18\x06 \x01(\x08\"\xb8\x01\n\x1bRecordContactOutcomeRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x16\n\x0ereservation_id\x18\x02 \x01(\x0c\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x30\n\x0c\x61ttempted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08released\x18\x05 \x01(\x08\"X\n\x1cRecordContactOutcomeResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x08\x12\x18\n\x10\x61lready_recorded\x18\x02 \x01(\x08\x12\x0c\n\x04late\x18\x03 \x01(\x08\"\x83\x01\n\x0e\x43ontactFlagTag\x12\x0b\n\x03tag\x18\x01 \x01(\x0c\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.credgate.v1.ContactFlagKind\x12\x1e\n\x16scope_lender_member_id\x18\x03 \x01(\t\x12\x18\n\x10\x61gency_member_id\x18\x04 \x01(\t\"\x9e\x01\n\x1aPublishContactFlagsRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x11\n\tlocal_day\x18\x02 \x01(\r\x12\x15\n\rtag_key_epoch\x18\x03 \x01(\r\x12*\n\x05\x66lags\x18\x04 \x03(\x0b\x32\x1b.credgate.v1.ContactFlagTag\"/\n\x1bPublishContactFlagsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r*\xdb\x01\n\x0e\x43ontactChannel\x12\x1f\n\x1b\x43ONTACT_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONTACT_CHANNEL_PHONE\x10\x01\x12\x17\n\x13\x43ONTACT_CHANNEL_SMS\x10\x02\x12\x1c\n\x18\x43ONTACT_CHANNEL_AI_VOICE\x10\x03\x12\x19\n\x15\x43ONTACT_CHANNEL_VISIT\x10\x04\x12\x1a\n\x16\x43ONTACT_CHANNEL_LETTER\x10\x05\x12\x1f\n\x1b\x43ONTACT_CHANNEL_APP_MESSAGE\x10\x06*f\n\x0c\x43ontactParty\x12\x1d\n\x19\x43ONTACT_PARTY_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONTACT_PARTY_DEBTOR\x10\x01\x12\x1d\n\x19\x43ONTACT_PARTY_THIRD_PARTY\x10\x02*\xa0\x04\n\x11\x43learanceDecision\x12\"\n\x1e\x43LEARANCE_DECISION_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43LEARANCE_DECISION_GRANTED\x10\x01\x12)\n%CLEARANCE_DECISION_DENIED_QUIET_HOURS\x10\x02\x12+\n\'CLEARANCE_DECISION_DENIED_CONNECTED_CAP\x10\x03\x12,\n(CLEARANCE_DECISION_DENIED_UNANSWERED_CAP\x10\x04\x12\x37\n3CLEARANCE_DECISION_DENIED_DISPUTE_OR_DO_NOT_CONTACT\x10\x05\x12&\n\"CLEARANCE_DECISION_DENIED_DECEASED\x10\x06\x12+\n\'CLEARANCE_DECISION_DENIED_NOT_ENTRUSTED\x10\x07\x12)\n%CLEARANCE_DECISION_DENIED_THIRD_PARTY\x10\x08\x12.\n*CLEARANCE_DECISION_DENIED_VISIT_COLLECTORS\x10\t\x12\'\n#CLEARANCE_DECISION_DENIED_TAG_EPOCH\x10\n\x12/\n+CLEARANCE_DECISION_DENIED_FLAGS_UNAVAILABLE\x10\x0b*\xed\x01\n\x0f\x43ontactFlagKind\x12!\n\x1d\x43ONTACT_FLAG_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43ONTACT_FLAG_KIND_DISPUTE\x10\x01\x12$\n CONTACT_FLAG_KIND_DO_NOT_CONTACT\x10\x02\x12\x1e\n\x1a\x43ONTACT_FLAG_KIND_DECEASED\x10\x03\x12)\n%CONTACT_FLAG_KIND_THIRD_PARTY_REFUSED\x10\x04\x12\'\n#CONTACT_FLAG_KIND_ENTRUSTMENT_ENDED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.contact_clearance_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONTACTCHANNEL']._serialized_start=747
-  _globals['_CONTACTCHANNEL']._serialized_end=966
-  _globals['_CLEARANCEDECISION']._serialized_start=969
-  _globals['_CLEARANCEDECISION']._serialized_end=1247
-  _globals['_CLEARCONTACTREQUEST']._serialized_start=112
-  _globals['_CLEARCONTACTREQUEST']._serialized_end=317
-  _globals['_CLEARCONTACTRESPONSE']._serialized_start=320
-  _globals['_CLEARCONTACTRESPONSE']._serialized_end=525
-  _globals['_RECORDCONTACTOUTCOMEREQUEST']._serialized_start=528
-  _globals['_RECORDCONTACTOUTCOMEREQUEST']._serialized_end=694
-  _globals['_RECORDCONTACTOUTCOMERESPONSE']._serialized_start=696
-  _globals['_RECORDCONTACTOUTCOMERESPONSE']._serialized_end=744
+  _globals['_CONTACTCHANNEL']._serialized_start=1735
+  _globals['_CONTACTCHANNEL']._serialized_end=1954
+  _globals['_CONTACTPARTY']._serialized_start=1956
+  _globals['_CONTACTPARTY']._serialized_end=2058
+  _globals['_CLEARANCEDECISION']._serialized_start=2061
+  _globals['_CLEARANCEDECISION']._serialized_end=2605
+  _globals['_CONTACTFLAGKIND']._serialized_start=2608
+  _globals['_CONTACTFLAGKIND']._serialized_end=2845
+  _globals['_CONTACTTAGS']._serialized_start=111
+  _globals['_CONTACTTAGS']._serialized_end=231
+  _globals['_ENTRUSTMENTGRANT']._serialized_start=234
+  _globals['_ENTRUSTMENTGRANT']._serialized_end=506
+  _globals['_CLEARCONTACTREQUEST']._serialized_start=509
+  _globals['_CLEARCONTACTREQUEST']._serialized_end=862
+  _globals['_CLEARCONTACTRESPONSE']._serialized_start=865
+  _globals['_CLEARCONTACTRESPONSE']._serialized_end=1111
+  _globals['_RECORDCONTACTOUTCOMEREQUEST']._serialized_start=1114
+  _globals['_RECORDCONTACTOUTCOMEREQUEST']._serialized_end=1298
+  _globals['_RECORDCONTACTOUTCOMERESPONSE']._serialized_start=1300
+  _globals['_RECORDCONTACTOUTCOMERESPONSE']._serialized_end=1388
+  _globals['_CONTACTFLAGTAG']._serialized_start=1391
+  _globals['_CONTACTFLAGTAG']._serialized_end=1522
+  _globals['_PUBLISHCONTACTFLAGSREQUEST']._serialized_start=1525
+  _globals['_PUBLISHCONTACTFLAGSREQUEST']._serialized_end=1683
+  _globals['_PUBLISHCONTACTFLAGSRESPONSE']._serialized_start=1685
+  _globals['_PUBLISHCONTACTFLAGSRESPONSE']._serialized_end=1732
 # @@protoc_insertion_point(module_scope)

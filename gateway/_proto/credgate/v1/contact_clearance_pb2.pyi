@@ -3,12 +3,20 @@
 isort:skip_file
 Contact clearance for collection agencies (ARCHITECTURE §6.2): ask before a
 call whether consortium-wide rules allow it now, and record the outcome.
+
+The debtor and the number travel only as per-day keyed tags: HMAC under a key
+derived for that local day from the members-only secret, over the subject's
+OPRF token. The bureau, which holds the OPRF key but not the members' secret,
+can neither compute a tag for a person nor link one day's tag to another's
+(docs/contact.md).
 """
 
+from collections import abc as _abc
 from gateway._proto.credgate.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -47,6 +55,32 @@ CONTACT_CHANNEL_LETTER: ContactChannel.ValueType  # 5
 CONTACT_CHANNEL_APP_MESSAGE: ContactChannel.ValueType  # 6
 Global___ContactChannel: _TypeAlias = ContactChannel  # noqa: Y015
 
+class _ContactParty:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ContactPartyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ContactParty.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONTACT_PARTY_UNSPECIFIED: _ContactParty.ValueType  # 0
+    CONTACT_PARTY_DEBTOR: _ContactParty.ValueType  # 1
+    """The debtor, on one of their own numbers or in person."""
+    CONTACT_PARTY_THIRD_PARTY: _ContactParty.ValueType  # 2
+    """Someone else (relative, employer, emergency contact): only while the debtor is
+    unreachable, only to obtain contact details or pass a message, never told of the debt.
+    """
+
+class ContactParty(_ContactParty, metaclass=_ContactPartyEnumTypeWrapper):
+    """Who is to be contacted about the debt."""
+
+CONTACT_PARTY_UNSPECIFIED: ContactParty.ValueType  # 0
+CONTACT_PARTY_DEBTOR: ContactParty.ValueType  # 1
+"""The debtor, on one of their own numbers or in person."""
+CONTACT_PARTY_THIRD_PARTY: ContactParty.ValueType  # 2
+"""Someone else (relative, employer, emergency contact): only while the debtor is
+unreachable, only to obtain contact details or pass a message, never told of the debt.
+"""
+Global___ContactParty: _TypeAlias = ContactParty  # noqa: Y015
+
 class _ClearanceDecision:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -59,6 +93,21 @@ class _ClearanceDecisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Cle
     CLEARANCE_DECISION_DENIED_CONNECTED_CAP: _ClearanceDecision.ValueType  # 3
     CLEARANCE_DECISION_DENIED_UNANSWERED_CAP: _ClearanceDecision.ValueType  # 4
     CLEARANCE_DECISION_DENIED_DISPUTE_OR_DO_NOT_CONTACT: _ClearanceDecision.ValueType  # 5
+    CLEARANCE_DECISION_DENIED_DECEASED: _ClearanceDecision.ValueType  # 6
+    CLEARANCE_DECISION_DENIED_NOT_ENTRUSTED: _ClearanceDecision.ValueType  # 7
+    """No valid grant from an entrusting lender for this debtor, day and channel."""
+    CLEARANCE_DECISION_DENIED_THIRD_PARTY: _ClearanceDecision.ValueType  # 8
+    """Third parties only while the debtor is unreachable, and never one who asked to stop."""
+    CLEARANCE_DECISION_DENIED_VISIT_COLLECTORS: _ClearanceDecision.ValueType  # 9
+    """A field visit needs the policy's minimum number of collectors."""
+    CLEARANCE_DECISION_DENIED_TAG_EPOCH: _ClearanceDecision.ValueType  # 10
+    """The day's tags are keyed under another epoch of the members' secret: retry with
+    `tag_key_epoch` of the response.
+    """
+    CLEARANCE_DECISION_DENIED_FLAGS_UNAVAILABLE: _ClearanceDecision.ValueType  # 11
+    """A member that publishes contact flags has not published today's: nothing is
+    cleared until it does (fail closed).
+    """
 
 class ClearanceDecision(_ClearanceDecision, metaclass=_ClearanceDecisionEnumTypeWrapper):
     """Why a contact was or was not cleared."""
@@ -69,7 +118,144 @@ CLEARANCE_DECISION_DENIED_QUIET_HOURS: ClearanceDecision.ValueType  # 2
 CLEARANCE_DECISION_DENIED_CONNECTED_CAP: ClearanceDecision.ValueType  # 3
 CLEARANCE_DECISION_DENIED_UNANSWERED_CAP: ClearanceDecision.ValueType  # 4
 CLEARANCE_DECISION_DENIED_DISPUTE_OR_DO_NOT_CONTACT: ClearanceDecision.ValueType  # 5
+CLEARANCE_DECISION_DENIED_DECEASED: ClearanceDecision.ValueType  # 6
+CLEARANCE_DECISION_DENIED_NOT_ENTRUSTED: ClearanceDecision.ValueType  # 7
+"""No valid grant from an entrusting lender for this debtor, day and channel."""
+CLEARANCE_DECISION_DENIED_THIRD_PARTY: ClearanceDecision.ValueType  # 8
+"""Third parties only while the debtor is unreachable, and never one who asked to stop."""
+CLEARANCE_DECISION_DENIED_VISIT_COLLECTORS: ClearanceDecision.ValueType  # 9
+"""A field visit needs the policy's minimum number of collectors."""
+CLEARANCE_DECISION_DENIED_TAG_EPOCH: ClearanceDecision.ValueType  # 10
+"""The day's tags are keyed under another epoch of the members' secret: retry with
+`tag_key_epoch` of the response.
+"""
+CLEARANCE_DECISION_DENIED_FLAGS_UNAVAILABLE: ClearanceDecision.ValueType  # 11
+"""A member that publishes contact flags has not published today's: nothing is
+cleared until it does (fail closed).
+"""
 Global___ClearanceDecision: _TypeAlias = ClearanceDecision  # noqa: Y015
+
+class _ContactFlagKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ContactFlagKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ContactFlagKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONTACT_FLAG_KIND_UNSPECIFIED: _ContactFlagKind.ValueType  # 0
+    CONTACT_FLAG_KIND_DISPUTE: _ContactFlagKind.ValueType  # 1
+    CONTACT_FLAG_KIND_DO_NOT_CONTACT: _ContactFlagKind.ValueType  # 2
+    CONTACT_FLAG_KIND_DECEASED: _ContactFlagKind.ValueType  # 3
+    CONTACT_FLAG_KIND_THIRD_PARTY_REFUSED: _ContactFlagKind.ValueType  # 4
+    """On a number tag: a third party who asked not to be contacted again."""
+    CONTACT_FLAG_KIND_ENTRUSTMENT_ENDED: _ContactFlagKind.ValueType  # 5
+    """The lender ended an entrustment early: the named agency's grants no longer count."""
+
+class ContactFlagKind(_ContactFlagKind, metaclass=_ContactFlagKindEnumTypeWrapper):
+    """Kinds of flag that stop contact."""
+
+CONTACT_FLAG_KIND_UNSPECIFIED: ContactFlagKind.ValueType  # 0
+CONTACT_FLAG_KIND_DISPUTE: ContactFlagKind.ValueType  # 1
+CONTACT_FLAG_KIND_DO_NOT_CONTACT: ContactFlagKind.ValueType  # 2
+CONTACT_FLAG_KIND_DECEASED: ContactFlagKind.ValueType  # 3
+CONTACT_FLAG_KIND_THIRD_PARTY_REFUSED: ContactFlagKind.ValueType  # 4
+"""On a number tag: a third party who asked not to be contacted again."""
+CONTACT_FLAG_KIND_ENTRUSTMENT_ENDED: ContactFlagKind.ValueType  # 5
+"""The lender ended an entrustment early: the named agency's grants no longer count."""
+Global___ContactFlagKind: _TypeAlias = ContactFlagKind  # noqa: Y015
+
+@_typing.final
+class ContactTags(_message.Message):
+    """The per-day keyed tags that name the debtor and the number to the bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCAL_DAY_FIELD_NUMBER: _builtins.int
+    TAG_KEY_EPOCH_FIELD_NUMBER: _builtins.int
+    TOKEN_KEY_EPOCH_FIELD_NUMBER: _builtins.int
+    DEBTOR_TAG_FIELD_NUMBER: _builtins.int
+    NUMBER_TAG_FIELD_NUMBER: _builtins.int
+    local_day: _builtins.int
+    """Consortium-local (Asia/Shanghai) day the tags are keyed for, in days since 1970-01-01."""
+    tag_key_epoch: _builtins.int
+    """Epoch of the members-only secret the day's key is derived from."""
+    token_key_epoch: _builtins.int
+    """OPRF key epoch of the tokens the tags are computed over."""
+    debtor_tag: _builtins.bytes
+    """HMAC-SHA256(K_day, "debtor" || resident-ID token), 32 bytes."""
+    number_tag: _builtins.bytes
+    """HMAC-SHA256(K_day, "number" || mobile token), 32 bytes; empty for a visit or letter."""
+    def __init__(
+        self,
+        *,
+        local_day: _builtins.int = ...,
+        tag_key_epoch: _builtins.int = ...,
+        token_key_epoch: _builtins.int = ...,
+        debtor_tag: _builtins.bytes = ...,
+        number_tag: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["debtor_tag", b"debtor_tag", "local_day", b"local_day", "number_tag", b"number_tag", "tag_key_epoch", b"tag_key_epoch", "token_key_epoch", b"token_key_epoch"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContactTags: _TypeAlias = ContactTags  # noqa: Y015
+
+@_typing.final
+class EntrustmentGrant(_message.Message):
+    """A lender's signed statement that it entrusted a debtor to an agency for one day.
+    The lender signs it with its consortium certificate key; the agency presents it with
+    each clearance of that debtor that day (PIPL Art. 21 entrusted processing).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    LENDER_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    AGENCY_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    LOCAL_DAY_FIELD_NUMBER: _builtins.int
+    TAG_KEY_EPOCH_FIELD_NUMBER: _builtins.int
+    DEBTOR_TAG_FIELD_NUMBER: _builtins.int
+    CHANNELS_FIELD_NUMBER: _builtins.int
+    THIRD_PARTY_ALLOWED_FIELD_NUMBER: _builtins.int
+    LENDER_CERTIFICATE_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    lender_member_id: _builtins.str
+    agency_member_id: _builtins.str
+    local_day: _builtins.int
+    tag_key_epoch: _builtins.int
+    debtor_tag: _builtins.bytes
+    third_party_allowed: _builtins.bool
+    lender_certificate: _builtins.bytes
+    """The lender's certificate (DER), checked against the consortium CA."""
+    signature: _builtins.bytes
+    """ECDSA P-256 signature by the lender's certificate key over the canonical grant."""
+    @_builtins.property
+    def channels(self) -> _containers.RepeatedScalarFieldContainer[Global___ContactChannel.ValueType]:
+        """Channels the agency may use for this debtor."""
+
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        lender_member_id: _builtins.str = ...,
+        agency_member_id: _builtins.str = ...,
+        local_day: _builtins.int = ...,
+        tag_key_epoch: _builtins.int = ...,
+        debtor_tag: _builtins.bytes = ...,
+        channels: _abc.Iterable[Global___ContactChannel.ValueType] | None = ...,
+        third_party_allowed: _builtins.bool = ...,
+        lender_certificate: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agency_member_id", b"agency_member_id", "channels", b"channels", "debtor_tag", b"debtor_tag", "lender_certificate", b"lender_certificate", "lender_member_id", b"lender_member_id", "local_day", b"local_day", "signature", b"signature", "tag_key_epoch", b"tag_key_epoch", "third_party_allowed", b"third_party_allowed", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EntrustmentGrant: _TypeAlias = EntrustmentGrant  # noqa: Y015
 
 @_typing.final
 class ClearContactRequest(_message.Message):
@@ -81,14 +267,31 @@ class ClearContactRequest(_message.Message):
     DEBTOR_FIELD_NUMBER: _builtins.int
     CONTACT_NUMBER_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    PARTY_FIELD_NUMBER: _builtins.int
+    GRANT_FIELD_NUMBER: _builtins.int
+    COLLECTORS_FIELD_NUMBER: _builtins.int
     channel: Global___ContactChannel.ValueType
+    party: Global___ContactParty.ValueType
+    collectors: _builtins.int
+    """Collectors attending a visit."""
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
-    def debtor(self) -> _common_pb2.SubjectToken: ...
+    def debtor(self) -> _common_pb2.SubjectToken:
+        """Never sent: a token would let the bureau, which holds the OPRF key, name the
+        debtor. The bureau refuses a request that carries one. Use `tags`.
+        """
+
     @_builtins.property
     def contact_number(self) -> _common_pb2.SubjectToken:
-        """Token of the number to be called (TOKEN_TYPE_MOBILE)."""
+        """Never sent, as `debtor`."""
+
+    @_builtins.property
+    def tags(self) -> Global___ContactTags: ...
+    @_builtins.property
+    def grant(self) -> Global___EntrustmentGrant:
+        """Required from an agency: the entrusting lender's grant for this debtor and day."""
 
     def __init__(
         self,
@@ -97,10 +300,14 @@ class ClearContactRequest(_message.Message):
         debtor: _common_pb2.SubjectToken | None = ...,
         contact_number: _common_pb2.SubjectToken | None = ...,
         channel: Global___ContactChannel.ValueType = ...,
+        tags: Global___ContactTags | None = ...,
+        party: Global___ContactParty.ValueType = ...,
+        grant: Global___EntrustmentGrant | None = ...,
+        collectors: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["contact_number", b"contact_number", "debtor", b"debtor", "header", b"header"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contact_number", b"contact_number", "debtor", b"debtor", "grant", b"grant", "header", b"header", "tags", b"tags"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "contact_number", b"contact_number", "debtor", b"debtor", "header", b"header"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "collectors", b"collectors", "contact_number", b"contact_number", "debtor", b"debtor", "grant", b"grant", "header", b"header", "party", b"party", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -116,9 +323,15 @@ class ClearContactResponse(_message.Message):
     RESERVATION_ID_FIELD_NUMBER: _builtins.int
     RESERVATION_EXPIRES_AT_FIELD_NUMBER: _builtins.int
     RETRY_AFTER_FIELD_NUMBER: _builtins.int
+    TAG_KEY_EPOCH_FIELD_NUMBER: _builtins.int
+    REPLAYED_FIELD_NUMBER: _builtins.int
     decision: Global___ClearanceDecision.ValueType
     reservation_id: _builtins.bytes
     """Opaque reservation; quote it when recording the outcome."""
+    tag_key_epoch: _builtins.int
+    """The epoch the bureau holds the day's counters under (with DENIED_TAG_EPOCH)."""
+    replayed: _builtins.bool
+    """This answer was given before to a request with the same idempotency key."""
     @_builtins.property
     def reservation_expires_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -132,10 +345,12 @@ class ClearContactResponse(_message.Message):
         reservation_id: _builtins.bytes = ...,
         reservation_expires_at: _timestamp_pb2.Timestamp | None = ...,
         retry_after: _timestamp_pb2.Timestamp | None = ...,
+        tag_key_epoch: _builtins.int = ...,
+        replayed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["reservation_expires_at", b"reservation_expires_at", "retry_after", b"retry_after"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "reservation_expires_at", b"reservation_expires_at", "reservation_id", b"reservation_id", "retry_after", b"retry_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "replayed", b"replayed", "reservation_expires_at", b"reservation_expires_at", "reservation_id", b"reservation_id", "retry_after", b"retry_after", "tag_key_epoch", b"tag_key_epoch"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -151,8 +366,11 @@ class RecordContactOutcomeRequest(_message.Message):
     RESERVATION_ID_FIELD_NUMBER: _builtins.int
     CONNECTED_FIELD_NUMBER: _builtins.int
     ATTEMPTED_AT_FIELD_NUMBER: _builtins.int
+    RELEASED_FIELD_NUMBER: _builtins.int
     reservation_id: _builtins.bytes
     connected: _builtins.bool
+    released: _builtins.bool
+    """The contact was not made: release the slot."""
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
@@ -164,10 +382,11 @@ class RecordContactOutcomeRequest(_message.Message):
         reservation_id: _builtins.bytes = ...,
         connected: _builtins.bool = ...,
         attempted_at: _timestamp_pb2.Timestamp | None = ...,
+        released: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["attempted_at", b"attempted_at", "header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempted_at", b"attempted_at", "connected", b"connected", "header", b"header", "reservation_id", b"reservation_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempted_at", b"attempted_at", "connected", b"connected", "header", b"header", "released", b"released", "reservation_id", b"reservation_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -180,16 +399,113 @@ class RecordContactOutcomeResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RECORDED_FIELD_NUMBER: _builtins.int
+    ALREADY_RECORDED_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
     recorded: _builtins.bool
+    already_recorded: _builtins.bool
+    """The same outcome had been recorded before (a retry); it counts once."""
+    late: _builtins.bool
+    """The outcome arrived after the reservation had expired; it is counted and audited."""
     def __init__(
         self,
         *,
         recorded: _builtins.bool = ...,
+        already_recorded: _builtins.bool = ...,
+        late: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["recorded", b"recorded"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_recorded", b"already_recorded", "late", b"late", "recorded", b"recorded"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordContactOutcomeResponse: _TypeAlias = RecordContactOutcomeResponse  # noqa: Y015
+
+@_typing.final
+class ContactFlagTag(_message.Message):
+    """One standing flag as the bureau holds it for one day: a tag, never a token."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TAG_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SCOPE_LENDER_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    AGENCY_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    tag: _builtins.bytes
+    kind: Global___ContactFlagKind.ValueType
+    scope_lender_member_id: _builtins.str
+    """For flags scoped to one lender's collection (and its agencies); empty when the
+    flag stops contact consortium-wide.
+    """
+    agency_member_id: _builtins.str
+    """For ENTRUSTMENT_ENDED: the agency whose grants no longer count."""
+    def __init__(
+        self,
+        *,
+        tag: _builtins.bytes = ...,
+        kind: Global___ContactFlagKind.ValueType = ...,
+        scope_lender_member_id: _builtins.str = ...,
+        agency_member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agency_member_id", b"agency_member_id", "kind", b"kind", "scope_lender_member_id", b"scope_lender_member_id", "tag", b"tag"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContactFlagTag: _TypeAlias = ContactFlagTag  # noqa: Y015
+
+@_typing.final
+class PublishContactFlagsRequest(_message.Message):
+    """Member -> bureau: every flag this member holds that stands on `local_day`, keyed for
+    that day, sorted and padded; it replaces what the member published for that day.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    LOCAL_DAY_FIELD_NUMBER: _builtins.int
+    TAG_KEY_EPOCH_FIELD_NUMBER: _builtins.int
+    FLAGS_FIELD_NUMBER: _builtins.int
+    local_day: _builtins.int
+    tag_key_epoch: _builtins.int
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    @_builtins.property
+    def flags(self) -> _containers.RepeatedCompositeFieldContainer[Global___ContactFlagTag]: ...
+    def __init__(
+        self,
+        *,
+        header: _common_pb2.RequestHeader | None = ...,
+        local_day: _builtins.int = ...,
+        tag_key_epoch: _builtins.int = ...,
+        flags: _abc.Iterable[Global___ContactFlagTag] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["flags", b"flags", "header", b"header", "local_day", b"local_day", "tag_key_epoch", b"tag_key_epoch"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishContactFlagsRequest: _TypeAlias = PublishContactFlagsRequest  # noqa: Y015
+
+@_typing.final
+class PublishContactFlagsResponse(_message.Message):
+    """Bureau -> member."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    accepted: _builtins.int
+    def __init__(
+        self,
+        *,
+        accepted: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishContactFlagsResponse: _TypeAlias = PublishContactFlagsResponse  # noqa: Y015

@@ -3,6 +3,12 @@
 isort:skip_file
 Contact clearance for collection agencies (ARCHITECTURE §6.2): ask before a
 call whether consortium-wide rules allow it now, and record the outcome.
+
+The debtor and the number travel only as per-day keyed tags: HMAC under a key
+derived for that local day from the members-only secret, over the subject's
+OPRF token. The bureau, which holds the OPRF key but not the members' secret,
+can neither compute a tag for a person nor link one day's tag to another's
+(docs/contact.md).
 """
 
 from collections import abc as _abc

@@ -5,7 +5,7 @@ feature spec's name and the validated cells as JSON) and lets ``import_batches``
 ``import_quarantine`` record imports of kind ``features`` (issue #14).
 
 Revision ID: features_14
-Revises: subject_check_11
+Revises: contact_16
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "features_14"
-down_revision: str | None = "subject_check_11"
+down_revision: str | None = "contact_16"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

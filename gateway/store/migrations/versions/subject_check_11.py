@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.String(length=64), nullable=False),
         sa.Column("period", sa.String(length=16), nullable=False),
         sa.Column("used", sa.BigInteger(), nullable=False),
-        sa.Column("alerted", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("alerted", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("member_id", "period", name=op.f("pk_oprf_usage")),
     )
     op.create_table(
