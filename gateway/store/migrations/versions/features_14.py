@@ -31,10 +31,18 @@ def _kind(values: tuple[str, ...]) -> sa.Enum:
 
 def _retype(values_from: tuple[str, ...], values_to: tuple[str, ...]) -> None:
     for table in ("import_batches", "import_quarantine"):
-        with op.batch_alter_table(table, recreate="always") as batch:
-            batch.alter_column(
-                "kind", existing_type=_kind(values_from), type_=_kind(values_to), existing_nullable=False
-            )
+        if op.get_bind().dialect.name == "sqlite":
+            # SQLite cannot alter a CHECK constraint: the table is copied with the new one.
+            with op.batch_alter_table(table, recreate="always") as batch:
+                batch.alter_column(
+                    "kind", existing_type=_kind(values_from), type_=_kind(values_to), existing_nullable=False
+                )
+            continue
+        # PostgreSQL: replace the constraint in place (recreating the table would drop the
+        # primary key that import_quarantine's foreign key depends on).
+        name = op.f(f"ck_{table}_kind")
+        op.drop_constraint(name, table, type_="check")
+        op.create_check_constraint(name, table, sa.column("kind").in_(values_to))
 
 
 def upgrade() -> None:
