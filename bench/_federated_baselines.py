@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from federated.features.csv_source import holdout_split, load_csv_table, partition
+from federated.features.sources import csv_rows, load_table
 from federated.features.spec import FeatureSpec
+from federated.features.splits import split_book
 from federated.features.table import stratified_split
 from federated.metrics import local_sums, quality
 from federated.models import Normaliser, initial_weights, predict
@@ -27,16 +28,19 @@ class Split:
 
 
 def load_split(csv: str, spec: FeatureSpec, members: int, *, seed: int) -> Split:
+    import datetime as dt
     from pathlib import Path
 
-    table = load_csv_table(Path(csv))
-    _, test = holdout_split(table)
+    # The UCI book has no empty cell, so no imputation is needed; LIMIT_BAL rank as before.
+    split = split_book(csv_rows(Path(csv), spec), target=spec.target, by="LIMIT_BAL", parts=members)
+    as_of = dt.date(2025, 1, 1)
     parts = []
-    for i in range(members):
-        member = partition(table, partition_id=i, num_partitions=members)
+    for rows in split.members:
+        member = load_table(rows, spec, as_of=as_of)
         rest, _ = stratified_split(member.labels, fraction=0.2, seed=seed)
-        parts.append((member.matrix(spec)[rest], member.labels[rest]))
-    return Split(parts, table.matrix(spec)[test], table.labels[test])
+        parts.append((member.matrix(spec, {})[rest], member.labels[rest]))
+    test = load_table(split.test, spec, as_of=as_of)
+    return Split(parts, test.matrix(spec, {}), test.labels)
 
 
 def auc_ks(scores: npt.NDArray[np.float64], labels: Labels) -> tuple[float, float]:

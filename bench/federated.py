@@ -52,6 +52,7 @@ def federated_run(extra: dict[str, Any], *, plain: bool = False) -> dict[str, An
                 "features-csv": CSV,
                 "partition-id": i,
                 "num-partitions": MEMBERS,
+                "partition-by": "LIMIT_BAL",
                 "allow-plain": plain,
             }
             for i in range(MEMBERS)

@@ -12,8 +12,11 @@ For each outgoing reply (fail closed):
    ciphertexts, masked vectors) are not scanned: they are uniformly random to anyone
    without the keys.
 
-An exception raised further in is replaced by a fixed message: Flower's runtime would
-otherwise send ``str(exception)`` to the server, and it may quote local data.
+An exception raised further in is logged here in full (the member's own log: the
+column, the row, the reason) and replaced by a fixed-format message naming only this
+member, the phase and the error's reason class (``credgate-failure member=bank-1
+phase=profile reason=feature_spec_invalid``): Flower's runtime would otherwise send
+``str(exception)`` to the server, and it may quote local data.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterable
 
@@ -30,30 +34,47 @@ from flwr.clientapp.typing import ClientAppCallable
 
 from federated.egress_schema import FlowerEgressSchema, ValueKind, load_flower_egress
 from federated.errors import FederatedError
+from federated.server.watched_grid import failure_reason
 from gateway.egress.guard import EgressBlocked
 from gateway.egress.index import SECRET_BYTES, ExactMatchIndex
 
-__all__ = ["check_reply", "egress_mod", "node_index"]
+__all__ = ["check_reply", "egress_mod", "failure_text", "node_index"]
 
 logger = logging.getLogger(__name__)
 _SCAN_FLOATS_FROM = 1e5  # Integral floats below six digits cannot hold an ID or a mobile.
 
 
 _INDEX_LOCK = threading.Lock()
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
 
 
 def node_index(store_url: str | None) -> ExactMatchIndex:
-    """Return (once per process) the exact-match index of the store's borrowers; empty without a store."""
+    """Return the exact-match index of the store's borrowers (empty without a store).
+
+    Built once per store and process: the cache holds one entry per store URL, never
+    evicted, so an in-process run over any number of members builds each member's
+    index once per run (a deployment ClientApp process serves one message and builds
+    its member's index once). ``INDEX_BUILDS`` counts the builds.
+    """
     with _INDEX_LOCK:
-        return _build_index(store_url)
+        index = _INDEXES.get(store_url)
+        if index is None:
+            index = _build_index(store_url)
+            _INDEXES[store_url] = index
+            INDEX_BUILDS[store_url] = INDEX_BUILDS.get(store_url, 0) + 1
+        return index
 
 
-@functools.lru_cache(maxsize=4)
+_INDEXES: dict[str | None, ExactMatchIndex] = {}
+#: How many times each store's index was built in this process (tests assert one per member).
+INDEX_BUILDS: dict[str | None, int] = {}
+
+
 def _build_index(store_url: str | None) -> ExactMatchIndex:
     # The index key only needs to stay inside this process, so a fresh random key is enough.
     index = ExactMatchIndex(os.urandom(SECRET_BYTES))
     if store_url:
-        from federated.features.store_source import open_member_store
+        from federated.features.store_access import open_member_store
 
         store = open_member_store(store_url)
         try:
@@ -83,12 +104,39 @@ def egress_mod(message: Message, context: Context, call_next: ClientAppCallable)
     try:
         reply = call_next(message, context)
     except Exception as exc:
-        logger.error("the ClientApp failed (%s); replying with a fixed error", type(exc).__name__)
-        raise FederatedError("the member could not process the message") from None
+        failure = failure_text(message, context, exc)
+        logger.error("the ClientApp failed: %s; the bureau is told only %r", exc, failure, exc_info=exc)
+        raise FederatedError(failure) from None
     store_url = context.node_config.get("store-url")
     index = node_index(str(store_url) if store_url else None)
     check_reply(reply, _schema(), index)
     return reply
+
+
+def failure_text(message: Message, context: Context, exc: BaseException) -> str:
+    """What the bureau may be told of ``exc``: this member, the phase and the reason class only."""
+    return failure_reason(_member(context), _phase(message), _reason(exc))
+
+
+def _member(context: Context) -> str:
+    member = str(context.node_config.get("member-id", ""))
+    return member if _TOKEN.fullmatch(member) else f"node-{context.node_id}"
+
+
+def _phase(message: Message) -> str:
+    # The phase travels in the fit instructions; SecAgg+'s own stages carry their stage name.
+    if message.has_content():
+        for record in message.content.config_records.values():
+            for key in ("phase", "stage"):
+                value = record.get(key)
+                if isinstance(value, str) and _TOKEN.fullmatch(value):
+                    return value
+    return "unknown"
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    return reason if isinstance(reason, str) and _TOKEN.fullmatch(reason) else "internal_error"
 
 
 def check_reply(reply: Message, schema: FlowerEgressSchema, index: ExactMatchIndex) -> None:

@@ -1,4 +1,4 @@
-"""The shared model: logistic regression or a small MLP, with weights as one flat vector.
+"""The shared model: logistic regression, a small MLP or gradient-boosted trees, as one flat vector.
 
 The model sees standardised inputs; the means and standard deviations agreed in the
 ``stats`` phases travel with the model (:class:`Normaliser`) so every member and
@@ -26,7 +26,7 @@ __all__ = [
     "set_weights",
 ]
 
-ModelKind = Literal["lr", "mlp"]
+ModelKind = Literal["lr", "mlp", "gbt"]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -49,9 +49,18 @@ class Normaliser:
 
 
 def build_model(kind: ModelKind, width: int, *, hidden: int) -> torch.nn.Module:
-    """Return a fresh PyTorch model mapping ``width`` inputs to one logit."""
+    """Return a fresh PyTorch model mapping ``width`` inputs to one logit (``lr`` or ``mlp``).
+
+    Raises
+    ------
+    ValueError
+        For ``gbt``, which is no PyTorch model (see :mod:`federated.trees`).
+
+    """
     import torch
 
+    if kind == "gbt":
+        raise ValueError("gradient-boosted trees are not a PyTorch model")
     if kind == "lr":
         return torch.nn.Sequential(torch.nn.Linear(width, 1))
     return torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
@@ -85,9 +94,13 @@ def initial_weights(kind: ModelKind, width: int, *, hidden: int, seed: int) -> F
 
 
 def predict(
-    kind: ModelKind, weights: FloatArray, inputs: npt.NDArray[np.float32], *, hidden: int
+    kind: ModelKind, weights: FloatArray, inputs: npt.NDArray[np.float32], *, hidden: int, depth: int = 0
 ) -> FloatArray:
-    """Return default probabilities for already standardised ``inputs``."""
+    """Return default probabilities for already standardised ``inputs`` (``depth``: gbt trees)."""
+    if kind == "gbt":
+        from federated.trees import Ensemble, TreeParams
+
+        return Ensemble.from_vector(weights, TreeParams(depth=depth)).probabilities(inputs)
     import torch
 
     model = build_model(kind, inputs.shape[1], hidden=hidden)

@@ -31,7 +31,7 @@ from gateway.identity.peer import Peer
 
 __all__ = ["FORMAT_VERSION", "ModelRecord", "VerifiedModel", "load_verified", "next_version", "publish"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_FILE, SIGNATURE_FILE, CERTIFICATE_FILE = "model.json", "model.sig", "signer.cert.pem"
 FloatArray = npt.NDArray[np.float64]
 
@@ -59,6 +59,10 @@ class ModelRecord:
     epsilon: float = 0.0
     delta: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Column → agreed value replacing a missing cell (encoded space; see federated.features.encoding).
+    imputation: dict[str, float] = field(default_factory=dict)
+    #: Tree depth of a ``gbt`` model (0 for the others).
+    depth: int = 0
 
     @property
     def weights_sha256(self) -> str:
@@ -85,6 +89,8 @@ class ModelRecord:
             "epsilon": self.epsilon,
             "delta": self.delta,
             "settings": self.settings,
+            "imputation": self.imputation,
+            "depth": self.depth,
         }
         return json.dumps(document, sort_keys=True, indent=1).encode("utf-8")
 
@@ -102,13 +108,13 @@ class ModelRecord:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
             raise ValueError("unknown model file format")
         kind = doc["kind"]
-        if kind not in ("lr", "mlp"):
+        if kind not in ("lr", "mlp", "gbt"):
             raise ValueError("unknown model kind")
         record = cls(
             name=str(doc["name"]),
             version=int(doc["version"]),
             created_at=str(doc["created_at"]),
-            kind="lr" if kind == "lr" else "mlp",
+            kind="lr" if kind == "lr" else "gbt" if kind == "gbt" else "mlp",
             hidden=int(doc["hidden"]),
             weights=np.asarray(doc["weights"], dtype=np.float64),
             normaliser=Normaliser(
@@ -121,6 +127,8 @@ class ModelRecord:
             epsilon=float(doc["epsilon"]),
             delta=float(doc["delta"]),
             settings=dict(doc["settings"]),
+            imputation={str(k): float(v) for k, v in dict(doc["imputation"]).items()},
+            depth=int(doc["depth"]),
         )
         if record.weights_sha256 != doc["weights_sha256"]:
             raise ValueError("weights do not match their recorded hash")

@@ -118,6 +118,6 @@ def score_table(model: VerifiedModel, spec: FeatureSpec, table: RawTable, policy
             f"feature spec: model {record.name} v{record.version} was trained with spec"
             f" {record.spec_sha256[:12]}…, the member's spec is {spec.digest[:12]}…"
         )
-    inputs = record.normaliser.apply(table.matrix(spec))
-    probabilities = predict(record.kind, record.weights, inputs, hidden=record.hidden)
+    inputs = record.normaliser.apply(table.matrix(spec, record.imputation))
+    probabilities = predict(record.kind, record.weights, inputs, hidden=record.hidden, depth=record.depth)
     return Scores(table.keys, probabilities, tuple(policy.tier(float(p)) for p in probabilities))

@@ -12,10 +12,17 @@ from flwr.app import Context, Message
 from flwr.app.message_type import MessageType
 from flwr.client.mod import secaggplus_mod
 from flwr.clientapp.typing import ClientAppCallable
+from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS
 
 from federated.errors import FederatedError
 
-__all__ = ["plain_allowed", "secagg_gate_mod"]
+__all__ = ["ClearReplyRefused", "plain_allowed", "secagg_gate_mod"]
+
+
+class ClearReplyRefused(FederatedError):
+    """The bureau asked for a reply outside SecAgg+ and this member does not allow clear replies."""
+
+    reason = "clear_reply_refused"
 
 
 def plain_allowed(context: Context) -> bool:
@@ -36,4 +43,6 @@ def secagg_gate_mod(message: Message, context: Context, call_next: ClientAppCall
         raise FederatedError(f"refused a {message.metadata.message_type!r} message: only train is served")
     if plain_allowed(context):
         return call_next(message, context)
+    if RECORD_KEY_CONFIGS not in message.content.config_records:
+        raise ClearReplyRefused("the message is not part of a SecAgg+ aggregation; clear replies are refused")
     return secaggplus_mod(message, context, call_next)

@@ -1,7 +1,9 @@
 """Typed run settings read from Flower's run config, and member data settings from the node config.
 
 Run-config keys (all optional; see ``docs/federated-model.md``): ``model``
-(``lr``/``mlp``), ``strategy`` (``fedavg``/``fedprox``), ``proximal-mu``,
+(``lr``/``mlp``/``gbt``), ``tree-depth``, ``tree-learning-rate``, ``tree-l2``,
+``tree-min-child-weight``, ``tree-bins``, ``eval-every``, ``strategy`` (``fedavg``/``fedprox``),
+``proximal-mu``,
 ``server-learning-rate``, ``rounds``,
 ``local-epochs``, ``batch-size``, ``learning-rate``, ``hidden``, ``secagg``,
 ``dp-epsilon`` (0 = off), ``dp-delta``, ``dp-max-grad-norm``, ``feature-spec``,
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from federated.errors import RunConfigError
+from federated.trees import TreeParams
 from gateway.clock import local_date, system_clock
 
 __all__ = ["DEFAULT_SPEC", "RunSettings", "UserConfigValue"]
@@ -30,7 +33,7 @@ DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "policies" / "features" / "
 class RunSettings:
     """Everything a run needs to know, identical at the server and at every member."""
 
-    model: Literal["lr", "mlp"] = "mlp"
+    model: Literal["lr", "mlp", "gbt"] = "gbt"
     strategy: Literal["fedavg", "fedprox"] = "fedavg"
     proximal_mu: float = 0.01
     server_learning_rate: float = 1.0
@@ -53,6 +56,12 @@ class RunSettings:
     secagg_timeout: float = 120.0
     bureau_key: Path | None = None
     bureau_cert: Path | None = None
+    tree_depth: int = 4
+    tree_learning_rate: float = 0.3
+    tree_l2: float = 1.0
+    tree_min_child_weight: float = 5.0
+    tree_bins: int = 64
+    eval_every: int = 0
 
     @classmethod
     def from_run_config(cls, config: Mapping[str, UserConfigValue]) -> RunSettings:
@@ -69,7 +78,7 @@ class RunSettings:
         if unknown:
             raise RunConfigError(f"run config: unknown keys {unknown}")
         default = cls()
-        model = _choice(config, "model", ("lr", "mlp"), default.model)
+        model = _choice(config, "model", ("lr", "mlp", "gbt"), default.model)
         strategy = _choice(config, "strategy", ("fedavg", "fedprox"), default.strategy)
         as_of_text = config.get("as-of")
         as_of = None
@@ -79,7 +88,7 @@ class RunSettings:
             except ValueError:
                 raise RunConfigError(f"as-of: expected an ISO date, received {as_of_text!r}") from None
         settings = cls(
-            model="lr" if model == "lr" else "mlp",
+            model="lr" if model == "lr" else "gbt" if model == "gbt" else "mlp",
             strategy="fedprox" if strategy == "fedprox" else "fedavg",
             proximal_mu=_number(config, "proximal-mu", default.proximal_mu, low=0.0),
             server_learning_rate=_number(
@@ -104,10 +113,38 @@ class RunSettings:
             secagg_timeout=_number(config, "secagg-timeout", default.secagg_timeout, low=0.1),
             bureau_key=_path(config, "bureau-key"),
             bureau_cert=_path(config, "bureau-cert"),
+            tree_depth=_integer(config, "tree-depth", default.tree_depth, low=1),
+            tree_learning_rate=_number(config, "tree-learning-rate", default.tree_learning_rate, low=1e-6),
+            tree_l2=_number(config, "tree-l2", default.tree_l2, low=0.0),
+            tree_min_child_weight=_number(
+                config, "tree-min-child-weight", default.tree_min_child_weight, low=0.0
+            ),
+            tree_bins=_integer(config, "tree-bins", default.tree_bins, low=2),
+            eval_every=_integer(config, "eval-every", default.eval_every, low=0),
         )
+        if settings.tree_depth > 8 or settings.tree_bins > 256:
+            raise RunConfigError("tree-depth: at most 8 levels and 256 bins (tree-bins)")
         if settings.holdout_fraction >= 1.0:
             raise RunConfigError("holdout-fraction: expected a value below 1")
         return settings
+
+    @property
+    def tree_params(self) -> TreeParams:
+        """The growth parameters of ``gbt`` runs."""
+        return TreeParams(
+            depth=self.tree_depth,
+            learning_rate=self.tree_learning_rate,
+            l2=self.tree_l2,
+            min_child_weight=self.tree_min_child_weight,
+            bins=self.tree_bins,
+        )
+
+    @property
+    def evaluation_interval(self) -> int:
+        """Rounds between federated evaluations (``eval-every``; 0: every round, or a fifth of the trees)."""
+        if self.eval_every:
+            return self.eval_every
+        return max(1, self.rounds // 5) if self.model == "gbt" else 1
 
     def reference_date(self) -> dt.date:
         """Return ``as-of``, or today's date in Beijing when unset (the app's own clock)."""

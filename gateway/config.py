@@ -57,7 +57,7 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
         }
     ),
     "metrics": frozenset({"listen"}),
-    "federation": frozenset({"enabled", "relay_listen", "relay_address"}),
+    "federation": frozenset({"enabled", "relay_listen", "relay_address", "features_table"}),
     # The bureau only: the CA folder it copies into the consortium key log (docs/audit.md).
     "ca": frozenset({"dir"}),
 }

@@ -1,8 +1,9 @@
 """The ClientApp each member's SuperNode runs: ``federated.apps.client:app``.
 
-Mods, outermost first: the egress mod (every reply checked against
-``policies/egress_flower.toml`` and the node's exact-match index), then the SecAgg+
-gate. The client itself computes the phase vector (:func:`federated.member.compute`)
+Mods, outermost first: the lanes mod (a message may carry two SecAgg+ instances, each
+answered on its own: :mod:`federated.lanes_mod`), the egress mod (every reply checked
+against ``policies/egress_flower.toml`` and the node's exact-match index), then the
+SecAgg+ gate. The client itself computes the phase vector (:func:`federated.member.compute`)
 and replies with it as the only array, ``num_examples`` = 1 and no metrics, so the
 only per-member figures sent are inside SecAgg+'s masked vector. torch and opacus are
 imported only when a phase needs them.
@@ -10,14 +11,14 @@ imported only when a phase needs them.
 
 from __future__ import annotations
 
-import numpy as np
 from flwr.app import Context
 from flwr.client import Client, ClientApp, NumPyClient
 from flwr.common import NDArrays, Scalar
 
 from federated.egress_mod import egress_mod
 from federated.errors import FederatedError
-from federated.protocol import Phase
+from federated.lanes_mod import lanes_mod
+from federated.protocol import Phase, unpack
 from federated.secagg_gate import secagg_gate_mod
 from federated.settings import RunSettings
 
@@ -47,7 +48,12 @@ class MemberClient(NumPyClient):
         if not isinstance(round_number, int):
             raise FederatedError("round: expected an integer")
         data = load_member_data(self.context.node_config, settings)
-        arrays = [np.asarray(a, dtype=np.float64) for a in parameters]
+        if len(parameters) != 1:
+            raise FederatedError("expected the phase's arrays packed into one vector")
+        try:
+            arrays = unpack(parameters[0])
+        except ValueError as exc:
+            raise FederatedError(f"phase {phase.value}: {exc}") from None
         vector = compute(phase, data, settings, arrays, round_number=round_number)
         return [vector], 1, {}
 
@@ -63,4 +69,4 @@ def client_fn(context: Context) -> Client:
     return MemberClient(context).to_client()
 
 
-app = ClientApp(client_fn=client_fn, mods=[egress_mod, secagg_gate_mod])
+app = ClientApp(client_fn=client_fn, mods=[lanes_mod, egress_mod, secagg_gate_mod])

@@ -1,10 +1,25 @@
-"""The feature spec: which columns a consortium trains on and how each is transformed.
+"""The feature spec: the model columns a consortium declares once, and how each is read and encoded.
 
-A spec is a TOML file (see ``policies/features/uci-taiwan.toml``) with a ``[spec]``
-table (``name``, ``version``, ``target``) and one ``[[feature]]`` table per column
-(``column``, ``kind``, optional ``transform``, ``clip`` and, for categorical columns,
-``categories``). Parsing is strict: an unknown key, kind or transform is refused
-with a :class:`FeatureSpecError` naming the field.
+A spec is a TOML file (``docs/federated-model.md`` documents every field; the shipped
+examples are ``policies/features/uci-taiwan.toml`` and ``policies/features/credit-risk.toml``)::
+
+    [spec]
+    name = "credit-risk"          # recorded with every model
+    version = 1
+    target = "loan_status"        # the label column: 1/0, true/false, yes/no, y/n
+    key = "loan_id"               # optional: the column naming a row (default: its row number)
+
+    [[feature]]
+    column = "person_income"
+    type = "number"               # number | category | date | flag
+    unit = "USD a year"           # optional, documentation (shown by `credgate features check`)
+    clip = [0, 1000000]           # optional raw bounds; values outside are clipped
+    transform = "log1p"           # optional: none | log1p | signed_log1p (number, date)
+    missing = "median"            # refuse (default) | mean | median (number, date)
+                                  # | indicator (category, flag)
+
+Parsing is strict: an unknown key, type, transform or missing-value rule is refused
+with a :class:`FeatureSpecError` naming the field (``feature[3].missing`` and the column).
 """
 
 from __future__ import annotations
@@ -12,68 +27,113 @@ from __future__ import annotations
 import hashlib
 import math
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
-
 from federated.errors import FeatureSpecError
 
-__all__ = ["Feature", "FeatureSpec", "load_spec", "parse_spec"]
+__all__ = [
+    "DEFAULT_FALSE",
+    "DEFAULT_TRUE",
+    "Feature",
+    "FeatureSpec",
+    "Missing",
+    "Transform",
+    "ValueType",
+    "load_spec",
+    "parse_spec",
+]
 
-Kind = Literal["numeric", "ordinal", "categorical"]
+ValueType = Literal["number", "category", "date", "flag"]
 Transform = Literal["none", "log1p", "signed_log1p"]
-_KINDS: tuple[Kind, ...] = ("numeric", "ordinal", "categorical")
+Missing = Literal["refuse", "mean", "median", "indicator"]
+Unknown = Literal["refuse", "ignore"]
+_TYPES: tuple[ValueType, ...] = ("number", "category", "date", "flag")
 _TRANSFORMS: tuple[Transform, ...] = ("none", "log1p", "signed_log1p")
-_FEATURE_KEYS = {"column", "kind", "transform", "clip", "categories"}
-_SPEC_KEYS = {"name", "version", "target"}
+_MISSING: dict[ValueType, tuple[Missing, ...]] = {
+    "number": ("refuse", "mean", "median"),
+    "date": ("refuse", "mean", "median"),
+    "category": ("refuse", "indicator"),
+    "flag": ("refuse", "indicator"),
+}
+_COMMON_KEYS = {"column", "type", "unit", "missing", "description"}
+_TYPE_KEYS: dict[ValueType, set[str]] = {
+    "number": {"clip", "transform"},
+    "date": {"clip", "transform", "format"},
+    "category": {"categories", "unknown"},
+    "flag": {"true", "false"},
+}
+_SPEC_KEYS = {"name", "version", "target", "key", "description"}
+#: Cell texts read as true / false for flags and the target when the spec names none.
+DEFAULT_TRUE = ("1", "true", "yes", "y", "t")
+DEFAULT_FALSE = ("0", "false", "no", "n", "f")
 
 
 @dataclass(frozen=True, slots=True)
 class Feature:
-    """One declared input column.
+    """One declared model column.
 
     Attributes
     ----------
     column
-        Column name (UCI naming for the first spec).
-    kind
-        ``numeric``, ``ordinal`` (an ordered integer code) or ``categorical`` (one-hot).
-    transform
-        Applied after clipping: ``log1p`` (needs a non-negative value), ``signed_log1p``.
+        Column name in the member's data (the import maps the file's own names onto it).
+    type
+        ``number``, ``category`` (one model input per code), ``date`` (days before the
+        run's reference date) or ``flag`` (0/1).
+    unit
+        Free text documenting the unit (``"CNY"``, ``"years"``); not used in computation.
+    missing
+        What an empty cell does: ``refuse`` it (the row is an error naming the column), or
+        impute the federation's ``mean``/``median`` (numbers, dates) plus a 0/1 indicator
+        input, or (categories, flags) set only an ``indicator`` input.
     clip
-        ``(low, high)`` bounds applied to the raw value, or ``None``.
+        Raw ``(low, high)`` bounds applied before the transform (numbers, dates).
+    transform
+        ``log1p`` (needs ``clip`` with low ≥ 0) or ``signed_log1p`` (numbers, dates).
     categories
-        Categorical codes, one model input each; other codes set none of them.
+        The code table of a category: the cell texts, one model input each.
+    unknown
+        A category cell outside the code table: ``refuse`` (default) or ``ignore`` (no input set).
+    date_format
+        ``strptime`` format of date cells (default ISO ``%Y-%m-%d``).
+    true_values, false_values
+        Cell texts of a flag (compared case-insensitively).
 
     """
 
     column: str
-    kind: Kind
-    transform: Transform = "none"
+    type: ValueType
+    unit: str = ""
+    missing: Missing = "refuse"
     clip: tuple[float, float] | None = None
-    categories: tuple[int, ...] = ()
+    transform: Transform = "none"
+    categories: tuple[str, ...] = ()
+    unknown: Unknown = "refuse"
+    date_format: str = "%Y-%m-%d"
+    true_values: tuple[str, ...] = DEFAULT_TRUE
+    false_values: tuple[str, ...] = DEFAULT_FALSE
+
+    @property
+    def continuous(self) -> bool:
+        """Whether the feature is a number or a date (one continuous model input)."""
+        return self.type in ("number", "date")
+
+    @property
+    def has_indicator(self) -> bool:
+        """Whether a missing-value indicator input follows the feature's inputs."""
+        return self.missing != "refuse"
 
     @property
     def width(self) -> int:
         """Number of model inputs this feature produces."""
-        return len(self.categories) if self.kind == "categorical" else 1
+        base = len(self.categories) if self.type == "category" else 1
+        return base + int(self.has_indicator)
 
-    def encode(self, raw: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Return the model inputs for raw column values, shape ``(len(raw), width)``."""
-        if self.kind == "categorical":
-            return np.stack([(raw == code).astype(np.float64) for code in self.categories], axis=1)
-        values = raw.astype(np.float64)
-        if self.clip is not None:
-            values = np.clip(values, self.clip[0], self.clip[1])
-        if self.transform == "log1p":
-            values = np.log1p(np.maximum(values, 0.0))
-        elif self.transform == "signed_log1p":
-            values = np.sign(values) * np.log1p(np.abs(values))
-        return values.reshape(-1, 1)
+    def input_names(self) -> list[str]:
+        """Return one name per model input (``grade=B``, ``income:missing``)."""
+        names = [f"{self.column}={c}" for c in self.categories] if self.type == "category" else [self.column]
+        return [*names, f"{self.column}:missing"] if self.has_indicator else names
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +146,8 @@ class FeatureSpec:
         Identify the spec; both are recorded with every trained model.
     target
         Label column (1 = defaulted).
+    key
+        Column naming each row, or ``None`` (rows are named by their number).
     features
         Input columns in model order.
     digest
@@ -96,12 +158,13 @@ class FeatureSpec:
     name: str
     version: int
     target: str
+    key: str | None
     features: tuple[Feature, ...]
     digest: str
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Raw columns the spec reads, in order."""
+        """Feature columns the spec reads, in order (the target and key not included)."""
         return tuple(f.column for f in self.features)
 
     @property
@@ -110,16 +173,22 @@ class FeatureSpec:
         return sum(f.width for f in self.features)
 
     def input_names(self) -> list[str]:
-        """Return one name per model input (``EDUCATION=2`` for one-hot columns)."""
-        names: list[str] = []
-        for f in self.features:
-            names.extend([f"{f.column}={c}" for c in f.categories] if f.kind == "categorical" else [f.column])
-        return names
+        """Return one name per model input, in model order."""
+        return [name for f in self.features for name in f.input_names()]
 
-    def encode(self, raw: Mapping[str, npt.NDArray[np.float64]]) -> npt.NDArray[np.float32]:
-        """Build the (unnormalised) model input matrix from raw columns."""
-        blocks = [f.encode(np.asarray(raw[f.column], dtype=np.float64)) for f in self.features]
-        return np.concatenate(blocks, axis=1).astype(np.float32)
+    def feature(self, column: str) -> Feature:
+        """Return the feature declared for ``column``.
+
+        Raises
+        ------
+        KeyError
+            When the spec declares no such column.
+
+        """
+        for f in self.features:
+            if f.column == column:
+                return f
+        raise KeyError(column)
 
 
 def load_spec(path: Path) -> FeatureSpec:
@@ -157,6 +226,7 @@ def parse_spec(data: bytes) -> FeatureSpec:
     _no_unknown(head, _SPEC_KEYS, "spec")
     name = _string(head, "name", "spec.name")
     target = _string(head, "target", "spec.target")
+    key = _string(head, "key", "spec.key") if "key" in head else None
     version = head.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise FeatureSpecError(f"spec.version: expected a positive integer, received {version!r}")
@@ -170,44 +240,90 @@ def parse_spec(data: bytes) -> FeatureSpec:
     columns = [f.column for f in features]
     if len(set(columns)) != len(columns):
         raise FeatureSpecError("feature.column: each column may be declared once")
-    if target in columns:
-        raise FeatureSpecError(f"spec.target: {target!r} is also declared as a feature")
-    return FeatureSpec(name, version, target, features, hashlib.sha256(data).hexdigest())
+    for special, where in ((target, "spec.target"), (key, "spec.key")):
+        if special is not None and special in columns:
+            raise FeatureSpecError(f"{where}: {special!r} is also declared as a feature")
+    if key is not None and key == target:
+        raise FeatureSpecError("spec.key: the key column cannot be the target")
+    return FeatureSpec(name, version, target, key, features, hashlib.sha256(data).hexdigest())
 
 
 def _feature(item: object, index: int) -> Feature:
     where = f"feature[{index}]"
     if not isinstance(item, dict):
         raise FeatureSpecError(f"{where}: expected a table")
-    _no_unknown(item, _FEATURE_KEYS, where)
     column = _string(item, "column", f"{where}.column")
-    kind = item.get("kind")
-    if kind not in _KINDS:
-        raise FeatureSpecError(f"{where}.kind: expected one of {list(_KINDS)}, received {kind!r}")
+    where = f"{where} ({column})"
+    value_type = item.get("type")
+    if value_type not in _TYPES:
+        raise FeatureSpecError(f"{where}.type: expected one of {list(_TYPES)}, received {value_type!r}")
+    _no_unknown(item, _COMMON_KEYS | _TYPE_KEYS[value_type], where)
+    unit = item.get("unit", "")
+    if not isinstance(unit, str):
+        raise FeatureSpecError(f"{where}.unit: expected a string, received {unit!r}")
+    missing = item.get("missing", "refuse")
+    if missing not in _MISSING[value_type]:
+        raise FeatureSpecError(
+            f"{where}.missing: a {value_type} takes one of {list(_MISSING[value_type])}, received {missing!r}"
+        )
+    if value_type == "category":
+        return Feature(
+            column, "category", unit, missing, categories=_codes(item.get("categories"), where),
+            unknown=_unknown(item.get("unknown", "refuse"), where),
+        )  # fmt: skip
+    if value_type == "flag":
+        true_values = _texts(item.get("true", list(DEFAULT_TRUE)), f"{where}.true")
+        false_values = _texts(item.get("false", list(DEFAULT_FALSE)), f"{where}.false")
+        if {v.lower() for v in true_values} & {v.lower() for v in false_values}:
+            raise FeatureSpecError(f"{where}.true: a text cannot be both true and false")
+        return Feature(column, "flag", unit, missing, true_values=true_values, false_values=false_values)
     transform = item.get("transform", "none")
     if transform not in _TRANSFORMS:
         raise FeatureSpecError(
             f"{where}.transform: expected one of {list(_TRANSFORMS)}, received {transform!r}"
         )
     clip = _clip(item.get("clip"), f"{where}.clip")
-    categories: tuple[int, ...] = ()
-    if kind == "categorical":
-        raw = item.get("categories")
-        if (
-            not isinstance(raw, list)
-            or not raw
-            or not all(isinstance(c, int) and not isinstance(c, bool) for c in raw)
-            or len(set(raw)) != len(raw)
-        ):
-            raise FeatureSpecError(f"{where}.categories: expected a non-empty list of distinct integers")
-        if transform != "none" or clip is not None:
-            raise FeatureSpecError(f"{where}.transform: a categorical feature takes no transform or clip")
-        categories = tuple(raw)
-    elif "categories" in item:
-        raise FeatureSpecError(f"{where}.categories: only categorical features list categories")
     if transform == "log1p" and (clip is None or clip[0] < 0):
         raise FeatureSpecError(f"{where}.clip: log1p needs a clip with a non-negative lower bound")
-    return Feature(column, kind, transform, clip, categories)
+    date_format = item.get("format", "%Y-%m-%d")
+    if not isinstance(date_format, str) or "%" not in date_format:
+        raise FeatureSpecError(f"{where}.format: expected a strptime format such as '%Y-%m-%d'")
+    return Feature(
+        column, "number" if value_type == "number" else "date", unit, missing, clip=clip,
+        transform=transform, date_format=date_format,
+    )  # fmt: skip
+
+
+def _codes(raw: object, where: str) -> tuple[str, ...]:
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(c, str | int) and not isinstance(c, bool) for c in raw)
+    ):
+        raise FeatureSpecError(
+            f"{where}.categories: expected a non-empty list of codes (strings or integers)"
+        )
+    codes = tuple(str(c).strip() for c in raw)
+    if len(set(codes)) != len(codes) or not all(codes):
+        raise FeatureSpecError(f"{where}.categories: codes must be distinct and non-empty")
+    return codes
+
+
+def _unknown(value: object, where: str) -> Unknown:
+    if value == "refuse":
+        return "refuse"
+    if value == "ignore":
+        return "ignore"
+    raise FeatureSpecError(f"{where}.unknown: expected 'refuse' or 'ignore', received {value!r}")
+
+
+def _texts(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise FeatureSpecError(f"{where}: expected a non-empty list of cell texts")
+    texts = tuple(str(v).strip() for v in value if isinstance(v, str | int) and not isinstance(v, bool))
+    if len(texts) != len(value) or not all(texts):
+        raise FeatureSpecError(f"{where}: expected a non-empty list of cell texts")
+    return texts
 
 
 def _clip(value: object, where: str) -> tuple[float, float] | None:

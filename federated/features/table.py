@@ -1,4 +1,4 @@
-"""A member's raw feature table: UCI-named columns as arrays, labels and local row keys."""
+"""A member's feature table: read columns (NaN = missing), labels and local row keys."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from federated.errors import FeatureSpecError
+from federated.features.encoding import Imputation, encode
 from federated.features.spec import FeatureSpec
+from federated.features.values import ReadColumns
 
 __all__ = ["RawTable", "stratified_split"]
 
@@ -18,16 +19,16 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class RawTable:
-    """Raw column values of one member's rows; it never leaves the member.
+    """Read column values of one member's rows; it never leaves the member.
 
     Attributes
     ----------
     columns
-        Column name → values (float64, one per row).
+        Column name → values (float64, one per row; NaN where the cell was empty).
     labels
         Target values (0/1), one per row.
     keys
-        Local row keys (account references or CSV ids), used only for local score files.
+        Local row keys (account or loan references), used only for local score files.
 
     """
 
@@ -35,11 +36,16 @@ class RawTable:
     labels: IntArray
     keys: tuple[str, ...]
 
+    @classmethod
+    def from_read(cls, read: ReadColumns) -> RawTable:
+        """The accepted rows of a read."""
+        return cls(read.columns, read.labels, read.keys)
+
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def matrix(self, spec: FeatureSpec) -> npt.NDArray[np.float32]:
-        """Return the unnormalised model inputs for ``spec``.
+    def matrix(self, spec: FeatureSpec, imputation: Imputation) -> npt.NDArray[np.float32]:
+        """Return the model inputs for ``spec`` with missing cells imputed.
 
         Raises
         ------
@@ -47,10 +53,7 @@ class RawTable:
             When the table lacks a column the spec declares.
 
         """
-        missing = [c for c in spec.columns if c not in self.columns]
-        if missing:
-            raise FeatureSpecError(f"feature: the member's data lacks columns {missing}")
-        return spec.encode(self.columns)
+        return encode(spec, self.columns, imputation)
 
     def take(self, index: IntArray) -> RawTable:
         """Return the rows at ``index``."""

@@ -1,5 +1,8 @@
 """Run one phase across the members: through SecAgg+ (default) or, for benchmarks only, in clear.
 
+SecAgg+ aggregations run through :class:`~federated.server.pipeline.SecAggPipeline`: the
+next aggregation's key stages share this one's messages, two exchanges per aggregation.
+
 Both paths hand :class:`~federated.server.strategy.PhaseStrategy` the element-wise
 mean of the members' vectors. The plain path exists to measure SecAgg+'s cost; it
 sends each member's vector in clear, so members refuse it unless their node config
@@ -9,6 +12,7 @@ sets ``allow-plain`` (see :mod:`federated.secagg_gate`).
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 
 import flwr.compat.common.recorddict_compat as compat
@@ -17,22 +21,30 @@ from flwr.app import ArrayRecord, ConfigRecord, Message
 from flwr.app.message_type import MessageType
 from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
 from flwr.server.compat.legacy_context import LegacyContext
-from flwr.server.workflow import SecAggPlusWorkflow
 from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECORD
 from flwr.server.workflow.constant import Key as WorkflowKey
 from flwr.serverapp.grid import Grid
 
 from federated.errors import FederatedRunError
-from federated.protocol import (
-    CLIPPING_RANGE,
-    MODULUS_RANGE,
-    QUANTIZATION_RANGE,
-    RECONSTRUCTION_THRESHOLD,
-    Phase,
-)
+from federated.protocol import Phase
+from federated.server.pipeline import SecAggPipeline
 from federated.server.strategy import Aggregate, PhaseStrategy
+from federated.server.watched_grid import MemberFailure, WatchedGrid
 
-__all__ = ["PhaseRunner"]
+__all__ = ["PhaseFailed", "PhaseRunner"]
+
+
+class PhaseFailed(FederatedRunError):
+    """Too few members contributed to a phase; carries the failures members reported."""
+
+    def __init__(self, message: str, *, failures: list[MemberFailure]) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+def _unique(failures: list[MemberFailure]) -> list[MemberFailure]:
+    return list(dict.fromkeys(failures))
+
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +73,14 @@ class PhaseRunner:
         if not isinstance(context.strategy, PhaseStrategy):
             raise TypeError("the legacy context must hold a PhaseStrategy")
         self.grid, self.context, self.strategy = grid, context, context.strategy
+        self.failures: list[MemberFailure] = grid.failures if isinstance(grid, WatchedGrid) else []
         self.secagg, self.min_members, self.timeout = secagg, min_members, timeout
         self.step = 0
         self.seconds: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
         context.state.array_records[MAIN_PARAMS_RECORD] = ArrayRecord()
         context.state.config_records[MAIN_CONFIGS_RECORD] = ConfigRecord()
+        self.pipeline = SecAggPipeline(grid, context, timeout=timeout)
 
     def run(self, phase: Phase, arrays: list[np.ndarray], *, round_number: int = 0) -> Aggregate:
         """Run ``phase`` and return the mean of the members' vectors.
@@ -79,28 +94,40 @@ class PhaseRunner:
         self.step += 1
         self.context.state.config_records[MAIN_CONFIGS_RECORD][WorkflowKey.CURRENT_ROUND] = self.step
         self.strategy.instruct(phase, list(arrays), round_number=round_number)
+        failed_before = len(self.failures)
         started = time.perf_counter()
         if self.secagg:
-            SecAggPlusWorkflow(
-                num_shares=1.0,
-                reconstruction_threshold=RECONSTRUCTION_THRESHOLD,
-                max_weight=1.0,
-                clipping_range=CLIPPING_RANGE,
-                quantization_range=QUANTIZATION_RANGE,
-                modulus_range=MODULUS_RANGE,
-                timeout=self.timeout,
-            )(self.grid, self.context)
+            self.pipeline.aggregate()
         else:
             self._plain()
         self.seconds[phase.value] = self.seconds.get(phase.value, 0.0) + time.perf_counter() - started
+        self.counts[phase.value] = self.counts.get(phase.value, 0) + 1
         aggregate = self.strategy.aggregate
         if aggregate is None or aggregate.members < self.min_members:
             got = 0 if aggregate is None else aggregate.members
-            raise FederatedRunError(
+            failures = self.failures[failed_before:]
+            raise PhaseFailed(
                 f"phase {phase.value}: expected at least {self.min_members} members, {got} contributed"
+                + "".join(f"; {failure}" for failure in _unique(failures)),
+                failures=_unique(failures),
             )
         logger.info("phase %s: aggregated %s members", phase.value, aggregate.members)
         return aggregate
+
+    def timing(self) -> dict[str, object]:
+        """Aggregations per phase, and the medians of the message exchanges' parts (results.json)."""
+        exchanges = self.grid.exchanges if isinstance(self.grid, WatchedGrid) else []
+
+        def median(values: list[float]) -> float | None:
+            return round(statistics.median(values), 3) if values else None
+
+        return {
+            "aggregations": dict(self.counts),
+            "exchanges": len(exchanges),
+            "exchange_seconds_median": median([e.last for e in exchanges]),
+            "push_seconds_median": median([e.pushed for e in exchanges]),
+            "first_reply_seconds_median": median([e.first for e in exchanges]),
+        }
 
     def _plain(self) -> None:
         proxies = self.strategy.configure_fit(

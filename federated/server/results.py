@@ -14,16 +14,21 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from federated.errors import FederatedRunError
 from federated.features.spec import FeatureSpec
+from federated.member import imputation_map
 from federated.metrics import Quality
 from federated.models import Normaliser
 from federated.registry import ModelRecord, next_version, publish
 from federated.settings import RunSettings
 from gateway.clock import system_clock
+
+if TYPE_CHECKING:
+    from federated.server.profile import Profile
 
 __all__ = ["RESULTS_FILE", "RunResult"]
 
@@ -47,6 +52,9 @@ class RunResult:
     card_path: Path | None = None
     elapsed: float = 0.0
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, object] = field(default_factory=dict)
+    imputation: dict[str, float] = field(default_factory=dict)
+    failure: dict[str, Any] | None = None
     # What the run is doing now, for `credgate train` before round 1 ("agreeing on …").
     phase: str = ""
 
@@ -54,6 +62,11 @@ class RunResult:
     def start(cls, settings: RunSettings, spec: FeatureSpec, members: int) -> RunResult:
         """Begin a run's record."""
         return cls(settings, spec, members)
+
+    def set_profile(self, profile: Profile) -> None:
+        """Record the agreed imputation (column → value) and the federation's training rows."""
+        self.imputation = imputation_map(self.spec, profile.imputation)
+        self.training_rows = round(profile.rows)
 
     def set_normaliser(self, mean: np.ndarray, std: np.ndarray, *, rows: int) -> None:
         """Record the agreed normalisation and the federation's total training rows."""
@@ -104,8 +117,11 @@ class RunResult:
             "delta": self.settings.dp_delta if self.settings.dp_epsilon > 0 else None,
             "elapsed_seconds": self.elapsed,
             "phase_seconds": self.phase_seconds,
+            "timing": self.timing,
             "model": str(self.model_path) if self.model_path else None,
             "model_card": str(self.card_path) if self.card_path else None,
+            "imputation": self.imputation,
+            "failure": self.failure,
         }
 
     def enter(self, phase: str) -> None:
@@ -122,6 +138,17 @@ class RunResult:
         temporary = out / f".{RESULTS_FILE}.tmp"
         temporary.write_text(json.dumps(self.to_json(status), indent=1, default=float), encoding="utf-8")
         os.replace(temporary, out / RESULTS_FILE)
+
+    def fail(self, exc: BaseException) -> None:
+        """Record why the run failed (members, phases and reason classes only) and write it."""
+        failures = getattr(exc, "failures", [])
+        self.failure = {
+            "error": type(exc).__name__,
+            "reason": str(getattr(exc, "reason", "internal_error")),
+            "message": str(exc) if isinstance(exc, FederatedRunError) else type(exc).__name__,
+            "members": [{"member": f.member, "phase": f.phase, "reason": f.reason} for f in failures],
+        }
+        self.write_progress("failed")
 
     def record(self, *, version: int) -> ModelRecord:
         """Return the registry record of the trained model."""
@@ -142,11 +169,21 @@ class RunResult:
             epsilon=self.epsilon,
             delta=self.settings.dp_delta if self.settings.dp_epsilon > 0 else 0.0,
             settings=self.to_json("finished")["settings"],
+            imputation=dict(self.imputation),
+            depth=self.settings.tree_depth if self.settings.model == "gbt" else 0,
         )
 
-    def finish(self, weights: np.ndarray, *, elapsed: float, phase_seconds: dict[str, float]) -> None:
+    def finish(
+        self,
+        weights: np.ndarray,
+        *,
+        elapsed: float,
+        phase_seconds: dict[str, float],
+        timing: dict[str, object] | None = None,
+    ) -> None:
         """Store the final model, publish it to ``<output-dir>/registry`` and write the card."""
         self.weights, self.elapsed, self.phase_seconds = weights, elapsed, dict(phase_seconds)
+        self.timing = dict(timing or {})
         out = self.settings.output_dir
         if out is not None:
             from federated.model_card import write_model_card

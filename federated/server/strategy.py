@@ -27,7 +27,7 @@ from flwr.server.client_manager import ClientManager
 from flwr.server.client_proxy import ClientProxy
 from flwr.server.strategy import Strategy
 
-from federated.protocol import Phase
+from federated.protocol import Phase, pack
 
 __all__ = ["Aggregate", "PhaseStrategy"]
 
@@ -58,7 +58,7 @@ class PhaseStrategy(Strategy):
     def fit_ins(self) -> FitIns:
         """Return the instructions as a legacy ``FitIns``."""
         config: dict[str, Scalar] = {"phase": self.phase.value, "round": self.round_number}
-        return FitIns(ndarrays_to_parameters([np.asarray(a, dtype=np.float64) for a in self.arrays]), config)
+        return FitIns(ndarrays_to_parameters([pack(self.arrays)]), config)
 
     def initialize_parameters(self, client_manager: ClientManager) -> Parameters | None:
         """Return nothing: the run loop owns the model."""

@@ -42,6 +42,7 @@ for _module in (
     "gateway.cli.score",
     "gateway.cli.model",
     "gateway.cli.train",
+    "gateway.cli.features",
     "gateway.cli.audit",
     "gateway.cli.keys",
     "gateway.cli.init",

@@ -35,6 +35,7 @@ from gateway.config import Settings, default_policies_dir
 from gateway.errors import ImportFileError
 from gateway.ingest import ImportKind, ImportProgress, ImportSummary, run_import
 from gateway.store import open_store
+from gateway.store.database import Store
 from gateway.store.repositories.imports import ImportLedger
 
 EXIT_IMPORT_FILE_INVALID = ExitCode.IMPORT_FILE_INVALID
@@ -64,28 +65,51 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="import")
 
 
+# The options every ``import KIND`` command takes.
+_File = Annotated[Path, typer.Argument(metavar="FILE", help="CSV (UTF-8) or Parquet file with a header row.")]
+_Mapping = Annotated[Path, typer.Option("--mapping", help="TOML mapping of canonical fields to columns.")]
+_Config = Annotated[Path | None, typer.Option("--config", help="The node's TOML settings file.")]
+_StoreUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--store-url", envvar="CREDGATE_STORE_URL", help="Store URL; overrides the one in --config."
+    ),
+]
+_ChunkRows = Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per transaction.")]
+
+
 def _for_kind(kind: ImportKind) -> Callable[..., None]:
+    if kind is ImportKind.FEATURES:
+        return _features_command()
+
     def command(
-        file: Annotated[
-            Path, typer.Argument(metavar="FILE", help="CSV (UTF-8) or Parquet file with a header row.")
-        ],
-        mapping: Annotated[
-            Path, typer.Option("--mapping", help="TOML mapping of canonical fields to columns.")
-        ],
-        config: Annotated[
-            Path | None, typer.Option("--config", help="The node's TOML settings file.")
-        ] = None,
-        store_url: Annotated[
-            str | None,
-            typer.Option(
-                "--store-url", envvar="CREDGATE_STORE_URL", help="Store URL; overrides the one in --config."
-            ),
-        ] = None,
-        chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per transaction.")] = 1000,
+        file: _File,
+        mapping: _Mapping,
+        config: _Config = None,
+        store_url: _StoreUrl = None,
+        chunk_rows: _ChunkRows = 1000,
     ) -> None:
         import_file(kind, file, mapping, config, store_url, chunk_rows)
 
     command.__doc__ = f"Import FILE of {kind.value}; bad rows are quarantined, the counts printed at the end."
+    return command
+
+
+def _features_command() -> Callable[..., None]:
+    def command(
+        file: _File,
+        mapping: _Mapping,
+        spec: Annotated[Path, typer.Option("--spec", help="Feature spec: the model columns' rules.")],
+        config: _Config = None,
+        store_url: _StoreUrl = None,
+        chunk_rows: _ChunkRows = 1000,
+    ) -> None:
+        import_file(ImportKind.FEATURES, file, mapping, config, store_url, chunk_rows, spec=spec)
+
+    command.__doc__ = (
+        "Import FILE of a member's own model columns, validated by the feature spec; "
+        "bad rows are quarantined, the counts printed at the end."
+    )
     return command
 
 
@@ -147,23 +171,31 @@ def import_file(
     config: Path | None = None,
     store_url: str | None = None,
     chunk_rows: int = 1000,
+    *,
+    spec: Path | None = None,
 ) -> None:
-    """Import FILE of KIND; bad rows are quarantined, and the counts are printed at the end."""
+    """Import FILE of KIND; bad rows are quarantined, and the counts are printed at the end.
+
+    ``spec`` (the feature spec) is needed for, and only read by, kind ``features``.
+    """
     url = _store_url(config, store_url)
     settings = Settings.from_file(config) if config is not None else None
     policies_dir = settings.policies_dir if settings is not None else default_policies_dir()
     store = open_store(url)
     try:
-        with _ProgressBar() as bar:
-            summary = run_import(
-                store,
-                kind,
-                file,
-                mapping,
-                on_progress=bar.update,
-                policies_dir=policies_dir,
-                chunk_rows=chunk_rows,
-            )
+        if kind is ImportKind.FEATURES:
+            summary = _import_features(store, file, mapping, spec, chunk_rows=chunk_rows)
+        else:
+            with _ProgressBar() as bar:
+                summary = run_import(
+                    store,
+                    kind,
+                    file,
+                    mapping,
+                    on_progress=bar.update,
+                    policies_dir=policies_dir,
+                    chunk_rows=chunk_rows,
+                )
     except ImportFileError as exc:
         typer.echo(f"import failed: {' '.join(exc.message.split())}", err=True)
         raise typer.Exit(EXIT_IMPORT_FILE_INVALID) from None
@@ -177,6 +209,20 @@ def import_file(
             err=True,
         )
         raise typer.Exit(EXIT_IMPORT_ALL_REJECTED)
+
+
+def _import_features(
+    store: Store, file: Path, mapping: Path, spec: Path | None, *, chunk_rows: int
+) -> ImportSummary:
+    from federated.features.spec import load_spec
+    from gateway.clock import system_clock
+    from gateway.ingest.features import run_feature_import
+
+    if spec is None:
+        raise typer.BadParameter("importing features needs the feature spec", param_hint="--spec")
+    return run_feature_import(
+        store, file, mapping, load_spec(spec), clock=system_clock, chunk_rows=chunk_rows
+    )
 
 
 def summary_table(summary: ImportSummary) -> Table:

@@ -25,7 +25,10 @@ def score(
     config: ConfigOption,
     model: Annotated[Path, typer.Option("--model", help="model.json from the model registry.")],
     out: Annotated[Path, typer.Option("--out", help="Local CSV file for the scores.")] = Path("scores.csv"),
-    spec: Annotated[Path | None, typer.Option("--spec", help="Feature spec (default: the UCI spec).")] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", help="Feature spec (default: the run's, recorded with the model)."),
+    ] = None,
     tiers: Annotated[
         Path | None, typer.Option("--tiers", help="Model policy file holding the tier bounds.")
     ] = None,
@@ -34,15 +37,16 @@ def score(
     ] = None,
 ) -> None:
     """Score this member's accounts into risk tiers with a verified shared model."""
+    from federated.features.sources import load_table
     from federated.features.spec import load_spec
-    from federated.features.store_source import load_store_table
+    from federated.member import read_source
     from federated.registry import load_verified
     from federated.scoring import DEFAULT_MODEL_POLICY, load_tier_policy, score_table
     from federated.settings import DEFAULT_SPEC
+    from gateway.cli.features import node_source
     from gateway.clock import local_date, system_clock
     from gateway.config import Settings
     from gateway.errors import InvalidInputError
-    from gateway.store import open_store
 
     settings = Settings.from_file(config)
     now = system_clock()
@@ -52,12 +56,13 @@ def score(
         raise InvalidInputError(f"expected YYYY-MM-DD, received {as_of!r}", field="--as-of") from None
     verified = load_verified(model, ca_certificate_pem=settings.tls.ca_cert.read_bytes(), now=now)
     policy = load_tier_policy(tiers or DEFAULT_MODEL_POLICY)
-    store = open_store(settings.store_url)
-    try:
-        table = load_store_table(store, as_of=reference)
-    finally:
-        store.close()
-    scores = score_table(verified, load_spec(spec or DEFAULT_SPEC), table, policy)
+    spec_path = spec or Path(str(verified.record.settings.get("feature-spec") or DEFAULT_SPEC))
+    feature_spec = load_spec(spec_path)
+    # The same source and the same cell rules as training (federated.member.read_source).
+    table = load_table(
+        read_source(node_source(config), feature_spec), feature_spec, as_of=reference, labelled=False
+    )
+    scores = score_table(verified, feature_spec, table, policy)
     scores.write_csv(out)
     counts = scores.counts()
     view = Table(

@@ -29,6 +29,9 @@ class DemoContext:
     # Resident IDs the demo checked: kept in memory only, never written to the summary.
     checked_subjects: list[str] = field(default_factory=list)
     exit_codes: dict[str, int] = field(default_factory=dict)
+    # The lenders' model book (gateway.synth.books) and the model the demo trains on it.
+    book: str = "uci"
+    model: str = "gbt"
     clock: Clock = system_clock
 
     @property

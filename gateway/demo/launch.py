@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from federated.features.spec import load_spec
 from gateway.bureau import MemberView
 from gateway.clock import Clock, local_date, system_clock
 from gateway.config import Settings
@@ -26,9 +27,11 @@ from gateway.demo.provision import BUREAU_ID, NodePlan, provision_ca, provision_
 from gateway.errors import GatewayError, InvalidInputError, UnavailableError
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
+from gateway.ingest.features import run_feature_import
 from gateway.ingest.runner import ImportSummary, run_import
 from gateway.store.database import open_store
-from gateway.store.enums import ImportKind
+from gateway.store.enums import RECORD_KINDS
+from gateway.synth.books import FEATURES_FILE, FEATURES_MAPPING, book_spec, write_model_books
 from gateway.synth.consortium import ConsortiumResult, SynthOptions, generate_consortium
 from gateway.synth.members import Composition
 from gateway.synth.writer import write_consortium
@@ -50,6 +53,9 @@ def launched_consortium(
     composition: Composition,
     console: Console,
     federated: bool = False,
+    book: str = "uci",
+    split: str = "segment",
+    book_rows: int | None = None,
 ) -> Iterator[tuple[DemoContext, list[MemberView]]]:
     """Provision, generate, import and start a consortium in ``workdir`` (recreated); stop it after.
 
@@ -74,6 +80,11 @@ def launched_consortium(
             SynthOptions(people=people, seed=seed, composition=composition, as_of=local_date(now))
         )
         write_consortium(synthetic, workdir / "consortium")
+    with step(console, f"lenders' model books: {book} (split: {split})"):
+        write_model_books(
+            synthetic, workdir / "consortium", book=book, split="random" if split == "random" else "segment",
+            rows=book_rows,
+        )  # fmt: skip
     bureau_settings = provision_node(
         authority,
         NodePlan(BUREAU_ID, Role.BUREAU, _node_dir(workdir, BUREAU_ID)),
@@ -89,7 +100,7 @@ def launched_consortium(
             bureau_settings, _config(workdir, BUREAU_ID), logs, bureau=True, environment=environment
         ),
     )
-    context = DemoContext(workdir, console, consortium, {}, federated=federated)
+    context = DemoContext(workdir, console, consortium, {}, federated=federated, book=book)
     try:
         with step(console, "bureau process started"):
             consortium.bureau.start()
@@ -244,25 +255,37 @@ def _import_books(context: DemoContext, synthetic: ConsortiumResult) -> None:
             store = open_store(settings.store_url)
             try:
                 folder = context.workdir / "consortium" / member_id
-                for kind in ImportKind:
+                for kind in RECORD_KINDS:
                     summary = run_import(
                         store, kind, folder / f"{kind.value}.csv", folder / f"{kind.value}.mapping.toml"
                     )
                     summaries.append(summary)
-                    table.add_row(
-                        member_id,
-                        kind.value,
-                        str(summary.rows_read),
-                        str(summary.rows_imported),
-                        str(summary.rows_quarantined),
-                        str(summary.rows_duplicate),
-                    )
+                    _add_row(table, member_id, summary)
+                if (folder / FEATURES_FILE).exists():
+                    spec = load_spec(book_spec(context.book))
+                    summary = run_feature_import(
+                        store, folder / FEATURES_FILE, folder / FEATURES_MAPPING, spec,
+                        clock=context.clock,
+                    )  # fmt: skip
+                    summaries.append(summary)
+                    _add_row(table, member_id, summary)
             finally:
                 store.close()
     context.console.print(table)
     context.results["imported_rows"] = sum(s.rows_imported for s in summaries)
     context.results["quarantined_rows"] = sum(s.rows_quarantined for s in summaries)
     context.results["multi_lender_share"] = round(synthetic.multi_lender_share, 4)
+
+
+def _add_row(table: Table, member_id: str, summary: ImportSummary) -> None:
+    table.add_row(
+        member_id,
+        summary.kind.value,
+        str(summary.rows_read),
+        str(summary.rows_imported),
+        str(summary.rows_quarantined),
+        str(summary.rows_duplicate),
+    )
 
 
 @contextmanager

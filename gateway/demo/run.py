@@ -40,7 +40,15 @@ class DemoOutcome:
 
 
 def run_demo(
-    workdir: Path, *, people: int, seed: int, console: Console, federated: bool = True
+    workdir: Path,
+    *,
+    people: int,
+    seed: int,
+    console: Console,
+    federated: bool = True,
+    book: str = "uci",
+    split: str = "segment",
+    book_rows: int | None = None,
 ) -> DemoOutcome:
     """Run the whole demonstration in ``workdir`` (recreated) and stop every process it started.
 
@@ -56,7 +64,15 @@ def run_demo(
     """
     started = time.monotonic()
     with launched_consortium(
-        workdir, people=people, seed=seed, composition=DEMO_COMPOSITION, console=console, federated=federated
+        workdir,
+        people=people,
+        seed=seed,
+        composition=DEMO_COMPOSITION,
+        console=console,
+        federated=federated,
+        book=book,
+        split=split,
+        book_rows=book_rows,
     ) as (context, views):
         _show_status(console, views)
         _run_doctor(context, next(iter(context.member_settings)))

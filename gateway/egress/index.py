@@ -18,14 +18,14 @@ import stat
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from gateway.errors import ConfigError, GatewayError
 from gateway.identifiers import normalise_mobile, normalise_resident_id
 from gateway.identifiers.text import fold_digits
-from gateway.store.database import Store
-from gateway.store.models import Borrower, ContactAttempt
+
+if TYPE_CHECKING:
+    from gateway.store.database import Store
 
 SECRET_BYTES = 32
 _DIGIT_RUN = re.compile(r"\d{11,}[Xx]?|\d{6,}[Xx]")
@@ -62,6 +62,12 @@ class ExactMatchIndex:
 
     def rebuild_from_store(self, store: Store) -> None:
         """Index every borrower's resident ID, mobile and name and every contact number."""
+        # Imported here: the index itself is pure, and a Flower ClientApp process that scans its
+        # replies should not pay for SQLAlchemy and the store models until it reads a store.
+        import sqlalchemy as sa
+
+        from gateway.store.models import Borrower, ContactAttempt
+
         with store.transaction() as session:
             people = session.execute(sa.select(Borrower.resident_id, Borrower.mobile, Borrower.name)).all()
             numbers = session.scalars(

@@ -7,7 +7,9 @@ A member's SuperNode signs every fleet call with an ECDSA P-384 key
 control API. The bureau registers a key when a member's SuperNode first
 activates through the relay, and pins it to the member id on the relay's
 mutual-TLS certificate: a second, different key from the same member is
-refused until an operator removes the pin.
+refused until an operator removes the pin. The SuperLink keeps registrations in
+memory, so a pinned key is registered again the first time its SuperNode activates
+after the SuperLink (re)started (a new ``generation``).
 """
 
 from __future__ import annotations
@@ -48,9 +50,17 @@ def supernode_key(folder: Path) -> Path:
 class SuperNodeKeyPins:
     """The bureau's record of which SuperNode key belongs to which member (one each)."""
 
-    def __init__(self, folder: Path, register: Callable[[bytes, str], int]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        register: Callable[[bytes, str], int],
+        *,
+        generation: Callable[[], object] = lambda: None,
+    ) -> None:
         self._path = folder / PINS_FILE
         self._register = register
+        self._generation = generation
+        self._registered: dict[str, tuple[object, str]] = {}
         self._lock = threading.Lock()
 
     def admit(self, member_id: str, unverified_public_key: bytes) -> None:
@@ -68,14 +78,18 @@ class SuperNodeKeyPins:
         with self._lock:
             pins = self._load()
             pinned = pins.get(member_id)
-            if pinned == key:
-                return
-            if pinned is not None:
+            generation = self._generation()
+            if pinned is not None and pinned != key:
                 raise PolicyDenied(
                     f"member {member_id} already has a different SuperNode key registered",
                     reason="supernode_key_mismatch",
                 )
+            if self._registered.get(member_id) == (generation, key):
+                return
             self._register(unverified_public_key, member_id)
+            self._registered[member_id] = (generation, key)
+            if pinned == key:
+                return
             pins[member_id] = key
             tmp = self._path.with_suffix(".tmp")
             tmp.write_text(json.dumps(pins, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -34,6 +34,14 @@ FEDERATION_FILE = "federation.json"
 _LOG = logging.getLogger(__name__)
 
 
+def member_node_config(settings: Settings, federation: FederationSettings) -> dict[str, str]:
+    """The node config every ClientApp of this member gets: its store, id and feature source."""
+    config = {"store-url": settings.store_url, "member-id": settings.member_id}
+    if federation.features_table:
+        config["features-table"] = federation.features_table
+    return config
+
+
 @dataclass
 class FederationParts:
     """What was started, in order; :meth:`stop` undoes it in reverse."""
@@ -69,7 +77,10 @@ def start_bureau_parts(
         superlink = SuperLink.start(settings.tls, federation.state_dir)
         parts.stoppers.append(superlink.stop)
         pins = SuperNodeKeyPins(
-            federation.state_dir, lambda key, name: superlink.control.register_node(key, name=name)
+            federation.state_dir,
+            lambda key, name: superlink.control.register_node(key, name=name),
+            # The SuperLink keeps registrations in memory: a restarted one (new pid) needs them again.
+            generation=lambda: superlink.child.pid,
         )
         relay = FleetRelay(identity, superlink.port, pins)
         parts.stoppers.append(relay.close)
@@ -126,7 +137,7 @@ def start_member_parts(
             gateway_port=gateway.port,
             ca_cert=settings.tls.ca_cert,
             state_dir=federation.state_dir,
-            config={"store-url": settings.store_url, "member-id": settings.member_id},
+            config=member_node_config(settings, federation),
         )
         parts.stoppers.append(supernode.stop)
         _watch(parts, supernode.child)
@@ -138,9 +149,9 @@ def start_member_parts(
     return parts
 
 
-def _watch(parts: FederationParts, child: ChildProcess) -> None:
-    """Restart ``child`` if it exits; the watchdog stops before any part does."""
-    watchdog = ChildWatchdog([child])
+def _watch(parts: FederationParts, *children: ChildProcess) -> None:
+    """Restart any of ``children`` that exits; the watchdog stops before any part does."""
+    watchdog = ChildWatchdog(children)
     watchdog.start()
     parts.stoppers.append(watchdog.stop)
     parts.watchdogs.append(watchdog)

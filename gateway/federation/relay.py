@@ -38,6 +38,7 @@ RELAY_SERVICE = "credgate.federation.FleetRelay"
 PUBLIC_KEY_HEADER = "flwr-public-key"
 SIGNATURE_HEADER = "flwr-signature"
 TIMESTAMP_HEADER = "flwr-timestamp"
+KEEPALIVE_SECONDS = 2.0
 
 
 class FleetRelay(grpc.GenericRpcHandler):
@@ -49,6 +50,9 @@ class FleetRelay(grpc.GenericRpcHandler):
         self._http = httpx.Client(
             verify=ssl.create_default_context(cadata=identity.ca_pem.decode("ascii")),
             timeout=FORWARD_TIMEOUT_SECONDS,
+            # The SuperLink (uvicorn) closes a connection idle for 5 s; reusing one it is closing
+            # fails the call ("Server disconnected"), so idle connections are dropped sooner here.
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
         )
         self._pins = pins
 

@@ -107,7 +107,7 @@ def follow_run(
         time.sleep(poll_seconds)
     _report_new_rounds(run.output_dir / RESULTS_FILE, seen, on_progress)
     if not state.succeeded:
-        raise TrainingFailed(_failure(state))
+        raise TrainingFailed(_failure(state) + _member_failures(run.output_dir / RESULTS_FILE))
     return read_results(run.output_dir / RESULTS_FILE)
 
 
@@ -135,6 +135,20 @@ def _report_new_rounds(path: Path, seen: int, on_progress: Progress) -> int:
     for entry in rounds[seen:]:
         on_progress(entry if isinstance(entry, dict) else {"value": entry})
     return max(seen, len(rounds))
+
+
+def _member_failures(path: Path) -> str:
+    """The ServerApp's record of which members failed which phase, by reason class only."""
+    failure = read_results(path).get("failure")
+    if not isinstance(failure, dict):
+        return ""
+    members = failure.get("members")
+    named = [
+        f"member {m.get('member')} failed phase {m.get('phase')}: {m.get('reason')}"
+        for m in (members if isinstance(members, list) else [])
+        if isinstance(m, dict)
+    ]
+    return "; " + "; ".join(named or [str(failure.get("message", failure.get("reason", "")))])
 
 
 def _failure(state: RunState) -> str:

@@ -6,6 +6,8 @@
     enabled = true                      # or start the node with --federated
     relay_listen = "0.0.0.0:7443"       # bureau: where members reach the fleet relay (mTLS)
     relay_address = "bureau.example:7443"  # member: the bureau's fleet relay
+    features_table = "loans"            # member, optional: train on this table of the store's
+                                        # database instead of the imported model_rows
 
 ``CREDGATE_FEDERATION_RELAY`` overrides both addresses (one value serves a whole
 consortium on one machine). The bundle allow-list is
@@ -51,6 +53,7 @@ class FederationSettings:
     relay_address: str | None
     bundles_path: Path
     state_dir: Path
+    features_table: str | None = None
 
     @classmethod
     def from_file(
@@ -78,6 +81,9 @@ class FederationSettings:
         for key, value in (("relay_listen", listen), ("relay_address", address)):
             if value is not None and (not isinstance(value, str) or ":" not in value):
                 raise ConfigError(f"{path}: federation.{key} must be a 'host:port' string")
+        table = raw.get("features_table")
+        if table is not None and (not isinstance(table, str) or not table.replace("_", "").isalnum()):
+            raise ConfigError(f"{path}: federation.features_table must be a table name (letters, digits, _)")
         override = environ.get(RELAY_ENV)
         if override:
             listen, address = override, override
@@ -87,4 +93,5 @@ class FederationSettings:
             relay_address=None if address is None else str(address),
             bundles_path=node.policies_dir / BUNDLES_FILE,
             state_dir=node.data_dir / "federation",
+            features_table=table,
         )

@@ -5,8 +5,16 @@ HTTPS port; the control and runtime APIs have no authentication, so it binds
 127.0.0.1 and is reached from outside only through the fleet relay. It serves
 TLS with the bureau's own consortium certificate (whose names include
 127.0.0.1), demands SuperNode authentication (a node's key must be registered
-through the control API before it can activate), never installs app
-dependencies, and keeps its state in ``<data_dir>/federation/superlink.db``.
+through the control API before it can activate) and never installs app
+dependencies.
+
+Its state (runs, messages, registered SuperNode keys) is kept in memory
+(``--database :flwr-in-memory:``). With its SQLite file instead, every fleet call went
+through SQLAlchemy and SQLite and the SuperLink spent twice the CPU per SecAgg+ stage
+(``docs/federation.md``, "Round time"). What a restart loses: the run in progress
+(which fails, as it would anyway without its ServerApp) and the key registrations,
+which the relay makes again from its pins when each member's SuperNode next activates
+(:class:`gateway.federation.node_keys.SuperNodeKeyPins`).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from gateway.federation.control import ControlClient
 from gateway.federation.environment import flower_environment, flower_executable, free_loopback_port
 
 READY_TIMEOUT_SECONDS = 60.0
+IN_MEMORY_STATE = ":flwr-in-memory:"
 
 
 @dataclass
@@ -57,7 +66,7 @@ class SuperLink:
             "--isolation", "subprocess",
             "--host", "127.0.0.1",
             "--port", str(port),
-            "--database", str(state_dir / "superlink.db"),
+            "--database", IN_MEMORY_STATE,
         ]  # fmt: skip
         env = flower_environment(
             os.environ if environ is None else environ, flwr_home=state_dir / "flwr-home"

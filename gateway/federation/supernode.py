@@ -3,13 +3,18 @@
 It connects to the member's loopback fleet gateway (TLS, consortium CA), signs
 its calls with the member's SuperNode key, and hands each ClientApp the node
 config ``store-url`` (the member's SQLAlchemy store) and ``member-id``.
-ClientApps run in subprocess isolation: Flower 1.41's ``flwr-clientapp`` takes a
-per-task token, so there is no long-lived ClientApp to keep warm.
+
+It runs through :mod:`gateway._internal.fast_supernode` with ``--isolation process``:
+the SuperNode queues one task per message and credgate's ClientApp executor
+(:mod:`gateway.federation.clientapp_executor`, a thread of that process) runs every task
+of a run in one long-lived worker process, instead of Flower's default of one fresh
+``flwr-clientapp`` process per message.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +34,7 @@ def node_config(values: Mapping[str, str]) -> str:
 
 @dataclass
 class SuperNode:
-    """A running SuperNode child."""
+    """A running SuperNode child (its ClientApp workers are its own children)."""
 
     child: ChildProcess
 
@@ -55,15 +60,20 @@ class SuperNode:
 
         """
         key = key_path if key_path is not None else supernode_key(state_dir)
+        # Flower's own flower-supernode, through a shim that paces its hard-coded waits and runs
+        # the ClientApp executor (gateway/_internal/fast_supernode.py); flower_executable checks
+        # flwr is installed.
+        flower_executable("flower-supernode")
+        runtime_port = free_loopback_port()
         argv = [
-            flower_executable("flower-supernode"),
+            sys.executable, "-m", "gateway._internal.fast_supernode",
             "--superlink", f"127.0.0.1:{gateway_port}",
             "--root-certificates", str(ca_cert),
             "--auth-supernode-private-key", str(key),
             "--node-config", node_config(config),
-            "--isolation", "subprocess",
+            "--isolation", "process",
             "--host", "127.0.0.1",
-            "--port", str(free_loopback_port()),
+            "--port", str(runtime_port),
         ]  # fmt: skip
         env = flower_environment(
             os.environ if environ is None else environ, flwr_home=state_dir / "flwr-home"
@@ -73,5 +83,5 @@ class SuperNode:
         return cls(child)
 
     def stop(self) -> None:
-        """Stop the SuperNode and the ClientApps it spawned."""
+        """Stop the SuperNode and the ClientApp workers it started (its process group)."""
         self.child.stop()

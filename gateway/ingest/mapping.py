@@ -23,6 +23,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.errors import ImportFileError
@@ -98,16 +99,7 @@ def load_mapping(path: Path, *, kind: ImportKind) -> ColumnMapping:
         names an unknown time zone.
 
     """
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ImportFileError(f"cannot read mapping file {path}: {exc.strerror}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ImportFileError(f"mapping file {path} is not valid UTF-8 TOML: {exc}") from exc
-    if raw.get("kind") != kind.value:
-        raise ImportFileError(
-            f"{path}: kind = {raw.get('kind')!r} but a {kind.value!r} file is being imported"
-        )
+    raw = read_mapping_file(path, kind=kind)
     zone = _zone(path, raw.get("timezone", DEFAULT_TIMEZONE))
     spec = kind_spec(kind, zone=zone)
     columns = _string_table(path, raw, "columns", allow_scalars=False)
@@ -131,6 +123,28 @@ def load_mapping(path: Path, *, kind: ImportKind) -> ColumnMapping:
     if kind is ImportKind.ACCOUNTS:
         _check_history_complete(path, columns)
     return ColumnMapping(source=path, spec=spec, columns=columns, defaults=defaults, zone=zone)
+
+
+def read_mapping_file(path: Path, *, kind: ImportKind) -> dict[str, Any]:
+    """The TOML table of a mapping file whose ``kind`` is ``kind``.
+
+    Raises
+    ------
+    ImportFileError
+        When the file cannot be read or parsed, or names another kind.
+
+    """
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ImportFileError(f"cannot read mapping file {path}: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ImportFileError(f"mapping file {path} is not valid UTF-8 TOML: {exc}") from exc
+    if raw.get("kind") != kind.value:
+        raise ImportFileError(
+            f"{path}: kind = {raw.get('kind')!r} but a {kind.value!r} file is being imported"
+        )
+    return raw
 
 
 def _zone(path: Path, name: object) -> ZoneInfo:

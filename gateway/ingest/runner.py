@@ -205,10 +205,15 @@ def run_import(
 
 def _kind(kind: ImportKind | str) -> ImportKind:
     try:
-        return ImportKind(kind)
+        parsed = ImportKind(kind)
     except ValueError:
         allowed = ", ".join(member.value for member in ImportKind)
         raise InvalidInputError(f"expected one of {allowed}", field="kind") from None
+    if parsed is ImportKind.FEATURES:
+        raise InvalidInputError(
+            "model columns are imported against their feature spec (gateway.ingest.features)", field="kind"
+        )
+    return parsed
 
 
 def _import_chunk(

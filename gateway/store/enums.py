@@ -129,6 +129,19 @@ class ImportKind(StrEnum):
     CONTACTS = "contacts"
     BLACKLIST = "blacklist"
     CONSENTS = "consents"
+    #: A member's own model columns (a feature spec's columns), into ``model_rows``.
+    FEATURES = "features"
+
+
+#: The kinds that hold credit records (every kind but ``features``), in import order.
+RECORD_KINDS = (
+    ImportKind.BORROWERS,
+    ImportKind.ACCOUNTS,
+    ImportKind.APPLICATIONS,
+    ImportKind.CONTACTS,
+    ImportKind.BLACKLIST,
+    ImportKind.CONSENTS,
+)
 
 
 class TokenType(StrEnum):

@@ -32,6 +32,7 @@ from gateway.store.models.credit import (
     Inquiry,
     RepaymentMonth,
 )
+from gateway.store.models.features import ModelRow
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
 from gateway.store.models.peers import PeerPin, PeerPinCandidate
 from gateway.store.models.reports import ReportAttempt, ReportCharge, ReportRequest
@@ -73,6 +74,7 @@ __all__ = [
     "ImportBatch",
     "Inquiry",
     "Member",
+    "ModelRow",
     "OPRFUsage",
     "PeerPin",
     "PeerPinCandidate",

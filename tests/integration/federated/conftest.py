@@ -10,16 +10,24 @@ from typing import Any
 import pytest
 from flwr.app import Message
 
+from gateway.synth.books import BOOKS
+
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "uci_taiwan_default.csv"
 MEMBERS = 4
+SEGMENT = BOOKS["uci"].segment_column
 
 
 def csv_members(count: int = MEMBERS) -> dict[int, dict[str, Any]]:
     return {
-        node_id: {"features-csv": str(DATA), "partition-id": i, "num-partitions": count}
+        node_id: {
+            "features-csv": str(DATA),
+            "partition-by": str(SEGMENT),
+            "partition-id": i,
+            "num-partitions": count,
+        }
         for i, node_id in enumerate(range(101, 101 + count))
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 from gateway.identifiers.resident_id import resident_id_check_char
 from gateway.store import open_store
 from gateway.store.enums import AccountStatus, Education, Gender, MaritalStatus, Segment
-from gateway.store.models import Account, Borrower, RepaymentMonth
+from gateway.store.models import Account, Borrower, ModelRow, RepaymentMonth
+from gateway.synth.books import uci_cells
 from gateway.synth.names import random_name
 from gateway.synth.people import random_mobile
 from gateway.synth.uci import UCIRow
@@ -68,6 +70,14 @@ def build_store(path: Path, rows: list[UCIRow], *, seed: int) -> tuple[str, list
             )
             session.add(account)
             session.flush()
+            session.add(
+                ModelRow(
+                    row_ref=account.account_ref,
+                    spec_name="uci-taiwan",
+                    cells=json.dumps(uci_cells(row, account.account_ref)),
+                    imported_at=created,
+                )
+            )
             for month in range(6):
                 session.add(
                     RepaymentMonth(

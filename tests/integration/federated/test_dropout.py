@@ -13,6 +13,7 @@ from federated.apps.client import client_fn
 from federated.apps.server import app as server
 from federated.egress_mod import egress_mod
 from federated.inprocess import run_inprocess
+from federated.lanes_mod import lanes_mod
 from federated.secagg_gate import secagg_gate_mod
 
 from .conftest import csv_members
@@ -38,7 +39,7 @@ def drop_in_round_one(message: Message, context: Context, call_next: ClientAppCa
 
 
 def test_member_dropping_mid_round_does_not_stop_it(tmp_path: Path) -> None:
-    client = ClientApp(client_fn=client_fn, mods=[egress_mod, drop_in_round_one, secagg_gate_mod])
+    client = ClientApp(client_fn=client_fn, mods=[lanes_mod, egress_mod, drop_in_round_one, secagg_gate_mod])
     run_inprocess(
         server,
         client,
@@ -55,7 +56,7 @@ def test_run_fails_when_too_few_members_remain_and_says_so(tmp_path: Path) -> No
 
     from federated.errors import FederatedRunError
 
-    client = ClientApp(client_fn=client_fn, mods=[egress_mod, drop_in_round_one, secagg_gate_mod])
+    client = ClientApp(client_fn=client_fn, mods=[lanes_mod, egress_mod, drop_in_round_one, secagg_gate_mod])
     with pytest.raises(FederatedRunError, match="expected at least 4 members, 3 contributed"):
         run_inprocess(
             server,

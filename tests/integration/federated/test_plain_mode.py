@@ -15,7 +15,7 @@ from .conftest import csv_members
 
 def test_members_refuse_clear_replies_unless_their_node_config_allows_them() -> None:
     received: list[Message] = []
-    with pytest.raises(FederatedRunError, match="stats-mean: expected at least 3 members, 0 contributed"):
+    with pytest.raises(FederatedRunError, match="profile: expected at least 3 members, 0 contributed"):
         run_inprocess(
             server,
             client,
@@ -25,8 +25,10 @@ def test_members_refuse_clear_replies_unless_their_node_config_allows_them() -> 
         )
     assert len(received) == 3
     assert all(reply.has_error() for reply in received)
-    # The error reply carries a fixed message, never the member's exception text.
-    assert all("could not process the message" in reply.error.reason for reply in received)
+    # The error reply carries a fixed message (member, phase, reason class), never the exception text.
+    reasons = sorted(reply.error.reason for reply in received)
+    for node, reason in zip((101, 102, 103), reasons, strict=True):
+        assert f"credgate-failure member=node-{node} phase=profile reason=clear_reply_refused" in reason
 
 
 def test_plain_mode_sends_vectors_in_clear_which_the_secagg_test_would_catch() -> None:

@@ -18,9 +18,18 @@ from gateway.federation.settings import FederationSettings
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
 from gateway.identity.tls import TLSIdentity
+from gateway.synth.books import Split
 
 APP_DIR = Path(__file__).parent / "fedtest_app"
-MEMBERS = (("bank-1", Role.BANK), ("bank-2", Role.BANK), ("cfc-1", Role.CONSUMER_FINANCE))
+#: The shared model's bundle (federated/bundle), allow-listed with ``apps=(APP_DIR, REAL_BUNDLE)``.
+REAL_BUNDLE = Path(__file__).resolve().parents[3] / "federated" / "bundle"
+MEMBERS = (
+    ("bank-1", Role.BANK),
+    ("bank-2", Role.BANK),
+    ("cfc-1", Role.CONSUMER_FINANCE),
+    ("bank-3", Role.BANK),
+    ("micro-1", Role.MICRO_LENDER),
+)
 
 
 @dataclass
@@ -70,18 +79,48 @@ class Federation:
         )
 
 
+def import_book(
+    federation: Federation, book: str, *, split: Split = "segment", rows: int | None = None, seed: int = 7
+) -> dict[str, int]:
+    """Cut a shipped external book across the running members and import each part into its store.
+
+    The same path a lender takes: ``features.csv`` plus mapping, ``credgate import features``'s
+    validated import into ``model_rows``. Returns the rows imported per member.
+    """
+    from federated.features.spec import load_spec
+    from gateway.ingest.features import run_feature_import
+    from gateway.store import open_store
+    from gateway.synth.books import FEATURES_FILE, FEATURES_MAPPING, book_spec, external_book, write_book
+
+    spec = load_spec(book_spec(book))
+    books = external_book(book, list(federation.members), split=split, rows=rows, seed=seed)
+    imported: dict[str, int] = {}
+    for member_id, cells in books.items():
+        folder = federation.root / "books" / member_id
+        write_book(folder, member_id, cells, book=book)
+        store = open_store(federation.members[member_id].store_url)
+        try:
+            summary = run_feature_import(store, folder / FEATURES_FILE, folder / FEATURES_MAPPING, spec)
+        finally:
+            store.close()
+        imported[member_id] = summary.rows_imported
+    return imported
+
+
 def allow_list_text(*digests: str) -> str:
     """A federated_bundles.toml allowing ``digests``."""
     return "".join(f'[[bundle]]\nname = "test"\nsource = "tests"\nsha256 = "{d}"\n\n' for d in digests)
 
 
 @contextmanager
-def running_federation(root: Path, *, members: int = 3) -> Iterator[Federation]:
-    """CA, bureau parts and ``members`` member parts; the test app allow-listed."""
+def running_federation(
+    root: Path, *, members: int = 3, apps: tuple[Path, ...] = (APP_DIR,)
+) -> Iterator[Federation]:
+    """CA, bureau parts and ``members`` member parts (at most five); the bundles ``apps`` allow-listed."""
     policies = root / "policies"
     shutil.copytree(default_policies_dir(), policies)
     (policies / "federated_bundles.toml").write_text(
-        allow_list_text(fab_sha256(build_bundle(APP_DIR))), encoding="utf-8"
+        allow_list_text(*(fab_sha256(build_bundle(app)) for app in apps)), encoding="utf-8"
     )
     authority = provision_ca(root / "ca", now=system_clock())
     plan = NodePlan(BUREAU_ID, Role.BUREAU, root / "nodes" / BUREAU_ID)

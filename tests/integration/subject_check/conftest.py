@@ -31,7 +31,7 @@ from gateway.queries.subject_check.profile import ProfileQuery, SubjectProfiler
 from gateway.queries.subject_check.segments import merge_segments
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.store import open_store
-from gateway.store.enums import ImportKind, ReasonCode
+from gateway.store.enums import RECORD_KINDS, ReasonCode
 from gateway.store.repositories.consents import valid_consents as consents_valid_today
 from gateway.synth import Composition, SynthOptions, generate_consortium, write_consortium
 
@@ -93,7 +93,7 @@ class Consortium:
 def _import_book(settings: Settings, folder: Path) -> None:
     store = open_store(settings.store_url)
     try:
-        for kind in ImportKind:
+        for kind in RECORD_KINDS:
             run_import(store, kind, folder / f"{kind.value}.csv", folder / f"{kind.value}.mapping.toml")
     finally:
         store.close()

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from gateway.errors import ConfigError, ImportFileError, InvalidInputError
 from gateway.ingest import ImportKind, ImportProgress, run_import
 from gateway.store import Store
+from gateway.store.enums import RECORD_KINDS
 from gateway.store.models import (
     Account,
     Application,
@@ -41,7 +42,7 @@ BORROWER_FIELDS = list(borrower(1).keys())
 
 def _table_counts(store: Store) -> dict[str, int]:
     records = CreditRecords(store)
-    counts = {kind.value: records.count(kind) for kind in ImportKind}
+    counts = {kind.value: records.count(kind) for kind in RECORD_KINDS}
     counts["repayment_history"] = records.count_repayment_months()
     counts["quarantine"] = len(ImportLedger(store).quarantined())
     counts["batches"] = len(ImportLedger(store).batches())

@@ -9,7 +9,7 @@ JSON-lines ledger (``<data dir>/reports/privacy-ledger.jsonl``) charged once per
 whatever the attempt and is no longer read; its entries are not carried over.
 
 Revision ID: reports_13
-Revises: contact_16
+Revises: features_14
 Create Date: 2026-12-06
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "reports_13"
-down_revision: str | None = "contact_16"
+down_revision: str | None = "features_14"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
