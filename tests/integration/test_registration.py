@@ -20,16 +20,23 @@ def test_a_wrong_registered_address_is_corrected_by_the_next_heartbeats(
 ) -> None:
     bank = start_members("bank-1")
     assert bank.link is not None and bank.link.registered.wait(10)
-    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau", egress=None)
-    bureau_pb2_grpc.BureauServiceStub(channel).Register(
-        bureau_pb2.RegisterRequest(
-            advertised_address="127.0.0.1:9", software_version="1", protocol_version="credgate.v1"
-        ),
-        timeout=10,
-    )
-    channel.close()
     members = MemberDirectory(bureau.store)
-    wrong = members.get("bank-1").address
+    channel = open_channel(bank.identity, bureau.address, peer_member_id="bureau", egress=None)
+    stub = bureau_pb2_grpc.BureauServiceStub(channel)
+    wrong = ""
+    # On a loaded machine a heartbeat can correct the address before we read it back: register
+    # again until the wrong address is seen stored.
+    for _ in range(20):
+        stub.Register(
+            bureau_pb2.RegisterRequest(
+                advertised_address="127.0.0.1:9", software_version="1", protocol_version="credgate.v1"
+            ),
+            timeout=10,
+        )
+        wrong = members.get("bank-1").address
+        if wrong == "127.0.0.1:9":
+            break
+    channel.close()
 
     deadline = time.monotonic() + 30
     while members.get("bank-1").address != bank.address and time.monotonic() < deadline:
