@@ -103,6 +103,12 @@ class VerificationError(GatewayError):
     reason = "verification_failed"
 
 
+class AlreadyExistsError(GatewayError):
+    """What was asked for exists already and is not made again (gRPC ALREADY_EXISTS)."""
+
+    reason = "already_exists"
+
+
 class InsufficientCoverage(GatewayError):
     """Too few members answered for an answer to be given (exit code of its own)."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from gateway.config import Settings
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.ca.authority import CA_CERT, CRL_FILE
 from gateway.identity.peer import Role
-from gateway.queries.reports.pseudonyms import MEMBERS_KEY_FILE, members_key_path, write_members_key
 
 BUREAU_ID = "bureau"
 MEMBER_ROLES = frozenset({Role.BANK, Role.CONSUMER_FINANCE, Role.MICRO_LENDER, Role.AGENCY})
@@ -75,19 +73,8 @@ def provision_node(
         # The bureau writes the CA's issued and revoked certificates into the key log.
         lines += ["", "[ca]", f'dir = "{authority.directory.resolve()}"']
     plan.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    if plan.role in MEMBER_ROLES:
-        write_members_key(
-            members_key_path(plan.directory / "data"), _shared_members_key(plan.directory.parent)
-        )
+    # No members' secret here: the members make it among themselves by the ceremony
+    # (``credgate members-secret create``, issue #11) once they are online; the provisioner and
+    # the bureau never hold it.
     return Settings.from_file(plan.config_path, environ={})
 
-
-def _shared_members_key(folder: Path) -> bytes:
-    """The members' pseudonym key shared by every member provisioned under ``folder``.
-
-    It stands in for the members' own key ceremony: the bureau's node never receives it.
-    """
-    path = folder / MEMBERS_KEY_FILE
-    if not path.exists():
-        write_members_key(path, os.urandom(32))
-    return path.read_bytes()

@@ -84,6 +84,8 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], bool]] = {
     "ciphertext": (lambda v: isinstance(v, bytes), False),
     "descriptor": (lambda v: isinstance(v, bytes), False),
     "masked": (lambda v: isinstance(v, int) and 0 <= v < P, False),
+    # A chunk of a masked vector of 16-bit words (regulator reports, phase 3): whole words only.
+    "masked_words": (lambda v: isinstance(v, bytes) and len(v) % 2 == 0 and len(v) <= 1_000_000, False),
     "model": (_model_file, False),
     "note": (_note, False),
     "log_entry": (_log_entry, False),

@@ -1,10 +1,14 @@
-"""Synchronous calls to the bureau: operators' tools (status, doctor) and report pseudonyms."""
+"""Synchronous calls to the bureau: operators' tools (status, doctor) and report holders counts.
+
+Inside the answer to a report round every call takes the round's remaining deadline
+(``gateway.rpc.deadline``), not its fixed default: the defaults hold only outside a round.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -18,14 +22,17 @@ from gateway.errors import ConfigError
 from gateway.identity.tls import TLSIdentity
 from gateway.rpc.channel import open_channel
 from gateway.rpc.convert.subject_check import from_timestamp, new_header
+from gateway.rpc.deadline import call_timeout
 from gateway.rpc.interceptors.egress import ClientEgressInterceptor
 from gateway.rpc.roles import role_from_proto
 from gateway.rpc.status import error_from_rpc
 from gateway.store.repositories.members import PublishedKeys
 
+# Defaults outside a round (operators' tools); inside one the round's remaining deadline applies.
 CALL_TIMEOUT_SECONDS = 5.0
-PSEUDONYMS_PER_CHUNK = 10_000
-"""32-byte pseudonyms per streamed message: 320 KB, well inside the 1 MiB message limit."""
+# A holders-count vector is a few MiB: streamed in 512 KiB chunks, with a longer deadline.
+VECTOR_TIMEOUT_SECONDS = 120.0
+WORDS_PER_CHUNK = 1 << 18
 T = TypeVar("T")
 
 
@@ -52,8 +59,9 @@ class BureauClient:
 
     def directory(self) -> tuple[list[MemberView], dt.datetime]:
         """The consortium directory as this node may see it, and the bureau's time."""
+        timeout = call_timeout(CALL_TIMEOUT_SECONDS)
         response = self._call(
-            lambda: self._stub.GetDirectory(bureau_pb2.GetDirectoryRequest(), timeout=CALL_TIMEOUT_SECONDS)
+            lambda: self._stub.GetDirectory(bureau_pb2.GetDirectoryRequest(), timeout=timeout)
         )
         return [_view(entry) for entry in response.members], from_timestamp(
             response.bureau_time, field="bureau_time"
@@ -61,31 +69,52 @@ class BureauClient:
 
     def health(self) -> str:
         """The bureau's overall health status name (``SERVING`` when well)."""
+        timeout = call_timeout(CALL_TIMEOUT_SECONDS)
         response = self._call(
-            lambda: self._health.Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=CALL_TIMEOUT_SECONDS
-            )
+            lambda: self._health.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
         )
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
-    def contribute_pseudonyms(self, request_hash: bytes, attempt: int, pseudonyms: Sequence[bytes]) -> int:
-        """Stream this member's pseudonyms for one report round; returns how many the bureau holds."""
+    def contribute_report_vector(self, request_hash: bytes, attempt: int, words: bytes) -> int:
+        """Stream this member's masked holders-count vector (little-endian words) for one attempt."""
+        step = 2 * WORDS_PER_CHUNK
 
-        def chunks() -> Iterator[regulator_report_pb2.ContributePseudonymsRequest]:
-            starts = range(0, max(len(pseudonyms), 1), PSEUDONYMS_PER_CHUNK)
+        def chunks() -> Iterator[regulator_report_pb2.ContributeReportVectorRequest]:
+            starts = range(0, max(len(words), 1), step)
             for index, start in enumerate(starts):
-                header = new_header()
-                header.attempt = attempt
-                yield regulator_report_pb2.ContributePseudonymsRequest(
-                    header=header,
-                    chunk_index=index,
-                    last_chunk=start + PSEUDONYMS_PER_CHUNK >= len(pseudonyms),
-                    pseudonyms=pseudonyms[start : start + PSEUDONYMS_PER_CHUNK],
-                    request_hash=request_hash,
+                yield regulator_report_pb2.ContributeReportVectorRequest(
+                    header=new_header(),
+                    chunk=regulator_report_pb2.ReportVectorChunk(
+                        request_hash=request_hash,
+                        attempt=attempt,
+                        chunk_index=index,
+                        last_chunk=start + step >= len(words),
+                        words=words[start : start + step],
+                    ),
                 )
 
-        response = self._call(lambda: self._stub.ContributePseudonyms(chunks(), timeout=CALL_TIMEOUT_SECONDS))
+        timeout = call_timeout(VECTOR_TIMEOUT_SECONDS)
+        response = self._call(lambda: self._stub.ContributeReportVector(chunks(), timeout=timeout))
         return response.received
+
+    def fetch_report_vector(self, request_hash: bytes) -> tuple[bytes, int]:
+        """The opened (still members-masked) holders count of a request, and its check value."""
+
+        def read() -> tuple[bytes, int]:
+            parts: list[bytes] = []
+            check = 0
+            request = regulator_report_pb2.FetchReportVectorRequest(
+                header=new_header(), request_hash=request_hash
+            )
+            timeout = call_timeout(VECTOR_TIMEOUT_SECONDS)
+            for response in self._stub.FetchReportVector(request, timeout=timeout):
+                if response.chunk.chunk_index != len(parts):
+                    raise ConfigError("the bureau sent the holders count out of order")
+                parts.append(response.chunk.words)
+                check = response.chunk.check
+            return b"".join(parts), check
+
+        return self._call(read)
 
     def close(self) -> None:
         """Close the channel."""

@@ -52,15 +52,16 @@ from gateway.policy import PolicyDecisionPoint
 from gateway.policy.contact_rules import ContactRules
 from gateway.queries.inquiries.collector import InquiryCollector
 from gateway.queries.inquiries.relay import InquiryRelay
+from gateway.queries.reports.board import HoldersBoard, RoundJournal
 from gateway.queries.reports.coordinator import CoordinatorSettings, ReportCoordinator
-from gateway.queries.reports.pseudonyms import PseudonymTally, members_key_path
 from gateway.queries.reports.responder import ReportResponder, ResponderContext
 from gateway.queries.subject_check.layout import VectorLayout
 from gateway.queries.subject_check.profile import SubjectProfiler
 from gateway.queries.subject_check.responder import SubjectCheckResponder
 from gateway.queries.subject_check.router import RouterSettings, SubjectCheckRouter
 from gateway.queries.subject_check.settings import SubjectCheckSettings
-from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, PrivacyLedger, ReleaseCache
+from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, ReleaseCache
+from gateway.reports.ledger import ReportLedger
 from gateway.reports.noise import NoiseShareSource
 from gateway.rpc.channel import open_channel
 from gateway.rpc.fanout import (
@@ -216,15 +217,19 @@ def start_bureau(
             )
         ),
     )
-    tally = PseudonymTally()
+    journal = RoundJournal.in_data_dir(settings.data_dir)
+    board = HoldersBoard(journal)
     reports = ReportCoordinator(
         members=directory.members,
         caller=GrpcShareCaller(channels),
-        tally=tally,
+        board=board,
+        journal=journal,
         cache=ReleaseCache.in_data_dir(settings.data_dir),
         policy=core.policy,
         audit=core.audit,
         policies_dir=settings.policies_dir,
+        ca_certificate_pem=core.identity.ca_pem,
+        revocations=core.identity.revocations,
         settings=CoordinatorSettings(liveness_window=liveness),
         clock=clock,
     )
@@ -262,7 +267,7 @@ def start_bureau(
         router,
         inquiries,
         reports,
-        tally,
+        board,
         layout.version,
         settings.data_dir / "federation" / "runs",
         transparency=transparency,
@@ -360,8 +365,8 @@ def start_member(
         audit=core.audit,
         clock=clock,
     )
-    ledger = PrivacyLedger.in_data_dir(
-        settings.data_dir, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
+    ledger = ReportLedger(
+        core.store, BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE), clock=clock
     )
     reports = ReportResponder(
         ResponderContext(
@@ -370,13 +375,15 @@ def start_member(
             core.store,
             keys,
             settings.policies_dir,
-            members_key_path(settings.data_dir),
+            core.identity.ca_pem,
+            core.identity.revocations,
         ),
         peers=peers,
         policy=core.policy,
         ledger=ledger,
         noise=NoiseShareSource(np.random.default_rng()),
-        pseudonym_sink=bureau.contribute_pseudonyms,
+        holders=bureau,
+        members_secret=MembersSecretStore.for_data_dir(settings.data_dir).current,
         audit=core.audit,
         clock=clock,
     )

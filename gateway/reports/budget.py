@@ -1,31 +1,24 @@
-"""The persistent privacy budget each member keeps, and the cache of releases.
+"""The privacy budget's figures, the regulator's view of its ledger, and the cache of releases.
 
-Each member charges every release it contributes to against a zCDP budget per
-(regulator, period) and refuses one that would exceed it (``RateLimited`` →
-RESOURCE_EXHAUSTED). OpenDP enforces budgets in memory only (REFERENCE.md), so the ledger
-is a JSON-lines file under the node's data dir, rewritten atomically under a file lock.
+Each member keeps its ledger in its store (``gateway.reports.ledger``): every attempt it
+answers is charged, refunded only when it can verify the attempt is never opened. OpenDP
+enforces budgets in memory only (REFERENCE.md), so the ledger persists.
 
-A repeated request (same template, period and regulator) must be answered from the cached
+A repeated request (same template, period and regulator) is answered from the cached
 release, never re-noised: fresh noise on a repeat would let the regulator average it away.
-The ledger therefore charges a key once; a second, different request for the same key is
-refused with :class:`AlreadyReleasedError` (the bureau answers it from
-:class:`ReleaseCache`), while a re-attempt of the *same* request (a member dropped out) is
-not charged again, since only one attempt's sum can ever be unmasked.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway._internal.policy_file import load_policy_file
-from gateway.errors import RateLimited, StoreError
+from gateway.errors import StoreError
 from gateway.reports._files import locked, read_lines, write_lines
 from gateway.reports.errors import AlreadyReleasedError
 from gateway.reports.release import Release, ReleaseKey
@@ -35,12 +28,10 @@ __all__ = [
     "AlreadyReleasedError",
     "BudgetPolicy",
     "LedgerEntry",
-    "PrivacyLedger",
     "ReleaseCache",
 ]
 
 BUDGET_FILE = "privacy_budget.toml"
-_TOLERANCE = 1e-12
 
 
 class BudgetPolicy(BaseModel):
@@ -51,6 +42,8 @@ class BudgetPolicy(BaseModel):
     unit: Literal["borrower"]
     accounting: Literal["zCDP"]
     rho_per_regulator_period: float = Field(gt=0, le=10)
+    # Every regulator together, per member and period: a cap no number of regulators exceeds.
+    rho_per_member_period: float = Field(gt=0, le=30)
     delta_for_statement: float = Field(gt=0, lt=1e-3)
 
     @classmethod
@@ -68,7 +61,7 @@ class BudgetPolicy(BaseModel):
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One charge: a release this member contributed to."""
+    """One release as the regulator's report lists it (each charged at every member)."""
 
     regulator: str
     period: str
@@ -77,120 +70,6 @@ class LedgerEntry:
     request_hash: str
     rho: float
     charged_at: str
-
-
-class PrivacyLedger:
-    """A member's persistent zCDP ledger per (regulator, period).
-
-    Parameters
-    ----------
-    path
-        The JSON-lines file (``<data dir>/reports/privacy-ledger.jsonl``).
-    policy
-        The budget figures.
-    clock
-        Returns the current aware UTC time (injected so tests are deterministic).
-
-    """
-
-    def __init__(self, path: Path, policy: BudgetPolicy, *, clock: Callable[[], dt.datetime]) -> None:
-        self._path = path
-        self._policy = policy
-        self._clock = clock
-
-    @classmethod
-    def in_data_dir(
-        cls, data_dir: Path, policy: BudgetPolicy, *, clock: Callable[[], dt.datetime]
-    ) -> PrivacyLedger:
-        """The ledger kept under a node's data dir."""
-        return cls(data_dir / "reports" / "privacy-ledger.jsonl", policy, clock=clock)
-
-    @property
-    def limit(self) -> float:
-        """ρ allowed per (regulator, period)."""
-        return self._policy.rho_per_regulator_period
-
-    def entries(self, regulator: str, period: str) -> list[LedgerEntry]:
-        """The charges for ``regulator`` in ``period``, oldest first."""
-        return [e for e in self._read() if e.regulator == regulator and e.period == period]
-
-    def spent(self, regulator: str, period: str) -> float:
-        """ρ already spent for ``regulator`` in ``period`` (zCDP composes by addition)."""
-        return math.fsum(entry.rho for entry in self.entries(regulator, period))
-
-    def balances(self) -> dict[tuple[str, str], float]:
-        """ρ still available per ``(regulator, period)`` charged so far (for the metrics)."""
-        spent: dict[tuple[str, str], float] = {}
-        for entry in self._read():
-            key = (entry.regulator, entry.period)
-            spent[key] = spent.get(key, 0.0) + entry.rho
-        return {key: max(0.0, self.limit - used) for key, used in spent.items()}
-
-    def remaining(self, regulator: str, period: str) -> float:
-        """ρ still available for ``regulator`` in ``period``."""
-        return max(0.0, self.limit - self.spent(regulator, period))
-
-    def charge(
-        self, key: ReleaseKey, *, template_version: int, request_hash: bytes, rho: float
-    ) -> LedgerEntry:
-        """Charge a release before this member adds its noise share.
-
-        Returns
-        -------
-        LedgerEntry
-            The new entry, or the existing one when this request was already charged
-            (a re-attempt over the survivors of the same request).
-
-        Raises
-        ------
-        AlreadyReleasedError
-            When another request for the same key was charged: answer from the cache.
-        RateLimited
-            When the charge would exceed the budget (reason ``privacy_budget_exhausted``).
-
-        """
-        if not rho > 0 or not math.isfinite(rho):
-            raise StoreError(f"expected a positive finite rho, received {rho}")
-        with locked(self._path):
-            entries = self._read()
-            for entry in entries:
-                if (entry.template_id, entry.period, entry.regulator) == (
-                    key.template_id,
-                    key.period,
-                    key.regulator,
-                ):
-                    if entry.request_hash == request_hash.hex():
-                        return entry
-                    raise AlreadyReleasedError(
-                        f"report {key} was already released; expected it to be answered from the cache"
-                    )
-            spent = math.fsum(
-                e.rho for e in entries if e.regulator == key.regulator and e.period == key.period
-            )
-            if spent + rho > self.limit + _TOLERANCE:
-                raise RateLimited(
-                    f"privacy budget exhausted for regulator {key.regulator} in {key.period}: "
-                    f"this release needs rho {rho:.4g}, {max(0.0, self.limit - spent):.4g} of "
-                    f"{self.limit:.4g} remains",
-                    reason="privacy_budget_exhausted",
-                )
-            entry = LedgerEntry(
-                key.regulator,
-                key.period,
-                key.template_id,
-                template_version,
-                request_hash.hex(),
-                rho,
-                self._clock().astimezone(dt.UTC).isoformat(),
-            )
-            write_lines(self._path, [asdict(e) for e in [*entries, entry]])
-            return entry
-
-    def _read(self) -> list[LedgerEntry]:
-        try:
-            return [LedgerEntry(**record) for record in read_lines(self._path)]
-        except TypeError as exc:
-            raise StoreError(f"{self._path.name}: unexpected ledger record: {exc}") from exc
 
 
 class ReleaseCache:

@@ -8,8 +8,10 @@
 * ``conduct_flags``: this node's conduct screening, one observation per debtor (or screened
   source, when no account is known) and rule.
 
-The privacy unit stays the borrower: the template's contribution bounds apply as for every
-other feed (``gateway.reports.histograms``).
+Each observation names the member's local borrower id it concerns, or ``None`` when it
+concerns no known borrower (a complaint or a screened source with no account). The privacy
+unit is the person (issue #13): ``gateway.reports.histograms`` keys each borrower by its
+person token and leaves out observations with no borrower, which cannot be bounded per person.
 """
 
 from __future__ import annotations
@@ -32,24 +34,19 @@ CONDUCT_FEEDS = frozenset({Feed.CONTACTS_PREVENTED, Feed.COMPLAINTS, Feed.CONDUC
 
 def conduct_observations(
     feed: Feed, store: Store, start: dt.datetime, end: dt.datetime, *, as_of: dt.datetime
-) -> Iterator[tuple[object, Mapping[str, str]]]:
-    """``(privacy unit, cell values)`` of every observation of ``feed`` in ``[start, end)``."""
+) -> Iterator[tuple[int | None, Mapping[str, str]]]:
+    """``(local borrower id or None, cell values)`` of every observation of ``feed`` in ``[start, end)``."""
     if feed is Feed.CONTACTS_PREVENTED:
         for borrower, decision in ClearanceLog(store).decisions(start, end):
             if decision is not ClearanceDecision.GRANTED:
-                yield ("borrower", borrower), {"prevented_by": decision.value}
+                yield borrower, {"prevented_by": decision.value}
     elif feed is Feed.COMPLAINTS:
         moment = min(as_of, end)
         for record in ComplaintRepository(store).received_between(start, end):
             if not record.counted_here:
                 continue
-            unit = (
-                ("borrower", record.borrower_id)
-                if record.borrower_id is not None
-                else ("complaint", record.complaint_ref)
-            )
             yield (
-                unit,
+                record.borrower_id,
                 {
                     "complaint_category": record.category.value,
                     "complaint_grade": record.grade.value,
@@ -58,9 +55,4 @@ def conduct_observations(
             )
     elif feed is Feed.CONDUCT_FLAGS:
         for flag in ConductRepository(store).flags(start, end):
-            unit = (
-                ("borrower", flag.borrower_id)
-                if flag.borrower_id is not None
-                else ("source", flag.source_ref)
-            )
-            yield unit, {"conduct_rule": flag.rule}
+            yield flag.borrower_id, {"conduct_rule": flag.rule}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.errors import GatewayError
+from gateway.errors import AlreadyExistsError, GatewayError
 
 
-class AlreadyReleasedError(GatewayError):
+class AlreadyReleasedError(AlreadyExistsError):
     """The key was already released: answer from the cached release, never re-noise."""
 
     reason = "report_already_released"

@@ -2,13 +2,16 @@
 
 This runs inside the member; the vectors get noise shares (``noise.py``) and are masked
 (``gateway.aggregation``) before they leave. Contribution bounding happens here, per
-borrower and per member (the privacy unit is one borrower):
+person and per member (the privacy unit is one person, issue #13):
 
-1. each feed yields *observations* ``(borrower key, {dimension: value})``;
-2. each observation maps to one cell (observations whose value has no cell are dropped);
-3. a borrower's cells are de-duplicated and each is clipped to ``contribution_bound``;
-4. a borrower entering more than ``max_cells_per_borrower`` cells keeps the first ones
-   in slot order (deterministic, independent of other borrowers).
+1. each feed yields *observations* ``(borrower or subject, {dimension: value})``;
+2. each observation is keyed by the person's token (``PersonKeys``): two borrower rows of
+   one resident ID are one person; a person without a token, or one the holders count says
+   is held at more members than the release allows, is left out;
+3. each observation maps to one cell (observations whose value has no cell are dropped);
+4. a person's cells are de-duplicated and each is clipped to ``contribution_bound``;
+5. a person entering more than ``max_cells_per_borrower`` cells keeps the first ones
+   in slot order (deterministic, independent of other persons).
 
 The store is a snapshot of the book. The period of the snapshot itself uses the accounts'
 current days past due; an earlier period (up to the repayment history's depth, 6 months)
@@ -22,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -43,9 +46,12 @@ __all__ = [
     "Counts",
     "Observation",
     "Period",
+    "PersonKeys",
     "active_borrowers",
+    "collect_observations",
     "compute_histograms",
     "histogram_from_observations",
+    "persons_counted",
 ]
 
 Counts = npt.NDArray[np.int64]
@@ -119,6 +125,22 @@ class Observation:
     values: Mapping[str, str | int | Decimal]
 
 
+@dataclass(frozen=True)
+class PersonKeys:
+    """How a member names persons: its borrowers' tokens, and which persons a release may count."""
+
+    token_of_borrower: Mapping[int, bytes]
+    allowed: Callable[[bytes], bool] = lambda _token: True
+
+    def person(self, subject: object) -> bytes | None:
+        """The token of an observation's subject (a local borrower id, or a token already)."""
+        if isinstance(subject, bytes):
+            return subject
+        if isinstance(subject, int):
+            return self.token_of_borrower.get(subject)
+        raise InvalidInputError(f"unexpected subject {type(subject).__name__}", field="subject")
+
+
 def compute_histograms(
     store: Store,
     template: ReportTemplate,
@@ -126,6 +148,7 @@ def compute_histograms(
     *,
     role: Role,
     snapshot_period: Period,
+    persons: PersonKeys,
     contact_rules: ContactRules | None = None,
     as_of: dt.datetime | None = None,
 ) -> dict[str, Counts]:
@@ -143,6 +166,8 @@ def compute_histograms(
         The member's certificate role: only lenders report debt and applications.
     snapshot_period
         The month the store's current figures (days past due, balances) describe.
+    persons
+        The persons' tokens and which of them may be counted.
     contact_rules
         Quiet hours and caps; needed when the template has a contact-violation histogram.
     as_of
@@ -152,12 +177,97 @@ def compute_histograms(
     Returns
     -------
     dict[str, Counts]
-        Histogram id → flat bounded count vector (``int64``, length ``template.width``).
+        Histogram id → flat bounded count vector (``int64``, length ``template.width``). The
+        lenders-per-borrower histogram is zero here: it comes from the holders count.
 
     Raises
     ------
     InvalidInputError
         When ``period`` lies after the snapshot or deeper than the repayment history.
+
+    """
+    feeds = collect_observations(
+        store,
+        template,
+        period,
+        role=role,
+        snapshot_period=snapshot_period,
+        contact_rules=contact_rules,
+        persons=persons,
+        as_of=as_of,
+    )
+    keyed = {feed: list(_keyed(observations, persons)) for feed, observations in feeds.items()}
+    return {
+        histogram.id: histogram_from_observations(template, histogram, keyed[histogram.feed])
+        for histogram in template.histograms
+    }
+
+
+def persons_counted(
+    store: Store,
+    template: ReportTemplate,
+    period: Period,
+    *,
+    role: Role,
+    snapshot_period: Period,
+    persons: PersonKeys,
+    contact_rules: ContactRules | None = None,
+    as_of: dt.datetime | None = None,
+) -> dict[bytes, bool]:
+    """Every person this member would count in ``template``, and whether it lends to them.
+
+    The holders count adds each of these once (and separately counts the lenders with active
+    debt, for the lenders-per-borrower histogram). A person without a token is not named here
+    and is never counted.
+    """
+    feeds = collect_observations(
+        store,
+        template,
+        period,
+        role=role,
+        snapshot_period=snapshot_period,
+        contact_rules=contact_rules,
+        persons=persons,
+        as_of=as_of,
+    )
+    counted: dict[bytes, bool] = {}
+    for observations in feeds.values():
+        for observation in observations:
+            token = persons.person(observation.borrower)
+            if token is not None:
+                counted.setdefault(token, False)
+    if role.is_lender and template.uses_holders_of_debt:
+        for borrower in active_borrowers(store, period, snapshot_period=snapshot_period):
+            token = persons.token_of_borrower.get(borrower)
+            if token is not None:
+                counted[token] = True
+    return counted
+
+
+def collect_observations(
+    store: Store,
+    template: ReportTemplate,
+    period: Period,
+    *,
+    role: Role,
+    snapshot_period: Period,
+    persons: PersonKeys,
+    contact_rules: ContactRules | None = None,
+    as_of: dt.datetime | None = None,
+) -> dict[Feed, list[Observation]]:
+    """Every feed's observations for ``period`` from this member's store, keyed by person token.
+
+    A person's rows (two borrower records of one resident ID) are grouped before the values
+    are taken: the worst days past due and the total balance are the person's, per segment.
+    The conduct feeds count only what concerns a borrower of this member (a person with a
+    token); ``as_of`` is when complaints' clocks are read (default: the end of the period).
+
+    Raises
+    ------
+    InvalidInputError
+        When ``period`` lies after the snapshot or deeper than the repayment history.
+    ConfigError
+        When a contact histogram has no contact rules.
 
     """
     back = _months_back(period, snapshot_period)
@@ -167,26 +277,30 @@ def compute_histograms(
         for feed in {histogram.feed for histogram in template.histograms}:
             if feed is Feed.ACTIVE_DEBT:
                 rows = _debt_rows(session, period, back) if role.is_lender else []
-                feeds[feed] = list(_debt_observations(rows))
+                feeds[feed] = list(_debt_observations(rows, persons))
             elif feed is Feed.APPLICATIONS_BY_DECISION:
-                feeds[feed] = list(_application_observations(session, start, end)) if role.is_lender else []
+                feeds[feed] = (
+                    list(_application_observations(session, start, end, persons)) if role.is_lender else []
+                )
             elif feed is Feed.LENDERS_PER_BORROWER:
-                feeds[feed] = []  # Counted by the bureau over pseudonyms; members add only noise.
+                feeds[feed] = []  # From the holders count (phase 3); not a per-member count.
             elif feed is Feed.CONTACT_VIOLATIONS:
                 if contact_rules is None:
                     raise ConfigError(f"template {template.template_id} needs the contact rules")
-                feeds[feed] = list(_contact_observations(session, start, end, contact_rules))
+                feeds[feed] = list(_contact_observations(session, start, end, contact_rules, persons))
             elif feed in CONDUCT_FEEDS:
-                feeds[feed] = [
-                    Observation(unit, values)
-                    for unit, values in conduct_observations(feed, store, start, end, as_of=as_of or end)
-                ]
+                feeds[feed] = list(_conduct_observations(feed, store, start, end, as_of=as_of or end))
             else:
                 feeds[feed] = list(_inquiry_observations(session, start, end))
-    return {
-        histogram.id: histogram_from_observations(template, histogram, feeds[histogram.feed])
-        for histogram in template.histograms
-    }
+    return feeds
+
+
+def _keyed(observations: Iterable[Observation], persons: PersonKeys) -> Iterator[Observation]:
+    """Observations keyed by person token; persons without a token or not allowed are left out."""
+    for observation in observations:
+        token = persons.person(observation.borrower)
+        if token is not None and persons.allowed(token):
+            yield Observation(token, observation.values)
 
 
 def active_borrowers(store: Store, period: Period, *, snapshot_period: Period) -> list[int]:
@@ -300,15 +414,18 @@ def _status_to_dpd(status: int) -> int:
     return 30 * (status - 1) + 1 if status >= 1 else 0
 
 
-def _debt_observations(rows: Iterable[_DebtRow]) -> Iterator[Observation]:
-    worst: dict[tuple[int, str], int] = {}
-    total: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    province: dict[int, str] = {}
-    for borrower, segment, place, outstanding, dpd in rows:
+def _debt_observations(rows: Iterable[_DebtRow], persons: PersonKeys) -> Iterator[Observation]:
+    worst: dict[tuple[bytes, str], int] = {}
+    total: dict[tuple[bytes, str], Decimal] = defaultdict(Decimal)
+    province: dict[bytes, str] = {}
+    for row_borrower, segment, place, outstanding, dpd in rows:
+        borrower = persons.token_of_borrower.get(row_borrower)
+        if borrower is None:
+            continue  # no token: the person cannot be bounded across members
         key = (borrower, segment)
         worst[key] = max(worst.get(key, 0), dpd)
         total[key] += outstanding
-        province[borrower] = place
+        province[borrower] = min(place, province.get(borrower, place))
     for (borrower, segment), dpd in worst.items():
         yield Observation(
             borrower,
@@ -322,7 +439,7 @@ def _debt_observations(rows: Iterable[_DebtRow]) -> Iterator[Observation]:
 
 
 def _application_observations(
-    session: sa.orm.Session, start: dt.datetime, end: dt.datetime
+    session: sa.orm.Session, start: dt.datetime, end: dt.datetime, persons: PersonKeys
 ) -> Iterator[Observation]:
     statement = (
         sa.select(
@@ -336,9 +453,11 @@ def _application_observations(
         .where(Application.applied_at >= start, Application.applied_at < end)
         .order_by(Application.applied_at, Application.id)
     )
-    latest: dict[tuple[int, str], tuple[str, str]] = {}
-    for borrower, segment_enum, decision_enum, _applied_at, place in session.execute(statement):
-        latest[(borrower, segment_enum.value)] = (decision_enum.value, place)
+    latest: dict[tuple[bytes, str], tuple[str, str]] = {}
+    for row_borrower, segment_enum, decision_enum, _applied_at, place in session.execute(statement):
+        borrower = persons.token_of_borrower.get(row_borrower)
+        if borrower is not None:
+            latest[(borrower, segment_enum.value)] = (decision_enum.value, place)
     for (borrower, segment), (decision, place) in latest.items():
         yield Observation(borrower, {"segment": segment, "decision": decision, "province": place})
 
@@ -355,8 +474,21 @@ def _inquiry_observations(
         yield Observation(token, {"reason_code": reason.value})
 
 
+def _conduct_observations(
+    feed: Feed, store: Store, start: dt.datetime, end: dt.datetime, *, as_of: dt.datetime
+) -> Iterator[Observation]:
+    """The conduct feeds' observations about a borrower (keyed by local id, then by person).
+
+    An observation with no borrower (a complaint or a screened source no account is known
+    for) cannot be bounded per person, so it is left out like a borrower without a token.
+    """
+    for borrower, values in conduct_observations(feed, store, start, end, as_of=as_of):
+        if borrower is not None:
+            yield Observation(borrower, values)
+
+
 def _contact_observations(
-    session: sa.orm.Session, start: dt.datetime, end: dt.datetime, rules: ContactRules
+    session: sa.orm.Session, start: dt.datetime, end: dt.datetime, rules: ContactRules, persons: PersonKeys
 ) -> Iterator[Observation]:
     statement = (
         sa.select(
@@ -369,10 +501,13 @@ def _contact_observations(
         .join(Account, Account.id == ContactAttempt.account_id)
         .where(ContactAttempt.attempted_at >= start, ContactAttempt.attempted_at < end)
     )
-    broken: set[tuple[int, str]] = set()
-    connected_calls: Counter[tuple[int, dt.date]] = Counter()
-    unanswered: Counter[tuple[int, str, dt.date]] = Counter()
-    for borrower, attempted_at, channel, number, connected in session.execute(statement):
+    broken: set[tuple[bytes, str]] = set()
+    connected_calls: Counter[tuple[bytes, dt.date]] = Counter()
+    unanswered: Counter[tuple[bytes, str, dt.date]] = Counter()
+    for row_borrower, attempted_at, channel, number, connected in session.execute(statement):
+        borrower = persons.token_of_borrower.get(row_borrower)
+        if borrower is None:
+            continue
         local = attempted_at.astimezone(rules.zone)
         if rules.in_quiet_hours(local.hour):
             broken.add((borrower, "quiet_hours"))

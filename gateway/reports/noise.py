@@ -25,8 +25,8 @@ Skellam measurement, so the correction term is computed here from the paper's bo
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,12 +88,19 @@ def skellam_rho(variance: float, *, l1_sensitivity: float, l2_sensitivity: float
 def calibrate_variance(rho: float, *, l1_sensitivity: float, l2_sensitivity: float) -> float:
     """Smallest Skellam variance μ (to 0.1 %) whose ρ does not exceed ``rho``.
 
+    Memoised: a release plans every vector of every phase from the same few figures.
+
     Raises
     ------
     InvalidInputError
         When ``rho`` is not positive.
 
     """
+    return _calibrate(float(rho), float(l1_sensitivity), float(l2_sensitivity))
+
+
+@functools.lru_cache(maxsize=512)
+def _calibrate(rho: float, l1_sensitivity: float, l2_sensitivity: float) -> float:
     if rho <= 0:
         raise InvalidInputError(f"expected rho > 0, received {rho}", field="rho")
     low = l2_sensitivity**2 / (2 * rho)  # The Gaussian bound alone: never enough.
@@ -190,7 +197,11 @@ def draw_share(plan: NoisePlan, size: int, *, rng: np.random.Generator) -> Signe
 
 
 class NoiseShareSource:
-    """A member's source of noise shares: fresh randomness for every attempt, never reused.
+    """A member's source of noise shares: fresh randomness for every share it computes.
+
+    A member never sends two different shares for one attempt: its ledger
+    (``gateway.reports.ledger``) stores the first share of every attempt it answers and
+    re-sends that one on a retry, so a share drawn here and not stored was never sent.
 
     Parameters
     ----------
@@ -202,22 +213,9 @@ class NoiseShareSource:
 
     def __init__(self, rng: np.random.Generator) -> None:
         self._rng = rng
-        self._used: set[Hashable] = set()
 
-    def share(self, plan: NoisePlan, size: int, *, attempt_key: Hashable) -> SignedValues:
-        """Draw the share for one attempt (e.g. ``(request_hash, attempt, histogram_id)``).
-
-        Raises
-        ------
-        NoiseReuseError
-            When a share was already drawn for ``attempt_key``: a re-run is a new attempt
-            with new masks and new shares, and answering one attempt twice with different
-            shares would let the difference of two sums average the noise away.
-
-        """
-        if attempt_key in self._used:
-            raise NoiseReuseError("a noise share was already drawn for this attempt; expected a new attempt")
-        self._used.add(attempt_key)
+    def share(self, plan: NoisePlan, size: int) -> SignedValues:
+        """Draw one Skellam share of ``plan`` for ``size`` cells."""
         return draw_share(plan, size, rng=self._rng)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Dimension",
     "Feed",
     "HistogramSpec",
+    "MarginSpec",
     "ReleaseRules",
     "ReportTemplate",
     "RoundRules",
@@ -47,8 +48,8 @@ class Feed(StrEnum):
     INQUIRIES_BY_REASON = "inquiries_by_reason"
     # One observation per applicant and segment: the decision on their latest application.
     APPLICATIONS_BY_DECISION = "applications_by_decision"
-    # Borrowers by how many members hold them: counted by the bureau over keyed pseudonyms
-    # (``gateway/queries/reports/pseudonyms.py``); members contribute only noise shares.
+    # Borrowers by how many lenders hold them: the holders count of phase 3
+    # (``gateway/queries/reports/holders.py``) binned by bucket, estimated back to persons.
     LENDERS_PER_BORROWER = "lenders_per_borrower"
     # One observation per debtor and contact rule this member (or its agency) broke in the
     # period: quiet hours, the connected-call cap, the unanswered-attempt cap.
@@ -90,6 +91,10 @@ class Dimension(_Frozen):
     lower_bounds: tuple[int, ...] | None = None
     other_label: str | None = None
     codes: tuple[str, ...] | None = None
+    # Simplified Chinese title and cell labels for the report (the default language).
+    title_zh: str | None = None
+    labels_zh: tuple[str, ...] | None = None
+    other_label_zh: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Dimension:
@@ -105,6 +110,10 @@ class Dimension(_Frozen):
                 )
             if list(self.lower_bounds) != sorted(set(self.lower_bounds)):
                 raise ValueError("lower_bounds must be strictly increasing")
+        if self.labels_zh is not None and len(self.labels_zh) != len(self.labels):
+            raise ValueError(
+                f"expected one labels_zh entry per label ({len(self.labels)}), received {len(self.labels_zh)}"
+            )
         if self.codes is not None:
             if len(self.codes) != len(self.labels):
                 raise ValueError(
@@ -120,6 +129,17 @@ class Dimension(_Frozen):
     def cells(self) -> tuple[str, ...]:
         """Cell labels in slot order (the catch-all last)."""
         return self.labels + ((self.other_label,) if self.other_label is not None else ())
+
+    def display_title(self, language: str) -> str:
+        """The title in ``language`` (``zh`` or ``en``)."""
+        return self.title_zh if language == "zh" and self.title_zh else self.title
+
+    def display_cells(self, language: str) -> tuple[str, ...]:
+        """Cell labels in ``language``, in slot order (labels without a translation stay as they are)."""
+        if language != "zh" or self.labels_zh is None:
+            return self.cells
+        other = (self.other_label_zh or self.other_label,) if self.other_label is not None else ()
+        return tuple(self.labels_zh) + tuple(o for o in other if o is not None)
 
     def bucket(self, value: float) -> int:
         """Slot of a numeric ``value`` (values below the first bound fall in the first bucket).
@@ -152,21 +172,58 @@ class Dimension(_Frozen):
         return len(self.labels) if self.other_label is not None else None
 
 
+class MarginSpec(_Frozen):
+    """A level of a histogram's hierarchy measured on its own: totals by some of its dimensions."""
+
+    # Dimensions kept (the others are summed over); empty for the grand total.
+    dimensions: tuple[str, ...] = ()
+    rho: float = Field(gt=0, le=10)
+
+
 class HistogramSpec(_Frozen):
-    """One histogram of a report: dimensions, feed, contribution bounds and ρ."""
+    """One histogram of a report: dimensions, feed, contribution bounds, ρ and measured totals."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     title: str = Field(min_length=1)
+    title_zh: str | None = None
     dimensions: tuple[str, ...] = Field(min_length=1, max_length=4)
     feed: Feed
-    # Per borrower, per cell, per period, at one member (L∞ bound).
+    # Per person, per cell, per period, at one member (L∞ bound).
     contribution_bound: int = Field(ge=1, le=100)
-    # Cells one borrower may enter at one member (L0 bound).
+    # Cells one person may enter at one member (L0 bound).
     max_cells_per_borrower: int = Field(ge=1, le=1000)
+    # ρ of the cells themselves.
     rho: float = Field(gt=0, le=10)
+    # Totals measured with their own noise, coarsest first, each level nested in the next
+    # (e.g. the grand total, by segment, by segment and DPD bucket). Published totals are the
+    # least-squares reconciliation of these with the cells (docs/reports.md).
+    margins: tuple[MarginSpec, ...] = ()
     # Whether the institution-count and dominance gates apply to this histogram's cells. The
-    # pseudonym-join histogram pools every member in every cell by construction.
+    # lenders-per-borrower histogram pools every member in every cell by construction.
     institution_rules: bool = True
+
+    @model_validator(mode="after")
+    def _nested(self) -> HistogramSpec:
+        previous: tuple[str, ...] | None = None
+        for margin in self.margins:
+            if not set(margin.dimensions) < set(self.dimensions):
+                raise ValueError(
+                    f"histogram {self.id!r}: margin {list(margin.dimensions)} must keep fewer dimensions "
+                    f"than the cells {list(self.dimensions)}"
+                )
+            if previous is not None and not set(previous) < set(margin.dimensions):
+                raise ValueError(f"histogram {self.id!r}: margins must be nested, coarsest first")
+            previous = margin.dimensions
+        return self
+
+    def display_title(self, language: str) -> str:
+        """The title in ``language`` (``zh`` or ``en``)."""
+        return self.title_zh if language == "zh" and self.title_zh else self.title
+
+    @property
+    def total_rho(self) -> float:
+        """ρ of the cells and every measured margin (zCDP composes by addition)."""
+        return self.rho + math.fsum(margin.rho for margin in self.margins)
 
     @property
     def l1_sensitivity(self) -> int:
@@ -177,6 +234,11 @@ class HistogramSpec(_Frozen):
     def l2_sensitivity(self) -> float:
         """Δ₂ of this member's vector when one borrower is added or removed."""
         return self.contribution_bound * math.sqrt(self.max_cells_per_borrower)
+
+    @property
+    def margin_sensitivity(self) -> float:
+        """Δ₁ and Δ₂ of a margin vector: a person's cells may all fall in one total."""
+        return float(self.l1_sensitivity)
 
 
 class ReleaseRules(_Frozen):
@@ -189,7 +251,10 @@ class ReleaseRules(_Frozen):
     rho_institutions: float = Field(gt=0, le=10)
     rho_dominance: float = Field(gt=0, le=10)
     colluders: int = Field(ge=0, le=5)
-    stated_lenders_per_borrower: int = Field(ge=1, le=50)
+    # The most members a person may be counted at in one release (issue #13). Enforced in the
+    # holders count: every member leaves out each person whose keyed bucket is held more times,
+    # so a person moves a release by at most this many members' bounded contributions.
+    max_members_per_person: int = Field(ge=1, le=50)
 
 
 class RoundRules(_Frozen):
@@ -205,7 +270,11 @@ class ReportTemplate(_Frozen):
     template_id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,63}$")
     version: int = Field(ge=1)
     title: str = Field(min_length=1)
+    title_zh: str | None = None
     time_zone: str
+    # The holders count of phase 3 keeps 2^holders_buckets_log2 keyed buckets (two bytes each):
+    # more buckets, fewer persons sharing one (docs/reports.md, "Holders count").
+    holders_buckets_log2: int = Field(ge=10, le=24)
     release: ReleaseRules
     round: RoundRules
     dimensions: dict[str, Dimension] = Field(min_length=1)
@@ -241,6 +310,10 @@ class ReportTemplate(_Frozen):
                     f"expected some of {sorted(FEED_DIMENSIONS[histogram.feed])}"
                 )
         return self
+
+    def display_title(self, language: str) -> str:
+        """The title in ``language`` (``zh`` or ``en``)."""
+        return self.title_zh if language == "zh" and self.title_zh else self.title
 
     @property
     def zone(self) -> ZoneInfo:
@@ -308,9 +381,40 @@ class ReportTemplate(_Frozen):
         return index
 
     @property
-    def uses_pseudonym_join(self) -> bool:
-        """Whether a histogram needs the bureau's count over members' pseudonyms."""
+    def uses_holders_of_debt(self) -> bool:
+        """Whether a histogram counts persons by the lenders holding them."""
         return any(h.feed is Feed.LENDERS_PER_BORROWER for h in self.histograms)
+
+    @property
+    def holders_buckets(self) -> int:
+        """Number of keyed buckets of the holders count."""
+        return 1 << self.holders_buckets_log2
+
+    def margin_width(self, histogram: HistogramSpec, margin: MarginSpec) -> int:
+        """Number of totals of ``margin``."""
+        return math.prod(len(self.dimensions[name].cells) for name in margin.dimensions)
+
+    def margin_index(self, histogram: HistogramSpec, margin: MarginSpec) -> list[int]:
+        """For each cell of ``histogram`` (flat index), the total of ``margin`` it is summed into."""
+        shape = self.shape(histogram)
+        kept = [histogram.dimensions.index(name) for name in margin.dimensions]
+        sizes = [shape[position] for position in kept]
+        index: list[int] = []
+        for cell in range(self.width(histogram)):
+            positions = _unravel(cell, shape)
+            flat = 0
+            for position, size in zip(kept, sizes, strict=True):
+                flat = flat * size + positions[position]
+            index.append(flat)
+        return index
+
+    def margin_coordinates(self, histogram: HistogramSpec, margin: MarginSpec, index: int) -> tuple[str, ...]:
+        """Cell labels of total ``index`` of ``margin``."""
+        sizes = tuple(len(self.dimensions[name].cells) for name in margin.dimensions)
+        return tuple(
+            self.dimensions[name].cells[position]
+            for name, position in zip(margin.dimensions, _unravel(index, sizes), strict=True)
+        )
 
     @classmethod
     def from_file(cls, path: Path) -> ReportTemplate:

@@ -16,12 +16,12 @@ from gateway.errors import InvalidInputError
 from gateway.identity.tls import TLSIdentity
 from gateway.node.ceremony import SecretEnvelope
 from gateway.queries.inquiries.collector import CollectRequest
-from gateway.queries.reports.messages import ShareRequest
+from gateway.queries.reports.messages import OpenRequest, ShareRequest
 from gateway.queries.subject_check.messages import Contribution, FinalizeRequest, RoundRequest
 from gateway.rpc.channel import open_channel
 from gateway.rpc.convert.ceremony import envelope_to_proto
 from gateway.rpc.convert.inquiries import collect_to_proto, sealed_inquiries_from_proto
-from gateway.rpc.convert.reports import share_from_proto, share_request_to_proto
+from gateway.rpc.convert.reports import open_request_to_proto, share_from_proto, share_request_to_proto
 from gateway.rpc.convert.subject_check import (
     contribution_from_proto,
     finalize_to_proto,
@@ -153,6 +153,23 @@ class GrpcShareCaller:
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
         return share_from_proto(response, width=width)
+
+    def open(self, member: MemberView, request: OpenRequest, *, timeout: float) -> bytes:
+        """Ask one member for an attempt's self-mask seed.
+
+        Raises
+        ------
+        GatewayError
+            The member's refusal or unavailability, mapped from its status.
+
+        """
+        try:
+            response = self._channels.stub(member).OpenReportShare(
+                open_request_to_proto(request), timeout=timeout
+            )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, peer=f"member {member.member_id}") from exc
+        return response.self_mask_seed
 
 
 class GrpcSecretCaller:

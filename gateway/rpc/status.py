@@ -18,7 +18,7 @@ import grpc
 from gateway import errors
 from gateway.crypto.errors import DecryptionError, KeyBundleError
 from gateway.egress.guard import EgressBlocked
-from gateway.reports.errors import AlreadyReleasedError, NoiseReuseError
+from gateway.reports.errors import NoiseReuseError
 
 REASON_KEY = "credgate-reason"
 CORRELATION_KEY = "credgate-correlation-id"
@@ -32,9 +32,10 @@ _CODES: tuple[tuple[type[errors.GatewayError], grpc.StatusCode], ...] = (
     # This node refused to send its own answer: nothing left, and the peer is told why (no value).
     (EgressBlocked, grpc.StatusCode.FAILED_PRECONDITION),
     # A report is released once per template, period and regulator, and noise is never redrawn for it.
-    (AlreadyReleasedError, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
     (NoiseReuseError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.PolicyDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.VerificationError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.IdentityError, grpc.StatusCode.UNAUTHENTICATED),
     (errors.NotFoundError, grpc.StatusCode.NOT_FOUND),
@@ -111,6 +112,8 @@ _ERROR_FOR_CODE: dict[grpc.StatusCode, type[errors.GatewayError]] = {
     grpc.StatusCode.NOT_FOUND: errors.NotFoundError,
     grpc.StatusCode.UNAVAILABLE: errors.UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: errors.UnavailableError,
+    # A member's "already released" must reach the regulator as ALREADY_EXISTS, not INTERNAL.
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExistsError,
 }
 
 

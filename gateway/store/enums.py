@@ -151,6 +151,18 @@ class TokenType(StrEnum):
     MOBILE = "mobile"
 
 
+class ReportAttemptState(StrEnum):
+    """Where one answered report attempt stands at the member that answered it (issue #13)."""
+
+    # Answered and charged; its self-mask not revealed yet.
+    ANSWERED = "answered"
+    # Its self-mask was revealed: the bureau can open its sum. At most one per request and phase.
+    OPENED = "opened"
+    # Refunded: another attempt of its phase was opened (or its request closed), so this
+    # member will never reveal its self-mask and the sum it was in can never be opened.
+    CLOSED = "closed"
+
+
 class ContactParty(StrEnum):
     """Who a collection contact reaches: the debtor, or a third party about them."""
 

@@ -70,6 +70,7 @@ ALLOWED_STRING_FIELDS = {
     "credgate.v1.ReleasedCell.coordinates": "template dimension labels",
     "credgate.v1.ReleasedCell.suppression_reasons": "suppression reason enum value",
     "credgate.v1.ReleasedHistogram.histogram_id": "template histogram id",
+    "credgate.v1.ReleasedMargin.dimensions": "template dimension names",
     "credgate.v1.RequestReportResponse.template_id": "report template id",
     "credgate.v1.RequestReportResponse.period": "YYYY-MM",
     "credgate.v1.ComputeReportShareRequest.template_id": "report template id",

@@ -42,6 +42,12 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert report.exists() and Path(summary["results"]["report_pdf"]).stat().st_size > 10_000
     assert 0 < summary["results"]["report_cells_released"] < summary["results"]["report_cells"]
     assert "regulator report" in output and "from the bureau's cache, identical" in output
+    # Issue #13: the report is in Simplified Chinese (an English copy beside it), and the
+    # micro-loan segment, in which no demo member lends, is published as noise around zero.
+    page = report.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and "月度行业风险报告" in page and "个人隐私保障" in page
+    assert (report.parent / report.name.replace(".html", ".en.html")).exists()
+    assert abs(summary["results"]["report_segment_totals"]["micro_loan"]) <= _segment_bound()
     # Collection conduct: a fourth connected call from a second agency and a 22:30 call refused,
     # a complaint closed within its clocks and a serious one escalated, calls screened, and the
     # regulator's conduct report released.
@@ -66,6 +72,22 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     pixels = screenshot(report, tmp_path / "report.png")
     assert inked_share(pixels) > 0.05  # text, tables and charts: not a blank page
     assert colourful_share(pixels) > 0.005  # the charts' coloured bars rendered
+
+
+def _segment_bound() -> float:
+    """A segment total's error bound: the exact Chernoff bound of its reconciliation weights (1e-7)."""
+    from stat_bounds import weighted_skellam_bound
+
+    from gateway.config import default_policies_dir
+    from gateway.reports.release import noise_weights, plan_release
+    from gateway.reports.templates import load_template
+
+    template = load_template(default_policies_dir(), "monthly-risk")
+    spec = template.histogram("delinquency")
+    plan = plan_release(template, answering=5).histograms[spec.id]
+    levels = {dims: (w, v) for dims, w, v in noise_weights(template, spec, plan)}
+    weights, variances = levels[("segment",)]
+    return weighted_skellam_bound(weights[2], variances, figures=1) + 1.0
 
 
 def test_demo_refuses_to_delete_a_folder_it_did_not_create(tmp_path: Path) -> None:

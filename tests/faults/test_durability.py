@@ -20,7 +20,8 @@ from gateway.clock import local_date, system_clock
 from gateway.demo.provision import NodePlan, provision_node
 from gateway.identity.ca import CertificateAuthority
 from gateway.identity.peer import Role
-from gateway.reports.budget import BudgetPolicy, PrivacyLedger
+from gateway.reports.budget import BudgetPolicy
+from gateway.reports.ledger import ReportLedger
 from gateway.store import open_store
 from gateway.store.enums import ImportKind
 from gateway.store.models import Borrower, CheckRound, ImportBatch, Inquiry
@@ -37,8 +38,12 @@ pytestmark = [pytest.mark.processes, pytest.mark.slow]
 HOLDER = r"""
 import sys
 from gateway.clock import system_clock
-from gateway.reports.budget import BudgetPolicy, PrivacyLedger
-from gateway.reports.release import ReleaseKey
+import datetime as dt
+from gateway.identity.peer import Peer
+from gateway.reports.budget import BudgetPolicy
+from gateway.reports.ledger import PhaseRules, ReportLedger, ShareIdentity
+from gateway.reports.order import ReportOrder, SignedOrder, VerifiedOrder
+from gateway.roles import Role
 from gateway.store import open_store
 from gateway.store.enums import AuditDecision, ReasonCode
 from gateway.store.repositories.audit import AuditLog
@@ -56,9 +61,16 @@ record_inquiries(store, [InquiryRow("q-durable", b"t" * 32, 1, ReasonCode.LOAN_A
 CheckRounds(store).remember(b"h" * 32, b"s" * 32, at=now)
 from pathlib import Path
 budget = BudgetPolicy.from_file(Path(policies) / "privacy_budget.toml")
-ledger = PrivacyLedger.in_data_dir(Path(data_dir), budget, clock=system_clock)
-ledger.charge(ReleaseKey("monthly-risk", "2000-01", "regulator"), template_version=1,
-    request_hash=b"r" * 32, rho=0.01)
+ledger = ReportLedger(store, budget, clock=system_clock)
+order = ReportOrder("monthly-risk", "2000-01", b"n" * 16)
+regulator = Peer("regulator", Role.REGULATOR, 7, "ab" * 32, now + dt.timedelta(days=30))
+verified = VerifiedOrder(order, regulator, SignedOrder(order, b"sig", b"cert"))
+members = ("bank-1", "bank-2", "bank-3")
+for phase, rho in ((3, 0.0), (1, 0.01)):  # phase 3 (holders count) is opened before phase 1
+    share = ShareIdentity(b"r" * 32, 1, phase, 1, members, b"s" * 32, bytes([phase]) * 32)
+    ledger.record(verified, share, PhaseRules(3, rho), b"share")
+    if phase == 3:
+        ledger.open(b"r" * 32, 3, 1, b"s" * 32)
 print("acknowledged", flush=True)
 sys.stdin.readline()
 """
@@ -107,12 +119,14 @@ def test_acknowledged_commits_survive_a_power_cut(
     assert [i.returncode for i in imports] == [0, 0], [i.stderr for i in imports]
     with mounted_image(crash, tmp_path / "after") as after:
         survived = _contents(f"sqlite:///{after / 'bank-1' / 'data' / 'store.db'}")
-        ledger = PrivacyLedger.in_data_dir(
-            after / "bank-1" / "data",
-            BudgetPolicy.from_file(policies_dir / "privacy_budget.toml"),
-            clock=system_clock,
-        )
-        charged = ledger.spent("regulator", "2000-01")
+        crashed = open_store(f"sqlite:///{after / 'bank-1' / 'data' / 'store.db'}")
+        try:
+            ledger = ReportLedger(
+                crashed, BudgetPolicy.from_file(policies_dir / "privacy_budget.toml"), clock=system_clock
+            )
+            charged = ledger.spent("2000-01", regulator="regulator")
+        finally:
+            crashed.close()
 
     assert survived == acknowledged
     assert survived["borrowers"] > 0 and survived["import_batches"] == 2

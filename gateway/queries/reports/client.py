@@ -1,13 +1,18 @@
-"""The regulator's side: request a report, keep what was received, write it out for people.
+"""The regulator's side: order a report, keep what was received, write it out for people.
 
-The regulator keeps every release it received (``ReleaseCache`` under its data dir); a
-repeated request is answered by the bureau from its cache, so the copy here is identical.
-The report's ledger lists the releases of the period as every member charged them.
+The regulator signs each order — (template, period, nonce) — with the key of its own
+certificate; members charge the identity that certificate names (issue #13). The nonce of an
+order is kept (``PendingOrders``) until its release arrives, so a retry after a failure is the
+same request to every member, which re-sends what it answered instead of refusing a second
+release (issue #17 item 2). The regulator keeps every release it received (``ReleaseCache``
+under its data dir); a repeated request is answered by the bureau from its cache, so the copy
+here is identical. The report's ledger lists the releases of the period.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,11 +21,13 @@ import grpc
 
 from gateway._proto.credgate.v1 import bureau_pb2_grpc, regulator_report_pb2
 from gateway.egress.files import OutboundFiles
+from gateway.reports._files import locked, read_lines, write_lines
 from gateway.reports.budget import BUDGET_FILE, BudgetPolicy, LedgerEntry, ReleaseCache
 from gateway.reports.histograms import Period
 from gateway.reports.noise import zcdp_epsilon
+from gateway.reports.order import NONCE_BYTES, ReportOrder, sign_order
 from gateway.reports.release import Release
-from gateway.reports.render import ReportDocument, render_html, render_pdf
+from gateway.reports.render import Language, ReportDocument, render_html, render_pdf
 from gateway.reports.templates import ReportTemplate, load_template
 from gateway.rpc.convert.reports import release_from_proto
 from gateway.rpc.convert.subject_check import new_header
@@ -41,14 +48,62 @@ class ReceivedReport:
     from_cache: bool
 
 
-class RegulatorClient:
-    """Requests reports from the bureau as the regulator's certificate."""
+class PendingOrders:
+    """Nonces of orders sent and not yet answered with a release, kept for retries.
 
-    def __init__(self, channel: grpc.Channel, *, regulator: str, policies_dir: Path, data_dir: Path) -> None:
+    ``<data dir>/reports/pending-orders.jsonl``: one ``{template_id, period, nonce}`` per
+    outstanding order; removed when its release arrives.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> PendingOrders:
+        """The file under the regulator's data dir."""
+        return cls(data_dir / "reports" / "pending-orders.jsonl")
+
+    def order(self, template_id: str, period: str) -> ReportOrder:
+        """The outstanding order for (template, period), or a new one (kept until fulfilled)."""
+        with locked(self._path):
+            records = read_lines(self._path)
+            for record in records:
+                if (record.get("template_id"), record.get("period")) == (template_id, period):
+                    return ReportOrder(template_id, period, bytes.fromhex(str(record["nonce"])))
+            order = ReportOrder(template_id, period, os.urandom(NONCE_BYTES))
+            write_lines(
+                self._path,
+                [*records, {"template_id": template_id, "period": period, "nonce": order.nonce.hex()}],
+            )
+            return order
+
+    def fulfilled(self, order: ReportOrder) -> None:
+        """Forget an order whose release arrived."""
+        with locked(self._path):
+            records = read_lines(self._path)
+            kept = [r for r in records if r.get("nonce") != order.nonce.hex()]
+            if len(kept) != len(records):
+                write_lines(self._path, kept)
+
+
+class RegulatorClient:
+    """Orders reports from the bureau as the regulator's certificate."""
+
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        *,
+        regulator: str,
+        tls_key_pem: bytes,
+        policies_dir: Path,
+        data_dir: Path,
+    ) -> None:
         self._stub = bureau_pb2_grpc.BureauServiceStub(channel)
         self._regulator = regulator
+        self._key = tls_key_pem
         self._policies_dir = policies_dir
         self._received = ReleaseCache.in_data_dir(data_dir)
+        self._pending = PendingOrders.in_data_dir(data_dir)
 
     @classmethod
     def for_session(cls, session: MemberSession) -> RegulatorClient:
@@ -57,6 +112,7 @@ class RegulatorClient:
         return cls(
             session.channel,
             regulator=session.identity.own.member_id,
+            tls_key_pem=session.identity.key_pem,
             policies_dir=settings.policies_dir,
             data_dir=settings.data_dir,
         )
@@ -76,17 +132,23 @@ class RegulatorClient:
 
         """
         template = load_template(self._policies_dir, template_id)
+        order = self._pending.order(template_id, str(Period.parse(period)))
         message = regulator_report_pb2.RequestReportRequest(
-            header=new_header(), template_id=template_id, period=str(Period.parse(period))
+            header=new_header(),
+            template_id=template_id,
+            period=order.period,
+            nonce=order.nonce,
+            order_signature=sign_order(order, self._key),
         )
         try:
             response = self._stub.RequestReport(message, timeout=REQUEST_TIMEOUT_SECONDS)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, peer="bureau") from exc
         release = self._received.put(release_from_proto(response, template, regulator=self._regulator))
+        self._pending.fulfilled(order)
         return ReceivedReport(release, template, response.from_cache)
 
-    def document(self, report: ReceivedReport) -> ReportDocument:
+    def document(self, report: ReceivedReport, *, language: Language = "zh") -> ReportDocument:
         """The report with the period's ledger of every release received (each charged at every member)."""
         policy = BudgetPolicy.from_file(self._policies_dir / BUDGET_FILE)
         ledger = [
@@ -110,12 +172,14 @@ class RegulatorClient:
             policy.rho_per_regulator_period,
             zcdp_epsilon(spent, delta=policy.delta_for_statement),
             policy.delta_for_statement,
+            language=language,
         )
 
 
 def write_report(document: ReportDocument, out_dir: Path, *, files: OutboundFiles) -> tuple[Path, Path]:
     """Write ``<template>-<period>.html`` and ``.pdf`` into ``out_dir`` through the egress guard."""
-    stem = f"{document.release.template_id}-{document.release.period}"
+    suffix = "" if document.language == "zh" else f".{document.language}"
+    stem = f"{document.release.template_id}-{document.release.period}{suffix}"
     page = render_html(document)
     html_path = files.write_text(out_dir / f"{stem}.html", page, kind="report")
     pdf_path = files.write_rendering(out_dir / f"{stem}.pdf", render_pdf(document), kind="report", text=page)

@@ -1,8 +1,11 @@
 """What travels in one report round, and how a member's vector is laid out.
 
-Phase 1 carries, per histogram, the bounded counts and (where the institution rules apply)
-the institution indicators; phase 2 carries the dominance flags. Each phase has its own
-mask context, so no pairwise mask is ever used twice.
+Phase 3 runs first: the holders count (``holders.py``). Phase 1 carries, per histogram, the
+bounded counts, the measured totals and (where the institution rules apply) the institution
+indicators; phase 2 carries the dominance flags. Each phase binds its masks to its own
+context hash — the request, the phase and the phase's inputs (the opened holders count for
+phase 1, the noisy totals for phase 2) — so no pairwise mask is ever used twice, and a bureau
+that shows members different inputs gets sums whose masks do not cancel.
 """
 
 from __future__ import annotations
@@ -18,20 +21,22 @@ import numpy as np
 from gateway.aggregation.field import SignedValues
 from gateway.crypto.encoding import i2osp, length_prefixed
 from gateway.errors import InvalidInputError
+from gateway.reports.order import SignedOrder
 from gateway.reports.release import ReleasePlan
 from gateway.reports.templates import ReportTemplate
 
-__all__ = ["Phase", "ShareLayout", "ShareRequest", "phase_hash", "report_request_hash"]
+__all__ = ["OpenRequest", "Phase", "ShareLayout", "ShareRequest", "context_hash", "totals_digest"]
 
-_REQUEST_LABEL = b"credgate/v1/report-request"
 _PHASE_LABEL = b"credgate/v1/report-phase"
+_TOTALS_LABEL = b"credgate/v1/report-totals"
 
 
 class Phase(IntEnum):
-    """Which vector a round asks for."""
+    """Which vector a round asks for (3, the holders count, runs first)."""
 
     COUNTS = 1
     DOMINANCE = 2
+    HOLDERS = 3
 
 
 @dataclass(frozen=True)
@@ -49,21 +54,33 @@ class ShareRequest:
     answering_set_hash: bytes
     participants: tuple[str, ...]
     phase: Phase
+    order: SignedOrder
     noisy_totals: tuple[int, ...] = ()
 
 
-def report_request_hash(template: ReportTemplate, period: str, regulator: str, nonce: bytes) -> bytes:
-    """SHA-256 naming one request: template and version, period, regulator and a fresh nonce."""
-    digest = hashlib.sha256(length_prefixed(_REQUEST_LABEL))
-    for part in (template.template_id.encode(), period.encode(), regulator.encode(), nonce):
-        digest.update(length_prefixed(part))
-    digest.update(i2osp(template.version, 4))
+@dataclass(frozen=True)
+class OpenRequest:
+    """The bureau asking a member to reveal the self-mask of one attempt."""
+
+    request_hash: bytes
+    phase: Phase
+    attempt: int
+    answering_set_hash: bytes
+
+
+def context_hash(request_hash: bytes, phase: Phase, inputs: bytes = b"") -> bytes:
+    """The hash a phase binds its masks to: request, phase, and the digest of its inputs."""
+    return hashlib.sha256(
+        length_prefixed(_PHASE_LABEL) + i2osp(int(phase), 1) + request_hash + length_prefixed(inputs)
+    ).digest()
+
+
+def totals_digest(noisy_totals: Sequence[int]) -> bytes:
+    """SHA-256 of the phase-1 noisy totals phase 2 is computed against."""
+    digest = hashlib.sha256(length_prefixed(_TOTALS_LABEL))
+    for value in noisy_totals:
+        digest.update(int(value).to_bytes(8, "big", signed=True))
     return digest.digest()
-
-
-def phase_hash(request_hash: bytes, phase: Phase) -> bytes:
-    """The hash phase ``phase`` binds its masks to (a different one per phase)."""
-    return hashlib.sha256(length_prefixed(_PHASE_LABEL) + i2osp(int(phase), 1) + request_hash).digest()
 
 
 @dataclass(frozen=True)
@@ -74,17 +91,23 @@ class ShareLayout:
 
     @classmethod
     def for_plan(cls, template: ReportTemplate, plan: ReleasePlan, phase: Phase) -> ShareLayout:
-        """Phase 1: counts then institutions per histogram; phase 2: dominance per gated histogram."""
+        """Phase 1: counts, each measured total, then institutions per histogram; phase 2: dominance."""
         slices: list[tuple[str, str, int, int]] = []
         offset = 0
         for histogram in template.histograms:
             gated = plan.histograms[histogram.id].institutions is not None
+            parts: list[tuple[str, int]] = []
             if phase is Phase.COUNTS:
-                parts = ["counts", "institutions"] if gated else ["counts"]
-            else:
-                parts = ["dominance"] if gated else []
-            for part in parts:
-                width = template.width(histogram)
+                parts.append(("counts", template.width(histogram)))
+                parts.extend(
+                    (f"margin{number}", template.margin_width(histogram, margin))
+                    for number, margin in enumerate(histogram.margins)
+                )
+                if gated:
+                    parts.append(("institutions", template.width(histogram)))
+            elif phase is Phase.DOMINANCE and gated:
+                parts.append(("dominance", template.width(histogram)))
+            for part, width in parts:
                 slices.append((histogram.id, part, offset, offset + width))
                 offset += width
         return cls(tuple(slices))

@@ -11,10 +11,24 @@ import numpy.typing as npt
 
 from gateway._proto.credgate.v1 import common_pb2, regulator_report_pb2
 from gateway.errors import InvalidInputError
-from gateway.queries.reports.messages import Phase, ShareRequest
-from gateway.reports.release import HistogramRelease, Release, ReleaseCell, SuppressionReason, Treatment
-from gateway.reports.templates import ReportTemplate
-from gateway.rpc.convert.subject_check import ALGORITHMS, check_algorithms, from_timestamp, timestamp
+from gateway.queries.reports.messages import OpenRequest, Phase, ShareRequest
+from gateway.reports.order import ReportOrder, SignedOrder
+from gateway.reports.release import (
+    HistogramRelease,
+    MarginRelease,
+    Release,
+    ReleaseCell,
+    SuppressionReason,
+    Treatment,
+)
+from gateway.reports.templates import HistogramSpec, MarginSpec, ReportTemplate
+from gateway.rpc.convert.subject_check import (
+    ALGORITHMS,
+    check_algorithms,
+    from_timestamp,
+    new_header,
+    timestamp,
+)
 
 _TREATMENTS = {
     Treatment.NOISED: regulator_report_pb2.CELL_TREATMENT_NOISED,
@@ -42,6 +56,9 @@ def share_request_to_proto(request: ShareRequest) -> regulator_report_pb2.Comput
         regulator_member_id=request.regulator,
         phase=int(request.phase),
         noisy_totals=list(request.noisy_totals),
+        order_nonce=request.order.order.nonce,
+        order_signature=request.order.signature,
+        regulator_certificate=request.order.certificate_der,
     )
 
 
@@ -61,7 +78,14 @@ def share_request_from_proto(message: regulator_report_pb2.ComputeReportShareReq
         if len(getattr(message, name)) != 32:
             raise InvalidInputError("expected 32 bytes", field=name)
     if message.phase not in {int(p) for p in Phase}:
-        raise InvalidInputError(f"expected phase 1 or 2, received {message.phase}", field="phase")
+        raise InvalidInputError(f"expected phase 1, 2 or 3, received {message.phase}", field="phase")
+    if not message.order_signature or not message.regulator_certificate:
+        raise InvalidInputError("a report share needs the regulator's signed order", field="order_signature")
+    order = SignedOrder(
+        ReportOrder(message.template_id, message.period, message.order_nonce),
+        message.order_signature,
+        message.regulator_certificate,
+    )
     return ShareRequest(
         query_time=from_timestamp(message.header.query_time, field="header.query_time"),
         idempotency_key=message.header.idempotency_key,
@@ -74,7 +98,60 @@ def share_request_from_proto(message: regulator_report_pb2.ComputeReportShareReq
         answering_set_hash=message.answering_set_hash,
         participants=tuple(message.answering_member_ids),
         phase=Phase(message.phase),
+        order=order,
         noisy_totals=tuple(message.noisy_totals),
+    )
+
+
+def open_request_to_proto(request: OpenRequest) -> regulator_report_pb2.OpenReportShareRequest:
+    """The bureau asking a member to reveal one attempt's self-mask."""
+    return regulator_report_pb2.OpenReportShareRequest(
+        header=new_header(),
+        request_hash=request.request_hash,
+        phase=int(request.phase),
+        attempt=request.attempt,
+        answering_set_hash=request.answering_set_hash,
+    )
+
+
+def open_request_from_proto(message: regulator_report_pb2.OpenReportShareRequest) -> OpenRequest:
+    """Validate and convert the bureau's request to open an attempt.
+
+    Raises
+    ------
+    InvalidInputError
+        When a hash is not 32 bytes or the phase is unknown.
+
+    """
+    for name in ("request_hash", "answering_set_hash"):
+        if len(getattr(message, name)) != 32:
+            raise InvalidInputError("expected 32 bytes", field=name)
+    if message.phase not in {int(p) for p in Phase}:
+        raise InvalidInputError(f"expected phase 1, 2 or 3, received {message.phase}", field="phase")
+    return OpenRequest(
+        message.request_hash, Phase(message.phase), message.attempt, message.answering_set_hash
+    )
+
+
+def order_from_proto(
+    message: regulator_report_pb2.RequestReportRequest, *, certificate_der: bytes
+) -> SignedOrder:
+    """The regulator's order as it arrived, with the certificate its TLS handshake presented.
+
+    Raises
+    ------
+    InvalidInputError
+        When the order is incomplete (an order is required since issue #13).
+
+    """
+    if not message.order_signature:
+        raise InvalidInputError(
+            "a report request must carry the regulator's signed order", field="order_signature"
+        )
+    return SignedOrder(
+        ReportOrder(message.template_id, message.period, message.nonce),
+        message.order_signature,
+        certificate_der,
     )
 
 
@@ -113,13 +190,18 @@ def release_to_proto(
     for histogram in release.histograms:
         spec = template.histogram(histogram.histogram_id)
         cells = [
-            regulator_report_pb2.ReleasedCell(
-                coordinates=list(template.wire_coordinates(spec, index)),
-                noisy_count=cell.noisy_count or 0,
-                treatment=_TREATMENTS[cell.treatment],
-                suppression_reasons=[reason.value for reason in cell.reasons],
-            )
+            _cell_to_proto(cell, template.wire_coordinates(spec, index))
             for index, cell in enumerate(histogram.cells)
+        ]
+        margins = [
+            regulator_report_pb2.ReleasedMargin(
+                dimensions=list(margin.dimensions),
+                cells=[
+                    _cell_to_proto(cell, _margin_wire(template, spec, margin.dimensions, index))
+                    for index, cell in enumerate(margin.cells)
+                ],
+            )
+            for margin in histogram.margins
         ]
         histograms.append(
             regulator_report_pb2.ReleasedHistogram(
@@ -127,6 +209,7 @@ def release_to_proto(
                 cells=cells,
                 rho=histogram.rho,
                 noise_variance=histogram.noise_variance,
+                margins=margins,
             )
         )
     return regulator_report_pb2.RequestReportResponse(
@@ -142,6 +225,32 @@ def release_to_proto(
         colluders=release.colluders,
         institution_rules_applied=release.institution_rules_applied,
         released_at=timestamp(release.released_at),
+        max_members_per_person=release.max_members_per_person,
+        rho_per_person=release.rho_per_person,
+    )
+
+
+def _cell_to_proto(cell: ReleaseCell, coordinates: tuple[str, ...]) -> regulator_report_pb2.ReleasedCell:
+    return regulator_report_pb2.ReleasedCell(
+        coordinates=list(coordinates),
+        noisy_count=cell.noisy_count or 0,
+        treatment=_TREATMENTS[cell.treatment],
+        suppression_reasons=[reason.value for reason in cell.reasons],
+        standard_error=cell.standard_error,
+    )
+
+
+def _margin_wire(
+    template: ReportTemplate, spec: HistogramSpec, dimensions: tuple[str, ...], index: int
+) -> tuple[str, ...]:
+    sizes = [len(template.dimensions[name].wire_cells) for name in dimensions]
+    positions: list[int] = []
+    for size in reversed(sizes):
+        index, position = divmod(index, size)
+        positions.append(position)
+    return tuple(
+        template.dimensions[name].wire_cells[p]
+        for name, p in zip(dimensions, reversed(positions), strict=True)
     )
 
 
@@ -174,6 +283,8 @@ def release_from_proto(
         rho=message.rho_spent,
         released_at=from_timestamp(message.released_at, field="released_at"),
         histograms=histograms,
+        max_members_per_person=message.max_members_per_person,
+        rho_per_person=message.rho_per_person,
     )
 
 
@@ -198,9 +309,35 @@ def _histogram_from_proto(
             None if suppressed else cell.noisy_count,
             treatment,
             tuple(SuppressionReason(reason) for reason in cell.suppression_reasons),
+            0.0 if suppressed else cell.standard_error,
         )
     if any(cell is None for cell in cells):
         raise InvalidInputError(f"a cell of {spec.id} appears twice", field="cells.coordinates")
+    margins: list[MarginRelease] = []
+    for margin in message.margins:
+        dimensions = tuple(margin.dimensions)
+        if not set(dimensions) <= set(spec.dimensions):
+            raise InvalidInputError(
+                f"a total of {spec.id} names unknown dimensions", field="margins.dimensions"
+            )
+        width = template.margin_width(spec, MarginSpec(dimensions=dimensions, rho=1.0))
+        if len(margin.cells) != width:
+            raise InvalidInputError(f"expected {width} totals", field="margins.cells")
+        margins.append(
+            MarginRelease(
+                dimensions,
+                tuple(
+                    ReleaseCell(
+                        template.margin_coordinates(spec, MarginSpec(dimensions=dimensions, rho=1.0), index),
+                        cell.noisy_count,
+                        Treatment.NOISED,
+                        (),
+                        cell.standard_error,
+                    )
+                    for index, cell in enumerate(margin.cells)
+                ),
+            )
+        )
     return HistogramRelease(
         spec.id,
         spec.title,
@@ -208,4 +345,5 @@ def _histogram_from_proto(
         message.rho,
         message.noise_variance,
         tuple(cell for cell in cells if cell is not None),
+        tuple(margins),
     )

@@ -31,10 +31,12 @@ from gateway.bureau.secret_relay import SecretRelay
 from gateway.clock import Clock
 from gateway.contact.desk import ClearanceDesk
 from gateway.crypto.bundle import KeyBundle
+from gateway.errors import PolicyDenied
+from gateway.node.bureau_client import WORDS_PER_CHUNK
 from gateway.observability import metrics
 from gateway.queries.inquiries.relay import InquiryRelay
+from gateway.queries.reports.board import HoldersBoard
 from gateway.queries.reports.coordinator import ReportCoordinator
-from gateway.queries.reports.pseudonyms import PseudonymTally
 from gateway.queries.subject_check.messages import ChunkResult
 from gateway.queries.subject_check.router import SubjectCheckRouter
 from gateway.rpc.convert.ceremony import envelope_from_proto
@@ -46,7 +48,7 @@ from gateway.rpc.convert.contact import (
     outcome_from_proto,
 )
 from gateway.rpc.convert.inquiries import relay_from_proto, sealed_inquiries_to_proto
-from gateway.rpc.convert.reports import release_to_proto
+from gateway.rpc.convert.reports import order_from_proto, release_to_proto
 from gateway.rpc.convert.subject_check import (
     check_algorithms,
     chunk_from_proto,
@@ -73,7 +75,7 @@ class BureauHandlers:
     subject_check: SubjectCheckRouter
     inquiries: InquiryRelay
     reports: ReportCoordinator
-    pseudonyms: PseudonymTally
+    holders: HoldersBoard
     layout_version: int
     # Where `credgate train` leaves each run's signed model (``federation/runs`` in the data dir).
     model_runs: Path
@@ -243,8 +245,11 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         self, request: regulator_report_pb2.RequestReportRequest, context: grpc.ServicerContext
     ) -> regulator_report_pb2.RequestReportResponse:
         """A regulator's report: the cached release, or a new one from the members' noised shares."""
+        certificate_der = ssl.PEM_cert_to_DER_cert(peer_certificate_pem(context).decode("ascii"))
         answer = self._handlers.reports.request(
-            current_peer(context), request.template_id, request.period, correlation_id=uuid.uuid4().hex
+            current_peer(context),
+            order_from_proto(request, certificate_der=certificate_der),
+            correlation_id=uuid.uuid4().hex,
         )
         return release_to_proto(answer.release, answer.template, from_cache=answer.from_cache)
 
@@ -254,14 +259,45 @@ class BureauServicer(bureau_pb2_grpc.BureauServiceServicer):
         request_iterator: Iterator[regulator_report_pb2.ContributePseudonymsRequest],
         context: grpc.ServicerContext,
     ) -> regulator_report_pb2.ContributePseudonymsResponse:
-        """A member's keyed pseudonyms for the open report round they name."""
+        """Refused since issue #13: pseudonyms showed the bureau which members hold each borrower."""
+        raise PolicyDenied("pseudonym joins are no longer accepted (issue #13)", reason="pseudonyms_retired")
+
+    @maps_errors
+    def ContributeReportVector(  # noqa: N802 - gRPC method name
+        self,
+        request_iterator: Iterator[regulator_report_pb2.ContributeReportVectorRequest],
+        context: grpc.ServicerContext,
+    ) -> regulator_report_pb2.ContributeReportVectorResponse:
+        """A member's masked holders-count vector for the open report round it names."""
         peer = current_peer(context)
         received = 0
         for request in request_iterator:
-            received = self._handlers.pseudonyms.add(
-                peer.member_id, request.request_hash, request.header.attempt, list(request.pseudonyms)
+            chunk = request.chunk
+            received = self._handlers.holders.add(
+                peer.member_id, chunk.request_hash, chunk.attempt, chunk.chunk_index, chunk.words
             )
-        return regulator_report_pb2.ContributePseudonymsResponse(received=received)
+        return regulator_report_pb2.ContributeReportVectorResponse(received=received)
+
+    @maps_stream_errors
+    def FetchReportVector(  # noqa: N802 - gRPC method name
+        self, request: regulator_report_pb2.FetchReportVectorRequest, context: grpc.ServicerContext
+    ) -> Iterator[regulator_report_pb2.FetchReportVectorResponse]:
+        """The opened holders count (still members-masked) of a request, to a member of its set."""
+        words, check = self._handlers.holders.fetch(current_peer(context).member_id, request.request_hash)
+        step = 2 * WORDS_PER_CHUNK
+        starts = range(0, max(len(words), 1), step)
+        for index, start in enumerate(starts):
+            last = start + step >= len(words)
+            yield regulator_report_pb2.FetchReportVectorResponse(
+                chunk=regulator_report_pb2.ReportVectorChunk(
+                    request_hash=request.request_hash,
+                    attempt=0,
+                    chunk_index=index,
+                    last_chunk=last,
+                    words=words[start : start + step],
+                    check=check if last else 0,
+                )
+            )
 
     @maps_errors
     def DistributeMembersSecret(  # noqa: N802 - gRPC method name

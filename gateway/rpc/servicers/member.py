@@ -22,7 +22,7 @@ from gateway.queries.reports.responder import ReportResponder
 from gateway.queries.subject_check.responder import SubjectCheckResponder
 from gateway.rpc.convert.ceremony import envelope_from_proto
 from gateway.rpc.convert.inquiries import collect_from_proto, sealed_inquiries_to_proto
-from gateway.rpc.convert.reports import share_request_from_proto, share_to_proto
+from gateway.rpc.convert.reports import open_request_from_proto, share_request_from_proto, share_to_proto
 from gateway.rpc.convert.subject_check import contribution_to_proto, finalize_from_proto, round_from_proto
 from gateway.rpc.interceptors import current_peer
 from gateway.rpc.status import maps_errors
@@ -86,6 +86,19 @@ class MemberServicer(member_pb2_grpc.MemberServiceServicer):
     ) -> regulator_report_pb2.ComputeReportShareResponse:
         """This member's noised, masked share of one report round."""
         share = self._reports.share(
-            current_peer(context), share_request_from_proto(request), correlation_id=uuid.uuid4().hex
+            current_peer(context),
+            share_request_from_proto(request),
+            correlation_id=uuid.uuid4().hex,
+            time_left=context.time_remaining(),
         )
         return share_to_proto(share, template_version=request.header.vector_layout_version)
+
+    @maps_errors
+    def OpenReportShare(  # noqa: N802 - gRPC method name
+        self, request: regulator_report_pb2.OpenReportShareRequest, context: grpc.ServicerContext
+    ) -> regulator_report_pb2.OpenReportShareResponse:
+        """Reveal one answered attempt's self-mask (at most one attempt per request and phase)."""
+        seed = self._reports.open(
+            current_peer(context), open_request_from_proto(request), correlation_id=uuid.uuid4().hex
+        )
+        return regulator_report_pb2.OpenReportShareResponse(self_mask_seed=seed)

@@ -35,6 +35,7 @@ from gateway.store.models.credit import (
 from gateway.store.models.features import ModelRow
 from gateway.store.models.operations import AuditRecord, ImportBatch, Member, QuarantinedRow
 from gateway.store.models.peers import PeerPin, PeerPinCandidate
+from gateway.store.models.reports import ReportAttempt, ReportCharge, ReportRequest
 from gateway.store.models.tokens import SubjectTokenRecord
 from gateway.store.models.transparency import (
     TlogCheckpoint,
@@ -79,6 +80,9 @@ __all__ = [
     "PeerPinCandidate",
     "QuarantinedRow",
     "RepaymentMonth",
+    "ReportAttempt",
+    "ReportCharge",
+    "ReportRequest",
     "ResponderRound",
     "SubjectTokenRecord",
     "TlogCheckpoint",

@@ -111,6 +111,14 @@ class SubjectTokens:
                 found.update(session.scalars(query))
         return found
 
+    def token_by_borrower(self, kind: TokenType, epoch: int) -> dict[int, bytes]:
+        """Every local borrower's token under ``epoch``: two records of one person share one."""
+        query = sa.select(SubjectTokenRecord.borrower_id, SubjectTokenRecord.token).where(
+            SubjectTokenRecord.token_kind == kind, SubjectTokenRecord.key_epoch == epoch
+        )
+        with self._store.transaction() as session:
+            return {row.borrower_id: row.token for row in session.execute(query)}
+
     def latest_epoch(self, kind: TokenType) -> int:
         """The newest key epoch this member holds tokens under (0 when none)."""
         query = sa.select(sa.func.max(SubjectTokenRecord.key_epoch)).where(

@@ -48,6 +48,11 @@ class Regulator:
         with member_session(self.settings) as session:
             return RegulatorClient.for_session(session).request(template_id, period)
 
+    def forget_pending_orders(self) -> None:
+        """Drop the orders kept for retries, so the next request is a new one."""
+        for path in (self.settings.data_dir / "reports").glob("pending-orders*"):
+            path.unlink()
+
 
 @pytest.fixture
 def regulator(consortium: Consortium) -> Regulator:  # noqa: F811 - the imported fixture
@@ -75,3 +80,31 @@ def stored_bytes(folder: Path) -> bytes:
 
 def as_json(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One charge on a member's privacy ledger, as the tests read it."""
+
+    template_id: str
+    rho: float
+    refunded: bool
+
+
+def charges(world: Consortium, member_id: str, regulator: str, period: str) -> list[Charge]:
+    """The charges a member's ledger holds for ``regulator`` in ``period``."""
+    from gateway.reports.budget import BUDGET_FILE, BudgetPolicy
+    from gateway.reports.ledger import ReportLedger
+    from gateway.store import open_store
+
+    settings = world.settings[member_id]
+    policy = BudgetPolicy.from_file(settings.policies_dir / BUDGET_FILE)
+    store = open_store(settings.store_url)
+    try:
+        ledger = ReportLedger(store, policy, clock=system_clock)
+        return [
+            Charge(c.template_id, c.rho, c.refunded)
+            for c in ledger.charges(regulator=regulator, period=period)
+        ]
+    finally:
+        store.close()

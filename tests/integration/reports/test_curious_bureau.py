@@ -1,9 +1,7 @@
-"""The bureau, playing curious: it receives and keeps only masked vectors, unlinkable
-pseudonyms and noised releases — never a member's figures or an exact total."""
+"""The bureau, playing curious: it receives and keeps only masked vectors and noised sums and
+releases — never a member's figures or an exact total (the holders count: tests/adversarial)."""
 
 from __future__ import annotations
-
-import hashlib
 
 import numpy as np
 import pytest
@@ -12,13 +10,15 @@ from stat_bounds import binomial_limit, skellam_at_exactly
 
 from gateway.aggregation.field import P as FIELD_PRIME
 from gateway.aggregation.field import encode
+from gateway.queries.reports.board import RoundJournal
+from gateway.queries.reports.messages import Phase, ShareLayout
 from gateway.reports.budget import ReleaseCache
-from gateway.reports.histograms import Period
+from gateway.reports.release import plan_release
 from gateway.store import open_store
 from gateway.store.models.tokens import SubjectTokenRecord
 
 from ..subject_check.conftest import MEMBERS, Consortium
-from .conftest import PERIOD, Regulator, stored_bytes, true_counts
+from .conftest import Regulator, true_counts
 
 pytestmark = pytest.mark.slow
 
@@ -72,42 +72,34 @@ def test_member_vectors_reach_the_bureau_masked(consortium: Consortium, regulato
     assert not np.array_equal(shares["bank-1"][0][: exact.size], exact)
 
 
-def test_pseudonyms_are_not_tokens_and_do_not_link_across_requests(
-    consortium: Consortium, regulator: Regulator
-) -> None:
-    regulator.request("monthly-risk", PERIOD)
-    regulator.request("monthly-risk", str(Period.parse(PERIOD).before(1)))
-
-    first, second = _pseudonyms(consortium)
-    tokens = _member_tokens(consortium)
-    assert len(first) > 500 and len(second) > 500
-    assert not first & second  # a new key per request: the bureau cannot follow a borrower
-    assert not (first | second) & {hashlib.sha256(t).digest() for t in tokens}
-    assert not (first | second) & {t[:32] for t in tokens}
-
-
 def test_bureau_keeps_only_noised_releases(consortium: Consortium, regulator: Regulator) -> None:
     report = regulator.request("monthly-risk")
 
     bureau_dir = consortium.bureau.settings.data_dir
     cached = ReleaseCache.in_data_dir(bureau_dir).all()
     assert [release for release in cached] == [report.release]
-    on_disk = stored_bytes(bureau_dir) + stored_bytes(consortium.bureau.settings.data_dir.parent)
-    for pseudonyms in _pseudonyms(consortium):
-        assert not any(p in on_disk for p in list(pseudonyms)[:200])  # pseudonyms live in memory only
+    # What the bureau opened: its round journal keeps the phase-1 noisy sums (no exact total).
+    journal = RoundJournal.in_data_dir(bureau_dir)
+    request_hash = next(p.stem for p in (bureau_dir / "reports" / "rounds").glob("*.json"))
+    state = journal.phase(bytes.fromhex(request_hash), int(Phase.COUNTS))
+    assert state is not None and state.opened is not None
+    plan = plan_release(report.template, answering=len(state.participants))
+    parts = ShareLayout.for_plan(report.template, plan, Phase.COUNTS).unpack(
+        np.asarray(state.opened, dtype=np.int64)
+    )
     truth = true_counts(consortium, report.template)
-    threshold = report.template.release.noisy_count_threshold
     cells = [
-        (int(true), cell.noisy_count, histogram.noise_variance)
-        for histogram in report.release.histograms
-        for true, cell in zip(truth[histogram.histogram_id], histogram.cells, strict=True)
+        (int(true), int(noisy), plan.histograms[h.id].counts.total_variance)
+        for h in report.template.histograms
+        if h.id != "lenders_per_borrower"
+        for true, noisy in zip(truth[h.id], parts[(h.id, "counts")], strict=True)
     ]
-    # A released cell equals its true count only when its Skellam noise is exactly 0, which
-    # has probability at most q (the largest P(X = 0) over the histograms' variances),
+    # An opened cell is its true count plus the sum of the members' Skellam shares, one
+    # independent Skellam of the plan's variance per cell; it equals the truth only when that
+    # noise is 0, with probability at most q (the largest P(X = 0) over the variances),
     # independently per cell: fewer than ``limit`` such cells except with 1e-7 (binomial tail).
-    # Exact totals (the mutation: no noise) would release every cell at or above the threshold
-    # unchanged, and there are at least ``limit`` of them.
+    # Exact sums (the mutation: no noise shares) equal the truth in every cell.
     q = max(skellam_at_exactly(0, variance) for _, _, variance in cells)
     limit = binomial_limit(len(cells), q)
-    assert sum(true >= threshold for true, _, _ in cells) >= limit
+    assert len(cells) >= 2 * limit
     assert sum(noisy == true for true, noisy, _ in cells) < limit

@@ -11,7 +11,13 @@ import pytest
 from gateway.config import default_policies_dir
 from gateway.errors import ConfigError, InvalidInputError
 from gateway.policy.contact_rules import ContactRules
-from gateway.reports.histograms import Observation, Period, compute_histograms, histogram_from_observations
+from gateway.reports.histograms import (
+    Observation,
+    Period,
+    PersonKeys,
+    compute_histograms,
+    histogram_from_observations,
+)
 from gateway.reports.templates import ReportTemplate
 from gateway.roles import Role
 from gateway.store import Store, open_store
@@ -21,6 +27,8 @@ from gateway.store.models import Account, Application, Borrower, ContactAttempt,
 OCT = Period.parse("2026-10")
 RULES = ContactRules.from_directory(default_policies_dir())
 CREATED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+# Every borrower's token (the OPRF token of its resident ID); borrower 4 is borrower 1 again.
+PERSONS = PersonKeys({1: b"p1", 2: b"p2", 3: b"p3", 4: b"p1"})
 
 
 @pytest.fixture
@@ -149,7 +157,7 @@ def _cell(template: ReportTemplate, histogram_id: str, *labels: str) -> int:
 def test_member_histograms_are_bounded_per_borrower(store: Store, template: ReportTemplate) -> None:
     _seed(store)
     vectors = compute_histograms(
-        store, template, OCT, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES
+        store, template, OCT, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES, persons=PERSONS
     )
     delinquency = vectors["delinquency"]
     assert int(delinquency.sum()) == 4  # (1, bank), (1, micro), (2, consumer finance), (3, bank).
@@ -171,7 +179,7 @@ def test_earlier_month_uses_repayment_history(store: Store, template: ReportTemp
     _seed(store)
     september = Period.parse("2026-09")
     vectors = compute_histograms(
-        store, template, september, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES
+        store, template, september, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES, persons=PERSONS
     )
     # Only account 2 has a September statement: two months late.
     assert int(vectors["delinquency"].sum()) == 1
@@ -181,7 +189,7 @@ def test_earlier_month_uses_repayment_history(store: Store, template: ReportTemp
 def test_agency_reports_no_debt(store: Store, template: ReportTemplate) -> None:
     _seed(store)
     vectors = compute_histograms(
-        store, template, OCT, role=Role.AGENCY, snapshot_period=OCT, contact_rules=RULES
+        store, template, OCT, role=Role.AGENCY, snapshot_period=OCT, contact_rules=RULES, persons=PERSONS
     )
     assert int(vectors["delinquency"].sum()) == 0
     assert int(vectors["inquiries"].sum()) == 3
@@ -190,7 +198,13 @@ def test_agency_reports_no_debt(store: Store, template: ReportTemplate) -> None:
 def test_period_outside_history_is_refused(store: Store, template: ReportTemplate) -> None:
     with pytest.raises(InvalidInputError, match="period"):
         compute_histograms(
-            store, template, Period.parse("2026-11"), role=Role.BANK, snapshot_period=OCT, contact_rules=RULES
+            store,
+            template,
+            Period.parse("2026-11"),
+            role=Role.BANK,
+            snapshot_period=OCT,
+            contact_rules=RULES,
+            persons=PERSONS,
         )
     with pytest.raises(InvalidInputError, match="expected YYYY-MM"):
         Period.parse("2026-13")
@@ -247,7 +261,7 @@ def test_contact_violations_count_each_debtor_once_per_rule(store: Store, templa
         session.add_all(contacts)
 
     vectors = compute_histograms(
-        store, template, OCT, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES
+        store, template, OCT, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES, persons=PERSONS
     )
 
     violations = vectors["contact_violations"]
@@ -256,4 +270,27 @@ def test_contact_violations_count_each_debtor_once_per_rule(store: Store, templa
 
 def test_contact_histogram_needs_the_rules(store: Store, template: ReportTemplate) -> None:
     with pytest.raises(ConfigError, match="contact rules"):
-        compute_histograms(store, template, OCT, role=Role.BANK, snapshot_period=OCT)
+        compute_histograms(store, template, OCT, role=Role.BANK, snapshot_period=OCT, persons=PERSONS)
+
+
+def test_one_person_under_two_borrower_rows_is_counted_once(store: Store, template: ReportTemplate) -> None:
+    # Issue #13 finding 5: a resident ID under a second borrower_ref used to put 2 in a cell
+    # bounded at 1. Borrower 4 is borrower 1's second record (the same token).
+    _seed(store)
+    with store.transaction() as session:
+        session.add(_borrower(4, "上海市"))
+        session.flush()
+        session.add_all(
+            [_account(8, 4, Segment.BANK, 7000, 100), _account(9, 4, Segment.CONSUMER_FINANCE, 10, 0)]
+        )
+    vectors = compute_histograms(
+        store, template, OCT, role=Role.BANK, snapshot_period=OCT, contact_rules=RULES, persons=PERSONS
+    )
+    delinquency = vectors["delinquency"]
+    # Person 1: bank (worst DPD over both records: 100 days), micro-loan, consumer finance —
+    # three cells, one each, whatever the number of records.
+    assert delinquency[_cell(template, "delinquency", "bank", "上海市", "91-180")] == 1
+    assert delinquency[_cell(template, "delinquency", "bank", "上海市", "31-60")] == 0
+    assert delinquency.max() == 1
+    histogram = template.histogram("delinquency")
+    assert int(delinquency.sum()) <= 3 * histogram.l1_sensitivity  # three persons, each within Δ₁

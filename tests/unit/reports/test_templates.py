@@ -67,7 +67,7 @@ def test_when_feed_cannot_fill_dimension_then_rejected(policies: Path, tmp_path:
     [
         ("noisy_count_threshold = 11", "noisy_count_threshold = -1", "release.noisy_count_threshold"),
         ("max_dominance_share = 0.25", "max_dominance_share = 1.5", "release.max_dominance_share"),
-        ("rho = 0.004", "rho = 0", "histograms.0.rho"),
+        ("rho = 0.003", "rho = 0", "histograms.0.rho"),
         ('time_zone = "Asia/Shanghai"', 'time_zone = "Mars/Olympus"', "time_zone"),
         ("colluders = 1", "colluders = 1\nsurprise = 2", "release.surprise"),
     ],
@@ -101,3 +101,18 @@ def test_dimension_slots(template: ReportTemplate) -> None:
     assert province.slot("台湾省") == len(province.labels)  # The catch-all "other".
     assert template.dimensions["segment"].slot("credit_card") is None
     assert [dpd.bucket(v) for v in (0, 1, 30, 31, 200)] == [0, 1, 1, 2, 5]
+
+
+def test_margins_must_be_nested_levels_of_the_histogram(policies: Path, tmp_path: Path) -> None:
+    raw = _shipped(policies).replace(
+        '{ dimensions = ["segment"], rho = 0.0003 },', '{ dimensions = ["province"], rho = 0.0003 },', 1
+    )
+    with pytest.raises(ConfigError, match="margins must be nested"):
+        load_template(_write(tmp_path, raw).parent.parent, "monthly-risk")
+
+
+def test_chinese_labels_cover_every_cell(template: ReportTemplate) -> None:
+    for dimension in template.dimensions.values():
+        assert len(dimension.display_cells("zh")) == len(dimension.cells)
+    assert template.display_title("zh") == "月度行业风险报告"
+    assert template.release.max_members_per_person >= 1

@@ -145,7 +145,7 @@ class StoreSuite:
             revision = current_revision(connection)
 
         # Assert
-        assert revision == head_revision() == "features_14"
+        assert revision == head_revision() == "reports_13"
 
     def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(
         self,

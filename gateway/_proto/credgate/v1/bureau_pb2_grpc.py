@@ -91,6 +91,16 @@ class BureauServiceStub:
                 request_serializer=credgate_dot_v1_dot_regulator__report__pb2.ContributePseudonymsRequest.SerializeToString,
                 response_deserializer=credgate_dot_v1_dot_regulator__report__pb2.ContributePseudonymsResponse.FromString,
                 _registered_method=True)
+        self.ContributeReportVector = channel.stream_unary(
+                '/credgate.v1.BureauService/ContributeReportVector',
+                request_serializer=credgate_dot_v1_dot_regulator__report__pb2.ContributeReportVectorRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_regulator__report__pb2.ContributeReportVectorResponse.FromString,
+                _registered_method=True)
+        self.FetchReportVector = channel.unary_stream(
+                '/credgate.v1.BureauService/FetchReportVector',
+                request_serializer=credgate_dot_v1_dot_regulator__report__pb2.FetchReportVectorRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_regulator__report__pb2.FetchReportVectorResponse.FromString,
+                _registered_method=True)
         self.RequestSubjectInquiries = channel.unary_unary(
                 '/credgate.v1.BureauService/RequestSubjectInquiries',
                 request_serializer=credgate_dot_v1_dot_inquiry__history__pb2.RequestSubjectInquiriesRequest.SerializeToString,
@@ -205,6 +215,19 @@ class BureauServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ContributePseudonyms(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ContributeReportVector(self, request_iterator, context):
+        """A member's masked holders-count vector for phase 3 of a report, and the opened sum back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchReportVector(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -325,6 +348,16 @@ def add_BureauServiceServicer_to_server(servicer, server):
                     servicer.ContributePseudonyms,
                     request_deserializer=credgate_dot_v1_dot_regulator__report__pb2.ContributePseudonymsRequest.FromString,
                     response_serializer=credgate_dot_v1_dot_regulator__report__pb2.ContributePseudonymsResponse.SerializeToString,
+            ),
+            'ContributeReportVector': grpc.stream_unary_rpc_method_handler(
+                    servicer.ContributeReportVector,
+                    request_deserializer=credgate_dot_v1_dot_regulator__report__pb2.ContributeReportVectorRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_regulator__report__pb2.ContributeReportVectorResponse.SerializeToString,
+            ),
+            'FetchReportVector': grpc.unary_stream_rpc_method_handler(
+                    servicer.FetchReportVector,
+                    request_deserializer=credgate_dot_v1_dot_regulator__report__pb2.FetchReportVectorRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_regulator__report__pb2.FetchReportVectorResponse.SerializeToString,
             ),
             'RequestSubjectInquiries': grpc.unary_unary_rpc_method_handler(
                     servicer.RequestSubjectInquiries,
@@ -643,6 +676,60 @@ class BureauService:
             '/credgate.v1.BureauService/ContributePseudonyms',
             credgate_dot_v1_dot_regulator__report__pb2.ContributePseudonymsRequest.SerializeToString,
             credgate_dot_v1_dot_regulator__report__pb2.ContributePseudonymsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ContributeReportVector(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/credgate.v1.BureauService/ContributeReportVector',
+            credgate_dot_v1_dot_regulator__report__pb2.ContributeReportVectorRequest.SerializeToString,
+            credgate_dot_v1_dot_regulator__report__pb2.ContributeReportVectorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchReportVector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/credgate.v1.BureauService/FetchReportVector',
+            credgate_dot_v1_dot_regulator__report__pb2.FetchReportVectorRequest.SerializeToString,
+            credgate_dot_v1_dot_regulator__report__pb2.FetchReportVectorResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,9 @@ class BureauServiceStub:
     RequestReport: _grpc.UnaryUnaryMultiCallable[_regulator_report_pb2.RequestReportRequest, _regulator_report_pb2.RequestReportResponse]
     """Regulator reports."""
     ContributePseudonyms: _grpc.StreamUnaryMultiCallable[_regulator_report_pb2.ContributePseudonymsRequest, _regulator_report_pb2.ContributePseudonymsResponse]
+    ContributeReportVector: _grpc.StreamUnaryMultiCallable[_regulator_report_pb2.ContributeReportVectorRequest, _regulator_report_pb2.ContributeReportVectorResponse]
+    """A member's masked holders-count vector for phase 3 of a report, and the opened sum back."""
+    FetchReportVector: _grpc.UnaryStreamMultiCallable[_regulator_report_pb2.FetchReportVectorRequest, _regulator_report_pb2.FetchReportVectorResponse]
     RequestSubjectInquiries: _grpc.UnaryUnaryMultiCallable[_inquiry_history_pb2.RequestSubjectInquiriesRequest, _inquiry_history_pb2.RequestSubjectInquiriesResponse]
     """Data-subject inquiry history."""
     GetModel: _grpc.UnaryUnaryMultiCallable[_models_pb2.GetModelRequest, _models_pb2.GetModelResponse]
@@ -99,6 +102,9 @@ class BureauServiceAsyncStub(BureauServiceStub):
     RequestReport: _aio.UnaryUnaryMultiCallable[_regulator_report_pb2.RequestReportRequest, _regulator_report_pb2.RequestReportResponse]  # type: ignore[assignment]
     """Regulator reports."""
     ContributePseudonyms: _aio.StreamUnaryMultiCallable[_regulator_report_pb2.ContributePseudonymsRequest, _regulator_report_pb2.ContributePseudonymsResponse]  # type: ignore[assignment]
+    ContributeReportVector: _aio.StreamUnaryMultiCallable[_regulator_report_pb2.ContributeReportVectorRequest, _regulator_report_pb2.ContributeReportVectorResponse]  # type: ignore[assignment]
+    """A member's masked holders-count vector for phase 3 of a report, and the opened sum back."""
+    FetchReportVector: _aio.UnaryStreamMultiCallable[_regulator_report_pb2.FetchReportVectorRequest, _regulator_report_pb2.FetchReportVectorResponse]  # type: ignore[assignment]
     RequestSubjectInquiries: _aio.UnaryUnaryMultiCallable[_inquiry_history_pb2.RequestSubjectInquiriesRequest, _inquiry_history_pb2.RequestSubjectInquiriesResponse]  # type: ignore[assignment]
     """Data-subject inquiry history."""
     GetModel: _aio.UnaryUnaryMultiCallable[_models_pb2.GetModelRequest, _models_pb2.GetModelResponse]  # type: ignore[assignment]
@@ -198,6 +204,21 @@ class BureauServiceServicer(metaclass=_abc_1.ABCMeta):
         request_iterator: _MaybeAsyncIterator[_regulator_report_pb2.ContributePseudonymsRequest],
         context: _ServicerContext,
     ) -> _typing.Union[_regulator_report_pb2.ContributePseudonymsResponse, _abc.Awaitable[_regulator_report_pb2.ContributePseudonymsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ContributeReportVector(
+        self,
+        request_iterator: _MaybeAsyncIterator[_regulator_report_pb2.ContributeReportVectorRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_regulator_report_pb2.ContributeReportVectorResponse, _abc.Awaitable[_regulator_report_pb2.ContributeReportVectorResponse]]:
+        """A member's masked holders-count vector for phase 3 of a report, and the opened sum back."""
+
+    @_abc_1.abstractmethod
+    def FetchReportVector(
+        self,
+        request: _regulator_report_pb2.FetchReportVectorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_regulator_report_pb2.FetchReportVectorResponse], _abc.AsyncIterator[_regulator_report_pb2.FetchReportVectorResponse]]: ...
 
     @_abc_1.abstractmethod
     def RequestSubjectInquiries(

@@ -48,6 +48,11 @@ class MemberServiceStub:
                 request_serializer=credgate_dot_v1_dot_regulator__report__pb2.ComputeReportShareRequest.SerializeToString,
                 response_deserializer=credgate_dot_v1_dot_regulator__report__pb2.ComputeReportShareResponse.FromString,
                 _registered_method=True)
+        self.OpenReportShare = channel.unary_unary(
+                '/credgate.v1.MemberService/OpenReportShare',
+                request_serializer=credgate_dot_v1_dot_regulator__report__pb2.OpenReportShareRequest.SerializeToString,
+                response_deserializer=credgate_dot_v1_dot_regulator__report__pb2.OpenReportShareResponse.FromString,
+                _registered_method=True)
         self.CollectInquiries = channel.unary_unary(
                 '/credgate.v1.MemberService/CollectInquiries',
                 request_serializer=credgate_dot_v1_dot_inquiry__history__pb2.CollectInquiriesRequest.SerializeToString,
@@ -78,6 +83,13 @@ class MemberServiceServicer:
 
     def ComputeReportShare(self, request, context):
         """Noised, masked share of a report template.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenReportShare(self, request, context):
+        """Reveal the self-mask of one report attempt (at most one attempt per request and phase).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,6 +128,11 @@ def add_MemberServiceServicer_to_server(servicer, server):
                     servicer.ComputeReportShare,
                     request_deserializer=credgate_dot_v1_dot_regulator__report__pb2.ComputeReportShareRequest.FromString,
                     response_serializer=credgate_dot_v1_dot_regulator__report__pb2.ComputeReportShareResponse.SerializeToString,
+            ),
+            'OpenReportShare': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenReportShare,
+                    request_deserializer=credgate_dot_v1_dot_regulator__report__pb2.OpenReportShareRequest.FromString,
+                    response_serializer=credgate_dot_v1_dot_regulator__report__pb2.OpenReportShareResponse.SerializeToString,
             ),
             'CollectInquiries': grpc.unary_unary_rpc_method_handler(
                     servicer.CollectInquiries,
@@ -188,6 +205,33 @@ class MemberService:
             '/credgate.v1.MemberService/ComputeReportShare',
             credgate_dot_v1_dot_regulator__report__pb2.ComputeReportShareRequest.SerializeToString,
             credgate_dot_v1_dot_regulator__report__pb2.ComputeReportShareResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenReportShare(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credgate.v1.MemberService/OpenReportShare',
+            credgate_dot_v1_dot_regulator__report__pb2.OpenReportShareRequest.SerializeToString,
+            credgate_dot_v1_dot_regulator__report__pb2.OpenReportShareResponse.FromString,
             options,
             channel_credentials,
             insecure,

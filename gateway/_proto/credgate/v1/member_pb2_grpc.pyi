@@ -40,6 +40,8 @@ class MemberServiceStub:
     """Masked rows for one chunk of sealed tokens (the bureau calls once per chunk and attempt)."""
     ComputeReportShare: _grpc.UnaryUnaryMultiCallable[_regulator_report_pb2.ComputeReportShareRequest, _regulator_report_pb2.ComputeReportShareResponse]
     """Noised, masked share of a report template."""
+    OpenReportShare: _grpc.UnaryUnaryMultiCallable[_regulator_report_pb2.OpenReportShareRequest, _regulator_report_pb2.OpenReportShareResponse]
+    """Reveal the self-mask of one report attempt (at most one attempt per request and phase)."""
     CollectInquiries: _grpc.UnaryUnaryMultiCallable[_inquiry_history_pb2.CollectInquiriesRequest, _inquiry_history_pb2.CollectInquiriesResponse]
     """This member's own inquiries about a token, sealed to the subject."""
     FinalizeSubjectRound: _grpc.UnaryUnaryMultiCallable[_subject_check_pb2.FinalizeSubjectRoundRequest, _subject_check_pb2.FinalizeSubjectRoundResponse]
@@ -56,6 +58,8 @@ class MemberServiceAsyncStub(MemberServiceStub):
     """Masked rows for one chunk of sealed tokens (the bureau calls once per chunk and attempt)."""
     ComputeReportShare: _aio.UnaryUnaryMultiCallable[_regulator_report_pb2.ComputeReportShareRequest, _regulator_report_pb2.ComputeReportShareResponse]  # type: ignore[assignment]
     """Noised, masked share of a report template."""
+    OpenReportShare: _aio.UnaryUnaryMultiCallable[_regulator_report_pb2.OpenReportShareRequest, _regulator_report_pb2.OpenReportShareResponse]  # type: ignore[assignment]
+    """Reveal the self-mask of one report attempt (at most one attempt per request and phase)."""
     CollectInquiries: _aio.UnaryUnaryMultiCallable[_inquiry_history_pb2.CollectInquiriesRequest, _inquiry_history_pb2.CollectInquiriesResponse]  # type: ignore[assignment]
     """This member's own inquiries about a token, sealed to the subject."""
     FinalizeSubjectRound: _aio.UnaryUnaryMultiCallable[_subject_check_pb2.FinalizeSubjectRoundRequest, _subject_check_pb2.FinalizeSubjectRoundResponse]  # type: ignore[assignment]
@@ -81,6 +85,14 @@ class MemberServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_regulator_report_pb2.ComputeReportShareResponse, _abc.Awaitable[_regulator_report_pb2.ComputeReportShareResponse]]:
         """Noised, masked share of a report template."""
+
+    @_abc_1.abstractmethod
+    def OpenReportShare(
+        self,
+        request: _regulator_report_pb2.OpenReportShareRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_regulator_report_pb2.OpenReportShareResponse, _abc.Awaitable[_regulator_report_pb2.OpenReportShareResponse]]:
+        """Reveal the self-mask of one report attempt (at most one attempt per request and phase)."""
 
     @_abc_1.abstractmethod
     def CollectInquiries(

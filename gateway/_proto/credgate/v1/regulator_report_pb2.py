@@ -26,29 +26,45 @@ from gateway._proto.credgate.v1 import common_pb2 as credgate_dot_v1_dot_common_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"credgate/v1/regulator_report.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"g\n\x14RequestReportRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\"\x84\x01\n\x0cReleasedCell\x12\x13\n\x0b\x63oordinates\x18\x01 \x03(\t\x12\x13\n\x0bnoisy_count\x18\x02 \x01(\x03\x12-\n\ttreatment\x18\x03 \x01(\x0e\x32\x1a.credgate.v1.CellTreatment\x12\x1b\n\x13suppression_reasons\x18\x04 \x03(\t\"x\n\x11ReleasedHistogram\x12\x14\n\x0chistogram_id\x18\x01 \x01(\t\x12(\n\x05\x63\x65lls\x18\x02 \x03(\x0b\x32\x19.credgate.v1.ReleasedCell\x12\x0b\n\x03rho\x18\x03 \x01(\x01\x12\x16\n\x0enoise_variance\x18\x04 \x01(\x01\"\xc1\x02\n\x15RequestReportResponse\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x32\n\nhistograms\x18\x03 \x03(\x0b\x32\x1e.credgate.v1.ReleasedHistogram\x12\'\n\x08\x63overage\x18\x04 \x01(\x0b\x32\x15.credgate.v1.Coverage\x12\x11\n\trho_spent\x18\x05 \x01(\x01\x12\x12\n\nfrom_cache\x18\x06 \x01(\x08\x12\x18\n\x10template_version\x18\x07 \x01(\r\x12\x11\n\tcolluders\x18\x08 \x01(\r\x12!\n\x19institution_rules_applied\x18\t \x01(\x08\x12/\n\x0breleased_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfe\x01\n\x19\x43omputeReportShareRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\x12\x14\n\x0crequest_hash\x18\x04 \x01(\x0c\x12\x1a\n\x12\x61nswering_set_hash\x18\x05 \x01(\x0c\x12\x1c\n\x14\x61nswering_member_ids\x18\x06 \x03(\t\x12\x1b\n\x13regulator_member_id\x18\x07 \x01(\t\x12\r\n\x05phase\x18\x08 \x01(\r\x12\x14\n\x0cnoisy_totals\x18\t \x03(\x12\"F\n\x1a\x43omputeReportShareResponse\x12(\n\x05share\x18\x01 \x01(\x0b\x32\x19.credgate.v1.MaskedMatrix\"\x9c\x01\n\x1b\x43ontributePseudonymsRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x13\n\x0b\x63hunk_index\x18\x02 \x01(\r\x12\x12\n\nlast_chunk\x18\x03 \x01(\x08\x12\x12\n\npseudonyms\x18\x04 \x03(\x0c\x12\x14\n\x0crequest_hash\x18\x05 \x01(\x0c\"0\n\x1c\x43ontributePseudonymsResponse\x12\x10\n\x08received\x18\x01 \x01(\x04*i\n\rCellTreatment\x12\x1e\n\x1a\x43\x45LL_TREATMENT_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43\x45LL_TREATMENT_NOISED\x10\x01\x12\x1d\n\x19\x43\x45LL_TREATMENT_SUPPRESSED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"credgate/v1/regulator_report.proto\x12\x0b\x63redgate.v1\x1a\x18\x63redgate/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n\x14RequestReportRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\x12\r\n\x05nonce\x18\x04 \x01(\x0c\x12\x17\n\x0forder_signature\x18\x05 \x01(\x0c\"\x9c\x01\n\x0cReleasedCell\x12\x13\n\x0b\x63oordinates\x18\x01 \x03(\t\x12\x13\n\x0bnoisy_count\x18\x02 \x01(\x03\x12-\n\ttreatment\x18\x03 \x01(\x0e\x32\x1a.credgate.v1.CellTreatment\x12\x1b\n\x13suppression_reasons\x18\x04 \x03(\t\x12\x16\n\x0estandard_error\x18\x05 \x01(\x01\"N\n\x0eReleasedMargin\x12\x12\n\ndimensions\x18\x01 \x03(\t\x12(\n\x05\x63\x65lls\x18\x02 \x03(\x0b\x32\x19.credgate.v1.ReleasedCell\"\xa6\x01\n\x11ReleasedHistogram\x12\x14\n\x0chistogram_id\x18\x01 \x01(\t\x12(\n\x05\x63\x65lls\x18\x02 \x03(\x0b\x32\x19.credgate.v1.ReleasedCell\x12\x0b\n\x03rho\x18\x03 \x01(\x01\x12\x16\n\x0enoise_variance\x18\x04 \x01(\x01\x12,\n\x07margins\x18\x05 \x03(\x0b\x32\x1b.credgate.v1.ReleasedMargin\"\xf9\x02\n\x15RequestReportResponse\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x32\n\nhistograms\x18\x03 \x03(\x0b\x32\x1e.credgate.v1.ReleasedHistogram\x12\'\n\x08\x63overage\x18\x04 \x01(\x0b\x32\x15.credgate.v1.Coverage\x12\x11\n\trho_spent\x18\x05 \x01(\x01\x12\x12\n\nfrom_cache\x18\x06 \x01(\x08\x12\x18\n\x10template_version\x18\x07 \x01(\r\x12\x11\n\tcolluders\x18\x08 \x01(\r\x12!\n\x19institution_rules_applied\x18\t \x01(\x08\x12/\n\x0breleased_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x16max_members_per_person\x18\x0b \x01(\r\x12\x16\n\x0erho_per_person\x18\x0c \x01(\x01\"\xcb\x02\n\x19\x43omputeReportShareRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\x12\x14\n\x0crequest_hash\x18\x04 \x01(\x0c\x12\x1a\n\x12\x61nswering_set_hash\x18\x05 \x01(\x0c\x12\x1c\n\x14\x61nswering_member_ids\x18\x06 \x03(\t\x12\x1b\n\x13regulator_member_id\x18\x07 \x01(\t\x12\r\n\x05phase\x18\x08 \x01(\r\x12\x14\n\x0cnoisy_totals\x18\t \x03(\x12\x12\x13\n\x0border_nonce\x18\n \x01(\x0c\x12\x17\n\x0forder_signature\x18\x0b \x01(\x0c\x12\x1d\n\x15regulator_certificate\x18\x0c \x01(\x0c\"F\n\x1a\x43omputeReportShareResponse\x12(\n\x05share\x18\x01 \x01(\x0b\x32\x19.credgate.v1.MaskedMatrix\"\x96\x01\n\x16OpenReportShareRequest\x12\x14\n\x0crequest_hash\x18\x01 \x01(\x0c\x12\r\n\x05phase\x18\x02 \x01(\r\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\r\x12\x1a\n\x12\x61nswering_set_hash\x18\x04 \x01(\x0c\x12*\n\x06header\x18\x05 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\"1\n\x17OpenReportShareResponse\x12\x16\n\x0eself_mask_seed\x18\x01 \x01(\x0c\"\x81\x01\n\x11ReportVectorChunk\x12\x14\n\x0crequest_hash\x18\x01 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\r\x12\x13\n\x0b\x63hunk_index\x18\x03 \x01(\r\x12\x12\n\nlast_chunk\x18\x04 \x01(\x08\x12\r\n\x05words\x18\x05 \x01(\x0c\x12\r\n\x05\x63heck\x18\x06 \x01(\x06\"z\n\x1d\x43ontributeReportVectorRequest\x12-\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x1e.credgate.v1.ReportVectorChunk\x12*\n\x06header\x18\x02 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\"J\n\x19\x46\x65tchReportVectorResponse\x12-\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x1e.credgate.v1.ReportVectorChunk\"2\n\x1e\x43ontributeReportVectorResponse\x12\x10\n\x08received\x18\x01 \x01(\x04\"\\\n\x18\x46\x65tchReportVectorRequest\x12\x14\n\x0crequest_hash\x18\x01 \x01(\x0c\x12*\n\x06header\x18\x02 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\"\x9c\x01\n\x1b\x43ontributePseudonymsRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x1a.credgate.v1.RequestHeader\x12\x13\n\x0b\x63hunk_index\x18\x02 \x01(\r\x12\x12\n\nlast_chunk\x18\x03 \x01(\x08\x12\x12\n\npseudonyms\x18\x04 \x03(\x0c\x12\x14\n\x0crequest_hash\x18\x05 \x01(\x0c\"0\n\x1c\x43ontributePseudonymsResponse\x12\x10\n\x08received\x18\x01 \x01(\x04*i\n\rCellTreatment\x12\x1e\n\x1a\x43\x45LL_TREATMENT_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43\x45LL_TREATMENT_NOISED\x10\x01\x12\x1d\n\x19\x43\x45LL_TREATMENT_SUPPRESSED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'credgate.v1.regulator_report_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CELLTREATMENT']._serialized_start=1334
-  _globals['_CELLTREATMENT']._serialized_end=1439
-  _globals['_REQUESTREPORTREQUEST']._serialized_start=110
-  _globals['_REQUESTREPORTREQUEST']._serialized_end=213
-  _globals['_RELEASEDCELL']._serialized_start=216
-  _globals['_RELEASEDCELL']._serialized_end=348
-  _globals['_RELEASEDHISTOGRAM']._serialized_start=350
-  _globals['_RELEASEDHISTOGRAM']._serialized_end=470
-  _globals['_REQUESTREPORTRESPONSE']._serialized_start=473
-  _globals['_REQUESTREPORTRESPONSE']._serialized_end=794
-  _globals['_COMPUTEREPORTSHAREREQUEST']._serialized_start=797
-  _globals['_COMPUTEREPORTSHAREREQUEST']._serialized_end=1051
-  _globals['_COMPUTEREPORTSHARERESPONSE']._serialized_start=1053
-  _globals['_COMPUTEREPORTSHARERESPONSE']._serialized_end=1123
-  _globals['_CONTRIBUTEPSEUDONYMSREQUEST']._serialized_start=1126
-  _globals['_CONTRIBUTEPSEUDONYMSREQUEST']._serialized_end=1282
-  _globals['_CONTRIBUTEPSEUDONYMSRESPONSE']._serialized_start=1284
-  _globals['_CONTRIBUTEPSEUDONYMSRESPONSE']._serialized_end=1332
+  _globals['_CELLTREATMENT']._serialized_start=2341
+  _globals['_CELLTREATMENT']._serialized_end=2446
+  _globals['_REQUESTREPORTREQUEST']._serialized_start=111
+  _globals['_REQUESTREPORTREQUEST']._serialized_end=254
+  _globals['_RELEASEDCELL']._serialized_start=257
+  _globals['_RELEASEDCELL']._serialized_end=413
+  _globals['_RELEASEDMARGIN']._serialized_start=415
+  _globals['_RELEASEDMARGIN']._serialized_end=493
+  _globals['_RELEASEDHISTOGRAM']._serialized_start=496
+  _globals['_RELEASEDHISTOGRAM']._serialized_end=662
+  _globals['_REQUESTREPORTRESPONSE']._serialized_start=665
+  _globals['_REQUESTREPORTRESPONSE']._serialized_end=1042
+  _globals['_COMPUTEREPORTSHAREREQUEST']._serialized_start=1045
+  _globals['_COMPUTEREPORTSHAREREQUEST']._serialized_end=1376
+  _globals['_COMPUTEREPORTSHARERESPONSE']._serialized_start=1378
+  _globals['_COMPUTEREPORTSHARERESPONSE']._serialized_end=1448
+  _globals['_OPENREPORTSHAREREQUEST']._serialized_start=1451
+  _globals['_OPENREPORTSHAREREQUEST']._serialized_end=1601
+  _globals['_OPENREPORTSHARERESPONSE']._serialized_start=1603
+  _globals['_OPENREPORTSHARERESPONSE']._serialized_end=1652
+  _globals['_REPORTVECTORCHUNK']._serialized_start=1655
+  _globals['_REPORTVECTORCHUNK']._serialized_end=1784
+  _globals['_CONTRIBUTEREPORTVECTORREQUEST']._serialized_start=1786
+  _globals['_CONTRIBUTEREPORTVECTORREQUEST']._serialized_end=1908
+  _globals['_FETCHREPORTVECTORRESPONSE']._serialized_start=1910
+  _globals['_FETCHREPORTVECTORRESPONSE']._serialized_end=1984
+  _globals['_CONTRIBUTEREPORTVECTORRESPONSE']._serialized_start=1986
+  _globals['_CONTRIBUTEREPORTVECTORRESPONSE']._serialized_end=2036
+  _globals['_FETCHREPORTVECTORREQUEST']._serialized_start=2038
+  _globals['_FETCHREPORTVECTORREQUEST']._serialized_end=2130
+  _globals['_CONTRIBUTEPSEUDONYMSREQUEST']._serialized_start=2133
+  _globals['_CONTRIBUTEPSEUDONYMSREQUEST']._serialized_end=2289
+  _globals['_CONTRIBUTEPSEUDONYMSRESPONSE']._serialized_start=2291
+  _globals['_CONTRIBUTEPSEUDONYMSRESPONSE']._serialized_end=2339
 # @@protoc_insertion_point(module_scope)

@@ -50,10 +50,19 @@ class RequestReportRequest(_message.Message):
     HEADER_FIELD_NUMBER: _builtins.int
     TEMPLATE_ID_FIELD_NUMBER: _builtins.int
     PERIOD_FIELD_NUMBER: _builtins.int
+    NONCE_FIELD_NUMBER: _builtins.int
+    ORDER_SIGNATURE_FIELD_NUMBER: _builtins.int
     template_id: _builtins.str
     """A template id from policies/report_templates, e.g. "monthly-risk"."""
     period: _builtins.str
     """Reporting period, "YYYY-MM"."""
+    nonce: _builtins.bytes
+    """The regulator's order (issue #13): 16 random bytes it chose for this request and keeps
+    for every retry of it, and its ECDSA signature (the key of its regulator certificate)
+    over (template_id, period, nonce). Members verify it and charge the certificate's
+    identity, never a string the bureau sends.
+    """
+    order_signature: _builtins.bytes
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     def __init__(
@@ -62,10 +71,12 @@ class RequestReportRequest(_message.Message):
         header: _common_pb2.RequestHeader | None = ...,
         template_id: _builtins.str = ...,
         period: _builtins.str = ...,
+        nonce: _builtins.bytes = ...,
+        order_signature: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "period", b"period", "template_id", b"template_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "nonce", b"nonce", "order_signature", b"order_signature", "period", b"period", "template_id", b"template_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -81,9 +92,12 @@ class ReleasedCell(_message.Message):
     NOISY_COUNT_FIELD_NUMBER: _builtins.int
     TREATMENT_FIELD_NUMBER: _builtins.int
     SUPPRESSION_REASONS_FIELD_NUMBER: _builtins.int
+    STANDARD_ERROR_FIELD_NUMBER: _builtins.int
     noisy_count: _builtins.int
     """Noised count; zero when suppressed."""
     treatment: Global___CellTreatment.ValueType
+    standard_error: _builtins.float
+    """Standard error of the published estimate (zero when suppressed)."""
     @_builtins.property
     def coordinates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Cell coordinates, one label per template dimension."""
@@ -99,14 +113,45 @@ class ReleasedCell(_message.Message):
         noisy_count: _builtins.int = ...,
         treatment: Global___CellTreatment.ValueType = ...,
         suppression_reasons: _abc.Iterable[_builtins.str] | None = ...,
+        standard_error: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["coordinates", b"coordinates", "noisy_count", b"noisy_count", "suppression_reasons", b"suppression_reasons", "treatment", b"treatment"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coordinates", b"coordinates", "noisy_count", b"noisy_count", "standard_error", b"standard_error", "suppression_reasons", b"suppression_reasons", "treatment", b"treatment"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReleasedCell: _TypeAlias = ReleasedCell  # noqa: Y015
+
+@_typing.final
+class ReleasedMargin(_message.Message):
+    """Published totals of one level of a histogram's hierarchy (e.g. by segment), reconciled with
+    the cells so that each total equals the sum of its parts, suppressed parts included.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIMENSIONS_FIELD_NUMBER: _builtins.int
+    CELLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def dimensions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Dimension names the totals are kept by (empty: the grand total)."""
+
+    @_builtins.property
+    def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReleasedCell]: ...
+    def __init__(
+        self,
+        *,
+        dimensions: _abc.Iterable[_builtins.str] | None = ...,
+        cells: _abc.Iterable[Global___ReleasedCell] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "dimensions", b"dimensions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleasedMargin: _TypeAlias = ReleasedMargin  # noqa: Y015
 
 @_typing.final
 class ReleasedHistogram(_message.Message):
@@ -118,12 +163,17 @@ class ReleasedHistogram(_message.Message):
     CELLS_FIELD_NUMBER: _builtins.int
     RHO_FIELD_NUMBER: _builtins.int
     NOISE_VARIANCE_FIELD_NUMBER: _builtins.int
+    MARGINS_FIELD_NUMBER: _builtins.int
     histogram_id: _builtins.str
     rho: _builtins.float
     """zCDP rho this histogram cost each member, and the variance of its summed noise."""
     noise_variance: _builtins.float
     @_builtins.property
     def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReleasedCell]: ...
+    @_builtins.property
+    def margins(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReleasedMargin]:
+        """Totals by level of the histogram's hierarchy, never suppressed."""
+
     def __init__(
         self,
         *,
@@ -131,10 +181,11 @@ class ReleasedHistogram(_message.Message):
         cells: _abc.Iterable[Global___ReleasedCell] | None = ...,
         rho: _builtins.float = ...,
         noise_variance: _builtins.float = ...,
+        margins: _abc.Iterable[Global___ReleasedMargin] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "histogram_id", b"histogram_id", "noise_variance", b"noise_variance", "rho", b"rho"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "histogram_id", b"histogram_id", "margins", b"margins", "noise_variance", b"noise_variance", "rho", b"rho"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -156,6 +207,8 @@ class RequestReportResponse(_message.Message):
     COLLUDERS_FIELD_NUMBER: _builtins.int
     INSTITUTION_RULES_APPLIED_FIELD_NUMBER: _builtins.int
     RELEASED_AT_FIELD_NUMBER: _builtins.int
+    MAX_MEMBERS_PER_PERSON_FIELD_NUMBER: _builtins.int
+    RHO_PER_PERSON_FIELD_NUMBER: _builtins.int
     template_id: _builtins.str
     period: _builtins.str
     rho_spent: _builtins.float
@@ -166,6 +219,11 @@ class RequestReportResponse(_message.Message):
     """Noise is sized for the answering members less this many colluders."""
     institution_rules_applied: _builtins.bool
     """Whether the institution-count and dominance gates applied (enough members answered)."""
+    max_members_per_person: _builtins.int
+    """Per-person guarantee: members a person may be counted at (enforced), and the zCDP rho a
+    person held at that many members pays for this release.
+    """
+    rho_per_person: _builtins.float
     @_builtins.property
     def histograms(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReleasedHistogram]: ...
     @_builtins.property
@@ -185,10 +243,12 @@ class RequestReportResponse(_message.Message):
         colluders: _builtins.int = ...,
         institution_rules_applied: _builtins.bool = ...,
         released_at: _timestamp_pb2.Timestamp | None = ...,
+        max_members_per_person: _builtins.int = ...,
+        rho_per_person: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["coverage", b"coverage", "released_at", b"released_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["colluders", b"colluders", "coverage", b"coverage", "from_cache", b"from_cache", "histograms", b"histograms", "institution_rules_applied", b"institution_rules_applied", "period", b"period", "released_at", b"released_at", "rho_spent", b"rho_spent", "template_id", b"template_id", "template_version", b"template_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["colluders", b"colluders", "coverage", b"coverage", "from_cache", b"from_cache", "histograms", b"histograms", "institution_rules_applied", b"institution_rules_applied", "max_members_per_person", b"max_members_per_person", "period", b"period", "released_at", b"released_at", "rho_per_person", b"rho_per_person", "rho_spent", b"rho_spent", "template_id", b"template_id", "template_version", b"template_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -209,6 +269,9 @@ class ComputeReportShareRequest(_message.Message):
     REGULATOR_MEMBER_ID_FIELD_NUMBER: _builtins.int
     PHASE_FIELD_NUMBER: _builtins.int
     NOISY_TOTALS_FIELD_NUMBER: _builtins.int
+    ORDER_NONCE_FIELD_NUMBER: _builtins.int
+    ORDER_SIGNATURE_FIELD_NUMBER: _builtins.int
+    REGULATOR_CERTIFICATE_FIELD_NUMBER: _builtins.int
     template_id: _builtins.str
     period: _builtins.str
     request_hash: _builtins.bytes
@@ -219,6 +282,12 @@ class ComputeReportShareRequest(_message.Message):
     """1: bounded counts and institution indicators; 2: dominance flags against the
     noisy totals of phase one (only when the institution rules apply).
     """
+    order_nonce: _builtins.bytes
+    """The regulator's signed order (RequestReportRequest.nonce and .order_signature) and its
+    certificate (DER) as its TLS handshake presented it to the bureau.
+    """
+    order_signature: _builtins.bytes
+    regulator_certificate: _builtins.bytes
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader: ...
     @_builtins.property
@@ -239,10 +308,13 @@ class ComputeReportShareRequest(_message.Message):
         regulator_member_id: _builtins.str = ...,
         phase: _builtins.int = ...,
         noisy_totals: _abc.Iterable[_builtins.int] | None = ...,
+        order_nonce: _builtins.bytes = ...,
+        order_signature: _builtins.bytes = ...,
+        regulator_certificate: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "answering_set_hash", b"answering_set_hash", "header", b"header", "noisy_totals", b"noisy_totals", "period", b"period", "phase", b"phase", "regulator_member_id", b"regulator_member_id", "request_hash", b"request_hash", "template_id", b"template_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_member_ids", b"answering_member_ids", "answering_set_hash", b"answering_set_hash", "header", b"header", "noisy_totals", b"noisy_totals", "order_nonce", b"order_nonce", "order_signature", b"order_signature", "period", b"period", "phase", b"phase", "regulator_certificate", b"regulator_certificate", "regulator_member_id", b"regulator_member_id", "request_hash", b"request_hash", "template_id", b"template_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -250,7 +322,10 @@ Global___ComputeReportShareRequest: _TypeAlias = ComputeReportShareRequest  # no
 
 @_typing.final
 class ComputeReportShareResponse(_message.Message):
-    """Member -> bureau: the masked, noised histogram vector (one row)."""
+    """Member -> bureau: the masked, noised histogram vector (one row). In phase 3 (the
+    holders count) the row is the masked check value; the vector itself is streamed with
+    ContributeReportVector.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -271,9 +346,199 @@ class ComputeReportShareResponse(_message.Message):
 Global___ComputeReportShareResponse: _TypeAlias = ComputeReportShareResponse  # noqa: Y015
 
 @_typing.final
+class OpenReportShareRequest(_message.Message):
+    """Bureau -> member: reveal this attempt's self-mask so its sum can be opened. A member opens
+    at most one attempt per request and phase, and answers no later attempt of that phase.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_HASH_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    ANSWERING_SET_HASH_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    request_hash: _builtins.bytes
+    phase: _builtins.int
+    attempt: _builtins.int
+    answering_set_hash: _builtins.bytes
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    def __init__(
+        self,
+        *,
+        request_hash: _builtins.bytes = ...,
+        phase: _builtins.int = ...,
+        attempt: _builtins.int = ...,
+        answering_set_hash: _builtins.bytes = ...,
+        header: _common_pb2.RequestHeader | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answering_set_hash", b"answering_set_hash", "attempt", b"attempt", "header", b"header", "phase", b"phase", "request_hash", b"request_hash"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenReportShareRequest: _TypeAlias = OpenReportShareRequest  # noqa: Y015
+
+@_typing.final
+class OpenReportShareResponse(_message.Message):
+    """Member -> bureau."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SELF_MASK_SEED_FIELD_NUMBER: _builtins.int
+    self_mask_seed: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        self_mask_seed: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["self_mask_seed", b"self_mask_seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenReportShareResponse: _TypeAlias = OpenReportShareResponse  # noqa: Y015
+
+@_typing.final
+class ReportVectorChunk(_message.Message):
+    """One chunk of a masked holders-count vector (little-endian uint16 words), member -> bureau
+    while answering phase 3, and bureau -> member (the opened, still members-masked, sum).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_HASH_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    CHUNK_INDEX_FIELD_NUMBER: _builtins.int
+    LAST_CHUNK_FIELD_NUMBER: _builtins.int
+    WORDS_FIELD_NUMBER: _builtins.int
+    CHECK_FIELD_NUMBER: _builtins.int
+    request_hash: _builtins.bytes
+    attempt: _builtins.int
+    chunk_index: _builtins.int
+    last_chunk: _builtins.bool
+    words: _builtins.bytes
+    check: _builtins.int
+    """Last chunk from the bureau only: the opened check value of the sum (below 2^61 - 1)."""
+    def __init__(
+        self,
+        *,
+        request_hash: _builtins.bytes = ...,
+        attempt: _builtins.int = ...,
+        chunk_index: _builtins.int = ...,
+        last_chunk: _builtins.bool = ...,
+        words: _builtins.bytes = ...,
+        check: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "check", b"check", "chunk_index", b"chunk_index", "last_chunk", b"last_chunk", "request_hash", b"request_hash", "words", b"words"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportVectorChunk: _TypeAlias = ReportVectorChunk  # noqa: Y015
+
+@_typing.final
+class ContributeReportVectorRequest(_message.Message):
+    """Member -> bureau: one chunk of its masked vector."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHUNK_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def chunk(self) -> Global___ReportVectorChunk: ...
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    def __init__(
+        self,
+        *,
+        chunk: Global___ReportVectorChunk | None = ...,
+        header: _common_pb2.RequestHeader | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "header", b"header"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContributeReportVectorRequest: _TypeAlias = ContributeReportVectorRequest  # noqa: Y015
+
+@_typing.final
+class FetchReportVectorResponse(_message.Message):
+    """Bureau -> member: one chunk of the opened sum."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHUNK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def chunk(self) -> Global___ReportVectorChunk: ...
+    def __init__(
+        self,
+        *,
+        chunk: Global___ReportVectorChunk | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FetchReportVectorResponse: _TypeAlias = FetchReportVectorResponse  # noqa: Y015
+
+@_typing.final
+class ContributeReportVectorResponse(_message.Message):
+    """Bureau -> member: acknowledgement of one streamed vector."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIVED_FIELD_NUMBER: _builtins.int
+    received: _builtins.int
+    def __init__(
+        self,
+        *,
+        received: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["received", b"received"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContributeReportVectorResponse: _TypeAlias = ContributeReportVectorResponse  # noqa: Y015
+
+@_typing.final
+class FetchReportVectorRequest(_message.Message):
+    """Member -> bureau: the opened holders-count sum of a request's phase 3."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_HASH_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    request_hash: _builtins.bytes
+    @_builtins.property
+    def header(self) -> _common_pb2.RequestHeader: ...
+    def __init__(
+        self,
+        *,
+        request_hash: _builtins.bytes = ...,
+        header: _common_pb2.RequestHeader | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "request_hash", b"request_hash"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FetchReportVectorRequest: _TypeAlias = FetchReportVectorRequest  # noqa: Y015
+
+@_typing.final
 class ContributePseudonymsRequest(_message.Message):
-    """Member -> bureau: keyed pseudonyms of active borrowers, for the
-    lenders-per-borrower distribution; the bureau does not hold the key.
+    """Deprecated (issue #13): the bureau saw which members held each pseudonym. Kept for wire
+    compatibility; the bureau refuses it.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
