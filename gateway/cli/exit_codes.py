@@ -38,6 +38,7 @@ class ExitCode(enum.IntEnum):
     POLICY_DENIED = 40
     RATE_LIMITED = 41
     PROTOCOL_REFUSED = 42
+    ALREADY_EXISTS = 43
     DOCTOR_FOUND_PROBLEMS = 50
     DEMO_FAILED = 60
     FEDERATION_FAILED = 70
@@ -62,6 +63,7 @@ _BY_ERROR: tuple[tuple[type[errors.GatewayError], ExitCode], ...] = (
     (errors.InsufficientCoverage, ExitCode.INSUFFICIENT_COVERAGE),
     (errors.VerificationError, ExitCode.VERIFICATION_FAILED),
     (errors.ProtocolRefused, ExitCode.PROTOCOL_REFUSED),
+    (errors.AlreadyExistsError, ExitCode.ALREADY_EXISTS),
     (errors.PolicyDenied, ExitCode.POLICY_DENIED),
     (errors.RateLimited, ExitCode.RATE_LIMITED),
     (TrainingFailed, ExitCode.TRAINING_FAILED),
