@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from gateway.node.session import MemberSession
 
 REQUEST_TIMEOUT_SECONDS = 120.0
+
+_INLINE_IMAGE = re.compile(r"(data:image/png;base64,)[A-Za-z0-9+/=]+")
 
 
 @dataclass(frozen=True)
@@ -177,10 +180,18 @@ class RegulatorClient:
 
 
 def write_report(document: ReportDocument, out_dir: Path, *, files: OutboundFiles) -> tuple[Path, Path]:
-    """Write ``<template>-<period>.html`` and ``.pdf`` into ``out_dir`` through the egress guard."""
+    """Write ``<template>-<period>.html`` and ``.pdf`` into ``out_dir`` through the egress guard.
+
+    The guard reads the page's text with the inline charts' base64 bytes left out: they are
+    not text, only pictures of the released figures the page states in words, and identifier
+    patterns matched inside random base64 would refuse a report for nothing.
+    """
     suffix = "" if document.language == "zh" else f".{document.language}"
     stem = f"{document.release.template_id}-{document.release.period}{suffix}"
     page = render_html(document)
-    html_path = files.write_text(out_dir / f"{stem}.html", page, kind="report")
-    pdf_path = files.write_rendering(out_dir / f"{stem}.pdf", render_pdf(document), kind="report", text=page)
+    text = _INLINE_IMAGE.sub(r"\1", page)
+    html_path = files.write_rendering(
+        out_dir / f"{stem}.html", page.encode("utf-8"), kind="report", text=text
+    )
+    pdf_path = files.write_rendering(out_dir / f"{stem}.pdf", render_pdf(document), kind="report", text=text)
     return html_path, pdf_path
