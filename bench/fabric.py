@@ -109,7 +109,9 @@ def rpc_latency(workdir: Path) -> str:
 def import_throughput(workdir: Path) -> str:
     """Rows per second imported against rows per second merely parsed."""
     composition = Composition(bank=3, consumer_finance=1, micro_lender=0, agency=1)
-    consortium = generate_consortium(SynthOptions(people=PEOPLE, seed=11, composition=composition, as_of=local_date(system_clock())))
+    consortium = generate_consortium(
+        SynthOptions(people=PEOPLE, seed=11, composition=composition, as_of=local_date(system_clock()))
+    )
     write_consortium(consortium, workdir / "consortium")
     folder = workdir / "consortium" / "bank-1"
     rows: dict[str, tuple[int, float, float]] = {}

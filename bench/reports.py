@@ -57,9 +57,7 @@ def truth(
     """Exact sums from the members' stores, and the seconds computing them took (the baseline)."""
     urls = {member_id: settings.store_url for member_id, settings in context.member_settings.items()}
     started = time.perf_counter()
-    exact = exact_counts(
-        roles, urls, template, Period.parse(period), contact_rules=RULES, now=system_clock()
-    )
+    exact = exact_counts(roles, urls, template, Period.parse(period), contact_rules=RULES, now=system_clock())
     return exact, time.perf_counter() - started
 
 
@@ -133,7 +131,9 @@ def totals_error(template: ReportTemplate, samples: list[tuple[Release, dict[str
             for margin in histogram.margins:
                 if margin.dimensions == spec.dimensions:
                     continue
-                index = np.asarray(template.margin_index(spec, MarginSpec(dimensions=margin.dimensions, rho=1.0)))
+                index = np.asarray(
+                    template.margin_index(spec, MarginSpec(dimensions=margin.dimensions, rho=1.0))
+                )
                 size = len(margin.cells)
                 true = np.bincount(index, weights=truth, minlength=size)
                 old = np.bincount(index, weights=shown, minlength=size)

@@ -77,4 +77,3 @@ def provision_node(
     # (``credgate members-secret create``, issue #11) once they are online; the provisioner and
     # the bureau never hold it.
     return Settings.from_file(plan.config_path, environ={})
-

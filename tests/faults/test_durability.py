@@ -101,9 +101,13 @@ def test_acknowledged_commits_survive_a_power_cut(
             assert holder.stdout.readline().strip() == "open"
             imports = [
                 credgate(
-                    "import", kind.value, str(book / "bank-1" / f"{kind.value}.csv"),
-                    "--mapping", str(book / "bank-1" / f"{kind.value}.mapping.toml"),
-                    "--config", str(plan.config_path),
+                    "import",
+                    kind.value,
+                    str(book / "bank-1" / f"{kind.value}.csv"),
+                    "--mapping",
+                    str(book / "bank-1" / f"{kind.value}.mapping.toml"),
+                    "--config",
+                    str(plan.config_path),
                 )
                 for kind in (ImportKind.BORROWERS, ImportKind.ACCOUNTS)
             ]
