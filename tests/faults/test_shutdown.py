@@ -28,7 +28,7 @@ def test_sigterm_completes_after_an_undecodable_message_on_a_client_stream(proce
     channel = open_channel(
         TLSIdentity.from_settings(bank_settings.tls), address, peer_member_id="bureau", egress=None
     )
-    contribute = channel.stream_unary("/credgate.v1.BureauService/ContributePseudonyms")
+    contribute = channel.stream_unary("/credgate.v1.BureauService/ContributeReportVector")
     release = threading.Event()
 
     def garbage_then_silence() -> Iterator[bytes]:
@@ -67,7 +67,7 @@ def test_the_server_stops_after_an_undecodable_message_while_the_client_stream_s
         yield UNDECODABLE
         release.wait(60)
 
-    call = channel.stream_unary("/credgate.v1.BureauService/ContributePseudonyms").future(
+    call = channel.stream_unary("/credgate.v1.BureauService/ContributeReportVector").future(
         garbage_then_silence(), timeout=60
     )
     refused = call.exception(timeout=30)
