@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.clock import local_date, system_clock
+from gateway.clock import LOCAL_ZONE, local_date, system_clock
 from gateway.config import Settings
 from gateway.demo.provision import BUREAU_ID
 from gateway.identity.peer import Role
@@ -17,12 +17,12 @@ from gateway.node.ceremony import run_ceremony
 from gateway.node.runtime import RunningNode, start_bureau, start_member
 from gateway.node.session import member_session
 from gateway.queries.reports.client import RegulatorClient
+from gateway.reports.histograms import Period
 from gateway.reports.release import SuppressionReason
 from gateway.synth import Composition, SynthOptions, generate_consortium, write_consortium
 
 from ..recording import RecordingInterceptor
 from ..subject_check.conftest import _import_book
-from .conftest import PERIOD
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +32,12 @@ COMPOSITION = Composition(bank=5, consumer_finance=1, micro_lender=1, agency=1)
 @pytest.fixture
 def eight_members(
     provision: Callable[..., Settings], tmp_path: Path
-) -> Iterator[tuple[RunningNode, dict[str, RecordingInterceptor], Settings]]:
-    options = SynthOptions(people=800, seed=11, composition=COMPOSITION, as_of=local_date(system_clock()))
+) -> Iterator[tuple[RunningNode, dict[str, RecordingInterceptor], Settings, str]]:
+    # The books and the period asked for come from one reading of the clock: a period taken when
+    # the module was collected is a month older than books made after a month end (shifted CI).
+    now = system_clock()
+    period = str(Period.containing(now, LOCAL_ZONE).before(1))
+    options = SynthOptions(people=800, seed=11, composition=COMPOSITION, as_of=local_date(now))
     synthetic = generate_consortium(options)
     write_consortium(synthetic, tmp_path / "books")
     bureau = start_bureau(provision(BUREAU_ID, Role.BUREAU))
@@ -55,7 +59,7 @@ def eight_members(
         for node in members:
             with member_session(node.settings) as session:
                 tokenise_book(session.store, session.tokeniser, now=system_clock())
-        yield bureau, recorders, provision("cbirc", Role.REGULATOR, bureau_address=bureau.address)
+        yield bureau, recorders, provision("cbirc", Role.REGULATOR, bureau_address=bureau.address), period
     finally:
         for node in members:
             node.stop()
@@ -63,12 +67,12 @@ def eight_members(
 
 
 def test_gates_are_computed_in_a_second_masked_phase_and_suppress_cells(
-    eight_members: tuple[RunningNode, dict[str, RecordingInterceptor], Settings],
+    eight_members: tuple[RunningNode, dict[str, RecordingInterceptor], Settings, str],
 ) -> None:
-    _, recorders, regulator = eight_members
+    _, recorders, regulator, period = eight_members
 
     with member_session(regulator) as session:
-        report = RegulatorClient.for_session(session).request("monthly-risk", PERIOD)
+        report = RegulatorClient.for_session(session).request("monthly-risk", period)
 
     release = report.release
     assert release.answering_members == 8 and release.institution_rules_applied
