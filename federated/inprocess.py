@@ -8,16 +8,20 @@ with a ``Context`` kept per member for the run (SecAgg+ keeps its state there). 
 ``ClientApp`` that raises produces an error reply, as in the SuperNode runtime.
 
 ``observe`` (optional) is called with every reply as the server receives it; tests
-use it to assert on exactly what reaches the ServerApp.
+use it to assert on exactly what reaches the ServerApp. Members sign their SecAgg+ keys
+with certificates (:mod:`federated.key_binding`): a node config without ``tls-cert`` gets
+one from a consortium CA made for the run (:func:`certify_members`).
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flwr.app import Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp
@@ -29,8 +33,11 @@ from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
 
 from federated.settings import UserConfigValue
+from gateway.clock import system_clock
+from gateway.identity.ca import CertificateAuthority
+from gateway.roles import Role
 
-__all__ = ["InProcessGrid", "Member", "run_inprocess"]
+__all__ = ["InProcessGrid", "Member", "certify_members", "run_inprocess"]
 
 logger = logging.getLogger(__name__)
 _CLIENT_APP_RAISED = 1  # flwr.common.constant.ErrorCode.CLIENT_APP_RAISED_EXCEPTION
@@ -143,8 +150,35 @@ def run_inprocess(
     observe: Callable[[Message], None] | None = None,
 ) -> InProcessGrid:
     """Run ``server`` against in-process members running ``client``; return the grid used."""
-    members = {node_id: Member(client, dict(config)) for node_id, config in node_configs.items()}
-    grid = InProcessGrid(members, dict(run_config), observe=observe)
+    with tempfile.TemporaryDirectory(prefix="credgate-inprocess-ca-") as folder:
+        configs = certify_members(node_configs, Path(folder))
+        members = {node_id: Member(client, config) for node_id, config in configs.items()}
+        return _run(server, InProcessGrid(members, dict(run_config), observe=observe), run_config)
+
+
+def certify_members(
+    node_configs: Mapping[int, dict[str, UserConfigValue]], folder: Path
+) -> dict[int, dict[str, UserConfigValue]]:
+    """Give every node config without ``tls-cert`` a lender certificate from a new CA in ``folder``.
+
+    The member id is the node config's ``member-id``, else ``lender-<node id>``.
+    """
+    configs = {node_id: dict(config) for node_id, config in node_configs.items()}
+    missing = [node_id for node_id, config in configs.items() if not config.get("tls-cert")]
+    if not missing:
+        return configs
+    now = system_clock()
+    authority = CertificateAuthority.init(folder / "ca", name="credgate in-process", now=now)
+    for node_id in missing:
+        member_id = str(configs[node_id].get("member-id") or f"lender-{node_id}")
+        issued = authority.issue(member_id=member_id, role=Role.BANK, out_dir=folder / str(node_id), now=now)
+        configs[node_id]["tls-cert"] = str(issued.cert_path)
+        configs[node_id]["tls-key"] = str(issued.key_path)
+        configs[node_id]["ca-cert"] = str(issued.ca_cert_path)
+    return configs
+
+
+def _run(server: ServerApp, grid: InProcessGrid, run_config: dict[str, UserConfigValue]) -> InProcessGrid:
     # The ServerApp runtime sets the task identity new messages are stamped with.
     TaskIdentity.task_id, TaskIdentity.run_id, TaskIdentity.node_id = 1, grid.run_id, SUPERLINK_NODE_ID
     context = Context(grid.run_id, SUPERLINK_NODE_ID, {}, RecordDict(), dict(run_config))

@@ -203,9 +203,19 @@ def _load_cached(key: SourceKey, spec_path: str, as_of: str, holdout: float, see
 
 
 def compute(
-    phase: Phase, data: MemberData, settings: RunSettings, arrays: list[FloatArray], *, round_number: int
+    phase: Phase,
+    data: MemberData,
+    settings: RunSettings,
+    arrays: list[FloatArray],
+    *,
+    round_number: int,
+    honest_members: int,
 ) -> FloatArray:
     """Return this member's (scaled, range-checked) vector for ``phase``.
+
+    ``honest_members`` is the member's own ``[secagg] min_members``: its share of a DP
+    run's noise is sized so that that many shares carry the full noise (the run config's
+    ``min-members`` is the bureau's choice and is not trusted for this).
 
     Raises
     ------
@@ -217,7 +227,7 @@ def compute(
     """
     n = float(len(data.train))
     if phase is Phase.PROFILE:
-        vector = _private(settings, data, phase, _profile(data))
+        vector = _private(settings, data, phase, _profile(data), honest_members)
     elif len(arrays) < 1:
         raise FederatedError(f"{phase.value}: the server sent no imputation vector")
     elif phase is Phase.STATS_MEAN:
@@ -229,19 +239,21 @@ def compute(
     elif phase is Phase.TRAIN:
         vector = _train(data, settings, arrays, round_number)
     elif phase is Phase.TREE_LEVEL:
-        return _tree_level(data, settings, arrays, round_number)
+        return _tree_level(data, settings, arrays, round_number, honest_members)
     else:
         vector = _evaluate(data, settings, arrays, round_number)
     return check_range(np.asarray(vector, dtype=np.float64) / phase.scale, phase=phase)
 
 
-def _private(settings: RunSettings, data: MemberData, phase: Phase, vector: FloatArray) -> FloatArray:
+def _private(
+    settings: RunSettings, data: MemberData, phase: Phase, vector: FloatArray, honest_members: int
+) -> FloatArray:
     """Add this member's share of the distributed noise to a tree run's profile and histograms."""
     if settings.model != "gbt" or settings.dp_epsilon <= 0 or phase not in (Phase.PROFILE, Phase.TREE_LEVEL):
         return vector
     from federated.tree_privacy import noise_share
 
-    return vector + noise_share(settings, data.spec, vector.size)
+    return vector + noise_share(settings, data.spec, vector.size, honest_members=honest_members)
 
 
 def _profile(data: MemberData) -> FloatArray:
@@ -278,7 +290,7 @@ def _train(
 
 
 def _tree_level(
-    data: MemberData, settings: RunSettings, arrays: list[FloatArray], round_number: int
+    data: MemberData, settings: RunSettings, arrays: list[FloatArray], round_number: int, honest_members: int
 ) -> FloatArray:
     """Histograms of one level (``/ HIST_SCALE``), then, when asked, the held-out sums (``/ SCALE``).
 
@@ -306,9 +318,8 @@ def _tree_level(
         level=level,
         bins=params.bins,
     )
-    scaled = check_range(
-        _private(settings, data, Phase.TREE_LEVEL, histograms) / HIST_SCALE, phase=Phase.TREE_LEVEL
-    )
+    private = _private(settings, data, Phase.TREE_LEVEL, histograms, honest_members)
+    scaled = check_range(private / HIST_SCALE, phase=Phase.TREE_LEVEL)
     if not evaluate:
         return scaled
     sums = _evaluate(data, settings, [arrays[0], arrays[3]], len(ensemble.trees))

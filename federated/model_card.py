@@ -73,8 +73,12 @@ def write_model_card(path: Path, result: RunResult, record: ModelRecord) -> Path
     )
     epsilon = (
         f"ε = {result.epsilon:.3f} spent (target {result.settings.dp_epsilon}),"
-        f" δ = {result.settings.dp_delta:g},"
-        " record-level DP-SGD at every member"
+        f" δ = {result.settings.dp_delta:g}, "
+        + (
+            "distributed Gaussian noise on the profile and every tree histogram."
+            if result.settings.model == "gbt"
+            else "record-level DP-SGD at every member."
+        )
         if result.settings.dp_epsilon > 0
         else "No differential privacy (dp-epsilon = 0)."
     )

@@ -6,7 +6,8 @@ Run-config keys (all optional; see ``docs/federated-model.md``): ``model``
 ``proximal-mu``,
 ``server-learning-rate``, ``rounds``,
 ``local-epochs``, ``batch-size``, ``learning-rate``, ``hidden``, ``secagg``,
-``dp-epsilon`` (0 = off), ``dp-delta``, ``dp-max-grad-norm``, ``feature-spec``,
+``dp-epsilon`` (0 = off; default in ``policies/federated.toml``), ``dp-delta``,
+``dp-max-grad-norm``, ``feature-spec``,
 ``seed``, ``min-members``, ``holdout-fraction``, ``as-of``, ``output-dir``,
 ``model-name``, ``secagg-timeout``, ``bureau-key``, ``bureau-cert``.
 """
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from federated.errors import RunConfigError
+from federated.policy import shipped_policy
 from federated.trees import TreeParams
 from gateway.clock import local_date, system_clock
 
@@ -43,8 +45,8 @@ class RunSettings:
     learning_rate: float = 0.02
     hidden: int = 32
     secagg: bool = True
-    dp_epsilon: float = 0.0
-    dp_delta: float = 1e-5
+    dp_epsilon: float = field(default_factory=lambda: _privacy_default("default_epsilon"))
+    dp_delta: float = field(default_factory=lambda: _privacy_default("delta"))
     dp_max_grad_norm: float = 1.0
     feature_spec: Path = DEFAULT_SPEC
     seed: int = 7
@@ -56,11 +58,13 @@ class RunSettings:
     secagg_timeout: float = 120.0
     bureau_key: Path | None = None
     bureau_cert: Path | None = None
-    tree_depth: int = 4
+    # Tuned for the default DP (bench.federated_dp): coarse bins and a strong λ and minimum child
+    # hessian keep noisy histograms from choosing splits and leaf values on a handful of rows.
+    tree_depth: int = 3
     tree_learning_rate: float = 0.3
-    tree_l2: float = 1.0
-    tree_min_child_weight: float = 5.0
-    tree_bins: int = 64
+    tree_l2: float = 30.0
+    tree_min_child_weight: float = 50.0
+    tree_bins: int = 16
     eval_every: int = 0
 
     @classmethod
@@ -149,6 +153,10 @@ class RunSettings:
     def reference_date(self) -> dt.date:
         """Return ``as-of``, or today's date in Beijing when unset (the app's own clock)."""
         return self.as_of or local_date(system_clock())
+
+
+def _privacy_default(name: str) -> float:
+    return float(getattr(shipped_policy().privacy, name))
 
 
 def _choice(config: Mapping[str, UserConfigValue], key: str, allowed: tuple[str, ...], default: str) -> str:

@@ -1,9 +1,11 @@
-"""Optional differential privacy of the tree phases: distributed Gaussian noise on the histograms.
+"""Differential privacy of the tree phases (on by default): distributed Gaussian noise on the histograms.
 
 With ``dp-epsilon`` > 0 in a ``gbt`` run, every member adds Gaussian noise of variance
-``σ² / min-members`` to each element of its profile and tree-level vectors before
-masking, so the sum the bureau unmasks carries at least the variance σ² whenever at
-least ``min-members`` honest members answer (Dwork et al. 2006, "Our data, ourselves").
+``σ² / m`` to each element of its profile and tree-level vectors before masking, ``m``
+being its own policy's ``[secagg] min_members`` (never the run config's), so the sum the
+bureau unmasks carries at least the variance σ² whenever at least ``m`` honest members
+answer; a member reveals no mask seed for an aggregation of fewer
+(:meth:`federated.policy.SecAggPolicy.check_unmask`) (Dwork et al. 2006, "Our data, ourselves").
 
 Accounting (zero-concentrated DP, Bun & Steinke 2016): one borrower row changes the
 profile vector by at most ``Δ_p² = 2 + 3·C`` (row count, label, and per number/date
@@ -56,7 +58,9 @@ def tree_sigma(settings: RunSettings, spec: FeatureSpec) -> float:
     return math.sqrt(releases / (2.0 * _rho(settings.dp_epsilon, settings.dp_delta)))
 
 
-def noise_share(settings: RunSettings, spec: FeatureSpec, size: int) -> npt.NDArray[np.float64]:
-    """One member's share of the noise: N(0, σ²/min-members) per element, from OS entropy."""
-    sigma = tree_sigma(settings, spec) / math.sqrt(settings.min_members)
+def noise_share(
+    settings: RunSettings, spec: FeatureSpec, size: int, *, honest_members: int
+) -> npt.NDArray[np.float64]:
+    """One member's share of the noise: N(0, σ²/honest_members) per element, from OS entropy."""
+    sigma = tree_sigma(settings, spec) / math.sqrt(honest_members)
     return np.random.default_rng().normal(0.0, sigma, size)

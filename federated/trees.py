@@ -179,7 +179,9 @@ def grow_level(
         node = 2**level - 1 + local
         if tree[0][node] != LEAF:
             continue  # Not reached: below a leaf.
-        total_g, total_h = float(g[local, 0].sum()), float(h[local, 0].sum())
+        # Every input's histogram sums the same rows: their mean is the node total with the DP
+        # noise of one histogram averaged over all inputs (exactly the total without noise).
+        total_g, total_h = float(g[local].sum(axis=1).mean()), float(h[local].sum(axis=1).mean())
         best = _best_split(g[local], h[local], edges, params, total_g, total_h)
         if best is None:
             tree[2][node] = _leaf(total_g, total_h, params)

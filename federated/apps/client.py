@@ -18,6 +18,7 @@ from flwr.common import NDArrays, Scalar
 from federated.egress_mod import egress_mod
 from federated.errors import FederatedError
 from federated.lanes_mod import lanes_mod
+from federated.policy import member_policy
 from federated.protocol import Phase, unpack
 from federated.secagg_gate import secagg_gate_mod
 from federated.settings import RunSettings
@@ -54,7 +55,8 @@ class MemberClient(NumPyClient):
             arrays = unpack(parameters[0])
         except ValueError as exc:
             raise FederatedError(f"phase {phase.value}: {exc}") from None
-        vector = compute(phase, data, settings, arrays, round_number=round_number)
+        honest = member_policy(self.context.node_config).secagg.min_members
+        vector = compute(phase, data, settings, arrays, round_number=round_number, honest_members=honest)
         return [vector], 1, {}
 
     def evaluate(

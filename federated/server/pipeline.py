@@ -6,7 +6,8 @@ key shares) carry no data, so :class:`SecAggPipeline` keeps one instance *prepar
 (those two stages done) at all times. An aggregation takes the prepared instance, gives
 it the phase's instructions and runs its ``collect_masked_vectors`` and ``unmask``
 stages, while the next instance runs ``setup`` and ``share_keys`` in the same messages
-(:mod:`federated.lanes`, :mod:`federated.server.mux`). The first aggregation of a run
+(:mod:`federated.lanes`, :mod:`federated.server.mux`), each lane relaying the members' signed
+keys (:mod:`federated.server.key_relay`). The first aggregation of a run
 prepares its instance alone; every aggregation after it costs two exchanges, not four.
 
 Every instance is a complete, independent SecAgg+ run of Flower's own stage methods:
@@ -29,7 +30,8 @@ from flwr.server.workflow.secure_aggregation.secaggplus_workflow import Workflow
 from flwr.serverapp.grid import Grid
 
 from federated.protocol import CLIPPING_RANGE, MODULUS_RANGE, QUANTIZATION_RANGE, RECONSTRUCTION_THRESHOLD
-from federated.server.mux import LaneGrid, Mux
+from federated.server.key_relay import KeyBindingRelay
+from federated.server.mux import Mux
 from federated.server.strategy import PhaseStrategy
 
 __all__ = ["SecAggPipeline"]
@@ -96,7 +98,7 @@ class SecAggPipeline:
 
         def run(lane: int, job: Callable[[Grid], T | None]) -> None:
             try:
-                results[lane] = job(LaneGrid(self.mux, lane))
+                results[lane] = job(KeyBindingRelay(self.mux, lane))
             except BaseException as exc:
                 errors.append(exc)
             finally:

@@ -35,8 +35,22 @@ _LOG = logging.getLogger(__name__)
 
 
 def member_node_config(settings: Settings, federation: FederationSettings) -> dict[str, str]:
-    """The node config every ClientApp of this member gets: its store, id and feature source."""
-    config = {"store-url": settings.store_url, "member-id": settings.member_id}
+    """The node config every ClientApp of this member gets: store, id, feature source, TLS and policies.
+
+    The TLS files let the ClientApp sign its SecAgg+ keys and check its neighbours'
+    (:mod:`federated.key_binding`); the policies folder holds what it accepts from the
+    bureau (``federated.toml``).
+    """
+    config = {
+        "store-url": settings.store_url,
+        "member-id": settings.member_id,
+        "tls-cert": str(settings.tls.cert),
+        "tls-key": str(settings.tls.key),
+        "ca-cert": str(settings.tls.ca_cert),
+        "policies-dir": str(settings.policies_dir),
+    }
+    if settings.tls.crl is not None:
+        config["crl"] = str(settings.tls.crl)
     if federation.features_table:
         config["features-table"] = federation.features_table
     return config

@@ -10,12 +10,14 @@ from federated.features.spec import load_spec
 from federated.features.splits import split_book
 from federated.features.table import stratified_split
 from federated.lanes import ENVELOPE, replies_of
+from federated.policy import shipped_policy
 from federated.settings import DEFAULT_SPEC
 from gateway.clock import local_date, system_clock
 
 from .conftest import DATA, MEMBERS, SEGMENT, RecordedRun
 
-SECAGG_KEYS = {"pk1", "pk2", "dsts", "ctxts", "masked_params", "nids", "shares"}
+# "cert" and "sig": the member's certificate and its signature over pk1/pk2 (federated.key_binding).
+SECAGG_KEYS = {"pk1", "pk2", "cert", "sig", "dsts", "ctxts", "masked_params", "nids", "shares"}
 
 
 def test_run_improves_auc_over_the_initial_model(recorded_run: RecordedRun) -> None:
@@ -88,4 +90,6 @@ def test_model_card_embeds_plots_and_aggregate_summary(recorded_run: RecordedRun
     card = Path(recorded_run.results["model_card"]).read_text(encoding="utf-8")
     assert card.count("data:image/png;base64,") == 2
     assert f"{MEMBERS} members" in card
-    assert "No differential privacy" in card
+    # On by default: the run config states no dp-epsilon, so the policy's default applies.
+    assert f"(target {shipped_policy().privacy.default_epsilon})" in card
+    assert "record-level DP-SGD at every member" in card

@@ -13,6 +13,7 @@ from federated.features.sources import csv_rows, load_table
 from federated.features.spec import load_spec
 from federated.features.splits import RANDOM, split_book
 from federated.member import MemberData, _profile, compute
+from federated.policy import shipped_policy
 from federated.protocol import HIST_SCALE, Phase
 from federated.server.profile import Profile
 from federated.settings import RunSettings
@@ -23,6 +24,8 @@ from gateway.synth.books import BOOKS, book_spec
 from tests.stat_bounds import chi_square_interval
 
 BOOK = "credit-risk"
+#: The member's own [secagg] min_members: its noise share is σ²/HONEST whatever the run config says.
+HONEST = shipped_policy().secagg.min_members
 SPEC = book_spec(BOOK)
 
 
@@ -61,19 +64,26 @@ def test_each_member_adds_its_share_of_gaussian_noise_to_every_histogram_cell(me
     private, exact = settings_with(1.0), settings_with(0.0)
     arrays = level_arrays(member, private)
 
-    first = compute(Phase.TREE_LEVEL, member, private, arrays, round_number=1) * HIST_SCALE
-    second = compute(Phase.TREE_LEVEL, member, private, arrays, round_number=1) * HIST_SCALE
-    clear = compute(Phase.TREE_LEVEL, member, exact, arrays, round_number=1) * HIST_SCALE
+    first = (
+        compute(Phase.TREE_LEVEL, member, private, arrays, round_number=1, honest_members=HONEST) * HIST_SCALE
+    )
+    second = (
+        compute(Phase.TREE_LEVEL, member, private, arrays, round_number=1, honest_members=HONEST) * HIST_SCALE
+    )
+    clear = (
+        compute(Phase.TREE_LEVEL, member, exact, arrays, round_number=1, honest_members=HONEST) * HIST_SCALE
+    )
 
     # Without DP the histograms are a function of the data alone.
     assert np.array_equal(
-        clear, compute(Phase.TREE_LEVEL, member, exact, arrays, round_number=1) * HIST_SCALE
+        clear,
+        compute(Phase.TREE_LEVEL, member, exact, arrays, round_number=1, honest_members=HONEST) * HIST_SCALE,
     )
-    # With DP each call draws fresh noise N(0, σ²/min-members) per cell: the difference of two
-    # calls is N(0, 2σ²/min-members) per cell, so Σd² / (2σ²/min-members) ~ χ²(cells).
+    # With DP each call draws fresh noise N(0, σ²/HONEST) per cell: the difference of two
+    # calls is N(0, 2σ²/HONEST) per cell, so Σd² / (2σ²/HONEST) ~ χ²(cells).
     # chi_square_interval leaves a false failure probability of at most 1e-6 (both tails).
     # Mutation: noise_share returning zeros makes the statistic 0, below the interval.
-    share = tree_sigma(private, member.spec) ** 2 / private.min_members
+    share = tree_sigma(private, member.spec) ** 2 / HONEST
     difference = first - second
     statistic = float(np.sum(difference**2) / (2.0 * share))
     low, high = chi_square_interval(difference.size)

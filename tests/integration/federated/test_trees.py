@@ -45,7 +45,7 @@ def small_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def members(book: Path) -> dict[int, dict[str, Any]]:
     return {
         200 + i: {"features-csv": str(book), "partition-by": SEGMENT, "partition-id": i,
-                  "num-partitions": MEMBERS, "member-id": f"lender-{i}"}
+                  "num-partitions": MEMBERS, "member-id": f"lender-{i}", "allow-no-dp": True}
         for i in range(MEMBERS)
     }  # fmt: skip
 
@@ -64,8 +64,9 @@ def tree_run(
         server,
         client,
         node_configs=members(small_book),
+        # The tree algorithm's own quality, without DP (its cost: docs/benchmarks.md); members allow it.
         run_config={"model": "gbt", "rounds": 4, "tree-depth": 3, "feature-spec": str(SPEC),
-                    "output-dir": str(out), "min-members": 3},
+                    "output-dir": str(out), "min-members": 3, "dp-epsilon": 0.0},
         observe=received.append,
     )  # fmt: skip
     return json.loads((out / "results.json").read_text()), received
@@ -93,7 +94,9 @@ def test_bureau_never_receives_a_members_histogram(
     # Prepare: member 0's own level-0 histogram for the first tree, as it computes it.
     _, received = tree_run
     spec = load_spec(SPEC)
-    settings = RunSettings.from_run_config({"model": "gbt", "tree-depth": 3, "feature-spec": str(SPEC)})
+    settings = RunSettings.from_run_config(
+        {"model": "gbt", "tree-depth": 3, "feature-spec": str(SPEC), "dp-epsilon": 0.0}
+    )
     part = split_book(csv_rows(small_book, spec), target=spec.target, by=SEGMENT, parts=MEMBERS).members[0]
     table = load_table(part, spec, as_of=settings.reference_date())
     assert len(table) > 100
@@ -119,7 +122,7 @@ def test_bureau_never_receives_a_members_histogram(
         data, settings,
         [imputation, np.concatenate(edges), np.ones(spec.width), np.array([0.0]),
          np.zeros(3 * settings.tree_params.nodes), np.array([0.0, 0.0])],
-        1,
+        1, 3,
     )  # fmt: skip
     assert split_edges(np.concatenate(edges), np.ones(spec.width))[0].size == 1
     # Its bytes as a float vector, and as the integers SecAgg+ quantises it to before masking.

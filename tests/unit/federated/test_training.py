@@ -20,10 +20,22 @@ def test_fedprox_keeps_local_weights_closer_to_the_global_ones() -> None:
     x, y = data()
     start = np.zeros(6)
     plain = train_locally(
-        RunSettings(model="lr", local_epochs=3, learning_rate=0.05), start, x, y, round_number=1
+        RunSettings(model="lr", local_epochs=3, learning_rate=0.05, dp_epsilon=0.0),
+        start,
+        x,
+        y,
+        round_number=1,
     )
     prox = train_locally(
-        RunSettings(model="lr", local_epochs=3, learning_rate=0.05, strategy="fedprox", proximal_mu=5.0),
+        # Without DP noise the comparison is exact (DP-SGD is on by default).
+        RunSettings(
+            model="lr",
+            local_epochs=3,
+            learning_rate=0.05,
+            strategy="fedprox",
+            proximal_mu=5.0,
+            dp_epsilon=0.0,
+        ),
         start,
         x,
         y,
