@@ -62,6 +62,7 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.federated
 	$(BIN)/python -m bench.federation_rounds
 	$(BIN)/python -m bench.own_columns
+	$(BIN)/python -m bench.federated_dp
 	$(BIN)/python -m bench.deployment_round --rows 10000 --compare bench/deployment_round_before.json
 	$(BIN)/python -m bench.transparency
 	$(BIN)/python -m bench.load
