@@ -42,11 +42,17 @@ from federated.features.table import RawTable, stratified_split
 from federated.metrics import local_sums, quality
 from federated.models import Normaliser, predict
 from federated.protocol import EPSILON_SCALE, HIST_SCALE, SCALE, Phase, check_range
+from federated.releases import release_keys
 from federated.settings import RunSettings, UserConfigValue
 from federated.sketch import sketch_for
 from federated.trees import Ensemble, bin_inputs, level_histograms, route
 
-__all__ = ["MemberData", "compute", "imputation_map", "load_member_data", "read_source", "source_key"]
+__all__ = [
+    "MemberData", "compute", "imputation_map", "load_member_data", "read_source", "releases_of", "source_key",
+]  # fmt: skip
+_TREE_LEVEL_ARRAYS = (
+    "tree-level: expected imputation, edges, edge counts, ensemble, tree and [level, evaluate]"
+)
 
 logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
@@ -202,6 +208,38 @@ def _load_cached(key: SourceKey, spec_path: str, as_of: str, holdout: float, see
     return MemberData(spec, table.take(rest), table.take(held))
 
 
+def releases_of(
+    phase: Phase, settings: RunSettings, arrays: list[FloatArray], *, round_number: int
+) -> list[str]:
+    """The release keys (:mod:`federated.releases`) of a request.
+
+    Its phase, round and level, and, when it scores a model, the model (its round for
+    lr/mlp, its number of trees for gbt).
+
+    Raises
+    ------
+    ReleaseRefused
+        When the request lies outside the run's plan.
+    FederatedError
+        When a tree-level request's arrays do not fit.
+
+    """
+    if phase is Phase.EVALUATE:
+        return release_keys(phase, settings, round_number=round_number, evaluates=round_number)
+    if phase is not Phase.TREE_LEVEL:
+        return release_keys(phase, settings, round_number=round_number)
+    if len(arrays) != 6 or arrays[5].size != 2:
+        raise FederatedError(_TREE_LEVEL_ARRAYS)
+    try:
+        trees = len(Ensemble.from_vector(arrays[3], settings.tree_params).trees)
+    except ValueError as exc:
+        raise FederatedError(f"tree-level: {exc}") from None
+    level, evaluate = int(arrays[5][0]), bool(arrays[5][1])
+    return release_keys(
+        phase, settings, round_number=round_number, level=level, evaluates=trees if evaluate else None
+    )
+
+
 def compute(
     phase: Phase,
     data: MemberData,
@@ -241,7 +279,7 @@ def compute(
     elif phase is Phase.TREE_LEVEL:
         return _tree_level(data, settings, arrays, round_number, honest_members)
     else:
-        vector = _evaluate(data, settings, arrays, round_number)
+        vector = _evaluate(data, settings, arrays, round_number, honest_members)
     return check_range(np.asarray(vector, dtype=np.float64) / phase.scale, phase=phase)
 
 
@@ -300,9 +338,7 @@ def _tree_level(
     """
     params = settings.tree_params
     if len(arrays) != 6 or arrays[5].size != 2:
-        raise FederatedError(
-            "tree-level: expected imputation, edges, edge counts, ensemble, tree and [level, evaluate]"
-        )
+        raise FederatedError(_TREE_LEVEL_ARRAYS)
     edges = split_edges(arrays[1], arrays[2])
     x = data.inputs(arrays[0])
     ensemble = Ensemble.from_vector(arrays[3], params)
@@ -322,7 +358,7 @@ def _tree_level(
     scaled = check_range(private / HIST_SCALE, phase=Phase.TREE_LEVEL)
     if not evaluate:
         return scaled
-    sums = _evaluate(data, settings, [arrays[0], arrays[3]], len(ensemble.trees))
+    sums = _evaluate(data, settings, [arrays[0], arrays[3]], len(ensemble.trees), honest_members)
     return np.concatenate([scaled, check_range(sums / SCALE, phase=Phase.EVALUATE)])
 
 
@@ -333,7 +369,7 @@ def split_edges(flat: FloatArray, counts: FloatArray) -> list[FloatArray]:
 
 
 def _evaluate(
-    data: MemberData, settings: RunSettings, arrays: list[FloatArray], round_number: int
+    data: MemberData, settings: RunSettings, arrays: list[FloatArray], round_number: int, honest_members: int
 ) -> FloatArray:
     x = data.inputs(arrays[0], holdout=True)
     if settings.model == "gbt":
@@ -352,4 +388,8 @@ def _evaluate(
         own.brier,
         own.rows,
     )
-    return sums.to_vector()
+    if settings.dp_epsilon <= 0:
+        return sums.to_vector()
+    from federated.evaluation_privacy import noisy_evaluation
+
+    return noisy_evaluation(settings, sums.to_vector(), honest_members=honest_members)

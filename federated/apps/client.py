@@ -20,6 +20,7 @@ from federated.errors import FederatedError
 from federated.lanes_mod import lanes_mod
 from federated.policy import member_policy
 from federated.protocol import Phase, unpack
+from federated.releases import record_release
 from federated.secagg_gate import secagg_gate_mod
 from federated.settings import RunSettings
 
@@ -38,7 +39,7 @@ class MemberClient(NumPyClient):
 
     def fit(self, parameters: NDArrays, config: dict[str, Scalar]) -> tuple[NDArrays, int, dict[str, Scalar]]:
         """Compute the phase vector; ``num_examples`` is the constant 1 and metrics are empty."""
-        from federated.member import compute, load_member_data
+        from federated.member import compute, load_member_data, releases_of
 
         settings = RunSettings.from_run_config(self.context.run_config)
         try:
@@ -55,6 +56,7 @@ class MemberClient(NumPyClient):
             arrays = unpack(parameters[0])
         except ValueError as exc:
             raise FederatedError(f"phase {phase.value}: {exc}") from None
+        record_release(self.context, releases_of(phase, settings, arrays, round_number=round_number))
         honest = member_policy(self.context.node_config).secagg.min_members
         vector = compute(phase, data, settings, arrays, round_number=round_number, honest_members=honest)
         return [vector], 1, {}

@@ -161,9 +161,9 @@ def test_lenders_train_evaluate_and_score_on_their_own_columns(
     )
     sigma = tree_sigma(run, load_spec(spec_path))
     assert results["training_rows"] == pytest.approx(0.8 * LOANS, abs=3 + 5.33 * sigma)
-    # Deterministic data and split; SecAgg+'s rounding moves the summed histograms by under a row.
-    # Two depth-2 trees measured 0.83 on this cut (the base rate alone: 0.5).
-    assert results["rounds"][0]["auc"] == pytest.approx(0.5) and results["final"]["auc"] > 0.7
+    # Two depth-2 trees measured 0.83 on this cut with DP on (the base rate alone: 0.5, before the
+    # evaluation's own DP noise, which spreads the base rate's single score bin).
+    assert results["final"]["auc"] > 0.7
     # The failing run names each member, the phase and the reason class, and exits TRAINING_FAILED.
     assert failed.returncode == 71, failed.stdout + failed.stderr
     for member_id in configs:
