@@ -19,6 +19,8 @@ import struct
 from collections.abc import Mapping
 from pathlib import Path
 
+from flwr.common.secure_aggregation.secaggplus_constants import Key
+
 from federated.errors import FederatedError, RunConfigError
 from gateway.config import TLSSettings
 from gateway.crypto.signatures import SignatureInvalid, sign_with_tls_key, verify_with_certificate
@@ -107,7 +109,7 @@ def verify_neighbours(
     keys = {k: v for k, v in configs.items() if not k.startswith(BINDING_PREFIX)}
     seen = {identity.own.member_id: own_node}
     for node_text, value in keys.items():
-        if node_text == "stage":
+        if node_text == Key.STAGE:
             continue
         if not node_text.isdigit():
             raise KeyBindingRefused(f"{node_text}: expected a node id")

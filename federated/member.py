@@ -279,7 +279,7 @@ def compute(
     elif phase is Phase.TREE_LEVEL:
         return _tree_level(data, settings, arrays, round_number, honest_members)
     else:
-        vector = _evaluate(data, settings, arrays, round_number, honest_members)
+        vector = _evaluate(data, settings, arrays, round_number)
     return check_range(np.asarray(vector, dtype=np.float64) / phase.scale, phase=phase)
 
 
@@ -358,7 +358,7 @@ def _tree_level(
     scaled = check_range(private / HIST_SCALE, phase=Phase.TREE_LEVEL)
     if not evaluate:
         return scaled
-    sums = _evaluate(data, settings, [arrays[0], arrays[3]], len(ensemble.trees), honest_members)
+    sums = _evaluate(data, settings, [arrays[0], arrays[3]], len(ensemble.trees))
     return np.concatenate([scaled, check_range(sums / SCALE, phase=Phase.EVALUATE)])
 
 
@@ -369,7 +369,7 @@ def split_edges(flat: FloatArray, counts: FloatArray) -> list[FloatArray]:
 
 
 def _evaluate(
-    data: MemberData, settings: RunSettings, arrays: list[FloatArray], round_number: int, honest_members: int
+    data: MemberData, settings: RunSettings, arrays: list[FloatArray], round_number: int
 ) -> FloatArray:
     x = data.inputs(arrays[0], holdout=True)
     if settings.model == "gbt":
@@ -388,8 +388,4 @@ def _evaluate(
         own.brier,
         own.rows,
     )
-    if settings.dp_epsilon <= 0:
-        return sums.to_vector()
-    from federated.evaluation_privacy import noisy_evaluation
-
-    return noisy_evaluation(settings, sums.to_vector(), honest_members=honest_members)
+    return sums.to_vector()

@@ -22,16 +22,13 @@ import numpy.typing as npt
 
 from federated.protocol import HISTOGRAM_BINS
 
-__all__ = ["LOG_LOSS_MAX", "MIN_REPORTED_BIN", "EvalSums", "Quality", "local_sums", "quality"]
+__all__ = ["MIN_REPORTED_BIN", "EvalSums", "Quality", "local_sums", "quality"]
 
 #: Calibration bins holding fewer rows are left out of the reported table (they still count
 #: in the ECE), so the card and results never single out a handful of borrowers.
 MIN_REPORTED_BIN = 10
 
 FloatArray = npt.NDArray[np.float64]
-#: Scores are clipped to [1e-7, 1 − 1e-7] for the log loss, so one row adds at most this much.
-LOG_LOSS_EPSILON = 1e-7
-LOG_LOSS_MAX = -float(np.log(LOG_LOSS_EPSILON))
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,8 @@ def local_sums(probabilities: FloatArray, labels: npt.NDArray[np.int64]) -> Eval
     negatives = np.bincount(bins[y == 0], minlength=HISTOGRAM_BINS).astype(np.float64)
     positives = np.bincount(bins[y == 1], minlength=HISTOGRAM_BINS).astype(np.float64)
     probability_sums = np.bincount(bins, weights=p, minlength=HISTOGRAM_BINS).astype(np.float64)
-    clipped = np.clip(p, LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON)
+    eps = 1e-7
+    clipped = np.clip(p, eps, 1 - eps)
     log_loss = float(-np.sum(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
     return EvalSums(
         negatives, positives, probability_sums, float(np.sum((p - y) ** 2)), log_loss, float(p.size)
@@ -128,8 +126,7 @@ def quality(sums: EvalSums) -> Quality:
     calibration: list[dict[str, float]] = []
     ece = 0.0
     for index in np.flatnonzero(counts):
-        # Clipped: with DP noise a bin's probability sum may leave [0, count].
-        predicted = float(np.clip(sums.probability_sums[index] / counts[index], 0.0, 1.0))
+        predicted = float(sums.probability_sums[index] / counts[index])
         observed = float(pos[index] / counts[index])
         ece += counts[index] / rows * abs(predicted - observed)
         if counts[index] < MIN_REPORTED_BIN:

@@ -90,9 +90,10 @@ class PrivacyPolicy(BaseModel):
     default_epsilon: float = Field(gt=0)
     delta: float = Field(gt=0, lt=1e-3)
     max_epsilon: float = Field(gt=0)
+    allow_no_dp: bool
 
     def check_run(self, epsilon: float, node_config: Mapping[str, object]) -> None:
-        """Refuse a run without DP or above ``max_epsilon`` (unless the node allows no DP).
+        """Refuse a run without DP (unless the policy or the node allows it) or above ``max_epsilon``.
 
         Raises
         ------
@@ -101,7 +102,7 @@ class PrivacyPolicy(BaseModel):
 
         """
         if epsilon <= 0:
-            if node_config.get("allow-no-dp") is True:
+            if self.allow_no_dp or node_config.get("allow-no-dp") is True:
                 return
             raise RunRefused("dp-epsilon: the run asks for no differential privacy; this member requires it")
         if epsilon > self.max_epsilon:

@@ -14,9 +14,8 @@ tree-level vector by at most ``Δ_h² = I·(1 + 1/16)`` (its gradient in [-1, 1]
 hessian in [0, 1/4] in one bin of each of the ``I`` inputs). A Gaussian release of
 sensitivity Δ costs ρ = Δ²/(2σ²); the run makes one profile and ``rounds × tree-depth``
 tree-level releases, so σ is chosen for ``ρ_total`` from (ε, δ) by
-``ρ = (√(ε + ln 1/δ) − √(ln 1/δ))²``. Federated evaluation (held-out rows, never
-training rows) carries noise of its own that spends the same ρ over the held-out rows
-(:mod:`federated.evaluation_privacy`).
+``ρ = (√(ε + ln 1/δ) − √(ln 1/δ))²``. Federated evaluation (held-out rows) is not
+charged, as for the other models.
 """
 
 from __future__ import annotations
@@ -30,11 +29,10 @@ from federated.errors import FeatureSpecError
 from federated.features.spec import FeatureSpec
 from federated.settings import RunSettings
 
-__all__ = ["noise_share", "tree_sigma", "zcdp_rho"]
+__all__ = ["noise_share", "tree_sigma"]
 
 
-def zcdp_rho(epsilon: float, delta: float) -> float:
-    """The zCDP ρ whose (ε, δ) conversion is exactly ``epsilon`` at ``delta``."""
+def _rho(epsilon: float, delta: float) -> float:
     log_term = math.log(1.0 / delta)
     return (math.sqrt(epsilon + log_term) - math.sqrt(log_term)) ** 2
 
@@ -57,7 +55,7 @@ def tree_sigma(settings: RunSettings, spec: FeatureSpec) -> float:
     profile = 2.0 + 3.0 * continuous
     level = spec.width * (1.0 + 1.0 / 16.0)
     releases = profile + settings.rounds * settings.tree_depth * level
-    return math.sqrt(releases / (2.0 * zcdp_rho(settings.dp_epsilon, settings.dp_delta)))
+    return math.sqrt(releases / (2.0 * _rho(settings.dp_epsilon, settings.dp_delta)))
 
 
 def noise_share(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from federated.policy import shipped_policy
 from gateway.demo.run import run_demo
 from gateway.errors import InvalidInputError
 
@@ -59,9 +60,14 @@ def test_demo_runs_a_whole_consortium_and_stops_it(tmp_path: Path) -> None:
     assert results["complaint_serious_escalated_to"] == "compliance_officer"
     assert results["conduct_flagged_calls"] > 0 and Path(results["conduct_report_html"]).exists()
     # The shared model: trained over the real SuperLink/SuperNode processes (the agency runs none),
-    # better than the initial model on the members' held-out rows, fetched and used by every lender.
+    # with DP on by default, evaluated on the members' held-out rows, fetched and used by every
+    # lender. Its quality is not asserted here: over the demo's ~900 training rows the DP noise
+    # makes it a draw (measured 0.52 to 0.65); model quality is tested in tests/integration/federated
+    # and measured in bench.federated_dp.
     assert summary["results"]["model_members"] == 4
-    assert summary["results"]["model_auc_final"] > summary["results"]["model_auc_initial"] + 0.05
+    assert summary["results"]["model_auc_initial"] == pytest.approx(0.5)  # the base rate ranks nobody
+    assert 0.0 <= summary["results"]["model_auc_final"] <= 1.0
+    assert summary["results"]["model_epsilon"] == shipped_policy().privacy.default_epsilon  # DP by default
     assert summary["results"]["model_scored_members"] == 4
     assert (outcome.workdir / "outputs" / "bank-1-scores.csv").exists()
     # Every node's audit log (five members and the bureau) co-signed by the other members and

@@ -25,8 +25,6 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from federated.features.spec import load_spec
-from federated.settings import RunSettings
-from federated.tree_privacy import tree_sigma
 from gateway.config import Settings
 from gateway.demo.consortium import RunningConsortium, node_process
 from gateway.demo.provision import BUREAU_ID
@@ -36,10 +34,21 @@ from gateway.identity.peer import Role
 from gateway.synth.books import FEATURES_FILE, FEATURES_MAPPING, book_spec, external_book, write_book
 
 ProvisionNode = Callable[..., Settings]
+CopyPolicies = Callable[[dict[str, list[tuple[str, str]]]], Path]
 MEMBERS = (("bank-1", Role.BANK), ("bank-2", Role.BANK), ("cfc-1", Role.CONSUMER_FINANCE))
 BOOK = "credit-risk"
 LOANS = 1500
 pytestmark = [pytest.mark.processes, pytest.mark.slow]
+
+
+@pytest.fixture
+def policies_dir(policies_copy: CopyPolicies) -> Path:
+    """The shipped policies, with members that accept a run without DP.
+
+    The figures below are then the model's own, exact; DP's cost is measured by
+    bench.federated_dp.
+    """
+    return policies_copy({"federated.toml": [("allow_no_dp = false", "allow_no_dp = true")]})
 
 
 def credgate(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -127,6 +136,7 @@ def test_lenders_train_evaluate_and_score_on_their_own_columns(
         trained = credgate(
             "train", "--config", str(bureau_config), "--rounds", "2",
             "--set", "model=gbt", "--set", "tree-depth=2", "--set", f"feature-spec={spec_path}",
+            "--set", "dp-epsilon=0",
         )  # fmt: skip
         failed = credgate(
             "train", "--config", str(bureau_config), "--rounds", "1",
@@ -154,16 +164,10 @@ def test_lenders_train_evaluate_and_score_on_their_own_columns(
                  for path in (bureau.data_dir / "federation" / "runs").glob("*/results.json")]  # fmt: skip
     (results,) = [document for document in documents if document["status"] == "finished"]
     assert results["members"] == 3 and results["spec"]["name"] == spec.name
-    # Each lender holds out 20 %. The count comes from the profile, which carries the default DP
-    # noise N(0, σ²): 5.33σ bounds it with a false failure below 1e-7, plus SecAgg+'s rounding.
-    run = RunSettings.from_run_config(
-        {"model": "gbt", "rounds": 2, "tree-depth": 2, "feature-spec": str(spec_path)}
-    )
-    sigma = tree_sigma(run, load_spec(spec_path))
-    assert results["training_rows"] == pytest.approx(0.8 * LOANS, abs=3 + 5.33 * sigma)
-    # Two depth-2 trees measured 0.83 on this cut with DP on (the base rate alone: 0.5, before the
-    # evaluation's own DP noise, which spreads the base rate's single score bin).
-    assert results["final"]["auc"] > 0.7
+    assert results["training_rows"] == pytest.approx(0.8 * LOANS, abs=3)  # each lender holds out 20 %
+    # Deterministic data and split; SecAgg+'s rounding moves the summed histograms by under a row.
+    # Two depth-2 trees measured 0.83 on this cut (the base rate alone: 0.5).
+    assert results["rounds"][0]["auc"] == pytest.approx(0.5) and results["final"]["auc"] > 0.7
     # The failing run names each member, the phase and the reason class, and exits TRAINING_FAILED.
     assert failed.returncode == 71, failed.stdout + failed.stderr
     for member_id in configs:

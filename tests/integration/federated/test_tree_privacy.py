@@ -1,4 +1,4 @@
-"""DP noise on the tree histograms and the evaluation sums (each member's share), and a DP run end to end."""
+"""Optional DP on the tree histograms: each member's share of Gaussian noise, and a DP run end to end."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from federated.evaluation_privacy import evaluation_sigma
 from federated.features.sources import csv_rows, load_table
 from federated.features.spec import load_spec
 from federated.features.splits import RANDOM, split_book
 from federated.member import MemberData, _profile, compute
-from federated.metrics import LOG_LOSS_MAX
 from federated.policy import shipped_policy
-from federated.protocol import HIST_SCALE, HISTOGRAM_BINS, SCALE, Phase
+from federated.protocol import HIST_SCALE, Phase
 from federated.server.profile import Profile
 from federated.settings import RunSettings
 from federated.tree_privacy import tree_sigma
@@ -119,23 +117,3 @@ def test_a_private_tree_run_completes_and_reports_the_epsilon_it_spent(tmp_path:
     model = json.loads(Path(results["model"]).read_text())
     assert model["kind"] == "gbt" and len(model["weights"]) == 1 + 2 * 3 * (2**3 - 1)
     assert model["spec_name"] == spec.name
-
-
-def test_each_member_adds_its_share_of_noise_to_its_evaluation_sums(member: MemberData) -> None:
-    settings = settings_with(1.0)
-    arrays = level_arrays(member, settings)
-    request = [arrays[0], arrays[3]]  # imputation, the ensemble to score
-
-    def answer() -> np.ndarray:
-        vector = compute(Phase.EVALUATE, member, settings, request, round_number=0, honest_members=HONEST)
-        scale = np.ones(vector.size)
-        scale[3 * HISTOGRAM_BINS + 1] = LOG_LOSS_MAX  # the log-loss sum is noised on its own scale
-        return vector * SCALE / scale
-
-    # Each answer is the exact sums plus N(0, σₑ²/HONEST) per element, so the difference of two
-    # answers is N(0, 2σₑ²/HONEST) per element and Σd²/(2σₑ²/HONEST) ~ χ²(elements): the
-    # interval leaves a false failure below 1e-6. Mutation: no evaluation noise gives 0.
-    difference = answer() - answer()
-    statistic = float(np.sum(difference**2) / (2.0 * evaluation_sigma(settings) ** 2 / HONEST))
-    low, high = chi_square_interval(difference.size)
-    assert low <= statistic <= high

@@ -55,3 +55,17 @@ def test_unmask_lists_must_be_disjoint_and_leave_enough_members_alive() -> None:
         policy.check_unmask(active=[1, 1, 3], dead=[])
     with pytest.raises(RunRefused, match="alive"):
         policy.check_unmask(active=[1, 2], dead=[3])
+
+
+def test_a_run_without_dp_is_refused_unless_the_policy_or_the_node_allows_it(tmp_path: Path) -> None:
+    shipped = shipped_policy().privacy
+    with pytest.raises(RunRefused, match="dp-epsilon"):
+        shipped.check_run(0.0, {})
+    shipped.check_run(0.0, {"allow-no-dp": True})
+    shipped.check_run(shipped.max_epsilon, {})
+    with pytest.raises(RunRefused, match="exceeds"):
+        shipped.check_run(shipped.max_epsilon * 2, {"allow-no-dp": True})
+    allowing = FederatedPolicy.from_directory(
+        write_policy(tmp_path, "allow_no_dp = false", "allow_no_dp = true")
+    )
+    allowing.privacy.check_run(0.0, {})
