@@ -20,13 +20,20 @@ from flwr.app.message_type import MessageType
 from flwr.serverapp.grid import Grid
 from flwr.supercore.run import Run
 
+from federated.errors import FederatedError
 from federated.lanes import ERROR_KEY, ERROR_RECORD, envelope, lanes_of
 from federated.server.watched_grid import FAILURE_PREFIX, WatchedGrid
 
-__all__ = ["LaneGrid", "Mux"]
+__all__ = ["LaneGrid", "LaneOperationRefused", "Mux"]
 
 _CLIENT_APP_RAISED = 1  # flwr.common.constant.ErrorCode.CLIENT_APP_RAISED_EXCEPTION
 _ONLY_EXCHANGES = "a lane only exchanges messages through the mux"
+
+
+class LaneOperationRefused(FederatedError):
+    """A SecAgg+ lane was asked to push or pull on its own; it only exchanges through the mux."""
+
+    reason = "lane_operation_refused"
 
 
 @dataclass
@@ -171,12 +178,12 @@ class LaneGrid(Grid):
         return self.mux.grid.get_node_ids()
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        """Not part of a lane: SecAgg+ only sends and receives (raises ``NotImplementedError``)."""
-        raise NotImplementedError(_ONLY_EXCHANGES)
+        """Refused (:class:`LaneOperationRefused`): SecAgg+ only sends and receives through the mux."""
+        raise LaneOperationRefused(_ONLY_EXCHANGES)
 
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        """Not part of a lane: SecAgg+ only sends and receives (raises ``NotImplementedError``)."""
-        raise NotImplementedError(_ONLY_EXCHANGES)
+        """Refused (:class:`LaneOperationRefused`): SecAgg+ only sends and receives through the mux."""
+        raise LaneOperationRefused(_ONLY_EXCHANGES)
 
     def send_and_receive(
         self, messages: Iterable[Message], *, timeout: float | None = None
