@@ -30,11 +30,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The date-sensitive layers again with the clock moved to 23:59:30 Beijing time on a 31 December
-# at least 400 days ahead, for pytest and every process it starts (docs/testing.md). Flower's
-# deployment processes stall under libfaketime even unshifted, so they are left out here, as are
-# the unit layers that never read a date (NER inference, crypto vectors, model training).
+# at least 400 days ahead, for pytest and every process it starts (docs/testing.md). The unit
+# layers that never read a date (NER inference, crypto vectors, model training) are left out.
 SHIFTED_TESTS ?= tests/unit tests/contract tests/regressions tests/integration \
-	--ignore=tests/integration/federation --ignore=tests/unit/egress --ignore=tests/unit/crypto \
+	--ignore=tests/unit/egress --ignore=tests/unit/crypto \
 	--ignore=tests/unit/federated --ignore=tests/unit/federation \
 	tests/e2e/test_cli_queries.py tests/e2e/test_processes.py
 test-shifted: $(STAMP)

@@ -8,7 +8,7 @@ the moved time: Python, SQLite, certificate checks in gRPC's TLS stack and every
 The target instant is 23:59:30 Asia/Shanghai on the first 31 December at least ``--min-days``
 days ahead: the run starts thirty seconds before a day, month and year end in consortium
 local time, and more than a year after today. Monotonic clocks are left alone (timeouts and
-sleeps keep their real length).
+sleeps keep their real length, and gRPC's timed waits stay waits rather than spins).
 
 Usage: ``python .ci/clock_shift.py [--min-days N] -- COMMAND ARG...``
 """
@@ -62,6 +62,11 @@ def main() -> None:
         "LD_PRELOAD": str(faketime_library()),
         "FAKETIME": f"+{offset}",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        # With the monotonic clock real, libfaketime's default "monotonic fix" converts the
+        # absolute deadlines of monotonic condition-variable waits as if they were faked; gRPC's
+        # timed waits then return at once and spin (a health check cost 10 ms of CPU instead of
+        # 0.4 ms, and the shifted pass ran several times slower than the plain one).
+        "FAKETIME_FORCE_MONOTONIC_FIX": "0",
     }
     print(f"clock moved by {offset} s: the run starts at {target.isoformat()}", flush=True)
     os.execvpe(command[0], command, environment)
