@@ -31,9 +31,9 @@ class UnsafeOffsetClock:
     """TEST ONLY: the system clock moved by a fixed offset, for process tests that need a given hour.
 
     The contact storm (``tests/e2e/contact_storm.py``) runs its bureau at 10:00 and then at 21:59
-    local time whatever the hour of the run; libfaketime would do it below Python but stalls
-    multi-threaded gRPC processes. Entry points build it only from
-    ``CREDGATE_UNSAFE_CLOCK_OFFSET_SECONDS`` and it warns when built: a node must never run on it.
+    local time whatever the hour of the run, and its dialers take the same clock in process.
+    Entry points build it only from ``CREDGATE_UNSAFE_CLOCK_OFFSET_SECONDS`` and it warns when
+    built: a node must never run on it.
     """
 
     def __init__(self, offset_seconds: float) -> None:

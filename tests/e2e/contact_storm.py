@@ -4,8 +4,7 @@ A bureau process and one agency process per agency (``contact_storm_worker``) ru
 with mTLS; a lender (in this process) entrusts every debtor to every agency and hands each its
 signed grants. Every process runs on a clock moved (``UnsafeOffsetClock``, test only) to 10:00
 local time on the day after today, ticking normally from there, so the storm never depends on
-the hour it is run at. (libfaketime would move it below Python, but it stalls multi-threaded
-gRPC processes.)
+the hour it is run at.
 
 Phase A (daytime): every agency works through the same debtors in the same order, several
 threads each, so the agencies race for every debtor's last slot. When part of the work is done
