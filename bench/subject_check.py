@@ -8,7 +8,8 @@ before and after issue #11's hardening, in the same run.
   side by side, openmined-psi (an ECDH PSI library) computing an intersection size on the
   same set size in its own process.
 * Before/after: ``bench/subject_check_measure.py`` runs once on a copy of the baseline
-  tree (``git archive`` of ``--baseline`` , by default ``main``) and once on this tree,
+  tree (``git archive`` of ``--baseline``, by default main just before issue #11 was merged)
+  and once on this tree,
   one after the other; the section gives both and their ratio.
 
 Run with ``python -m bench.subject_check`` (``make bench``); writes docs/benchmarks.md.
@@ -34,6 +35,8 @@ PSI_PYTHON = Path(os.environ.get("CREDGATE_PSI_PYTHON", ".venv-psi/bin/python"))
 
 
 PHASES = ("latency-5", "latency-10", "screening")
+# main just before the merge of issue #11 (d5510eb): the tree without the hardening.
+BEFORE_ISSUE_11 = "d5510eb^1"
 
 
 def measure(tree: Path, phase: str) -> dict[str, object]:
@@ -41,7 +44,9 @@ def measure(tree: Path, phase: str) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     for attempt in range(3):
         run = subprocess.run(
-            [sys.executable, str(tree / "bench" / MEASURE.name), phase],
+            # As a module from the tree's root: run as a script, bench/ would come first on the
+            # path and bench/federated.py would hide the federated package.
+            [sys.executable, "-m", f"bench.{MEASURE.stem}", phase],
             capture_output=True,
             text=True,
             env=env,
@@ -81,7 +86,7 @@ def psi_peer(sizes: list[int]) -> dict[int, float] | None:
 def main() -> None:
     """Measure the baseline tree, then this one, and write the section."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--baseline", default="main", help="git ref measured as 'before'")
+    parser.add_argument("--baseline", default=BEFORE_ISSUE_11, help="git ref measured as 'before'")
     parser.add_argument("--save", type=Path, help="folder to keep before.json and after.json in")
     parser.add_argument(
         "--from-saved", type=Path, help="write the section from a --save folder, measuring nothing"

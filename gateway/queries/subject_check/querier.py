@@ -67,6 +67,9 @@ _SEED_LOST = (
 )
 # How long a learned OPRF key epoch is trusted before asking the bureau again.
 EPOCH_TTL = dt.timedelta(seconds=60)
+# Seeds of a round are kept two days (a cached row is reused the same local day at most).
+ROUNDS_KEPT = dt.timedelta(days=2)
+ROUNDS_PURGE_INTERVAL = dt.timedelta(hours=1)
 _CONSENT_LABEL = b"credgate/v1/consent-refs"
 NO_COVERAGE = Coverage(0, 0, 0, 0)
 
@@ -141,6 +144,7 @@ class SubjectCheckClient:
         self._audit = audit
         self._profiler = SubjectProfiler(store, role=me.role, settings=settings)
         self._epoch: tuple[int, dt.datetime] | None = None
+        self._rounds_purged_at: dt.datetime | None = None
 
     def check_one(self, subject: SubjectRequest, reason: ReasonCode) -> CheckOutcome:
         """Check one subject.
@@ -277,13 +281,12 @@ class SubjectCheckClient:
     ) -> list[SubjectCheckAnswer]:
         recipients = {m: k for m, k in self._peers.all_members().items() if k.role in RESPONDER_ROLES}
         secret = self._secrets.current()
-        rounds_purge = now - dt.timedelta(days=2)
         size = self._settings.aggregation.max_subjects_per_chunk
         spans = [(start, tokens[start : start + size]) for start in range(0, len(tokens), size)]
         idempotency_key = self._random(16)
         seeds: dict[bytes, bytes] = {}
         rounds = CheckRounds(self._store)
-        rounds.purge_before(rounds_purge)
+        self._purge_rounds(rounds, now)
 
         def chunks() -> Iterator[CheckChunk]:
             for number, (start, span) in enumerate(spans):
@@ -309,6 +312,12 @@ class SubjectCheckClient:
             if on_progress is not None:
                 on_progress(len(spans[result.chunk_index][1]))
         return answers
+
+    def _purge_rounds(self, rounds: CheckRounds, now: dt.datetime) -> None:
+        """Forget seeds of rounds older than two days, at most once an hour (a commit each time)."""
+        if self._rounds_purged_at is None or now - self._rounds_purged_at > ROUNDS_PURGE_INTERVAL:
+            rounds.purge_before(now - ROUNDS_KEPT)
+            self._rounds_purged_at = now
 
     def _seal(
         self,

@@ -57,8 +57,14 @@ def peer_certificate_pem(context: grpc.ServicerContext) -> bytes:
     return first
 
 
+# Allowed calls that leave no entry here: heartbeats and the transparency log's own traffic; the
+# bureau's subject-check stream, whose router audits every chunk itself with its outcome; and
+# the finalization of an answered subject-check attempt, whose answer was audited and whose
+# finalization the responder's round state records durably (a refused one is audited).
 UNAUDITED_WHEN_ALLOWED = frozenset(
     {
+        "credgate.v1.BureauService/SubjectCheck",
+        "credgate.v1.MemberService/FinalizeSubjectRound",
         "credgate.v1.BureauService/Heartbeat",
         "credgate.v1.BureauService/PublishCheckpoint",
         "credgate.v1.BureauService/GetCheckpoints",
