@@ -9,8 +9,7 @@ before and after issue #11's hardening, in the same run.
   same set size in its own process.
 * Before/after: ``bench/subject_check_measure.py`` runs once on a copy of the baseline
   tree (``git archive`` of ``--baseline``, by default main just before issue #11 was merged)
-  and once on this tree,
-  one after the other; the section gives both and their ratio.
+  and once on this tree, one after the other; the section gives both and their ratio.
 
 Run with ``python -m bench.subject_check`` (``make bench``); writes docs/benchmarks.md.
 """
