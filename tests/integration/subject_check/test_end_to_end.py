@@ -67,6 +67,26 @@ def test_the_querier_records_its_inquiry_and_the_bureau_only_who_why_and_when(co
     )
 
 
+def test_a_check_is_audited_once_at_the_bureau_and_once_at_each_member(consortium: Consortium) -> None:
+    """The router's entry stands for the bureau's stream; a member's finalization is in its round state."""
+    person, consent, reason = consortium.consented_person("bank-3", multi_lender)
+    since = {m: len(AuditLog(node.store).entries()) for m, node in consortium.members.items()}
+    bureau_since = len(AuditLog(consortium.bureau.store).entries())
+
+    with member_session(consortium.settings["bank-3"]) as session:
+        outcome = session.subject_checks().check_one(SubjectRequest(person["resident_id"], consent), reason)
+
+    bureau = [e.action for e in AuditLog(consortium.bureau.store).entries()[bureau_since:]]
+    assert bureau.count("subject_check.query") == 1
+    assert "credgate.v1.BureauService/SubjectCheck" not in bureau
+    answering = outcome.answer.coverage.members_answered + 1  # the querier's node answers too
+    actions = [
+        e.action for m, node in consortium.members.items() for e in AuditLog(node.store).entries()[since[m]:]
+    ]
+    assert actions.count("credgate.v1.MemberService/ComputeSubjectVectors") == answering
+    assert "credgate.v1.MemberService/FinalizeSubjectRound" not in actions
+
+
 def test_a_repeated_check_the_same_day_is_answered_from_the_cache_even_with_a_member_gone(
     consortium: Consortium,
 ) -> None:
