@@ -81,7 +81,7 @@ def test_a_check_is_audited_once_at_the_bureau_and_once_at_each_member(consortiu
     assert "credgate.v1.BureauService/SubjectCheck" not in bureau
     answering = outcome.answer.coverage.members_answered + 1  # the querier's node answers too
     actions = [
-        e.action for m, node in consortium.members.items() for e in AuditLog(node.store).entries()[since[m]:]
+        e.action for m, node in consortium.members.items() for e in AuditLog(node.store).entries()[since[m] :]
     ]
     assert actions.count("credgate.v1.MemberService/ComputeSubjectVectors") == answering
     assert "credgate.v1.MemberService/FinalizeSubjectRound" not in actions
