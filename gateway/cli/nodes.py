@@ -22,10 +22,10 @@ from gateway.identity.tls import TLSIdentity
 from gateway.node.runtime import (
     RunningNode,
     oprf_key_folder,
-    run_until_signalled,
     start_bureau,
     start_member,
 )
+from gateway.node.shutdown import run_until_signalled
 from gateway.queries.subject_check.settings import SubjectCheckSettings
 from gateway.store.database import open_store
 from gateway.store.enums import AuditDecision
@@ -64,7 +64,7 @@ def _clock() -> Clock:
 def bureau_start(config: ConfigOption, federated: FederatedOption = False) -> None:
     """Start the bureau and serve until SIGTERM or SIGINT."""
     settings = Settings.from_file(config)
-    run_until_signalled(_with_federation(start_bureau(settings, clock=_clock()), config, federated=federated))
+    _serve_until_signalled(start_bureau(settings, clock=_clock()), config, federated=federated)
 
 
 @bureau_app.command("rotate-key")
@@ -145,7 +145,12 @@ def node_rotate_keys(config: ConfigOption) -> None:
 def node_start(config: ConfigOption, federated: FederatedOption = False) -> None:
     """Start a member node, register with the bureau and serve until SIGTERM or SIGINT."""
     settings = Settings.from_file(config)
-    run_until_signalled(_with_federation(start_member(settings, clock=_clock()), config, federated=federated))
+    _serve_until_signalled(start_member(settings, clock=_clock()), config, federated=federated)
+
+
+def _serve_until_signalled(node: RunningNode, config: Path, *, federated: bool) -> None:
+    node = _with_federation(node, config, federated=federated)
+    run_until_signalled(node, grace_seconds=node.settings.server.shutdown_grace_seconds)
 
 
 def _with_federation(node: RunningNode, config: Path, *, federated: bool) -> RunningNode:

@@ -16,7 +16,9 @@ from gateway.config import RUNTIME_FILE
 from gateway.errors import UnavailableError
 
 STARTUP_TIMEOUT_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 15.0
+# Beyond a node's own bound (shutdown_grace_seconds + gateway.node.shutdown.STOP_OVERRUN_SECONDS).
+STOP_TIMEOUT_SECONDS = 30.0
+ABORT_DUMP_SECONDS = 5.0
 
 
 @dataclass
@@ -46,7 +48,8 @@ class NodeProcess:
         (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        env = {**os.environ, **self.environment, "PYTHONUNBUFFERED": "1"}
+        # faulthandler: a node that will not stop gets SIGABRT, which writes every thread's stack to the log.
+        env = {**os.environ, **self.environment, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
         self.process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> str:
@@ -72,7 +75,11 @@ class NodeProcess:
         raise UnavailableError(f"{self.member_id} did not start within {timeout:.0f} s: {self.log_tail()}")
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
-        """Send SIGTERM and wait; return the exit code (SIGKILL after ``timeout``)."""
+        """Send SIGTERM and wait; return the exit code.
+
+        A process still running after ``timeout`` gets SIGABRT (its threads' stacks go to the
+        log), then SIGKILL.
+        """
         if self.process is None:
             return 0
         if self.process.poll() is None:
@@ -80,11 +87,19 @@ class NodeProcess:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self._abort()
         if self._log is not None:
             self._log.close()
         return self.process.returncode
+
+    def _abort(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGABRT)
+        try:
+            self.process.wait(ABORT_DUMP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
     def log_tail(self, lines: int = 8) -> str:
         """The last lines the process wrote."""

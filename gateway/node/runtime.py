@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import logging
 import os
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -461,20 +460,6 @@ def _start_flag_publisher(node: RunningNode, core: _Core, bureau: BureauClient, 
 def oprf_key_folder(settings: Settings) -> Path:
     """Where the bureau keeps its OPRF key ring (one file per epoch, mode 0600)."""
     return settings.data_dir / "oprf"
-
-
-def run_until_signalled(node: RunningNode) -> None:
-    """Block until SIGTERM or SIGINT, then stop the node cleanly."""
-    received = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        _LOG.info("shutting_down", extra={"signal": signal.Signals(signum).name})
-        received.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    received.wait()
-    node.stop()
 
 
 def _assemble(settings: Settings, *, allowed_roles: frozenset[Role], clock: Clock) -> _Core:

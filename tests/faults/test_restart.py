@@ -25,7 +25,7 @@ def test_a_bureau_restarted_on_port_0_comes_back_where_members_find_it(processes
     consortium = processes.consortium(bureau_settings, bureau, address)
     consortium.wait_registered()
 
-    assert bureau.stop() == 0
+    assert bureau.stop() == 0, bureau.log_tail(80)
     restarted_at = system_clock()
     bureau.start()
     again = bureau.wait_ready()

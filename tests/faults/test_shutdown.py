@@ -39,7 +39,7 @@ def test_sigterm_completes_after_an_undecodable_message_on_a_client_stream(proce
     call = contribute.future(garbage_then_silence(), timeout=60)
     try:
         refused = call.exception(timeout=30)
-        # NodeProcess.stop waits 15 s after SIGTERM, then SIGKILLs (exit -9): the bureau must exit 0 itself.
+        # NodeProcess.stop waits 30 s after SIGTERM, then aborts (-6 or -9): the bureau must exit 0 itself.
         code = bureau.stop()
     finally:
         release.set()
