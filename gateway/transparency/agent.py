@@ -121,6 +121,8 @@ class MemberWitness:
         )
         self._mirror = KeyLog(store)
         self._alerted: set[tuple[int, str]] = set()
+        # What each fetched publication was when last settled (see _settle).
+        self._settled: dict[tuple[str, int], tuple[object, ...]] = {}
         self._confirmed: set[str] = set()
         self._lock = threading.Lock()
 
@@ -279,6 +281,7 @@ class MemberWitness:
         report: TickReport,
     ) -> list[tuple[str, int, str]]:
         cosignatures: list[tuple[str, int, str]] = []
+        settled: dict[tuple[str, int], tuple[object, ...]] = {}
         for origin, group in sorted(publications.items()):
             if origin == self._origin:
                 continue
@@ -309,27 +312,53 @@ class MemberWitness:
                 cosignatures.append((origin, result.head.size, result.cosignature.render()))
                 report.cosigned.append(f"{origin}@{result.head.size}")
             for publication in group:
-                self._check_held(origin, publication, state.statement, report)
-                self._merge_cosignatures(origin, publication)
+                self._settle(origin, publication, state.statement, report, settled)
+        self._settled = settled
         return cosignatures
 
+    def _settle(
+        self,
+        origin: str,
+        publication: Publication,
+        statement: LogKeyStatement,
+        report: TickReport,
+        settled: dict[tuple[str, int], tuple[object, ...]],
+    ) -> None:
+        """Check a fetched publication against the held one and keep its co-signatures.
+
+        The bureau sends each head again on the next round (for its newest co-signatures); a
+        publication whose text, held root and log key are all as when last settled is skipped:
+        both checks would find what they found then.
+        """
+        held = self.checkpoints.get(origin, publication.checkpoint.size)
+        seen = (publication.render(), None if held is None else held.checkpoint.root, statement)
+        key = (origin, publication.checkpoint.size)
+        settled[key] = seen
+        if self._settled.get(key) == seen or held is None:
+            return
+        self._check_held(origin, publication, statement, held, report)
+        self._merge_cosignatures(origin, publication, held)
+
     def _check_held(
-        self, origin: str, publication: Publication, statement: LogKeyStatement, report: TickReport
+        self,
+        origin: str,
+        publication: Publication,
+        statement: LogKeyStatement,
+        held: Publication,
+        report: TickReport,
     ) -> None:
         """A second signed root for a size this member holds is a split view, whoever sees it."""
         try:
             checkpoint = verify_checkpoint(publication.note, _log_verifier(statement, origin))
         except NoteError:
             return
-        held = self.checkpoints.get(origin, checkpoint.size)
-        if held is not None and held.checkpoint.root != checkpoint.root:
+        if held.checkpoint.root != checkpoint.root:
             self._keep_evidence(origin, split_view(origin, statement, held.note, publication.note), report)
 
-    def _merge_cosignatures(self, origin: str, publication: Publication) -> None:
+    def _merge_cosignatures(self, origin: str, publication: Publication, held: Publication) -> None:
         """Keep others' co-signatures on a checkpoint this member holds (the log's own line stays)."""
         checkpoint = publication.checkpoint
-        held = self.checkpoints.get(origin, checkpoint.size)
-        if held is None or held.checkpoint.root != checkpoint.root:
+        if held.checkpoint.root != checkpoint.root:
             return
         lines = [
             line

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -72,15 +73,16 @@ class ResponderState:
                         "the answering set of a re-run must be a strict subset of the earlier one",
                         reason="answering_set_not_shrinking",
                     )
-            session.add(
-                ResponderRound(
-                    request_hash=request_hash,
-                    attempt=attempt,
-                    answering_set_hash=answering_set_hash,
-                    participants=",".join(participants),
-                    state=RoundState.ANSWERED,
-                    answered_at=at,
-                )
+            session.execute(
+                _INSERT,
+                {
+                    "request_hash": request_hash,
+                    "attempt": attempt,
+                    "answering_set_hash": answering_set_hash,
+                    "participants": ",".join(participants),
+                    "state": RoundState.ANSWERED,
+                    "answered_at": at,
+                },
             )
 
     def finalize(self, request_hash: bytes, attempt: int, answering_set_hash: bytes) -> None:
@@ -104,7 +106,7 @@ class ResponderState:
                 raise ProtocolRefused(
                     "only the highest attempt answered may be finalized, once", reason="finalize_refused"
                 )
-            row.state = RoundState.FINALIZED
+            session.execute(_FINALIZE, {"of_request": request_hash, "of_attempt": attempt})
 
     def purge(self, before: dt.datetime) -> int:
         """Forget rounds answered before ``before`` (their requests are no longer fresh)."""
@@ -113,11 +115,25 @@ class ResponderState:
             return int(getattr(result, "rowcount", 0) or 0)
 
     @staticmethod
-    def _rows(session: sa.orm.Session, request_hash: bytes) -> list[ResponderRound]:
-        query = (
-            sa.select(ResponderRound)
-            .where(ResponderRound.request_hash == request_hash)
-            .order_by(ResponderRound.attempt)
-            .with_for_update()
-        )
-        return list(session.scalars(query))
+    def _rows(
+        session: sa.orm.Session, request_hash: bytes
+    ) -> list[sa.Row[tuple[int, bytes, str, RoundState]]]:
+        return list(session.execute(_ROWS, {"request_hash": request_hash}))
+
+
+# Hot path (twice per subject check at every responder): prebuilt Core statements, no ORM unit of work.
+_TABLE = cast(sa.Table, ResponderRound.__table__)
+_ROWS = (
+    sa.select(_TABLE.c.attempt, _TABLE.c.answering_set_hash, _TABLE.c.participants, _TABLE.c.state)
+    .where(_TABLE.c.request_hash == sa.bindparam("request_hash"))
+    .order_by(_TABLE.c.attempt)
+    .with_for_update()
+)
+_INSERT = sa.insert(_TABLE)
+_FINALIZE = (
+    sa.update(_TABLE)
+    .where(
+        _TABLE.c.request_hash == sa.bindparam("of_request"), _TABLE.c.attempt == sa.bindparam("of_attempt")
+    )
+    .values(state=RoundState.FINALIZED)
+)
