@@ -6,15 +6,21 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.queries.subject_check.messages import ContributionProof
 from gateway.store.database import Store
-from gateway.store.models import CachedCheckRow, CheckRound, CheckRoundInfo
+from gateway.store.models import Base, CachedCheckRow, CheckRound, CheckRoundInfo
 
 _IN_BATCH = 900
+
+
+def _table(model: type[Base]) -> sa.Table:
+    """The model's table: inserts through it are plain Core, without the ORM's bulk-insert machinery."""
+    return cast(sa.Table, model.__table__)
 
 
 class CheckRounds:
@@ -25,9 +31,12 @@ class CheckRounds:
 
     def remember(self, request_hash: bytes, query_seed: bytes, *, at: dt.datetime) -> None:
         """Keep the seed of a round (idempotent)."""
+        dialect = postgresql if self._store.dialect_name == "postgresql" else sqlite
         with self._store.transaction() as session:
-            if session.get(CheckRound, request_hash) is None:
-                session.add(CheckRound(request_hash=request_hash, query_seed=query_seed, created_at=at))
+            session.execute(
+                dialect.insert(_table(CheckRound)).on_conflict_do_nothing(),
+                [{"request_hash": request_hash, "query_seed": query_seed, "created_at": at}],
+            )
 
     def seeds(self, request_hashes: Iterable[bytes]) -> dict[bytes, bytes]:
         """Seeds of the given rounds that this node started."""
@@ -134,9 +143,9 @@ class CheckCache:
         dialect = postgresql if self._store.dialect_name == "postgresql" else sqlite
         proofs = json.dumps([[p.member_id, p.digest.hex(), p.signature.hex()] for p in info.proofs])
         with self._store.transaction() as session:
-            session.execute(dialect.insert(CachedCheckRow).on_conflict_do_nothing(), values)
+            session.execute(dialect.insert(_table(CachedCheckRow)).on_conflict_do_nothing(), values)
             session.execute(
-                dialect.insert(CheckRoundInfo).on_conflict_do_nothing(),
+                dialect.insert(_table(CheckRoundInfo)).on_conflict_do_nothing(),
                 [
                     {
                         "request_hash": info.request_hash,

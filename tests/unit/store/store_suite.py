@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from gateway.crypto.ed25519 import Ed25519Key
-from gateway.errors import InvalidInputError, NotFoundError, StoreError
+from gateway.errors import InvalidInputError, NotFoundError, ProtocolRefused, StoreError
 from gateway.ingest import run_import
 from gateway.roles import Role
 from gateway.store import Store
@@ -33,6 +34,8 @@ from gateway.store.repositories.audit import (
     compute_entry_hash,
     hashed_fields,
 )
+from gateway.store.repositories.checks import CachedRow, CheckCache, CheckRounds, RoundInfo
+from gateway.store.repositories.rounds import ResponderState
 from gateway.tlog.checkpoints import CheckpointStore, Publication
 from gateway.tlog.errors import LogIntegrityError
 from gateway.tlog.keys import audit_origin
@@ -632,3 +635,54 @@ class StoreSuite:
         verify_audit_log(store, log=verifier, publications=[])  # the store alone looks fine
         with pytest.raises(LogIntegrityError, match="history was rewritten"):
             verify_audit_log(store, log=verifier, publications=publications)
+
+    # Subject-check state (the responder's rounds, the querier's seeds, the bureau's cache)
+
+    def test_responder_rounds_refuse_whatever_breaks_the_contract(self, store: Store) -> None:
+        state = ResponderState(store)
+        request, full, fewer = b"r" * 32, ["a", "b", "c", "d"], ["a", "b", "c"]
+
+        state.begin(request, 1, full, b"1" * 32, max_attempts=3, at=T0)
+        refusals = [
+            lambda: state.begin(request, 1, full, b"1" * 32, max_attempts=3, at=T0),
+            lambda: state.begin(request, 2, full, b"1" * 32, max_attempts=3, at=T0),
+            lambda: state.begin(request, 4, fewer, b"2" * 32, max_attempts=3, at=T0),
+            lambda: state.finalize(request, 1, b"9" * 32),
+        ]
+        reasons = []
+        for refused in refusals:
+            with pytest.raises(ProtocolRefused) as caught:
+                refused()
+            reasons.append(caught.value.reason)
+        state.begin(request, 2, fewer, b"2" * 32, max_attempts=3, at=T0)
+        with pytest.raises(ProtocolRefused) as lower:
+            state.finalize(request, 1, b"1" * 32)
+        state.finalize(request, 2, b"2" * 32)
+        state.finalize(request, 2, b"2" * 32)  # idempotent
+        with pytest.raises(ProtocolRefused) as after:
+            state.begin(request, 3, ["a", "b"], b"3" * 32, max_attempts=3, at=T0)
+
+        assert reasons == [
+            "attempt_replayed",
+            "answering_set_not_shrinking",
+            "attempt_out_of_range",
+            "not_answered",
+        ]
+        assert (lower.value.reason, after.value.reason) == ("finalize_refused", "finalized")
+        assert state.purge(T0 + dt.timedelta(seconds=1)) == 2
+
+    def test_a_round_seed_is_kept_once_and_cached_rows_are_stored_once(self, store: Store) -> None:
+        rounds, cache = CheckRounds(store), CheckCache(store)
+        request, tag = b"q" * 32, b"t" * 32
+        row = CachedRow(tag, b"\x01" * 16, 0, 1, request, 1, 4, 3, 4, "{}")
+        info = RoundInfo(request, 1, T0.date(), ("a", "b", "c"), ())
+
+        rounds.remember(request, b"first" * 6 + b"..", at=T0)
+        rounds.remember(request, b"other" * 6 + b"..", at=T0)
+        cache.store("bank-1", T0.date(), [row], info, at=T0)
+        cache.store("bank-1", T0.date(), [replace(row, masked_row=b"\x02" * 16)], info, at=T0)
+
+        assert rounds.seeds([request]) == {request: b"first" * 6 + b".."}
+        assert cache.lookup("bank-1", T0.date(), [tag]) == {tag: row}
+        assert cache.lookup("bank-2", T0.date(), [tag]) == {}
+        assert set(cache.round_infos([request])) == {request}
