@@ -1,10 +1,11 @@
-"""Serve until SIGTERM or SIGINT, then stop within a bounded time, whatever is stuck.
+"""Serve until SIGTERM or SIGINT, stop the node, and end the process within a bounded time.
 
 An operator's (or systemd's) SIGTERM must always end the process. :meth:`RunningNode.stop`
-bounds each of its own steps, but the interpreter's exit then joins every non-daemon thread
-(gRPC's worker pool among them) without limit. A watchdog started with the stop ends the
-process once the budget is spent, after writing every thread's stack to stderr so that what
-hung can be found in the log.
+bounds each of its own steps; a watchdog started with it ends the process if the stop as a
+whole overruns, after writing every thread's stack to stderr so that what hung can be found
+in the log. Once the node has stopped, the process ends at once: the interpreter's teardown
+(joining every non-daemon thread, then gRPC's own exit handlers) has nothing left to save
+and has been seen to wait without end.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 __all__ = ["EXIT_STOP_OVERRAN", "SIGNAL_POLL_SECONDS", "STOP_OVERRUN_SECONDS", "run_until_signalled"]
 
@@ -31,19 +32,16 @@ EXIT_STOP_OVERRAN = 1
 
 
 class StoppableNode(Protocol):
-    """What the watchdog needs from a node (a :class:`~gateway.node.runtime.RunningNode`)."""
-
-    stopped: threading.Event
+    """What this module needs from a node (a :class:`~gateway.node.runtime.RunningNode`)."""
 
     def stop(self) -> None: ...
 
 
-def run_until_signalled(node: StoppableNode, *, grace_seconds: float) -> None:
-    """Block until SIGTERM or SIGINT, then stop ``node``; the process ends within the budget.
+def run_until_signalled(node: StoppableNode, *, grace_seconds: float) -> NoReturn:
+    """Block until SIGTERM or SIGINT, stop ``node`` and end the process (exit 0).
 
-    The budget is ``grace_seconds`` + :data:`STOP_OVERRUN_SECONDS` from the signal. A process
-    still alive then exits with 0 when the node had stopped (only the interpreter's teardown
-    hung) and :data:`EXIT_STOP_OVERRAN` when it had not.
+    When the stop has not returned ``grace_seconds`` + :data:`STOP_OVERRUN_SECONDS` after
+    the signal, the process ends with :data:`EXIT_STOP_OVERRAN` instead.
     """
     received = threading.Event()
 
@@ -55,19 +53,23 @@ def run_until_signalled(node: StoppableNode, *, grace_seconds: float) -> None:
     signal.signal(signal.SIGINT, on_signal)
     while not received.wait(SIGNAL_POLL_SECONDS):
         pass
-    _start_watchdog(node, grace_seconds + STOP_OVERRUN_SECONDS)
+    _start_watchdog(grace_seconds + STOP_OVERRUN_SECONDS)
     node.stop()
+    _end_process(0)
 
 
-def _start_watchdog(node: StoppableNode, budget_seconds: float) -> None:
+def _start_watchdog(budget_seconds: float) -> None:
     def expire() -> None:
-        stopped = node.stopped.is_set()
-        _LOG.error("stop_overran", extra={"budget_seconds": budget_seconds, "node_stopped": stopped})
+        _LOG.error("stop_overran", extra={"budget_seconds": budget_seconds})
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0 if stopped else EXIT_STOP_OVERRAN)
+        _end_process(EXIT_STOP_OVERRAN)
 
     timer = threading.Timer(budget_seconds, expire)
     timer.daemon = True
     timer.start()
+
+
+def _end_process(code: int) -> NoReturn:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
