@@ -156,10 +156,12 @@ def main() -> None:
         "responder opens the envelope, verifies the authenticator, commits its round state twice "
         "(fsync'd), answers a masked vector and signs its contribution digest; the querier verifies one "
         "signature per participant, unmasks and records the inquiry. A sampling profile of one responder "
-        "under this load (py-spy) puts about half of its busy time in SQLite transactions: the audit entry "
-        "of each of its two RPCs and the two commits of its round state, each fsync'd (`synchronous=FULL`) "
-        "and serialized by the store's write lock. Latency at 16 in flight is queueing behind that work. Screening many subjects at once shares one protocol run per 1,000-subject chunk "
-        "(see *Subject check*, batched screening), which is the path for volume.\n"
+        "(py-spy, GIL samples) puts about a fifth of its busy time in SQLite transactions (the audit entry of "
+        "its answer and the two commits of its round state, each fsync'd with `synchronous=FULL` and "
+        "serialized by the store's write lock), about a tenth each in its row lookup, its masks and the "
+        "interceptors around its two RPCs, and an eighth in witnessing the other nodes' logs. Latency at 16 "
+        "in flight is queueing behind that work. Screening many subjects at once shares one protocol run per "
+        "1,000-subject chunk (see *Subject check*, batched screening), which is the path for volume.\n"
     )
     write_section("Subject-check load", body)
     print(body)

@@ -147,7 +147,7 @@ def main() -> None:
         "fan-out, masked sum, unmasking, inquiry record. Every node is its own process on 127.0.0.1; 2 cores "
         "shared by all of them.\n\n" + "\n".join(lines) + "\n\n"
         "**Where the time goes.** Per check and participant the hardening adds a second RPC "
-        "(`FinalizeSubjectRound`, with its authorization, audit entry and fsync'd commit), two durable "
+        "(`FinalizeSubjectRound`, with its authorization and fsync'd commit), two durable "
         "commits of the responder's round state, one ECDSA signature and its digest; the querier verifies "
         "one signature per participant. With every node on the same 2 cores the checks are CPU-bound, so "
         "single-check latency follows that extra work (the baseline's floor — a bare health check — shows "
