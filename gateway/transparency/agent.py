@@ -330,9 +330,9 @@ class MemberWitness:
         publication whose text, held root and log key are all as when last settled is skipped:
         both checks would find what they found then.
         """
-        held = self.checkpoints.get(origin, publication.checkpoint.size)
-        seen = (publication.render(), None if held is None else held.checkpoint.root, statement)
         key = (origin, publication.checkpoint.size)
+        held = self.checkpoints.get(*key)
+        seen = (publication.render(), None if held is None else held.checkpoint.root, statement)
         settled[key] = seen
         if self._settled.get(key) == seen or held is None:
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase
 
@@ -20,3 +22,8 @@ class Base(DeclarativeBase):
     """Base class of the ORM models; its ``metadata`` is what migrations must produce."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> sa.Table:
+    """The model's table, for plain Core statements on hot paths (no ORM unit of work)."""
+    return cast(sa.Table, model.__table__)

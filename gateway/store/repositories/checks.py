@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,13 +13,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gateway.queries.subject_check.messages import ContributionProof
 from gateway.store.database import Store
 from gateway.store.models import Base, CachedCheckRow, CheckRound, CheckRoundInfo
+from gateway.store.models.base import table_of
 
 _IN_BATCH = 900
 
 
-def _table(model: type[Base]) -> sa.Table:
-    """The model's table: inserts through it are plain Core, without the ORM's bulk-insert machinery."""
-    return cast(sa.Table, model.__table__)
+def _insert_new(store: Store, model: type[Base]) -> sa.Insert:
+    """An INSERT into the model's table that leaves rows already there (plain Core, no ORM bulk insert)."""
+    if store.dialect_name == "postgresql":
+        return postgresql.insert(table_of(model)).on_conflict_do_nothing()
+    return sqlite.insert(table_of(model)).on_conflict_do_nothing()
 
 
 class CheckRounds:
@@ -31,10 +33,9 @@ class CheckRounds:
 
     def remember(self, request_hash: bytes, query_seed: bytes, *, at: dt.datetime) -> None:
         """Keep the seed of a round (idempotent)."""
-        dialect = postgresql if self._store.dialect_name == "postgresql" else sqlite
         with self._store.transaction() as session:
             session.execute(
-                dialect.insert(_table(CheckRound)).on_conflict_do_nothing(),
+                _insert_new(self._store, CheckRound),
                 [{"request_hash": request_hash, "query_seed": query_seed, "created_at": at}],
             )
 
@@ -140,12 +141,11 @@ class CheckCache:
         ]
         if not values:
             return
-        dialect = postgresql if self._store.dialect_name == "postgresql" else sqlite
         proofs = json.dumps([[p.member_id, p.digest.hex(), p.signature.hex()] for p in info.proofs])
         with self._store.transaction() as session:
-            session.execute(dialect.insert(_table(CachedCheckRow)).on_conflict_do_nothing(), values)
+            session.execute(_insert_new(self._store, CachedCheckRow), values)
             session.execute(
-                dialect.insert(_table(CheckRoundInfo)).on_conflict_do_nothing(),
+                _insert_new(self._store, CheckRoundInfo),
                 [
                     {
                         "request_hash": info.request_hash,

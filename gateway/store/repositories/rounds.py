@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import cast
 
 import sqlalchemy as sa
 
@@ -24,6 +23,7 @@ from gateway.errors import ProtocolRefused
 from gateway.store.database import Store
 from gateway.store.enums import RoundState
 from gateway.store.models import ResponderRound
+from gateway.store.models.base import table_of
 
 
 class ResponderState:
@@ -122,7 +122,7 @@ class ResponderState:
 
 
 # Hot path (twice per subject check at every responder): prebuilt Core statements, no ORM unit of work.
-_TABLE = cast(sa.Table, ResponderRound.__table__)
+_TABLE = table_of(ResponderRound)
 _ROWS = (
     sa.select(_TABLE.c.attempt, _TABLE.c.answering_set_hash, _TABLE.c.participants, _TABLE.c.state)
     .where(_TABLE.c.request_hash == sa.bindparam("request_hash"))
