@@ -135,27 +135,13 @@ class SubjectCheckRouter:
             "consent_digest": chunk.consent_digest.hex(),
         }
         try:
-            result, cached = self._check(querier, chunk)
+            return self._check(querier, chunk, correlation_id, details)
         except GatewayError as exc:
             self._record(querier, chunk, correlation_id, Outcome.DENY, exc.reason, details)
             raise
         except Exception:
             self._record(querier, chunk, correlation_id, Outcome.ERROR, "internal", details)
             raise
-        details |= {
-            "members_answered": result.coverage.members_answered,
-            "attempts": result.coverage.attempts,
-            "cached_rows": cached,
-        }
-        self._record(
-            querier,
-            chunk,
-            correlation_id,
-            Outcome.ALLOW if result.complete else Outcome.ERROR,
-            chunk.reason.value,
-            details,
-        )
-        return result
 
     def invalidate(self, member: Peer, tags: Sequence[bytes], *, correlation_id: str) -> int:
         """Forget every cached answer for ``tags`` (an upheld appeal or a correction); audited.
@@ -201,7 +187,9 @@ class SubjectCheckRouter:
             )
         )
 
-    def _check(self, querier: Peer, chunk: CheckChunk) -> tuple[ChunkResult, int]:
+    def _check(
+        self, querier: Peer, chunk: CheckChunk, correlation_id: str, details: dict[str, str | int]
+    ) -> ChunkResult:
         members = self._directory.members()
         self._authorize(querier, chunk, members)
         now = self._clock()
@@ -214,12 +202,35 @@ class SubjectCheckRouter:
         with self._claim(querier.member_id, tags):
             cached = self._cache.lookup(querier.member_id, day, tags)
             if len(cached) == len(tags):
-                return _from_cache(chunk, cached, self._cache, consortium), len(cached)
+                result = _from_cache(chunk, cached, self._cache, consortium)
+                self._record_answer(querier, chunk, result, len(cached), correlation_id, details)
+                return result
             result = self._run(querier, chunk, live, now, consortium)
-            if result.complete:
-                self._remember(querier, chunk, result, day, now, skip=set(cached))
-                result = _with_cached_rows(chunk, result, cached, self._cache, consortium)
-            return result, len(cached)
+            # The rows kept for today's repeats and the entry that audits them commit together.
+            with self._cache.transaction():
+                if result.complete:
+                    self._remember(querier, chunk, result, day, now, skip=set(cached))
+                self._record_answer(querier, chunk, result, len(cached), correlation_id, details)
+            if not result.complete:
+                return result
+            return _with_cached_rows(chunk, result, cached, self._cache, consortium)
+
+    def _record_answer(
+        self,
+        querier: Peer,
+        chunk: CheckChunk,
+        result: ChunkResult,
+        cached: int,
+        correlation_id: str,
+        details: dict[str, str | int],
+    ) -> None:
+        details = details | {
+            "members_answered": result.coverage.members_answered,
+            "attempts": result.coverage.attempts,
+            "cached_rows": cached,
+        }
+        outcome = Outcome.ALLOW if result.complete else Outcome.ERROR
+        self._record(querier, chunk, correlation_id, outcome, chunk.reason.value, details)
 
     @contextmanager
     def _claim(self, querier: str, tags: Sequence[bytes]) -> Iterator[None]:

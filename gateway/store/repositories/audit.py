@@ -36,6 +36,7 @@ from gateway.store.database import Store
 from gateway.store.enums import AuditDecision
 from gateway.store.errors import AuditChainError
 from gateway.store.models import AuditRecord
+from gateway.store.models.base import table_of
 from gateway.tlog.errors import LogIntegrityError
 from gateway.tlog.merkle import leaf_hash
 from gateway.tlog.tree import SqlTree
@@ -269,8 +270,11 @@ class AuditLog:
 
 
 _TREE = SqlTree(AUDIT_LOG)
+_AUDIT_TABLE = table_of(AuditRecord)
 _LAST = (
-    sa.select(AuditRecord.entry_hash, AuditRecord.leaf_index).order_by(AuditRecord.leaf_index.desc()).limit(1)
+    sa.select(_AUDIT_TABLE.c.entry_hash, _AUDIT_TABLE.c.leaf_index)
+    .order_by(_AUDIT_TABLE.c.leaf_index.desc())
+    .limit(1)
 )
 
 
@@ -304,7 +308,7 @@ def build_tree(session: Session) -> int:
     return built + len(rows)
 
 
-_INSERT = sa.insert(AuditRecord).returning(AuditRecord.seq)
+_INSERT = sa.insert(_AUDIT_TABLE).returning(_AUDIT_TABLE.c.seq)
 
 
 def _lock_chain(session: Session) -> None:

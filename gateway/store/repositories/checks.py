@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -92,29 +93,24 @@ class CheckCache:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    def transaction(self) -> AbstractContextManager[object]:
+        """A transaction that :meth:`store` joins: what the caller writes in it commits with the rows."""
+        return self._store.transaction()
+
     def lookup(self, querier: str, day: dt.date, tags: Sequence[bytes]) -> dict[bytes, CachedRow]:
         """Cached rows for any of ``tags``."""
+        table = table_of(CachedCheckRow)
+        columns = [table.c[field.name] for field in fields(CachedRow)]
         found: dict[bytes, CachedRow] = {}
         with self._store.transaction() as session:
             for start in range(0, len(tags), _IN_BATCH):
-                query = sa.select(CachedCheckRow).where(
-                    CachedCheckRow.querier_member_id == querier,
-                    CachedCheckRow.local_day == day,
-                    CachedCheckRow.dedup_tag.in_(tags[start : start + _IN_BATCH]),
+                query = sa.select(*columns).where(
+                    table.c.querier_member_id == querier,
+                    table.c.local_day == day,
+                    table.c.dedup_tag.in_(tags[start : start + _IN_BATCH]),
                 )
-                for row in session.scalars(query):
-                    found[row.dedup_tag] = CachedRow(
-                        row.dedup_tag,
-                        row.masked_row,
-                        row.row_index,
-                        row.round_rows,
-                        row.request_hash,
-                        row.attempt,
-                        row.members_asked,
-                        row.members_answered,
-                        row.participants,
-                        row.segment_map,
-                    )
+                for row in session.execute(query):
+                    found[row.dedup_tag] = CachedRow(*row)
         return found
 
     def store(
