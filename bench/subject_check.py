@@ -7,9 +7,10 @@ before and after issue #11's hardening, in the same run.
 * Batched screening: subjects/s of ``check_many`` over bank-1's consented portfolio, and,
   side by side, openmined-psi (an ECDH PSI library) computing an intersection size on the
   same set size in its own process.
-* Before/after: ``bench/subject_check_measure.py`` runs once on a copy of the baseline
-  tree (``git archive`` of ``--baseline``, by default main just before issue #11 was merged)
-  and once on this tree, one after the other; the section gives both and their ratio.
+* Before/after: ``bench/subject_check_measure.py`` runs on a copy of the baseline tree
+  (``git archive`` of ``--baseline``, by default main just before issue #11 was merged) and on
+  this tree, one after the other, ``--repeats`` times per phase; the section gives the medians,
+  their ratio, and the spread of the back-to-back ratios.
 
 Run with ``python -m bench.subject_check`` (``make bench``); writes docs/benchmarks.md.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -34,11 +36,13 @@ PSI_PYTHON = Path(os.environ.get("CREDGATE_PSI_PYTHON", ".venv-psi/bin/python"))
 
 
 PHASES = ("latency-5", "latency-10", "screening")
+Runs = dict[str, Any]
+"""One tree's runs: ``latency`` maps a member count to one figure set per run, ``screening`` lists runs."""
 # main just before the merge of issue #11 (d5510eb): the tree without the hardening.
 BEFORE_ISSUE_11 = "d5510eb^1"
 
 
-def measure(tree: Path, phase: str) -> dict[str, object]:
+def measure(tree: Path, phase: str) -> dict[str, Any]:
     """Run one phase of the measurement script with ``tree``'s gateway package first on the path."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     for attempt in range(3):
@@ -82,67 +86,87 @@ def psi_peer(sizes: list[int]) -> dict[int, float] | None:
     return {int(size): seconds for size, seconds in json.loads(output).items()}
 
 
+def measure_alternating(baseline: Path, repeats: int, save: Path | None) -> tuple[Runs, Runs]:
+    """Every phase ``repeats`` times, before then after each time, so both meet the same background load."""
+    before: Runs = {"latency": {}, "screening": []}
+    after: Runs = {"latency": {}, "screening": []}
+    for phase in PHASES:
+        for _ in range(repeats):
+            for tree, runs in ((baseline, before), (REPO, after)):
+                measured = measure(tree, phase)
+                for members, figures in measured.get("latency", {}).items():
+                    runs["latency"].setdefault(members, []).append(figures)
+                if "screening" in measured:
+                    runs["screening"].append(measured["screening"])
+                if save:
+                    save.mkdir(parents=True, exist_ok=True)
+                    (save / "before.json").write_text(json.dumps(before))
+                    (save / "after.json").write_text(json.dumps(after))
+    return before, after
+
+
+def median_of(runs: list[dict[str, float]], key: str) -> float:
+    """The median over repeated runs of one figure."""
+    return statistics.median(run[key] for run in runs)
+
+
+def ratio_range(before: list[dict[str, float]], after: list[dict[str, float]], key: str) -> str:
+    """Lowest and highest after / before ratio of runs made back to back."""
+    ratios = [a[key] / b[key] for b, a in zip(before, after, strict=True)]
+    return f"{min(ratios):.2f}–{max(ratios):.2f}"
+
+
 def main() -> None:
-    """Measure the baseline tree, then this one, and write the section."""
+    """Measure the baseline tree and this one, alternating, and write the section."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--baseline", default=BEFORE_ISSUE_11, help="git ref measured as 'before'")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each phase per tree, alternating")
     parser.add_argument("--save", type=Path, help="folder to keep before.json and after.json in")
     parser.add_argument(
         "--from-saved", type=Path, help="write the section from a --save folder, measuring nothing"
     )
     args = parser.parse_args()
-    before: dict[str, Any] = {"latency": {}}
-    after: dict[str, Any] = {"latency": {}}
     if args.from_saved:
         before = json.loads((args.from_saved / "before.json").read_text())
         after = json.loads((args.from_saved / "after.json").read_text())
-    with tempfile.TemporaryDirectory() as tmp:
-        phases = () if args.from_saved else PHASES
-        baseline = baseline_tree(args.baseline, Path(tmp)) if phases else Path(tmp)
-        # Phase by phase, before then after, so both meet the same background load.
-        for phase in phases:
-            for tree, result in ((baseline, before), (REPO, after)):
-                measured = measure(tree, phase)
-                result["latency"] |= measured.get("latency", {})
-                if "screening" in measured:
-                    result["screening"] = measured["screening"]
-                if args.save:
-                    args.save.mkdir(parents=True, exist_ok=True)
-                    (args.save / "before.json").write_text(json.dumps(before))
-                    (args.save / "after.json").write_text(json.dumps(after))
-    lat_b, lat_a = before["latency"], after["latency"]
-    assert isinstance(lat_b, dict) and isinstance(lat_a, dict)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            before, after = measure_alternating(
+                baseline_tree(args.baseline, Path(tmp)), args.repeats, args.save
+            )
+    runs = len(after["screening"])
     lines = [
-        "| members | p50 ms before | p50 ms after | p50 after / before | p99 ms before | p99 ms after "
-        "| p99 after / before | health-check floor p50 ms (before / after) |",
+        "| members | p50 ms before | p50 ms after | p50 after / before (runs) | p99 ms before | p99 ms after "
+        "| p99 after / before (runs) | health-check floor p50 ms (before / after) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for members in ("5", "10"):
-        b, a = lat_b[members], lat_a[members]
+        b, a = before["latency"][members], after["latency"][members]
+        p50_b, p50_a, p99_b, p99_a = (median_of(r, k) for k in ("p50", "p99") for r in (b, a))
         lines.append(
-            f"| {members} | {b['p50']:.1f} | {a['p50']:.1f} | {a['p50'] / b['p50']:.2f}× | {b['p99']:.1f} | "
-            f"{a['p99']:.1f} | {a['p99'] / b['p99']:.2f}× | {b['floor_p50']:.2f} / {a['floor_p50']:.2f} |"
+            f"| {members} | {p50_b:.1f} | {p50_a:.1f} | **{p50_a / p50_b:.2f}×** ({ratio_range(b, a, 'p50')}) "
+            f"| {p99_b:.1f} | {p99_a:.1f} | **{p99_a / p99_b:.2f}×** ({ratio_range(b, a, 'p99')}) "
+            f"| {median_of(b, 'floor_p50'):.2f} / {median_of(a, 'floor_p50'):.2f} |"
         )
-    scr_b, scr_a = before["screening"], after["screening"]
-    assert isinstance(scr_b, dict) and isinstance(scr_a, dict)
-    rate_b = scr_b["subjects"] / scr_b["seconds"]
-    rate_a = scr_a["subjects"] / scr_a["seconds"]
-    subjects = int(scr_a["subjects"])
+    seconds_b, seconds_a = median_of(before["screening"], "seconds"), median_of(after["screening"], "seconds")
+    subjects = int(after["screening"][0]["subjects"])
+    rate_b, rate_a = subjects / seconds_b, subjects / seconds_a
     peer = psi_peer([subjects])
     psi_row = (
         f"| openmined-psi intersection size (ECDH + GCS, {subjects} × {subjects} items, 2 parties, one process) | "
-        f"{peer[subjects]:.2f} | {subjects / peer[subjects]:,.0f} | {scr_a['seconds'] / peer[subjects]:.2f} |\n"
+        f"{peer[subjects]:.2f} | {subjects / peer[subjects]:,.0f} | {seconds_a / peer[subjects]:.2f} |\n"
         if peer
         else "| openmined-psi | not measured (`make bench` creates .venv-psi) | | |\n"
     )
     body = (
-        f"Measured twice in the same run: **before** is `{args.baseline}` (the tree without issue #11's "
-        "hardening), **after** this tree (members' secret, keyed tags and authenticator, durable responder "
+        f"Measured in one run, {runs} times each, alternating: **before** is `{args.baseline}` (the tree "
+        "without issue #11's hardening), **after** this tree (members' secret, keyed tags and authenticator, durable responder "
         "state, a second fan-out to finalize each attempt, signed digests verified by the querier, pinned "
         "peers). Goal: p99 ≤ 50 ms at 10 members and ≥ 5,000 subjects/s in batch; the hardening may cost at "
-        "most 1.3×.\n\n"
+        "most 1.3×. Each figure is the median of the runs; in brackets, the lowest and highest ratio of "
+        "runs made back to back, which shows how much the shared machine moved them.\n\n"
         "### Single-check latency\n\n"
-        f"{119} checks from bank-1, each a different consented subject (no cache hits): consent decision, "
+        "119 checks per run from bank-1, each a different consented subject (no cache hits): consent decision, "
         "token (from the querier's tokenised book), directory and key bundles, HPKE sealing to every member, "
         "fan-out, masked sum, unmasking, inquiry record. Every node is its own process on 127.0.0.1; 2 cores "
         "shared by all of them.\n\n" + "\n".join(lines) + "\n\n"
@@ -155,9 +179,10 @@ def main() -> None:
         "### Batched screening\n\n"
         f"bank-1 screens its whole consented portfolio ({subjects} subjects, chunks of 1,000) against 4 other "
         f"members: **{rate_b:,.0f} subjects/s before, {rate_a:,.0f} after** "
-        f"(after / before throughput {rate_a / rate_b:.2f}; time {scr_a['seconds'] / scr_b['seconds']:.2f}×).\n\n"
+        f"(after / before throughput {rate_a / rate_b:.2f}; time {seconds_a / seconds_b:.2f}×, runs "
+        f"{ratio_range(before['screening'], after['screening'], 'seconds')}).\n\n"
         "| system, same set size | seconds | subjects/s | ratio to credgate |\n|---|---|---|---|\n"
-        f"| credgate batched subject check, after ({subjects} subjects, 5 members) | {scr_a['seconds']:.2f} | "
+        f"| credgate batched subject check, after ({subjects} subjects, 5 members) | {seconds_a:.2f} | "
         f"{rate_a:,.0f} | 1.0 |\n" + psi_row + "\n"
         "openmined-psi answers one bit per item for two parties; credgate answers a 59-slot bucketed vector "
         "per subject summed over every other member, with dropout handling, policy and audit.\n"
@@ -167,4 +192,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
