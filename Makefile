@@ -57,6 +57,7 @@ bench: $(STAMP) $(PSI_VENV)/.installed
 	$(BIN)/python -m bench.oprf
 	CREDGATE_PSI_PYTHON=$(PSI_VENV)/bin/python $(BIN)/python -m bench.subject_check
 	$(BIN)/python -m bench.egress
+	$(BIN)/python -m bench.egress_tradeoff
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.federated
 	$(BIN)/python -m bench.federation_rounds

@@ -285,7 +285,10 @@ def _generated_notes() -> list[corpus.Sentence]:
     return notes
 
 
-def _score(dev: Sequence[corpus.Sentence], readings: Sequence[Reading], config: HeadConfig) -> RealTextScores:
+def score_readings(
+    dev: Sequence[corpus.Sentence], readings: Sequence[Reading], config: HeadConfig
+) -> RealTextScores:
+    """What the character model and LAC hide in ``dev`` at ``config``'s thresholds (no rule recognizers)."""
     findings = []
     for reading, sentence in zip(readings, dev, strict=True):
         spans = personal_spans(reading.probabilities, config, sentence.text)
@@ -306,7 +309,7 @@ def _choose(dev: Sequence[corpus.Sentence], readings: Sequence[Reading]) -> tupl
         for grow_threshold in (0.05, 0.1, 0.2, 0.3, 0.5):
             for veto_threshold in (0.1, 0.2, 0.35, 0.5):
                 config = HeadConfig(seed_threshold, grow_threshold, veto_threshold)
-                scores = _score(dev, readings, config)
+                scores = score_readings(dev, readings, config)
                 if scores.over_redaction > MAX_DEV_OVER_REDACTION:
                     continue
                 if best is None or _recall(scores) > best[0]:
@@ -409,7 +412,7 @@ def main() -> None:
     torch.manual_seed(SEED)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)  # one thread: reproducible, and no spinning on a shared machine
-    fit, dev = _parts()
+    fit, dev = development_split()
     fit = fit + _replace_mentions(fit, random.Random(SEED + 1)) + GENERATED_REPEATS * _generated_notes()
     embedding = LacEmbedding.load()
     fit_items, dev_items = _items(fit, embedding), _items(dev, embedding)
@@ -450,7 +453,7 @@ def main() -> None:
             total += float(loss.detach()) * len(batch)
         schedule.step()
         readings = [Reading(p, ()) for p in _predict(model, dev_items)]
-        scores = _score(dev, readings, probe)
+        scores = score_readings(dev, readings, probe)
         # Model selection: recall of names and addresses, less a penalty for over-redaction.
         value = _recall(scores) - 4 * scores.over_redaction
         print(
@@ -475,7 +478,7 @@ def main() -> None:
     calibrate(dev, facts)
 
 
-def _parts() -> tuple[list[corpus.Sentence], list[corpus.Sentence]]:
+def development_split() -> tuple[list[corpus.Sentence], list[corpus.Sentence]]:
     """Return (fit, dev): the training part less the development sentences, and those."""
     train_part, _ = corpus.split(corpus.load())  # the held-aside part is never read here
     dev_index = set(random.Random(DEV_SEED).sample(range(len(train_part)), DEV_SIZE))
@@ -489,6 +492,6 @@ if __name__ == "__main__":
         # Re-choose the thresholds of the shipped model without retraining it.
         shipped = json.loads((OUT / CONFIG_FILE).read_text(encoding="utf-8"))
         kept = {k: v for k, v in shipped.items() if not k.endswith("_threshold") and k != "development"}
-        calibrate(_parts()[1], kept)
+        calibrate(development_split()[1], kept)
     else:
         main()
