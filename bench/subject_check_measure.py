@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -47,14 +48,30 @@ def percentile(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100)[q - 1]
 
 
-def latency(context: DemoContext) -> tuple[list[float], list[float]]:
-    """Milliseconds per single check and per bare health check, interleaved."""
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process (the querier) and its children (every node)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = time.process_time()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces: the fields after it start past its closing bracket.
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[1]) == os.getpid():
+            used += (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def latency(context: DemoContext) -> tuple[list[float], list[float], float]:
+    """Milliseconds per single check and per bare health check, interleaved; CPU ms per check and health check."""
     checks, floor = [], []
     with member_session(context.member_settings["bank-1"]) as session:
         subjects = consented(session.store, ReasonCode.POST_LOAN_MANAGEMENT)[:LATENCY_CHECKS]
         client = session.subject_checks()
         health = health_pb2_grpc.HealthStub(session.channel)
         client.check_one(subjects[0], ReasonCode.POST_LOAN_MANAGEMENT)  # warm-up
+        cpu = cpu_seconds()
         for subject in subjects[1:]:
             started = time.perf_counter()
             health.Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -62,16 +79,17 @@ def latency(context: DemoContext) -> tuple[list[float], list[float]]:
             started = time.perf_counter()
             client.check_one(subject, ReasonCode.POST_LOAN_MANAGEMENT)
             checks.append((time.perf_counter() - started) * 1000)
-    return checks, floor
+        cpu = cpu_seconds() - cpu
+    return checks, floor, 1000 * cpu / len(checks)
 
 
-def screening(context: DemoContext) -> tuple[int, float]:
-    """Subjects and seconds for one portfolio screen by bank-1."""
+def screening(context: DemoContext) -> tuple[int, float, float]:
+    """Subjects, seconds and CPU seconds (all processes) for one portfolio screen by bank-1."""
     with member_session(context.member_settings["bank-1"]) as session:
         subjects = consented(session.store, ReasonCode.POST_LOAN_MANAGEMENT)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         session.subject_checks().check_many(subjects, ReasonCode.POST_LOAN_MANAGEMENT)
-        return len(subjects), time.perf_counter() - started
+        return len(subjects), time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def main() -> None:
@@ -87,21 +105,22 @@ def main() -> None:
                 Path(tmp) / f"latency-{members}", people=2000, seed=11, composition=composition, console=quiet
             ) as (context, _):
                 tokenise_books(context)
-                checks, floor = latency(context)
+                checks, floor, cpu_ms = latency(context)
             result["latency"][str(members)] = {
                 "p50": percentile(checks, 50),
                 "p99": percentile(checks, 99),
                 "floor_p50": percentile(floor, 50),
+                "cpu_ms": cpu_ms,
             }
         if "screening" in phases:
             with launched_consortium(
                 Path(tmp) / "screen", people=20000, seed=12, composition=COMPOSITIONS[5], console=quiet
             ) as (context, _):
                 tokenise_books(context)
-                subjects, seconds = screening(context)
-            result["screening"] = {"subjects": subjects, "seconds": seconds}
+                subjects, seconds, cpu = screening(context)
+            result["screening"] = {"subjects": subjects, "seconds": seconds, "cpu_seconds": cpu}
     print(json.dumps(result))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
