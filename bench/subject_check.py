@@ -105,6 +105,17 @@ def measure_alternating(baseline: Path, repeats: int, save: Path | None) -> tupl
     return before, after
 
 
+def pooled(folders: list[Path], name: str) -> Runs:
+    """The runs saved in every folder's ``name``, together."""
+    runs: Runs = {"latency": {}, "screening": []}
+    for folder in folders:
+        saved = json.loads((folder / name).read_text())
+        for members, figures in saved["latency"].items():
+            runs["latency"].setdefault(members, []).extend(figures)
+        runs["screening"].extend(saved["screening"])
+    return runs
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     """The median over repeated runs of one figure."""
     return statistics.median(run[key] for run in runs)
@@ -123,12 +134,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each phase per tree, alternating")
     parser.add_argument("--save", type=Path, help="folder to keep before.json and after.json in")
     parser.add_argument(
-        "--from-saved", type=Path, help="write the section from a --save folder, measuring nothing"
+        "--from-saved",
+        type=Path,
+        nargs="+",
+        help="write the section from --save folders (their runs pooled), measuring nothing",
     )
     args = parser.parse_args()
     if args.from_saved:
-        before = json.loads((args.from_saved / "before.json").read_text())
-        after = json.loads((args.from_saved / "after.json").read_text())
+        before, after = pooled(args.from_saved, "before.json"), pooled(args.from_saved, "after.json")
     else:
         with tempfile.TemporaryDirectory() as tmp:
             before, after = measure_alternating(
@@ -169,9 +182,9 @@ def main() -> None:
         else "| openmined-psi | not measured (`make bench` creates .venv-psi) | | |\n"
     )
     body = (
-        f"Measured in one run, {runs} times each, alternating: **before** is `{args.baseline}` (the tree "
-        "without issue #11's hardening), **after** this tree (members' secret, keyed tags and authenticator, durable responder "
-        "state, a second fan-out to finalize each attempt, signed digests verified by the querier, pinned "
+        f"Measured {runs} times per tree, each before run followed at once by its after run: **before** is "
+        f"`{args.baseline}` (the tree without issue #11's hardening), **after** this tree (members' secret, "
+        "keyed tags and authenticator, durable responder state, a second fan-out to finalize each attempt, signed digests verified by the querier, pinned "
         "peers). Goal: p99 ≤ 50 ms at 10 members and ≥ 5,000 subjects/s in batch; the hardening may cost at "
         "most 1.3×. Each figure is the median of the runs; in brackets, the lowest and highest ratio of "
         "runs made back to back, which shows how much the shared machine moved them. CPU time (the querier's "
