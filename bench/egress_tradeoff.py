@@ -42,10 +42,11 @@ def sweep() -> tuple[int, list[Point]]:
     for seed, grow, veto in itertools.product(SEEDS, GROWS, VETOES):
         if grow > seed:
             continue
-        scores = score_readings(dev, readings, HeadConfig(seed, grow, veto))
+        config = HeadConfig(seed, grow, veto)
+        scores = score_readings(dev, readings, config)
         points.append(
             Point(
-                HeadConfig(seed, grow, veto),
+                config,
                 scores.by_type["name"].recall,
                 scores.by_type["address"].recall,
                 scores.over_redaction,

@@ -71,6 +71,9 @@ class CachedRow:
     segment_map: str
 
 
+_CACHED_ROW_COLUMNS = [table_of(CachedCheckRow).c[field.name] for field in fields(CachedRow)]
+
+
 @dataclass(frozen=True)
 class RoundInfo:
     """Who answered a round and their signed digests, kept beside its cached rows."""
@@ -100,11 +103,10 @@ class CheckCache:
     def lookup(self, querier: str, day: dt.date, tags: Sequence[bytes]) -> dict[bytes, CachedRow]:
         """Cached rows for any of ``tags``."""
         table = table_of(CachedCheckRow)
-        columns = [table.c[field.name] for field in fields(CachedRow)]
         found: dict[bytes, CachedRow] = {}
         with self._store.transaction() as session:
             for start in range(0, len(tags), _IN_BATCH):
-                query = sa.select(*columns).where(
+                query = sa.select(*_CACHED_ROW_COLUMNS).where(
                     table.c.querier_member_id == querier,
                     table.c.local_day == day,
                     table.c.dedup_tag.in_(tags[start : start + _IN_BATCH]),
