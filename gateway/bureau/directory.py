@@ -9,6 +9,7 @@ which members are online must not be visible to members (ARCHITECTURE §6.1).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -185,12 +186,11 @@ class ConsortiumDirectory:
         except (GatewayError, ValueError):
             return False
         if record.keys is not None:
-            try:
-                certificate = x509.load_der_x509_certificate(record.keys.certificate_der)
-            except ValueError:
+            not_after = _not_valid_after(record.keys.certificate_der)
+            if not_after is None:
                 return False
             now = self._clock() if self._clock is not None else record.last_seen_at or record.registered_at
-            if certificate.not_valid_after_utc < now:
+            if not_after < now:
                 return False
         return True
 
@@ -200,6 +200,15 @@ class ConsortiumDirectory:
         if self._policy.decide(viewer, LIVENESS_ACTION).allowed:
             return views
         return [replace(view, last_seen_at=None) for view in views]
+
+
+@functools.lru_cache(maxsize=1024)
+def _not_valid_after(certificate_der: bytes) -> dt.datetime | None:
+    """When a member's certificate expires, ``None`` when it does not parse (read on every check)."""
+    try:
+        return x509.load_der_x509_certificate(certificate_der).not_valid_after_utc
+    except ValueError:
+        return None
 
 
 def _view(record: MemberRecord) -> MemberView:

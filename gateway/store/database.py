@@ -45,7 +45,11 @@ class Store:
         self._sessions = sessionmaker(
             bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
-        self._current: ContextVar[Session | None] = ContextVar(f"credgate_store_{id(self)}", default=None)
+        # The open transaction of this thread or task: a session (transaction()) or, on hot paths,
+        # a bare connection (connection()).
+        self._current: ContextVar[Session | Connection | None] = ContextVar(
+            f"credgate_store_{id(self)}", default=None
+        )
         # SQLite: every transaction begins IMMEDIATE (engine.py), so transactions of one database
         # are serialised anyway. Waiting on a lock in this process, rather than in SQLite's busy
         # handler (which polls with growing sleeps and lets newcomers overtake), keeps a busy
@@ -80,8 +84,11 @@ class Store:
 
         """
         outer = self._current.get()
-        if outer is not None:
+        if isinstance(outer, Session):
             yield outer
+            return
+        if outer is not None:
+            yield from self._joined_session(outer)
             return
         with self._turn():
             session = self._sessions()
@@ -94,6 +101,54 @@ class Store:
             finally:
                 self._current.reset(token)
                 session.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """Run prebuilt Core statements in one database transaction, without an ORM session.
+
+        For hot paths that run a few statements per call (audit appends, a responder's round
+        state): a session's begin, commit and close cost more than the statements. Nests like
+        :meth:`transaction`: inside an open block it joins that block's transaction, and a
+        :meth:`transaction` opened inside this block joins this one.
+
+        Raises
+        ------
+        StoreError
+            When the database reports an error (first line only, never bound parameters).
+
+        """
+        outer = self._current.get()
+        if isinstance(outer, Session):
+            yield outer.connection()
+            return
+        if outer is not None:
+            yield outer
+            return
+        if not isinstance(self._bind, Engine):
+            with self.transaction() as session:
+                yield session.connection()
+            return
+        with self._turn():
+            try:
+                with self._bind.begin() as connection:
+                    token = self._current.set(connection)
+                    try:
+                        yield connection
+                    finally:
+                        self._current.reset(token)
+            except SQLAlchemyError as exc:
+                raise StoreError(f"store operation failed: {describe_database_error(exc)}") from exc
+
+    def _joined_session(self, connection: Connection) -> Iterator[Session]:
+        """A session on the transaction of an enclosing :meth:`connection` block; the block commits."""
+        session = self._sessions(bind=connection, join_transaction_mode="rollback_only")
+        token = self._current.set(session)
+        try:
+            yield session
+            session.flush()
+        finally:
+            self._current.reset(token)
+            session.close()
 
     @contextmanager
     def _turn(self) -> Iterator[None]:

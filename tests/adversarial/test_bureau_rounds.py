@@ -9,12 +9,14 @@ member's row as the difference of two attempts.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from gateway.aggregation import answering_set_hash, decode, query_mask, self_mask, sum_contributions
 from gateway.aggregation.field import scalar_mul, sub
-from gateway.errors import PolicyDenied
+from gateway.errors import GatewayError, PolicyDenied
 from gateway.queries.subject_check.messages import FinalizeRequest
 from gateway.store import open_store
 from gateway.store.repositories.audit import AuditLog
@@ -61,6 +63,36 @@ def test_a_responder_answers_each_attempt_once_and_only_over_shrinking_sets(
     finally:
         store.close()
     assert len(audited) >= len(deviations)
+
+
+def test_every_round_a_member_is_sent_is_audited_answered_or_not(world: World, people: People) -> None:
+    """The answer's entry commits with the round state; one that does not open is audited as refused."""
+    person, consent, reason = people.take("bank-1")
+    chunk, _ = colluding_chunk(world, "bank-1", person["resident_id"], consent, reason)
+    caller, views = world.bureau_caller(), world.member_views()
+    answered = round_request(
+        chunk, "bank-3", attempt=1, participants=sorted(world.members), when=fresh_time()
+    )
+    tampered = bytes([answered.sealed.ciphertext[0] ^ 1]) + answered.sealed.ciphertext[1:]
+    garbled = replace(answered, sealed=replace(answered.sealed, ciphertext=tampered))
+    store = open_store(world.settings["bank-3"].store_url)
+    try:
+        since = len(AuditLog(store).entries())
+        caller.compute(views["bank-3"], answered, timeout=30)
+        with pytest.raises(GatewayError):
+            caller.compute(views["bank-3"], garbled, timeout=30)
+        entries = [
+            e for e in AuditLog(store).entries()[since:] if e.action.startswith("subject_check.answer")
+        ]
+    finally:
+        store.close()
+
+    request = answered.request_hash.hex()[:32]
+    assert [(e.action, e.actor_member_id, e.decision.value, e.details["request_hash"]) for e in entries] == [
+        ("subject_check.answer", "bureau", "allow", request),
+        ("subject_check.answer.refused", "bank-3", "deny", request),
+    ]
+    assert entries[1].reason == "decryption_failed"
 
 
 def test_bureau_and_querier_learn_nothing_from_a_fake_dropout(world: World, people: People) -> None:

@@ -118,8 +118,11 @@ class SubjectCheckResponder:
         self._clock = clock
         self._purged_at: dt.datetime | None = None
 
-    def answer(self, request: RoundRequest) -> Contribution:
-        """Self-masked rows and signed digest for ``request``.
+    def answer(self, request: RoundRequest, *, caller: Peer) -> Contribution:
+        """Self-masked rows and signed digest for ``request`` from ``caller`` (the bureau); audited.
+
+        The entry of an answered request commits with its round state, so a round is never
+        answered unaudited; a refused or failed request is audited too.
 
         Raises
         ------
@@ -133,9 +136,12 @@ class SubjectCheckResponder:
 
         """
         try:
-            return self._answer(request)
-        except (InvalidInputError, ProtocolRefused) as exc:
+            return self._answer(request, caller)
+        except GatewayError as exc:
             self._refused(request.request_hash, exc)
+            raise
+        except Exception:
+            self._refused(request.request_hash, GatewayError("internal error"), outcome=Outcome.ERROR)
             raise
 
     def finalize(self, request: FinalizeRequest) -> bytes:
@@ -155,7 +161,7 @@ class SubjectCheckResponder:
         context = MaskContext(request.request_hash, request.attempt, request.answering_set_hash)
         return self_mask_seed(self._keys.mask.private_key, context)
 
-    def _answer(self, request: RoundRequest) -> Contribution:
+    def _answer(self, request: RoundRequest, caller: Peer) -> Contribution:
         self._check_round(request)
         secret = self._secrets.get(request.secret_epoch)
         binding = chunk_binding(
@@ -173,14 +179,25 @@ class SubjectCheckResponder:
         local_date = request.query_time.astimezone(self._settings.zone).date()
         check_dedup_tags(secret, chunk.tokens, request.dedup_tags, local_date)
         self._purge()
-        self._state.begin(
-            request.request_hash,
-            request.attempt,
-            request.participants,
-            request.answering_set_hash,
-            max_attempts=self._settings.aggregation.max_attempts,
-            at=self._clock(),
-        )
+        with self._state.transaction():
+            self._state.begin(
+                request.request_hash,
+                request.attempt,
+                request.participants,
+                request.answering_set_hash,
+                max_attempts=self._settings.aggregation.max_attempts,
+                at=self._clock(),
+            )
+            self._audit.record(
+                AuditEvent.for_peer(
+                    caller,
+                    action=ANSWER_ACTION,
+                    outcome=Outcome.ALLOW,
+                    reason="answered",
+                    correlation_id=uuid.uuid4().hex,
+                    details={"request_hash": request.request_hash.hex()[:32], "attempt": request.attempt},
+                )
+            )
         if chunk.is_querier:
             rows = np.zeros((len(chunk.tokens), self._profiler.layout.width), dtype=np.int64)
         else:
@@ -245,12 +262,12 @@ class SubjectCheckResponder:
             )
         return chunk
 
-    def _refused(self, request_hash: bytes, error: GatewayError) -> None:
+    def _refused(self, request_hash: bytes, error: GatewayError, *, outcome: Outcome = Outcome.DENY) -> None:
         self._audit.record(
             AuditEvent.for_peer(
                 self._me,
                 action=f"{ANSWER_ACTION}.refused",
-                outcome=Outcome.DENY,
+                outcome=outcome,
                 reason=error.reason,
                 correlation_id=uuid.uuid4().hex,
                 details={"request_hash": request_hash.hex()[:32], "why": error.message[:200]},

@@ -58,12 +58,14 @@ def peer_certificate_pem(context: grpc.ServicerContext) -> bytes:
 
 
 # Allowed calls that leave no entry here: heartbeats and the transparency log's own traffic; the
-# bureau's subject-check stream, whose router audits every chunk itself with its outcome; and
-# the finalization of an answered subject-check attempt, whose answer was audited and whose
-# finalization the responder's round state records durably (a refused one is audited).
+# bureau's subject-check stream, whose router audits every chunk itself with its outcome; a
+# member's subject-check round, whose responder audits it in the transaction that records the
+# round's state, and audits a refused or failed one too; and the finalization of an answered
+# attempt, which that round state records durably (a refused one is audited).
 UNAUDITED_WHEN_ALLOWED = frozenset(
     {
         "credgate.v1.BureauService/SubjectCheck",
+        "credgate.v1.MemberService/ComputeSubjectVectors",
         "credgate.v1.MemberService/FinalizeSubjectRound",
         "credgate.v1.BureauService/Heartbeat",
         "credgate.v1.BureauService/PublishCheckpoint",

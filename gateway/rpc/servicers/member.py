@@ -51,7 +51,7 @@ class MemberServicer(member_pb2_grpc.MemberServiceServicer):
         self, request: subject_check_pb2.ComputeSubjectVectorsRequest, context: grpc.ServicerContext
     ) -> subject_check_pb2.ComputeSubjectVectorsResponse:
         """Self-masked rows and a signed digest for one chunk the bureau sends."""
-        contribution = self._responder.answer(round_from_proto(request))
+        contribution = self._responder.answer(round_from_proto(request), caller=current_peer(context))
         return contribution_to_proto(
             contribution, chunk_index=request.chunk_index, layout_version=self._layout_version
         )

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from gateway.errors import InvalidInputError
@@ -164,15 +165,15 @@ class AuditLog:
         }
         hashed = _hash_input(fields)
         # Hot path (one append per RPC): prebuilt Core statements, no ORM unit of work.
-        with self._store.transaction() as session:
-            _lock_chain(session)
-            last = session.execute(_LAST).first()
+        with self._store.connection() as connection:
+            _lock_chain(connection)
+            last = connection.execute(_LAST).first()
             prev_hash, leaf_index = (GENESIS_HASH, 0) if last is None else (last[0], last[1] + 1)
             entry_hash = compute_entry_hash(prev_hash, hashed)
             # The leaf hash is committed with the entry; the tree over the leaves is built when
             # the node signs its next checkpoint (:func:`build_tree`), off the request's path.
             leaf = leaf_hash(audit_leaf_data(leaf_index, hashed))
-            seq = session.execute(
+            seq = connection.execute(
                 _INSERT,
                 {
                     **fields,
@@ -311,7 +312,7 @@ def build_tree(session: Session) -> int:
 _INSERT = sa.insert(_AUDIT_TABLE).returning(_AUDIT_TABLE.c.seq)
 
 
-def _lock_chain(session: Session) -> None:
+def _lock_chain(connection: Connection) -> None:
     """Serialise appenders so that each reads the true last entry (locking operation).
 
     PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself, so concurrent
@@ -319,8 +320,8 @@ def _lock_chain(session: Session) -> None:
     the store begins IMMEDIATE (``gateway.store.engine``), so it already holds
     the single write lock. The unique ``prev_hash`` is the backstop either way.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def _checked_details(details: Mapping[str, JSONValue]) -> str:

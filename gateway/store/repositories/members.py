@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -12,6 +13,7 @@ from gateway.errors import InvalidInputError, NotFoundError
 from gateway.roles import Role
 from gateway.store.database import Store
 from gateway.store.models import Member
+from gateway.store.models.base import table_of
 
 logger = logging.getLogger(__name__)
 
@@ -179,11 +181,10 @@ class MemberDirectory:
 
     def list_members(self, *, role: Role | None = None) -> list[MemberRecord]:
         """Return all members (or those of one role), ordered by member id."""
-        query = sa.select(Member).order_by(Member.member_id)
-        if role is not None:
-            query = query.where(Member.role == role)
-        with self._store.transaction() as session:
-            return [_to_record(member) for member in session.scalars(query)]
+        # The bureau reads the whole directory on every subject check: columns, not ORM objects.
+        query = _ALL_MEMBERS if role is None else _ALL_MEMBERS.where(_MEMBERS.c.role == role)
+        with self._store.connection() as connection:
+            return [_to_record(member) for member in connection.execute(query)]
 
 
 def _require_aware(at: dt.datetime) -> None:
@@ -191,7 +192,7 @@ def _require_aware(at: dt.datetime) -> None:
         raise InvalidInputError("expected a time-zone aware timestamp", field="at")
 
 
-def _to_record(member: Member) -> MemberRecord:
+def _to_record(member: Member | sa.Row[Any]) -> MemberRecord:
     return MemberRecord(
         member_id=member.member_id,
         role=Role(member.role),
@@ -207,7 +208,7 @@ def _to_record(member: Member) -> MemberRecord:
     )
 
 
-def _published_keys(member: Member) -> PublishedKeys | None:
+def _published_keys(member: Member | sa.Row[Any]) -> PublishedKeys | None:
     if (
         member.certificate_der is None
         or member.hpke_public_key is None
@@ -223,3 +224,7 @@ def _published_keys(member: Member) -> PublishedKeys | None:
         created_at=member.keys_created_at,
         signature=member.keys_signature,
     )
+
+
+_MEMBERS = table_of(Member)
+_ALL_MEMBERS = sa.select(_MEMBERS).order_by(_MEMBERS.c.member_id)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from gateway.errors import ProtocolRefused
 from gateway.store.database import Store
@@ -54,8 +56,8 @@ class ResponderState:
             raise ProtocolRefused(
                 f"attempt {attempt} is outside 1..{max_attempts}", reason="attempt_out_of_range"
             )
-        with self._store.transaction() as session:
-            earlier = self._rows(session, request_hash)
+        with self._store.connection() as connection:
+            earlier = self._rows(connection, request_hash)
             if earlier:
                 last = earlier[-1]
                 if any(row.state is RoundState.FINALIZED for row in earlier):
@@ -73,7 +75,7 @@ class ResponderState:
                         "the answering set of a re-run must be a strict subset of the earlier one",
                         reason="answering_set_not_shrinking",
                     )
-            session.execute(
+            connection.execute(
                 _INSERT,
                 {
                     "request_hash": request_hash,
@@ -95,8 +97,8 @@ class ResponderState:
             or another attempt was finalized.
 
         """
-        with self._store.transaction() as session:
-            rows = self._rows(session, request_hash)
+        with self._store.connection() as connection:
+            rows = self._rows(connection, request_hash)
             row = next((r for r in rows if r.attempt == attempt), None)
             if row is None or row.answering_set_hash != answering_set_hash:
                 raise ProtocolRefused("this attempt was not answered over that set", reason="not_answered")
@@ -106,19 +108,23 @@ class ResponderState:
                 raise ProtocolRefused(
                     "only the highest attempt answered may be finalized, once", reason="finalize_refused"
                 )
-            session.execute(_FINALIZE, {"of_request": request_hash, "of_attempt": attempt})
+            connection.execute(_FINALIZE, {"of_request": request_hash, "of_attempt": attempt})
 
     def purge(self, before: dt.datetime) -> int:
         """Forget rounds answered before ``before`` (their requests are no longer fresh)."""
-        with self._store.transaction() as session:
-            result = session.execute(sa.delete(ResponderRound).where(ResponderRound.answered_at < before))
+        with self._store.connection() as connection:
+            result = connection.execute(sa.delete(_TABLE).where(_TABLE.c.answered_at < before))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """A transaction that :meth:`begin` joins: what the caller writes in it commits with the round."""
+        return self._store.connection()
 
     @staticmethod
     def _rows(
-        session: sa.orm.Session, request_hash: bytes
+        connection: Connection, request_hash: bytes
     ) -> list[sa.Row[tuple[int, bytes, str, RoundState]]]:
-        return list(session.execute(_ROWS, {"request_hash": request_hash}))
+        return list(connection.execute(_ROWS, {"request_hash": request_hash}))
 
 
 # Hot path (twice per subject check at every responder): prebuilt Core statements, no ORM unit of work.

@@ -308,6 +308,49 @@ class StoreSuite:
         with store.transaction() as session:
             assert session.scalar(sa.select(sa.func.count()).select_from(Borrower)) == 0
 
+    def test_connection_block_commits_or_rolls_back_what_its_nested_blocks_wrote(
+        self, store_factory: StoreFactory
+    ) -> None:
+        # Prepare
+        store = store_factory()
+        log, state = AuditLog(store), ResponderState(store)
+
+        # Execute: a round and its audit entry in one block, then a block that fails after both.
+        with state.transaction():
+            state.begin(b"a" * 32, 1, ["m1", "m2"], b"1" * 32, max_attempts=3, at=T0)
+            append(log, 1)
+            with store.transaction() as session:
+                session.add(new_borrower("B1"))
+        with pytest.raises(RuntimeError), state.transaction():
+            state.begin(b"b" * 32, 1, ["m1", "m2"], b"1" * 32, max_attempts=3, at=T0)
+            append(log, 1)
+            with store.transaction() as session:
+                session.add(new_borrower("B2"))
+            raise RuntimeError("boom")
+
+        # Assert
+        with store.transaction() as session:
+            borrowers = session.scalars(sa.select(Borrower.borrower_ref)).all()
+        assert (borrowers, len(log.entries())) == (["B1"], 1)
+        log.verify_chain()
+        with pytest.raises(ProtocolRefused):
+            state.begin(b"a" * 32, 1, ["m1", "m2"], b"1" * 32, max_attempts=3, at=T0)
+        state.begin(b"b" * 32, 1, ["m1", "m2"], b"1" * 32, max_attempts=3, at=T0)
+
+    def test_connection_inside_a_transaction_joins_it(self, store_factory: StoreFactory) -> None:
+        # Prepare
+        store = store_factory()
+        log = AuditLog(store)
+
+        # Execute
+        with pytest.raises(RuntimeError), store.transaction() as session:
+            session.add(new_borrower("B1"))
+            append(log, 1)
+            raise RuntimeError("boom")
+
+        # Assert
+        assert log.entries() == []
+
     # Audit log
 
     def test_appended_entries_form_a_verifiable_chain(self, store: Store) -> None:
