@@ -71,7 +71,8 @@ class CachedRow:
     segment_map: str
 
 
-_CACHED_ROW_COLUMNS = [table_of(CachedCheckRow).c[field.name] for field in fields(CachedRow)]
+_CACHE_TABLE = table_of(CachedCheckRow)
+_CACHED_ROW_COLUMNS = [_CACHE_TABLE.c[field.name] for field in fields(CachedRow)]
 
 
 @dataclass(frozen=True)
@@ -98,20 +99,19 @@ class CheckCache:
 
     def transaction(self) -> AbstractContextManager[object]:
         """A transaction that :meth:`store` joins: what the caller writes in it commits with the rows."""
-        return self._store.transaction()
+        return self._store.connection()
 
     def lookup(self, querier: str, day: dt.date, tags: Sequence[bytes]) -> dict[bytes, CachedRow]:
         """Cached rows for any of ``tags``."""
-        table = table_of(CachedCheckRow)
         found: dict[bytes, CachedRow] = {}
-        with self._store.transaction() as session:
+        with self._store.connection() as connection:
             for start in range(0, len(tags), _IN_BATCH):
                 query = sa.select(*_CACHED_ROW_COLUMNS).where(
-                    table.c.querier_member_id == querier,
-                    table.c.local_day == day,
-                    table.c.dedup_tag.in_(tags[start : start + _IN_BATCH]),
+                    _CACHE_TABLE.c.querier_member_id == querier,
+                    _CACHE_TABLE.c.local_day == day,
+                    _CACHE_TABLE.c.dedup_tag.in_(tags[start : start + _IN_BATCH]),
                 )
-                for row in session.execute(query):
+                for row in connection.execute(query):
                     found[row.dedup_tag] = CachedRow(*row)
         return found
 
@@ -140,9 +140,9 @@ class CheckCache:
         if not values:
             return
         proofs = json.dumps([[p.member_id, p.digest.hex(), p.signature.hex()] for p in info.proofs])
-        with self._store.transaction() as session:
-            session.execute(_insert_new(self._store, CachedCheckRow), values)
-            session.execute(
+        with self._store.connection() as connection:
+            connection.execute(_insert_new(self._store, CachedCheckRow), values)
+            connection.execute(
                 _insert_new(self._store, CheckRoundInfo),
                 [
                     {
